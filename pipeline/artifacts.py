@@ -1,0 +1,110 @@
+"""The typed artifacts every stage speaks, defined once.
+
+ingest -> list[Transcript]; segment -> list[Segment]; embed -> Embeddings (float32 array);
+cluster -> Clustering; mapping -> Mapping; report -> HTML text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+UNCLUSTERED = -1
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One speaker turn as read from a source.
+
+    ``start``/``end`` are character offsets of the speech text in the decoded source text
+    (``Transcript.text``), so ``transcript.text[start:end]`` gives the raw turn text.
+    """
+
+    turn_id: int
+    speaker: str
+    text: str
+    start: int
+    end: int
+    line: int
+    timestamp: str = ""
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A source file read into turns. ``source`` is its name relative to the input root."""
+
+    source: str
+    path: str
+    text: str
+    turns: tuple[Turn, ...]
+    metadata: tuple[str, ...] = ()
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A unit of speech that gets embedded and clustered (one or a few sentences)."""
+
+    segment_id: str
+    source: str
+    turn_id: int
+    speaker: str
+    role: str
+    text: str
+    start: int
+    end: int
+    timestamp: str = ""
+    annotations: tuple[str, ...] = ()
+    backchannel: bool = False
+    clusterable: bool = True
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A taxonomy code suggested for a cluster or segment, best first in a list.
+
+    ``score`` is in [0, 1]; ``path`` lists the ancestors' ids, theme first.
+    """
+
+    code_id: str
+    score: float
+    label: str = ""
+    path: tuple[str, ...] = ()
+    rationale: str = ""
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cluster:
+    cluster_id: int
+    segment_ids: tuple[str, ...]
+    keywords: tuple[str, ...]
+    representative_ids: tuple[str, ...]
+    label: str = ""
+
+
+@dataclass
+class Clustering:
+    """Cluster assignment for the clusterable segments.
+
+    ``assignments`` maps segment_id -> cluster_id (``UNCLUSTERED`` for outliers); segments left
+    out of clustering (facilitators, backchannels) are absent. ``coords`` is an (n, 2) map of
+    the clusterable segments in ``order`` for the report's overview, or None.
+    """
+
+    clusters: list[Cluster]
+    assignments: dict[str, int]
+    order: list[str] = field(default_factory=list)
+    coords: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Mapping:
+    """Ranked suggestions per cluster id and per segment id (empty list = no suggestion)."""
+
+    taxonomy_id: str
+    clusters: dict[int, list[Suggestion]]
+    segments: dict[str, list[Suggestion]]
+    threshold: float

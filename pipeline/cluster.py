@@ -1,0 +1,146 @@
+"""Stage 4, cluster: BERTopic (UMAP + HDBSCAN) on precomputed embeddings, with c-TF-IDF
+keywords and representative segments."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .artifacts import UNCLUSTERED, Cluster, Clustering, Segment
+from .config import ClusteringConfig
+
+# Below this many segments UMAP and HDBSCAN have nothing to work with.
+MIN_SEGMENTS_TO_CLUSTER = 12
+
+
+def _models(config: ClusteringConfig, n: int):
+    from hdbscan import HDBSCAN
+    from umap import UMAP
+
+    min_cluster_size = max(2, min(config.min_cluster_size, n // 3))
+    umap_model = UMAP(
+        n_neighbors=max(2, min(config.umap_n_neighbors, n - 1)),
+        n_components=max(2, min(config.umap_n_components, n - 2)),
+        min_dist=config.umap_min_dist, metric="cosine", random_state=config.random_state,
+        init="spectral" if n >= 100 else "random", n_jobs=1, low_memory=True,
+    )
+    hdbscan_model = HDBSCAN(
+        min_cluster_size=min_cluster_size, min_samples=config.min_samples, metric="euclidean",
+        cluster_selection_method=config.selection_method, prediction_data=False, core_dist_n_jobs=1,
+    )
+    return umap_model, hdbscan_model, min_cluster_size
+
+
+# Spoken-language fillers and contraction fragments that make poor keywords.
+SPOKEN_STOP_WORDS = {
+    "yeah", "yes", "okay", "ok", "oh", "um", "uh", "erm", "er", "mm", "hmm", "ah", "like", "just",
+    "really", "know", "think", "mean", "thing", "things", "got", "get", "going", "gonna", "said",
+    "say", "sort", "kind", "bit", "lot", "actually", "right", "well", "dont", "don", "thats",
+    # BERTopic strips apostrophes before counting words, so contractions arrive as "dont".
+    "im", "ive", "id", "ill", "youre", "youve", "youd", "theyre", "theyve", "weve", "wed", "hes",
+    "shes", "theres", "whats", "lets", "isnt", "wasnt", "didnt", "doesnt", "cant", "wont",
+    "wouldnt", "couldnt", "shouldnt", "arent", "werent", "havent", "hasnt", "hadnt", "itll",
+    "ll", "re", "ve", "s", "t", "d", "m", "laughs", "pause", "inaudible", "crosstalk", "name",
+}
+
+
+def stop_words(setting: str | None) -> list[str] | None:
+    """The configured stop-word list plus spoken fillers; None when switched off."""
+    if not setting:
+        return None
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    base = ENGLISH_STOP_WORDS if setting == "english" else set()
+    return sorted(set(base) | SPOKEN_STOP_WORDS)
+
+
+def _vectorizer(config: ClusteringConfig, n_docs: int):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(stop_words=stop_words(config.stop_words), ngram_range=(1, 2),
+                           token_pattern=r"(?u)\b[^\W\d_]\w+\b",
+                           min_df=2 if n_docs >= 200 else 1)
+
+
+def _representatives(member_idx: np.ndarray, vectors: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` members closest to the cluster's centroid (cosine), closest first."""
+    centroid = vectors[member_idx].mean(axis=0)
+    centroid /= np.linalg.norm(centroid) or 1.0
+    sims = vectors[member_idx] @ centroid
+    order = np.lexsort((member_idx, -np.round(sims, 6)))
+    return member_idx[order[:k]]
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1.0, norms)
+
+
+def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringConfig) -> Clustering:
+    """Cluster the clusterable ``segments``; ``embeddings`` has one row per segment given."""
+    idx = np.array([i for i, s in enumerate(segments) if s.clusterable], dtype=int)
+    ids = [segments[i].segment_id for i in idx]
+    docs = [segments[i].text for i in idx]
+    vectors = _normalised(embeddings[idx].astype(np.float32)) if len(idx) else np.zeros((0, 1))
+    n = len(idx)
+    notes: list[str] = []
+    if n < MIN_SEGMENTS_TO_CLUSTER:
+        notes.append(
+            f"only {n} segments to cluster (at least {MIN_SEGMENTS_TO_CLUSTER} are needed): "
+            "no clusters were formed; every segment is shown unclustered"
+        )
+        return Clustering(clusters=[], assignments={i: UNCLUSTERED for i in ids}, order=ids, notes=notes)
+
+    import logging
+
+    from bertopic import BERTopic
+
+
+    umap_model, hdbscan_model, min_cluster_size = _models(config, n)
+    if min_cluster_size < config.min_cluster_size:
+        notes.append(f"small corpus ({n} segments): min_cluster_size lowered from "
+                     f"{config.min_cluster_size} to {min_cluster_size}")
+    model = BERTopic(
+        embedding_model=None, umap_model=umap_model, hdbscan_model=hdbscan_model,
+        vectorizer_model=_vectorizer(config, n), top_n_words=config.top_n_words,
+        calculate_probabilities=False, verbose=False,
+    )
+    # BERTopic resets its logger's level when constructed; its notices are not for analysts.
+    logging.getLogger("BERTopic").setLevel(logging.ERROR)
+    topics, _ = model.fit_transform(docs, embeddings=vectors)
+    topics = list(topics)
+    if config.reduce_outliers and UNCLUSTERED in topics and len(set(topics)) > 1:
+        topics = list(model.reduce_outliers(docs, topics, strategy="embeddings",
+                                            embeddings=vectors, threshold=config.outlier_threshold))
+        model.update_topics(docs, topics=topics, vectorizer_model=_vectorizer(config, n),
+                            top_n_words=config.top_n_words)
+    topics_arr = np.array(topics)
+
+    clusters: list[Cluster] = []
+    for topic in sorted(t for t in set(topics) if t != UNCLUSTERED):
+        member_idx = np.flatnonzero(topics_arr == topic)
+        words = tuple(w for w, _ in (model.get_topic(topic) or []) if w)[: config.top_n_words]
+        reps = _representatives(member_idx, vectors, config.representatives)
+        clusters.append(Cluster(
+            cluster_id=int(topic), segment_ids=tuple(ids[i] for i in member_idx),
+            keywords=words, representative_ids=tuple(ids[i] for i in reps),
+            label=" / ".join(words[:3]),
+        ))
+    if not clusters:
+        notes.append("HDBSCAN found no dense groups: every segment is unclustered; "
+                     "try a smaller clustering.min_cluster_size")
+
+    coords = _overview(model, vectors, config.random_state)
+    return Clustering(
+        clusters=clusters, assignments={ids[i]: int(t) for i, t in enumerate(topics)},
+        order=ids, coords=coords, notes=notes,
+    )
+
+
+def _overview(model, vectors: np.ndarray, random_state: int) -> np.ndarray | None:
+    """A 2-D map for the report: the first two principal axes of the UMAP space."""
+    reduced = getattr(model.umap_model, "embedding_", None)
+    if reduced is None or len(reduced) != len(vectors):
+        return None
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=2, random_state=random_state).fit_transform(reduced).astype(np.float32)

@@ -1,0 +1,155 @@
+"""The run configuration: one YAML file merged over configs/default.yaml, validated by pydantic."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ThemesError, where
+from .yamlio import read_yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "default.yaml"
+TAXONOMY_DIR = PROJECT_ROOT / "configs" / "taxonomies"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputConfig(_Section):
+    paths: list[str] = Field(default_factory=list)
+    on_error: Literal["fail", "skip"] = "fail"
+    columns: dict[str, str] = Field(default_factory=dict)
+
+
+class SpeakersConfig(_Section):
+    roles: dict[str, list[str]] = Field(default_factory=dict)
+    overrides: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    unknown_role: str = "unknown"
+    exclude_from_clustering: list[str] = Field(default_factory=lambda: ["facilitator"])
+
+
+class SegmentationConfig(_Section):
+    language: str = "en"
+    max_sentences: int = Field(3, ge=1)
+    max_chars: int = Field(600, ge=20)
+    min_words: int = Field(3, ge=0)
+    cluster_backchannels: bool = False
+
+
+class EmbeddingConfig(_Section):
+    model: str = "all-MiniLM-L6-v2"
+    batch_size: int = Field(64, ge=1)
+    device: str = "cpu"
+    normalize: bool = True
+
+
+class ClusteringConfig(_Section):
+    random_state: int = 42
+    min_cluster_size: int = Field(8, ge=2)
+    min_samples: int | None = Field(4, ge=1)
+    selection_method: Literal["eom", "leaf"] = "leaf"
+    umap_n_neighbors: int = Field(15, ge=2)
+    umap_n_components: int = Field(5, ge=2)
+    umap_min_dist: float = Field(0.0, ge=0.0)
+    top_n_words: int = Field(10, ge=1)
+    representatives: int = Field(5, ge=1)
+    reduce_outliers: bool = True
+    outlier_threshold: float = Field(0.4, ge=0.0, le=1.0)
+    stop_words: str | None = "english"
+
+
+class MappingConfig(_Section):
+    threshold: float = Field(0.35, ge=0.0, le=1.0)
+    top_k: int = Field(3, ge=1)
+
+
+class OutputConfig(_Section):
+    dir: str = "runs/default"
+
+
+class Config(_Section):
+    input: InputConfig = Field(default_factory=InputConfig)
+    speakers: SpeakersConfig = Field(default_factory=SpeakersConfig)
+    segmentation: SegmentationConfig = Field(default_factory=SegmentationConfig)
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    clustering: ClusteringConfig = Field(default_factory=ClusteringConfig)
+    taxonomy: str = "nakanishi2021"
+    mapping: MappingConfig = Field(default_factory=MappingConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @field_validator("taxonomy")
+    @classmethod
+    def _taxonomy_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must be a taxonomy name, a file path or 'none'")
+        return value
+
+
+# Sections whose value in a user config replaces the default as a whole instead of merging.
+REPLACED_WHOLE = {("speakers", "roles"), ("input", "paths"), ("input", "columns")}
+
+
+def merge(base: dict, override: dict, prefix: tuple = ()) -> dict:
+    """Deep-merge ``override`` over ``base`` (dicts merge, everything else replaces)."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        path = prefix + (key,)
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and path not in REPLACED_WHOLE:
+            out[key] = merge(out[key], value, path)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _validate(data: dict, sources: list[tuple[Path, dict]]) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = tuple(first["loc"])
+        key = ".".join(str(part) for part in loc)
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = "unknown key"
+        # Name the file that set the key (the user config wins over the default).
+        for path, lines in reversed(sources):
+            for depth in range(len(loc), 0, -1):
+                if loc[:depth] in lines:
+                    raise ThemesError(f"{where(path, lines[loc[:depth]], key)}: {message}") from None
+        raise ThemesError(f"{where(sources[-1][0], key=key)}: {message}") from None
+
+
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Load configs/default.yaml, merge the user's file over it, then CLI ``overrides``."""
+    sources: list[tuple[Path, dict]] = []
+    data: dict = {}
+    for source in [DEFAULT_CONFIG] + ([Path(path)] if path else []):
+        loaded, lines = read_yaml(source)
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ThemesError(f"{source}: a config must be a mapping of sections (input, speakers, ...)")
+        data = merge(data, loaded)
+        sources.append((source, lines))
+    if overrides:
+        data = merge(data, overrides)
+    return _validate(data, sources)
+
+
+def resolve_taxonomy_path(value: str) -> Path | None:
+    """``none`` -> None; a shipped name -> configs/taxonomies/NAME.yaml; otherwise a path."""
+    if value.strip().lower() == "none":
+        return None
+    shipped = TAXONOMY_DIR / f"{value}.yaml"
+    if "/" not in value and not value.endswith((".yaml", ".yml")) and shipped.is_file():
+        return shipped
+    return Path(value)
+
+
+def dump_config(config: Config) -> dict:
+    return config.model_dump(mode="json")

@@ -1,0 +1,225 @@
+"""Run the stages in order and write the run folder, atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from . import __version__
+from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Transcript
+from .config import Config, dump_config, resolve_taxonomy_path
+from .embed import Embedder, embed, make_embedder
+from .errors import ThemesError
+from .taxonomy import Taxonomy, load_taxonomy
+
+SEGMENT_COLUMNS = [
+    "segment_id", "source", "turn_id", "speaker", "role", "start", "end", "timestamp", "text",
+    "annotations", "backchannel", "clusterable", "cluster_id", "code_id", "code_score", "suggestions",
+]
+
+
+class Progress:
+    """Receives stage progress; the CLI shows it. The default shows nothing."""
+
+    def start(self, stage: str, total: int | None = None) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+    def done(self, stage: str, detail: str = "") -> None: ...
+    def warn(self, message: str) -> None: ...
+
+
+@dataclass
+class RunOutputs:
+    config: Config
+    transcripts: list[Transcript]
+    segments: list[Segment]
+    embeddings: np.ndarray
+    clustering: Clustering
+    mapping: Mapping
+    taxonomy: Taxonomy | None
+    notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def load_run_taxonomy(config: Config) -> Taxonomy | None:
+    path = resolve_taxonomy_path(config.taxonomy)
+    return load_taxonomy(path) if path is not None else None
+
+
+def execute(config: Config, embedder: Embedder | None = None, progress: Progress | None = None) -> RunOutputs:
+    """Run every stage on the configured inputs and return the artifacts (writes nothing)."""
+    from .cluster import cluster
+    from .ingest import ingest
+    from .mapping import map_to_taxonomy, no_mapping
+    from .segment import segment
+    from .speakers import unknown_speakers
+
+    progress = progress or Progress()
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+    if not config.input.paths:
+        raise ThemesError("input.paths: no input given (set input.paths or pass --input)")
+    taxonomy = load_run_taxonomy(config)  # fail on a bad taxonomy before the slow stages
+
+    def timed(name, fn, *args, total=None):
+        progress.start(name, total)
+        started = time.perf_counter()
+        result = fn(*args)
+        timings[name] = round(time.perf_counter() - started, 3)
+        return result
+
+    transcripts, skipped = timed("ingest", ingest, config.input.paths, config.input.on_error)
+    for problem in skipped:
+        notes.append(f"skipped: {problem}")
+    progress.done("ingest", f"{len(transcripts)} transcripts, {sum(len(t.turns) for t in transcripts)} turns")
+    unknown = unknown_speakers(transcripts, config.speakers)
+    if unknown:
+        message = (f"{len(unknown)} speaker label(s) match no role in speakers.roles and get the role "
+                   f"'{config.speakers.unknown_role}': {', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}")
+        notes.append(message)
+        progress.warn(message)
+
+    segments = timed("segment", segment, transcripts, config.segmentation, config.speakers)
+    progress.done("segment", f"{len(segments)} segments, {sum(s.clusterable for s in segments)} to cluster")
+
+    embedder = embedder or make_embedder(config.embedding)
+    embeddings = timed("embed", embed, [s.text for s in segments], embedder, progress.advance, total=len(segments))
+    progress.done("embed", f"{len(segments)} segments")
+
+    clustering = timed("cluster", cluster, segments, embeddings, config.clustering)
+    progress.done("cluster", f"{len(clustering.clusters)} clusters")
+
+    if taxonomy is None:
+        mapping = no_mapping(segments, clustering)
+    else:
+        mapping = timed("mapping", map_to_taxonomy, segments, embeddings, clustering, taxonomy, embedder,
+                        config.mapping.threshold, config.mapping.top_k)
+    progress.done("mapping", taxonomy.id if taxonomy else "no taxonomy")
+    return RunOutputs(config, transcripts, segments, embeddings, clustering, mapping, taxonomy,
+                      notes, skipped, timings)
+
+
+def _suggestions_json(suggestions) -> str:
+    return json.dumps([{"code_id": s.code_id, "score": s.score} for s in suggestions], ensure_ascii=False)
+
+
+def segments_csv(outputs: RunOutputs) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(SEGMENT_COLUMNS)
+    for s in outputs.segments:
+        suggestions = outputs.mapping.segments.get(s.segment_id, [])
+        top = suggestions[0] if suggestions else None
+        writer.writerow([
+            s.segment_id, s.source, s.turn_id, s.speaker, s.role, s.start, s.end, s.timestamp, s.text,
+            json.dumps(list(s.annotations), ensure_ascii=False) if s.annotations else "",
+            int(s.backchannel), int(s.clusterable),
+            outputs.clustering.assignments.get(s.segment_id, UNCLUSTERED),
+            top.code_id if top else "", f"{top.score:.4f}" if top else "", _suggestions_json(suggestions),
+        ])
+    return buffer.getvalue()
+
+
+def clusters_document(outputs: RunOutputs) -> dict:
+    by_id = {s.segment_id: s for s in outputs.segments}
+    clusters = []
+    for c in outputs.clustering.clusters:
+        members = [by_id[sid] for sid in c.segment_ids]
+        roles: dict[str, int] = {}
+        sources: dict[str, int] = {}
+        for s in members:
+            roles[s.role] = roles.get(s.role, 0) + 1
+            sources[s.source] = sources.get(s.source, 0) + 1
+        clusters.append({
+            "cluster_id": c.cluster_id, "label": c.label, "size": len(members),
+            "keywords": list(c.keywords), "segment_ids": list(c.representative_ids),
+            "members": list(c.segment_ids),
+            "role_counts": dict(sorted(roles.items())), "source_counts": dict(sorted(sources.items())),
+            "suggestions": [
+                {"code_id": s.code_id, "score": s.score, "label": s.label, "path": list(s.path),
+                 "rationale": s.rationale, "evidence": list(s.evidence)}
+                for s in outputs.mapping.clusters.get(c.cluster_id, [])
+            ],
+            "decision": None,
+        })
+    clusterable = [s for s in outputs.segments if s.clusterable]
+    unclustered = sum(1 for s in clusterable if outputs.clustering.assignments.get(s.segment_id) == UNCLUSTERED)
+    return {
+        "taxonomy": outputs.mapping.taxonomy_id or None,
+        "threshold": outputs.mapping.threshold,
+        "n_segments": len(outputs.segments), "n_clusterable": len(clusterable), "n_unclustered": unclustered,
+        "clusters": clusters,
+    }
+
+
+def manifest(outputs: RunOutputs) -> dict:
+    import importlib.metadata as md
+
+    versions = {"pipeline": __version__, "python": platform.python_version()}
+    for package in ("sentence-transformers", "bertopic", "hdbscan", "umap-learn", "spacy", "torch",
+                    "scikit-learn", "numpy"):
+        try:
+            versions[package] = md.version(package)
+        except md.PackageNotFoundError:
+            pass
+    return {
+        "versions": versions,
+        "inputs": [{"source": t.source, "path": t.path, "sha256": t.sha256, "turns": len(t.turns)}
+                   for t in outputs.transcripts],
+        "skipped": outputs.skipped,
+        "taxonomy": outputs.taxonomy.path if outputs.taxonomy else None,
+        "stage_seconds": outputs.timings,
+        "notes": outputs.notes + outputs.clustering.notes,
+    }
+
+
+def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None) -> Path:
+    """Write the run folder into a temporary sibling, then swap it in with renames, so a failed
+    or interrupted run leaves any earlier folder at ``out_dir`` as it was."""
+    from .report import ReportData, render_report
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(mode=0o700)
+    try:
+        run_manifest = manifest(outputs)
+        (tmp / "segments.csv").write_text(segments_csv(outputs), encoding="utf-8")
+        (tmp / "clusters.json").write_text(
+            json.dumps(clusters_document(outputs), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (tmp / "config.yaml").write_text(
+            yaml.safe_dump(dump_config(outputs.config), sort_keys=False, allow_unicode=True), encoding="utf-8")
+        if report_html is None:
+            report_html = render_report(ReportData(
+                title=out_dir.name, segments=outputs.segments, clustering=outputs.clustering,
+                mapping=outputs.mapping, taxonomy=outputs.taxonomy, notes=outputs.notes,
+                manifest=run_manifest))
+        (tmp / "report.html").write_text(report_html, encoding="utf-8")
+        (tmp / "manifest.json").write_text(json.dumps(run_manifest, indent=2, ensure_ascii=False) + "\n",
+                                           encoding="utf-8")
+        _swap_in(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _swap_in(tmp: Path, out_dir: Path) -> None:
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    if out_dir.exists():
+        os.rename(out_dir, old)
+    os.rename(tmp, out_dir)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)

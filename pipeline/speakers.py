@@ -1,0 +1,48 @@
+"""Speaker roles: glob patterns over speaker labels, with per-source overrides."""
+
+from __future__ import annotations
+
+from collections import Counter
+from fnmatch import fnmatchcase
+
+from .artifacts import Transcript
+from .config import SpeakersConfig
+
+
+def role_of(speaker: str, source: str, config: SpeakersConfig) -> str:
+    """The role for ``speaker`` in ``source``: the first matching pattern wins.
+
+    Overrides are keyed by a glob over source names; a matching override's roles are tried
+    before the general ones.
+    """
+    tables = [roles for pattern, roles in config.overrides.items() if fnmatchcase(source, pattern)]
+    tables.append(config.roles)
+    label = speaker.strip().lower()
+    for table in tables:
+        for role, patterns in table.items():
+            if any(fnmatchcase(label, pattern.lower()) for pattern in patterns):
+                return role
+    return config.unknown_role
+
+
+def speaker_table(transcripts: list[Transcript], config: SpeakersConfig) -> list[tuple[str, int, str, int]]:
+    """Every (speaker label, turn count, role, number of sources) found, most turns first."""
+    turns: Counter = Counter()
+    roles: dict[str, set[str]] = {}
+    sources: dict[str, set[str]] = {}
+    for transcript in transcripts:
+        for turn in transcript.turns:
+            turns[turn.speaker] += 1
+            roles.setdefault(turn.speaker, set()).add(role_of(turn.speaker, transcript.source, config))
+            sources.setdefault(turn.speaker, set()).add(transcript.source)
+    return [
+        (speaker, count, "/".join(sorted(roles[speaker])), len(sources[speaker]))
+        for speaker, count in sorted(turns.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def unknown_speakers(transcripts: list[Transcript], config: SpeakersConfig) -> list[str]:
+    return sorted({
+        turn.speaker for t in transcripts for turn in t.turns
+        if role_of(turn.speaker, t.source, config) == config.unknown_role
+    })

@@ -1,0 +1,150 @@
+"""Taxonomies (codebooks): a YAML tree of codes; leaves are what suggestions name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ThemesError
+from .yamlio import read_yaml
+
+NODE_KEYS = {"id", "label", "description", "aliases", "keywords", "examples", "codes"}
+TOP_KEYS = {"id", "label", "citation", "description", "codes"}
+
+
+@dataclass(frozen=True)
+class Code:
+    id: str
+    label: str
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    parent: str | None = None
+    children: tuple[str, ...] = ()
+    depth: int = 0
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    id: str
+    label: str
+    codes: dict[str, Code]
+    roots: tuple[str, ...]
+    description: str = ""
+    citation: str = ""
+    path: str = ""
+
+    @property
+    def leaves(self) -> list[Code]:
+        return [code for code in self.codes.values() if code.is_leaf]
+
+    def ancestors(self, code_id: str) -> list[Code]:
+        """The code's ancestors, theme first (the code itself excluded)."""
+        chain = []
+        parent = self.codes[code_id].parent
+        while parent is not None:
+            chain.append(self.codes[parent])
+            parent = self.codes[parent].parent
+        return chain[::-1]
+
+    def walk(self):
+        """Yield every code depth-first in file order."""
+        def visit(code_id):
+            yield self.codes[code_id]
+            for child in self.codes[code_id].children:
+                yield from visit(child)
+        for root in self.roots:
+            yield from visit(root)
+
+
+def _strings(value, path, line, key) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+        raise ThemesError(f"{path}:{line} ({key}): must be a list of strings")
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
+    if not isinstance(data, dict):
+        raise ThemesError(f"{path}: a taxonomy must be a mapping with id, label and codes")
+    for key in data:
+        if key not in TOP_KEYS:
+            raise ThemesError(f"{path}:{lines.get((key,), '?')} ({key}): unknown key")
+    for key in ("id", "label"):
+        if not isinstance(data.get(key), (str, int)) or not str(data.get(key)).strip():
+            raise ThemesError(f"{path} ({key}): missing taxonomy {key}")
+    if not isinstance(data.get("codes"), list) or not data["codes"]:
+        raise ThemesError(f"{path}:{lines.get(('codes',), 1)} (codes): the taxonomy has no codes")
+
+    codes: dict[str, Code] = {}
+
+    def visit(node, loc: tuple, parent: str | None, depth: int) -> str:
+        line = lines.get(loc, "?")
+        if not isinstance(node, dict):
+            raise ThemesError(f"{path}:{line}: a code must be a mapping with id and label")
+        for key in node:
+            if key not in NODE_KEYS:
+                raise ThemesError(f"{path}:{lines.get(loc + (key,), line)} ({key}): unknown key in a code")
+        code_id = node.get("id")
+        if not isinstance(code_id, (str, int)) or not str(code_id).strip():
+            raise ThemesError(f"{path}:{line} (id): a code has no id")
+        code_id = str(code_id).strip()
+        label = node.get("label")
+        if not isinstance(label, (str, int)) or not str(label).strip():
+            raise ThemesError(f"{path}:{line} ({code_id}): code has no label")
+        if code_id in codes:
+            raise ThemesError(f"{path}:{line} ({code_id}): duplicate code id")
+        if depth > 20:
+            raise ThemesError(f"{path}:{line} ({code_id}): codes nested too deeply")
+        children_data = node.get("codes")
+        if children_data is not None and (not isinstance(children_data, list) or not children_data):
+            raise ThemesError(f"{path}:{line} ({code_id}): 'codes' must be a non-empty list, or left out for a leaf")
+        description = node.get("description") or ""
+        if not isinstance(description, str):
+            raise ThemesError(f"{path}:{line} ({code_id}): description must be text")
+        codes[code_id] = None  # reserve the id before the children, so duplicates are caught
+        children = tuple(
+            visit(child, loc + ("codes", i), code_id, depth + 1)
+            for i, child in enumerate(children_data or [])
+        )
+        codes[code_id] = Code(
+            id=code_id, label=str(label).strip(), description=" ".join(description.split()),
+            aliases=_strings(node.get("aliases"), path, line, f"{code_id}.aliases"),
+            keywords=_strings(node.get("keywords"), path, line, f"{code_id}.keywords"),
+            examples=_strings(node.get("examples"), path, line, f"{code_id}.examples"),
+            parent=parent, children=children, depth=depth,
+        )
+        return code_id
+
+    roots = tuple(visit(node, ("codes", i), None, 0) for i, node in enumerate(data["codes"]))
+    return Taxonomy(
+        id=str(data["id"]).strip(), label=str(data["label"]).strip(), codes=codes, roots=roots,
+        description=" ".join(str(data.get("description") or "").split()),
+        citation=str(data.get("citation") or ""), path=str(path),
+    )
+
+
+def load_taxonomy(path: Path) -> Taxonomy:
+    data, lines = read_yaml(Path(path))
+    if data is None:
+        raise ThemesError(f"{path}: file is empty")
+    return parse_taxonomy(data, lines, Path(path))
+
+
+def render_tree(taxonomy: Taxonomy) -> str:
+    """An indented text tree of the taxonomy (leaves marked with '*')."""
+    rows = [f"{taxonomy.label} [{taxonomy.id}]"]
+    for code in taxonomy.walk():
+        mark = "*" if code.is_leaf else "+"
+        rows.append(f"{'  ' * (code.depth + 1)}{mark} {code.id} — {code.label}")
+    leaves = len(taxonomy.leaves)
+    rows.append(f"{len(taxonomy.codes)} codes, {leaves} codable leaves")
+    return "\n".join(rows)

@@ -1,0 +1,75 @@
+"""The CLI's contract for bad input: one line on stderr naming the file, exit code 2."""
+
+import pytest
+
+from conftest import FIXTURES, themes
+
+
+def assert_clean_error(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    # Stage log lines may come first; the error itself is one line, the last.
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and result.stderr.strip().splitlines()[-1] == errors[0], result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0]
+
+
+def test_help_is_fast_and_lists_commands():
+    result = themes("--help")
+    assert result.returncode == 0
+    for command in ("run", "speakers", "taxonomy"):
+        assert command in result.stdout
+
+
+def test_missing_input(tmp_path):
+    assert_clean_error(themes("run", "--input", tmp_path / "nope", "--out", tmp_path / "run"),
+                       "nope", "input path not found")
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    assert_clean_error(themes("run", "--input", tmp_path / "empty.txt", "--out", tmp_path / "run"),
+                       "empty.txt", "empty")
+
+
+def test_file_without_speakers(tmp_path):
+    (tmp_path / "prose.txt").write_text("This is an essay.\nIt has no speakers at all.\n")
+    assert_clean_error(themes("run", "--input", tmp_path / "prose.txt", "--out", tmp_path / "run"),
+                       "prose.txt", "no speaker turns")
+
+
+def test_unknown_config_key(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("clustering:\n  min_cluster_sise: 5\n")
+    assert_clean_error(themes("run", "--config", config), "c.yaml:2", "clustering.min_cluster_sise", "unknown key")
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ("id: t\nlabel: T\ncodes: []\n", "no codes"),
+    ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n  - id: a\n    label: B\n", "duplicate code id"),
+])
+def test_bad_taxonomy_fails_before_work_and_keeps_earlier_run(tmp_path, body, fragment):
+    taxonomy = tmp_path / "t.yaml"
+    taxonomy.write_text(body)
+    earlier = tmp_path / "run"
+    earlier.mkdir()
+    (earlier / "report.html").write_text("earlier")
+    result = themes("run", "--input", FIXTURES / "small", "--taxonomy", taxonomy, "--out", earlier)
+    assert_clean_error(result, "t.yaml", fragment)
+    assert (earlier / "report.html").read_text() == "earlier"
+
+
+def test_speakers_lists_labels_and_roles():
+    result = themes("speakers", FIXTURES / "small")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split("  ")[0].strip(): line.split()[-1] for line in result.stdout.splitlines()[1:]}
+    assert rows["User 1"] == "user"
+    assert rows["Nurse 1"] == "professional"
+    assert rows["Facilitator 1"] == "facilitator"
+
+
+def test_taxonomy_check_prints_tree():
+    result = themes("taxonomy", "check", "nakanishi2021")
+    assert result.returncode == 0
+    assert "barrier.safety.lack_of_compassion" in result.stdout

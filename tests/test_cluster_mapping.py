@@ -1,0 +1,84 @@
+"""Clustering and mapping on synthetic segments with the fake embedder."""
+
+import numpy as np
+
+from pipeline.artifacts import UNCLUSTERED, Segment
+from pipeline.cluster import cluster
+from pipeline.config import ClusteringConfig
+from pipeline.mapping import map_to_taxonomy
+from pipeline.taxonomy import parse_taxonomy
+from pathlib import Path
+
+TOPICS = {
+    "waiting": "waiting list months referral appointment delay queue",
+    "medication": "tablets medication side effects dose drowsy pills",
+    "work": "job work employer money benefits wages career",
+}
+
+
+def make_segments(per_topic=20):
+    rng = np.random.default_rng(0)
+    segments = []
+    for topic, words in TOPICS.items():
+        vocab = words.split()
+        for i in range(per_topic):
+            text = " ".join(rng.choice(vocab, size=8))
+            segments.append(Segment(segment_id=f"{topic}#{i}.1", source=f"{topic}.txt", turn_id=i,
+                                    speaker="User 1", role="user", text=text, start=0, end=len(text)))
+    return segments
+
+
+def test_clusters_recover_topics(fake_embedder):
+    segments = make_segments()
+    vectors = fake_embedder.encode([s.text for s in segments])
+    result = cluster(segments, vectors, ClusteringConfig(min_cluster_size=5, selection_method="eom"))
+    assert len(result.clusters) == 3
+    for c in result.clusters:
+        assert len({sid.split("#")[0] for sid in c.segment_ids}) == 1
+        assert c.keywords and len(c.representative_ids) == 5
+        assert set(c.representative_ids) <= set(c.segment_ids)
+    assert result.coords.shape == (60, 2)
+
+
+def test_clustering_is_deterministic(fake_embedder):
+    segments = make_segments()
+    vectors = fake_embedder.encode([s.text for s in segments])
+    a = cluster(segments, vectors, ClusteringConfig(min_cluster_size=5, selection_method="eom"))
+    b = cluster(segments, vectors, ClusteringConfig(min_cluster_size=5, selection_method="eom"))
+    assert a.assignments == b.assignments
+    assert [c.keywords for c in a.clusters] == [c.keywords for c in b.clusters]
+
+
+def test_tiny_corpus_degrades_with_a_note(fake_embedder):
+    segments = make_segments(per_topic=2)
+    vectors = fake_embedder.encode([s.text for s in segments])
+    result = cluster(segments, vectors, ClusteringConfig())
+    assert result.clusters == []
+    assert set(result.assignments.values()) == {UNCLUSTERED}
+    assert "no clusters were formed" in result.notes[0]
+
+
+def test_mapping_ranks_and_abstains(fake_embedder):
+    taxonomy = parse_taxonomy({
+        "id": "t", "label": "T", "codes": [
+            {"id": "access", "label": "Access", "codes": [
+                {"id": "access.waiting", "label": "Waiting", "examples": ["waiting list months referral delay"]}]},
+            {"id": "treatment", "label": "Treatment", "codes": [
+                {"id": "treatment.meds", "label": "Medication", "examples": ["tablets medication side effects dose"]}]},
+        ]}, {}, Path("t.yaml"))
+    segments = make_segments()
+    vectors = fake_embedder.encode([s.text for s in segments])
+    clustering = cluster(segments, vectors, ClusteringConfig(min_cluster_size=5, selection_method="eom"))
+    mapping = map_to_taxonomy(segments, vectors, clustering, taxonomy, fake_embedder, threshold=0.3, top_k=3)
+    by_topic = {}
+    for c in clustering.clusters:
+        topic = c.segment_ids[0].split("#")[0]
+        by_topic[topic] = mapping.clusters[c.cluster_id]
+    assert by_topic["waiting"][0].code_id == "access.waiting"
+    assert by_topic["waiting"][0].path == ("access",)
+    assert by_topic["medication"][0].code_id == "treatment.meds"
+    assert by_topic["work"] == []  # nothing fits: no suggestion, not the nearest code
+    scores = [s.score for s in by_topic["waiting"]]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0 <= s <= 1 for s in scores)
+    assert set(mapping.segments) == {s.segment_id for s in segments}

@@ -1,0 +1,91 @@
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ThemesError
+from pipeline.ingest import decode, discover, ingest, parse_text, read_transcript
+
+from conftest import FIXTURES, SAMPLE
+
+
+def parse(text):
+    return parse_text(text, "t.txt", Path("t.txt"))
+
+
+def test_turns_continuation_and_header():
+    text = ("Focus group 3\nDate: 2024-05-01\n\nUser 1: I felt unheard.\nIt went on for months.\n\n"
+            "Nurse 1: That sounds hard.\nUser 1: It was.\n")
+    t = parse(text)
+    assert [turn.speaker for turn in t.turns] == ["User 1", "Nurse 1", "User 1"]
+    assert t.turns[0].text == "I felt unheard.\nIt went on for months."
+    assert t.metadata == ("Focus group 3", "Date: 2024-05-01")
+    for turn in t.turns:
+        assert text[turn.start:turn.end] == turn.text
+
+
+def test_same_speaker_twice_is_one_turn():
+    t = parse("User 1: one.\nUser 1: two.\nNurse 1: three.\n")
+    assert [turn.text for turn in t.turns] == ["one.\nUser 1: two.", "three."]
+
+
+def test_sentence_with_colon_is_not_a_speaker():
+    t = parse("User 1: I told them this:\nI said: no more pills.\nNurse 1: Right.\n")
+    assert [turn.speaker for turn in t.turns] == ["User 1", "Nurse 1"]
+
+
+def test_crlf_and_bare_cr_give_same_turns():
+    lf = "User 1: a b c.\nmore words.\nNurse 1: yes.\n"
+    results = [parse(lf.replace("\n", ending)) for ending in ("\n", "\r\n", "\r")]
+    assert len({tuple((t.speaker, " ".join(t.text.split())) for t in r.turns) for r in results}) == 1
+
+
+def test_no_speaker_labels_is_an_error():
+    with pytest.raises(ThemesError, match="no speaker turns"):
+        parse("just some prose without any labels\nand another line\n")
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.txt"
+    path.write_text("")
+    with pytest.raises(ThemesError, match="empty.txt: file is empty"):
+        read_transcript(path, "empty.txt")
+
+
+def test_decode_cp1252_and_utf16(tmp_path):
+    text = "User 1: café – naïve\n"
+    assert decode(text.encode("utf-16"), tmp_path) == text
+    assert decode(text.encode("utf-8-sig"), tmp_path) == text
+    assert decode(("User 1: " + "the café was closed again, and the naïve plan failed " * 3 + "\n").encode("cp1252"),
+                  tmp_path).startswith("User 1: the café")
+
+
+def test_binary_file_is_refused(tmp_path):
+    with pytest.raises(ThemesError, match="binary"):
+        decode(b"\x00\x01\x02garbage\x00\xff\xfe\xfd" * 10, tmp_path / "x.bin")
+
+
+def test_discover_folder_skips_readme(tmp_path):
+    (tmp_path / "README.md").write_text("# about\n")
+    (tmp_path / "a.txt").write_text("User 1: hi there.\n")
+    assert [name for _, name in discover([tmp_path])] == ["a.txt"]
+
+
+def test_missing_input_path():
+    with pytest.raises(ThemesError, match="input path not found"):
+        discover(["/nonexistent/folder"])
+
+
+def test_sample_has_design():
+    transcripts, problems = ingest([SAMPLE])
+    assert not problems
+    assert len(transcripts) >= 4
+    assert sum(len(t.turns) for t in transcripts) >= 400
+    speakers = {turn.speaker for t in transcripts for turn in t.turns}
+    assert len([s for s in speakers if s.startswith("User")]) == 7
+    assert len([s for s in speakers if s.startswith("Facilitator")]) == 2
+    assert {"Psychologist 1", "Nurse 1", "Volunteer Worker 1"} <= speakers
+
+
+def test_small_fixture_has_30_turns():
+    transcripts, _ = ingest([FIXTURES / "small" / "short_meeting.txt"])
+    assert len(transcripts[0].turns) == 30

@@ -1,0 +1,50 @@
+import pytest
+
+from pipeline.config import TAXONOMY_DIR
+from pipeline.errors import ThemesError
+from pipeline.taxonomy import load_taxonomy, render_tree
+
+NAKANISHI_LEAVES = {
+    "barrier.safety.lack_of_compassion", "barrier.safety.life_security_threatened",
+    "barrier.control.choice_unavailable", "barrier.control.authority_slope",
+    "barrier.control.disempowerment_symptoms_medication", "barrier.reunion.less_value_for_life",
+    "barrier.reunion.peers_unavailable", "barrier.reunion.social_exclusion",
+    "root.systems.no_trauma_sensitivity", "root.systems.lack_of_advocacy",
+    "root.systems.limited_psychosocial_access", "root.culture.routines_over_values",
+    "root.culture.shame_and_pressure", "root.culture.thinned_social_network",
+    "solution.organisational.trauma_informed_care", "solution.organisational.crisis_advocacy",
+    "solution.organisational.community_network_structure", "solution.cultural.personalised_goals",
+    "solution.cultural.inclusive_design", "solution.cultural.open_accepting_community",
+}
+
+
+def test_default_taxonomy_keeps_published_ids():
+    taxonomy = load_taxonomy(TAXONOMY_DIR / "nakanishi2021.yaml")
+    assert {leaf.id for leaf in taxonomy.leaves} == NAKANISHI_LEAVES
+    assert list(taxonomy.roots) == ["barrier", "root", "solution"]
+    assert [a.id for a in taxonomy.ancestors("root.culture.shame_and_pressure")] == ["root", "root.culture"]
+    assert all(leaf.description and leaf.examples for leaf in taxonomy.leaves)
+    assert "lack_of_compassion" in render_tree(taxonomy)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("id: t\nlabel: T\ncodes: []\n", r"t.yaml:3 \(codes\): the taxonomy has no codes"),
+    ("id: t\nlabel: T\n", r"\(codes\): the taxonomy has no codes"),
+    ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n  - id: a\n    label: B\n", r"t.yaml:6 \(a\): duplicate code id"),
+    ("id: t\nlabel: T\ncodes:\n  - id: a\n", r"t.yaml:4 \(a\): code has no label"),
+    ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n    colour: red\n", r"t.yaml:6 \(colour\): unknown key"),
+    ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n    codes: []\n", r"\(a\): 'codes' must be a non-empty list"),
+    ("", r"t.yaml: file is empty"),
+])
+def test_bad_taxonomies(tmp_path, body, message):
+    path = tmp_path / "t.yaml"
+    path.write_text(body)
+    with pytest.raises(ThemesError, match=message):
+        load_taxonomy(path)
+
+
+def test_labels_only_codebook(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("id: t\nlabel: T\ncodes:\n  - id: a\n    label: Waiting times\n  - id: b\n    label: Staff attitude\n")
+    taxonomy = load_taxonomy(path)
+    assert [leaf.id for leaf in taxonomy.leaves] == ["a", "b"]
