@@ -85,11 +85,14 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
         raise ThemesError(f"{path}:{lines.get(('codes',), 1)} (codes): the taxonomy has no codes")
 
     codes: dict[str, Code] = {}
+    code_lines: dict[str, object] = {}
 
     def visit(node, loc: tuple, parent: str | None, depth: int) -> str:
         line = lines.get(loc, "?")
         if not isinstance(node, dict):
-            raise ThemesError(f"{path}:{line}: a code must be a mapping with id and label")
+            under = f" ({parent})" if parent else ""
+            raise ThemesError(f"{path}:{line}{under}: a code must be a mapping with id and label, "
+                              f"not {type(node).__name__ if node is not None else 'an empty item'}")
         for key in node:
             if key not in NODE_KEYS:
                 raise ThemesError(f"{path}:{lines.get(loc + (key,), line)} ({key}): unknown key in a code")
@@ -105,12 +108,15 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
         if depth > 20:
             raise ThemesError(f"{path}:{line} ({code_id}): codes nested too deeply")
         children_data = node.get("codes")
-        if children_data is not None and (not isinstance(children_data, list) or not children_data):
-            raise ThemesError(f"{path}:{line} ({code_id}): 'codes' must be a non-empty list, or left out for a leaf")
+        if "codes" in node and (not isinstance(children_data, list) or not children_data):
+            # `codes:` written but empty: the node is neither a clear leaf nor a group.
+            raise ThemesError(f"{path}:{lines.get(loc + ('codes',), line)} ({code_id}): 'codes' must be a "
+                              "non-empty list of child codes; leave the key out for a leaf code")
         description = node.get("description") or ""
         if not isinstance(description, str):
             raise ThemesError(f"{path}:{line} ({code_id}): description must be text")
         codes[code_id] = None  # reserve the id before the children, so duplicates are caught
+        code_lines[code_id] = line
         children = tuple(
             visit(child, loc + ("codes", i), code_id, depth + 1)
             for i, child in enumerate(children_data or [])
@@ -125,11 +131,35 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
         return code_id
 
     roots = tuple(visit(node, ("codes", i), None, 0) for i, node in enumerate(data["codes"]))
+    _check_dotted_ids(codes, code_lines, path)
     return Taxonomy(
         id=str(data["id"]).strip(), label=str(data["label"]).strip(), codes=codes, roots=roots,
         description=" ".join(str(data.get("description") or "").split()),
         citation=str(data.get("citation") or ""), path=str(path),
     )
+
+
+def _check_dotted_ids(codes: dict[str, Code], code_lines: dict, path: Path) -> None:
+    """Dotted ids (``barrier.safety.x``) name their parent: a code whose id extends another
+    code's id but sits elsewhere in the tree was almost always meant to be its child, which
+    would make that code a group, not a leaf."""
+    for code_id, code in codes.items():
+        prefix = code_id
+        while "." in prefix:
+            prefix = prefix.rsplit(".", 1)[0]
+            if prefix in codes:
+                ancestors = set()
+                parent = code.parent
+                while parent is not None:
+                    ancestors.add(parent)
+                    parent = codes[parent].parent
+                if prefix not in ancestors:
+                    kind = "a leaf" if codes[prefix].is_leaf else "a group"
+                    raise ThemesError(
+                        f"{path}:{code_lines.get(code_id, '?')} ({code_id}): its id extends '{prefix}', "
+                        f"{kind} at line {code_lines.get(prefix, '?')}, but it is not listed under it; "
+                        f"move it into the 'codes' of '{prefix}' or rename it")
+                break
 
 
 def load_taxonomy(path: Path) -> Taxonomy:
@@ -145,6 +175,11 @@ def render_tree(taxonomy: Taxonomy) -> str:
     for code in taxonomy.walk():
         mark = "*" if code.is_leaf else "+"
         rows.append(f"{'  ' * (code.depth + 1)}{mark} {code.id} — {code.label}")
-    leaves = len(taxonomy.leaves)
-    rows.append(f"{len(taxonomy.codes)} codes, {leaves} codable leaves")
+    leaves = taxonomy.leaves
+    described = sum(1 for leaf in leaves if leaf.description)
+    with_examples = sum(1 for leaf in leaves if leaf.examples)
+    rows.append(f"{len(taxonomy.codes)} codes, {len(leaves)} codable leaves "
+                f"({described} with a description, {with_examples} with examples)")
+    if not described and not with_examples:
+        rows.append("labels only: suggestions work; descriptions and examples make them better")
     return "\n".join(rows)

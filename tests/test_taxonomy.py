@@ -35,6 +35,15 @@ def test_default_taxonomy_keeps_published_ids():
     ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n    colour: red\n", r"t.yaml:6 \(colour\): unknown key"),
     ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n    codes: []\n", r"\(a\): 'codes' must be a non-empty list"),
     ("", r"t.yaml: file is empty"),
+    # `codes:` written with nothing under it: neither a clear leaf nor a group.
+    ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n    codes:\n", r"t.yaml:6 \(a\): 'codes' must be a non-empty list"),
+    # a dotted id that extends a leaf's id but sits elsewhere: meant as that leaf's child.
+    ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n  - id: a.x\n    label: X\n",
+     r"t.yaml:6 \(a.x\): its id extends 'a', a leaf at line 4, but it is not listed under it"),
+    ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n    codes:\n      - x\n", r"t.yaml:7 \(a\): a code must be a mapping"),
+    ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: [A, B]\n", r"t.yaml:4 \(a\): code has no label"),
+    ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n    examples: {x: 1}\n", r"t.yaml:4 \(a.examples\): must be a list of strings"),
+    ("id: t\ncodes:\n  - id: a\n    label: A\n", r"\(label\): missing taxonomy label"),
 ])
 def test_bad_taxonomies(tmp_path, body, message):
     path = tmp_path / "t.yaml"
@@ -48,3 +57,40 @@ def test_labels_only_codebook(tmp_path):
     path.write_text("id: t\nlabel: T\ncodes:\n  - id: a\n    label: Waiting times\n  - id: b\n    label: Staff attitude\n")
     taxonomy = load_taxonomy(path)
     assert [leaf.id for leaf in taxonomy.leaves] == ["a", "b"]
+
+
+def test_non_utf8_taxonomy_names_the_file(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_bytes("id: t\nlabel: Th\xe8mes\ncodes:\n  - id: a\n    label: A\n".encode("latin-1"))
+    with pytest.raises(ThemesError, match=r"t.yaml: not UTF-8"):
+        load_taxonomy(path)
+
+
+def test_dotted_ids_under_their_parent_are_fine(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n    codes:\n"
+                    "      - id: a.x\n        label: X\n  - id: ab\n    label: AB\n")
+    taxonomy = load_taxonomy(path)
+    assert [leaf.id for leaf in taxonomy.leaves] == ["a.x", "ab"]
+
+
+@pytest.mark.parametrize("name", ["nakanishi2021", "chime", "leboutillier"])
+def test_shipped_taxonomies_load(name):
+    taxonomy = load_taxonomy(TAXONOMY_DIR / f"{name}.yaml")
+    assert taxonomy.leaves and all(leaf.description for leaf in taxonomy.leaves)
+    tree = render_tree(taxonomy)
+    assert tree.splitlines()[-1].startswith(f"{len(taxonomy.codes)} codes")
+
+
+def test_check_command_prints_the_tree_and_refuses_bad_files(tmp_path):
+    from conftest import themes
+
+    good = themes("taxonomy", "check", "nakanishi2021")
+    assert good.returncode == 0, good.stderr
+    assert "* barrier.safety.lack_of_compassion" in good.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n  - id: a\n    label: B\n")
+    result = themes("taxonomy", "check", bad)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {bad}:6 (a): duplicate code id"
+    assert "Traceback" not in result.stderr
