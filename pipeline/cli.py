@@ -135,7 +135,28 @@ def taxonomy_check(path: str = typer.Argument(..., help="A taxonomy YAML file or
     typer.echo(render_tree(load_taxonomy(resolved)))
 
 
+@app.command()
+@friendly
+def doctor(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml.")) -> None:
+    """Print versions, where the embedding model is loaded from, and the offline switches."""
+    from .doctor import diagnose
+
+    cfg = _load(config)
+    rows = diagnose(cfg.embedding.model)
+    width = max(len(item) for item, _ in rows)
+    for item, value in rows:
+        typer.echo(f"{item.ljust(width)}  {value}")
+
+
 def main() -> None:
+    import os
+
+    from .doctor import set_offline
+
+    # Transcripts are confidential: everything written is for the owner only, and no library
+    # may reach the network.
+    os.umask(0o077)
+    set_offline()
     app()
 
 
