@@ -1,0 +1,118 @@
+"""Privacy: stable role-based pseudonyms for speakers, and a scan for identifying details."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .artifacts import Segment
+from .errors import ThemesError
+
+ROLE_PREFIX = {"user": "U", "professional": "P", "facilitator": "F", "respondent": "R"}
+
+
+def prefix_for(role: str) -> str:
+    return ROLE_PREFIX.get(role, (role[:1] or "X").upper())
+
+
+class PseudonymKey:
+    """Speaker label -> pseudonym (e.g. "User 3" -> "U1"), kept in an owner-only JSON file.
+
+    Codes are stable: a label keeps its code across runs; new labels get the next free number
+    for their role's prefix, in order of first appearance.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.mapping: dict[str, str] = {}
+        if self.path.exists():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+                raise ThemesError(f"{self.path}: unreadable pseudonym key ({err}); it was not changed") from None
+            if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+                raise ThemesError(f"{self.path}: a pseudonym key must map speaker labels to codes")
+            self.mapping = data
+        self.changed = False
+
+    def code(self, speaker: str, role: str) -> str:
+        if speaker not in self.mapping:
+            prefix = prefix_for(role)
+            used = {v for v in self.mapping.values() if re.fullmatch(rf"{prefix}\d+", v)}
+            number = 1
+            while f"{prefix}{number}" in used:
+                number += 1
+            self.mapping[speaker] = f"{prefix}{number}"
+            self.changed = True
+        return self.mapping[speaker]
+
+    def save(self) -> None:
+        """Write the key atomically, readable by its owner only."""
+        if not self.changed:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(self.mapping, handle, indent=2, ensure_ascii=False, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+        self.changed = False
+
+
+def pseudonymise(segments: list[Segment], key: PseudonymKey) -> list[Segment]:
+    """The segments with speaker labels replaced by their pseudonyms (text untouched)."""
+    return [replace(s, speaker=key.code(s.speaker, s.role)) for s in segments]
+
+
+# Patterns for details that may identify someone. Deliberately broad: the analyst reviews them.
+PATTERNS = {
+    "email": re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b"),
+    "url": re.compile(r"\b(?:https?://|www\.)[^\s<>\"']{2,200}", re.IGNORECASE),
+    "phone": re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(?0\d{1,4}\)?[\s.-]?)\d{3,4}[\s.-]?\d{3,4}(?!\w)"),
+    "postcode": re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    segment_id: str
+    kind: str
+    match: str
+
+
+def load_names(path: Path | None) -> list[str]:
+    """Names to look for, one a line (blank lines and # comments ignored)."""
+    if path is None:
+        return []
+    path = Path(path)
+    if not path.is_file():
+        raise ThemesError(f"{path}: names file not found")
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise ThemesError(f"{path}: names file is not UTF-8 text") from None
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
+    """Flag segments that may identify someone: e-mail addresses, URLs, phone numbers,
+    postcodes, and any of ``names`` (whole words, any case)."""
+    name_pattern = None
+    if names:
+        alternatives = "|".join(sorted((re.escape(n) for n in set(names)), key=len, reverse=True))
+        name_pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+    findings = []
+    for segment in segments:
+        for kind, pattern in PATTERNS.items():
+            for match in pattern.finditer(segment.text):
+                findings.append(Finding(segment.segment_id, kind, match.group(0)))
+        if name_pattern:
+            for match in name_pattern.finditer(segment.text):
+                findings.append(Finding(segment.segment_id, "name", match.group(0)))
+    return findings

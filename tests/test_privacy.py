@@ -1,0 +1,50 @@
+import json
+import stat
+
+import pytest
+
+from pipeline.artifacts import Segment
+from pipeline.errors import ThemesError
+from pipeline.privacy import PseudonymKey, load_names, pseudonymise, scan
+
+
+def seg(i, speaker, role, text="some words here"):
+    return Segment(segment_id=f"a.txt#{i}.1", source="a.txt", turn_id=i, speaker=speaker, role=role,
+                   text=text, start=0, end=len(text))
+
+
+def test_pseudonyms_are_role_based_stable_and_owner_only(tmp_path):
+    path = tmp_path / "keys" / "pseudonyms.json"
+    key = PseudonymKey(path)
+    segments = [seg(1, "User 3", "user"), seg(2, "Nurse 1", "professional"), seg(3, "User 1", "user"),
+                seg(4, "User 3", "user"), seg(5, "Facilitator 2", "facilitator")]
+    out = pseudonymise(segments, key)
+    assert [s.speaker for s in out] == ["U1", "P1", "U2", "U1", "F1"]
+    assert [s.text for s in out] == [s.text for s in segments]
+    key.save()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = PseudonymKey(path)
+    assert pseudonymise([seg(1, "User 1", "user"), seg(2, "User 9", "user")], again)[1].speaker == "U3"
+    assert json.loads(path.read_text())["User 3"] == "U1"
+
+
+def test_broken_key_is_refused_and_kept(tmp_path):
+    path = tmp_path / "pseudonyms.json"
+    path.write_text("{not json")
+    with pytest.raises(ThemesError, match="pseudonyms.json: unreadable pseudonym key"):
+        PseudonymKey(path)
+    assert path.read_text() == "{not json"
+
+
+def test_scan_flags_identifying_details(tmp_path):
+    names = tmp_path / "names.txt"
+    names.write_text("# staff and participants\nJohn Smith\nPriya\n")
+    segments = [
+        seg(1, "U", "user", "Email me at john.smith@example.org or ring 07700 900123."),
+        seg(2, "U", "user", "I live near LS1 4AP, see www.example.com/page"),
+        seg(3, "U", "user", "priya said the ward was cold"),
+        seg(4, "U", "user", "Nothing identifying in this one at all, we waited 3 months."),
+    ]
+    kinds = {(f.segment_id, f.kind) for f in scan(segments, load_names(names))}
+    assert kinds == {("a.txt#1.1", "email"), ("a.txt#1.1", "phone"), ("a.txt#2.1", "postcode"),
+                     ("a.txt#2.1", "url"), ("a.txt#3.1", "name")}
