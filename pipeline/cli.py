@@ -19,6 +19,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Find candidate themes in transcripts and suggest codes from a taxonomy.")
 taxonomy_app = typer.Typer(no_args_is_help=True, help="Check and print taxonomies (codebooks).")
 app.add_typer(taxonomy_app, name="taxonomy")
+decisions_app = typer.Typer(no_args_is_help=True, help="Show the analyst's decisions; import those downloaded from a report.")
+app.add_typer(decisions_app, name="decisions")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -146,6 +148,129 @@ def doctor(config: Optional[Path] = typer.Option(None, "--config", "-c", help="Y
     width = max(len(item) for item, _ in rows)
     for item, value in rows:
         typer.echo(f"{item.ljust(width)}  {value}")
+
+
+CONFIG_OPTION = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml (for decisions.path).")
+AUTHOR_OPTION = typer.Option(None, "--author", help="Your name on each decision (default: $THEMES_AUTHOR or login name).")
+
+
+def _store(config: Optional[Path]) -> Path:
+    """The decision store ($THEMES_DECISIONS, else decisions.path), after warning about an
+    interrupted write."""
+    from .decisions import read_store, store_path
+
+    store = store_path(_load(config))
+    torn = read_store(store).torn_tail
+    if torn:
+        typer.echo(f"warning: {torn}", err=True)
+    return store
+
+
+@app.command()
+@friendly
+def review(
+    run_dir: Path = typer.Argument(..., help="A run folder written by `themes run`."),
+    port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (default: any free one)."),
+    author: Optional[str] = AUTHOR_OPTION,
+    config: Optional[Path] = CONFIG_OPTION,
+) -> None:
+    """Serve a run's report on localhost; each decision is saved to the decision store at once."""
+    from .review import ReviewServer, serve
+
+    store = _store(config)
+    server = ReviewServer(run_dir, store, author, port)
+    typer.echo(f"review: {server.url}")
+    typer.echo(f"decisions are saved to {store} as you click; Ctrl-C stops the server", err=True)
+    serve(server)
+    typer.echo("review stopped; every decision was saved", err=True)
+
+
+@app.command("decide")
+@friendly
+def decide_command(
+    run_dir: Path = typer.Argument(..., help="A run folder written by `themes run`."),
+    cluster_id: int = typer.Argument(..., help="The cluster to decide on."),
+    code_id: Optional[str] = typer.Argument(None, metavar="[CODE_ID]", help="With --accept: the code (default: the top suggestion)."),
+    accept: bool = typer.Option(False, "--accept", help="Accept the top suggestion, or CODE_ID."),
+    reject: bool = typer.Option(False, "--reject", help="Not a theme (noise)."),
+    new: Optional[str] = typer.Option(None, "--new", metavar="NAME", help="A new theme with this name."),
+    definition: Optional[str] = typer.Option(None, "--definition", help="With --new: the theme's definition."),
+    merge: Optional[int] = typer.Option(None, "--merge", metavar="OTHER_ID", help="Merge into another cluster of the run."),
+    memo: Optional[str] = typer.Option(None, "--memo", help="A memo with the decision; alone, added to the current decision."),
+    author: Optional[str] = AUTHOR_OPTION,
+    config: Optional[Path] = CONFIG_OPTION,
+) -> None:
+    """Decide on one cluster: --accept [CODE_ID] | --reject | --new NAME | --merge OTHER_ID [--memo TEXT]."""
+    from .review import decide, describe
+
+    chosen = [flag for flag, given in (("--accept", accept), ("--reject", reject), ("--new", new is not None),
+                                       ("--merge", merge is not None)) if given]
+    if len(chosen) > 1:
+        fail(f"choose one of --accept, --reject, --new, --merge (got {' and '.join(chosen)})")
+    if not chosen and memo is None:
+        fail("say what you decide: --accept [CODE_ID] | --reject | --new NAME | --merge OTHER_ID [--memo TEXT]")
+    if code_id is not None and not accept:
+        fail(f"a code ({code_id}) goes with --accept")
+    if definition is not None and new is None:
+        fail("--definition goes with --new NAME")
+    status = {"--accept": "accepted", "--reject": "rejected", "--new": "new", "--merge": "merged"}.get(
+        chosen[0] if chosen else "")
+    store = _store(config)
+    decision = decide(run_dir, store, cluster_id, status, code_id=code_id, name=new, definition=definition,
+                      merge_into=merge, memo=memo, author=author)
+    typer.echo(f"cluster {cluster_id}: {describe(decision)} (saved to {store})")
+
+
+@decisions_app.command("show")
+@friendly
+def decisions_show(
+    run_dir: Optional[Path] = typer.Option(None, "--run", help="Show how the decisions apply to this run folder, and which are orphaned."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Optional[Path] = CONFIG_OPTION,
+) -> None:
+    """Print the current decisions (the last per cluster), or how they apply to a run."""
+    import json
+
+    from .review import decisions_report
+
+    report = decisions_report(_store(config), run_dir)
+    typer.echo(json.dumps(report.data, indent=2, ensure_ascii=False) if as_json else report.text)
+
+
+@decisions_app.command("import")
+@friendly
+def decisions_import(
+    file: Path = typer.Argument(..., help="A decisions file downloaded from a report opened as a file."),
+    run_dir: Optional[Path] = typer.Option(None, "--run", help="The run folder it came from (checked); default: output.dir when it holds that run."),
+    config: Optional[Path] = CONFIG_OPTION,
+) -> None:
+    """Add the decisions downloaded from a static report to the decision store."""
+    from .review import import_decisions
+
+    store = _store(config)
+    default = Path(_load(config).output.dir)
+    result = import_decisions(file, store, run_dir or (default if (default / "clusters.json").is_file() else None),
+                              must_match=run_dir is not None)
+    where = (f"checked against {result.checked_against}" if result.checked_against
+             else "its run folder was not found: the decisions carry forward by their segments")
+    typer.echo(f"imported {result.imported} decision(s) of run {result.run} into {store} "
+               f"({result.unchanged} already there; {where})")
+
+
+@app.command()
+@friendly
+def codebook(
+    run_dir: Path = typer.Argument(..., help="A run folder written by `themes run`."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Optional[Path] = CONFIG_OPTION,
+) -> None:
+    """Print the accepted themes of a run: codes and new themes, definitions, member counts."""
+    import json
+
+    from .review import codebook as build_codebook, format_codebook
+
+    book = build_codebook(run_dir, _store(config))
+    typer.echo(json.dumps(book, indent=2, ensure_ascii=False) if as_json else format_codebook(book))
 
 
 def main() -> None:

@@ -72,6 +72,11 @@ class OutputConfig(_Section):
     dir: str = "runs/default"
 
 
+class DecisionsConfig(_Section):
+    # One store for the project, outside run folders; $THEMES_DECISIONS overrides it.
+    path: str = "decisions/decisions.jsonl"
+
+
 class Config(_Section):
     input: InputConfig = Field(default_factory=InputConfig)
     speakers: SpeakersConfig = Field(default_factory=SpeakersConfig)
@@ -81,6 +86,7 @@ class Config(_Section):
     taxonomy: str = "nakanishi2021"
     mapping: MappingConfig = Field(default_factory=MappingConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    decisions: DecisionsConfig = Field(default_factory=DecisionsConfig)
 
     @field_validator("taxonomy")
     @classmethod

@@ -1,19 +1,41 @@
-"""Stage 6, report: one self-contained HTML file for reviewing the clusters."""
+"""Stage 6, report: one self-contained HTML file for reviewing the clusters.
+
+Everything is inline (styles, script, the map as SVG drawn by the script), so the page opens
+from disk and loads nothing. Transcript text reaches the page only through the template
+engine's escaping or inside a JSON block whose ``<``, ``>`` and ``&`` are escaped; the script
+writes it with ``textContent``, never as markup.
+"""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib import resources
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment
 from .taxonomy import Taxonomy
 
+# The page as a file: nothing may be fetched. `themes review` serves it with one addition,
+# connect-src 'self', so its script can save decisions to the local server.
+STATIC_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+SERVED_CSP = STATIC_CSP + "; connect-src 'self'"
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+           "#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d")
+UNCLUSTERED_COLOUR = "#b8b8b8"
+
 
 @dataclass
 class ReportData:
-    """Everything the report shows, gathered from the run's artifacts."""
+    """Everything the report shows, gathered from the run's artifacts.
+
+    ``decisions`` maps cluster id -> the cluster's decision field (see pipeline.decisions);
+    ``orphaned`` lists decisions that match no cluster of this run.
+    """
 
     title: str
     segments: list[Segment]
@@ -22,14 +44,39 @@ class ReportData:
     taxonomy: Taxonomy | None
     notes: list[str] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
+    run: str = ""
+    decisions: dict[int, dict] = field(default_factory=dict)
+    orphaned: list[dict] = field(default_factory=list)
+
+
+def colour(cluster_id: int) -> str:
+    return UNCLUSTERED_COLOUR if cluster_id == UNCLUSTERED else PALETTE[cluster_id % len(PALETTE)]
 
 
 def _environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("pipeline", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True, lstrip_blocks=True,
     )
+    env.filters["colour"] = colour
+    return env
+
+
+def script_json(value) -> Markup:
+    """JSON safe inside a <script> element: no character can close it or start markup."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escape)
+    return Markup(text)
+
+
+def _asset(name: str) -> Markup:
+    text = resources.files("pipeline").joinpath("templates", name).read_text(encoding="utf-8")
+    if "</" in text:  # would end the inline <script>/<style> early
+        raise ValueError(f"templates/{name} must not contain '</'")
+    return Markup(text)
 
 
 def cluster_views(data: ReportData) -> list[dict]:
@@ -37,6 +84,7 @@ def cluster_views(data: ReportData) -> list[dict]:
     views = []
     for cluster in data.clustering.clusters:
         members = [by_id[sid] for sid in cluster.segment_ids]
+        suggestions = data.mapping.clusters.get(cluster.cluster_id, [])
         views.append({
             "cluster": cluster,
             "size": len(members),
@@ -44,27 +92,81 @@ def cluster_views(data: ReportData) -> list[dict]:
             "sources": Counter(s.source for s in members).most_common(),
             "quotes": [by_id[sid] for sid in cluster.representative_ids],
             "members": members,
-            "suggestions": data.mapping.clusters.get(cluster.cluster_id, []),
+            "suggestions": suggestions,
+            "codes": [s.code_id for s in suggestions],
+            "decision": data.decisions.get(cluster.cluster_id),
         })
     return views
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def page_data(data: ReportData, views: list[dict]) -> dict:
+    """What the page's script needs: decisions, members (for downloads), codes and the map."""
+    by_id = {s.segment_id: s for s in data.segments}
+    points = []
+    coords = data.clustering.coords
+    if coords is not None and len(data.clustering.order) == len(coords):
+        for sid, (x, y) in zip(data.clustering.order, coords):
+            s = by_id[sid]
+            cid = data.clustering.assignments.get(sid, UNCLUSTERED)
+            points.append([round(float(x), 4), round(float(y), 4), cid,
+                           f"{s.speaker} ({s.role}), {s.source} turn {s.turn_id}: {_short(s.text)}"])
+    codes = []
+    if data.taxonomy is not None:
+        for leaf in data.taxonomy.leaves:
+            codes.append({"id": leaf.id, "label": leaf.label,
+                          "group": " › ".join(c.label for c in data.taxonomy.ancestors(leaf.id))})
+    return {
+        "run": data.run, "title": data.title,
+        "taxonomy": {"id": data.taxonomy.id, "label": data.taxonomy.label} if data.taxonomy else None,
+        "codes": codes,
+        "clusters": [{"id": v["cluster"].cluster_id, "label": v["cluster"].label, "size": v["size"],
+                      "colour": colour(v["cluster"].cluster_id), "members": list(v["cluster"].segment_ids),
+                      "suggestions": v["codes"], "decision": v["decision"]} for v in views],
+        "points": points,
+        "orphaned": data.orphaned,
+    }
 
 
 def render_report(data: ReportData) -> str:
     """Render the report; every transcript text is HTML-escaped by the template engine."""
     clusterable = [s for s in data.segments if s.clusterable]
     unclustered = sum(1 for s in clusterable if data.clustering.assignments.get(s.segment_id) == UNCLUSTERED)
+    views = cluster_views(data)
     coverage = []
     if data.taxonomy is not None:
-        suggested = Counter(
-            data.mapping.clusters[c.cluster_id][0].code_id
-            for c in data.clustering.clusters if data.mapping.clusters.get(c.cluster_id)
-        )
-        coverage = [(leaf, suggested.get(leaf.id, 0)) for leaf in data.taxonomy.walk() if leaf.is_leaf]
+        suggested: dict[str, list[int]] = {}
+        accepted: dict[str, list[int]] = {}
+        for v in views:
+            cid = v["cluster"].cluster_id
+            if v["codes"]:
+                suggested.setdefault(v["codes"][0], []).append(cid)
+            if v["decision"] and v["decision"]["status"] == "accepted":
+                accepted.setdefault(v["decision"]["code_id"], []).append(cid)
+        coverage = [{"code": leaf, "group": " › ".join(c.label for c in data.taxonomy.ancestors(leaf.id)),
+                     "suggested": suggested.get(leaf.id, []), "accepted": accepted.get(leaf.id, [])}
+                    for leaf in data.taxonomy.leaves]
+    segment_roles = Counter(s.role for s in data.segments)
     template = _environment().get_template("report.html.j2")
     return template.render(
-        title=data.title, clusters=cluster_views(data), taxonomy=data.taxonomy, coverage=coverage,
+        title=data.title, run=data.run, clusters=views, taxonomy=data.taxonomy, coverage=coverage,
         n_segments=len(data.segments), n_clusterable=len(clusterable), n_unclustered=unclustered,
-        roles=Counter(s.role for s in data.segments).most_common(),
+        roles=segment_roles.most_common(),
+        all_roles=sorted({s.role for v in views for s in v["members"]}),
+        all_sources=sorted({s.source for s in data.segments}),
         notes=data.notes + data.clustering.notes, manifest=data.manifest,
-        threshold=data.mapping.threshold,
+        threshold=data.mapping.threshold, orphaned=data.orphaned, max_size=max([v["size"] for v in views] or [1]),
+        csp=Markup(STATIC_CSP), data_json=script_json(page_data(data, views)),
+        style=_asset("report.css"), script=_asset("report.js"),
     )
+
+
+def served_html(html: str) -> str:
+    """The report as `themes review` serves it: the same page, allowed to talk to its server."""
+    static = f'content="{STATIC_CSP}"'
+    if static not in html:
+        raise ValueError("this report.html has no recognised Content-Security-Policy; rerun to rebuild it")
+    return html.replace(static, f'content="{SERVED_CSP}"', 1)

@@ -70,6 +70,12 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     if not config.input.paths:
         raise ThemesError("input.paths: no input given (set input.paths or pass --input)")
     taxonomy = load_run_taxonomy(config)  # fail on a bad taxonomy before the slow stages
+    from .decisions import read_store, store_path
+
+    store = read_store(store_path(config))  # ... and on a broken decision store (read only)
+    if store.torn_tail:
+        notes.append(store.torn_tail)
+        progress.warn(store.torn_tail)
 
     def timed(name, fn, *args, total=None):
         progress.start(name, total)
@@ -186,6 +192,7 @@ def manifest(outputs: RunOutputs) -> dict:
 def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None) -> Path:
     """Write the run folder into a temporary sibling, then swap it in with renames, so a failed
     or interrupted run leaves any earlier folder at ``out_dir`` as it was."""
+    from .decisions import attach_decisions, orphan_view, store_path
     from .report import ReportData, render_report
 
     out_dir = Path(out_dir)
@@ -197,15 +204,25 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
     try:
         run_manifest = manifest(outputs)
         (tmp / "segments.csv").write_text(segments_csv(outputs), encoding="utf-8")
+        document = clusters_document(outputs)
+        # Each cluster's `decision` from the store (own or carried by shared segments); the
+        # run only reads the store. The run id covers the config and inputs that shaped it.
+        settings = {k: v for k, v in dump_config(outputs.config).items() if k not in ("output", "decisions")}
+        fingerprint = {"config": settings, "inputs": [t.sha256 for t in outputs.transcripts]}
+        orphaned = attach_decisions(document, out_dir.name, store_path(outputs.config), fingerprint)
+        run_manifest["run"] = document["run"]
+        run_manifest["orphaned_decisions"] = [orphan_view(d) for d in orphaned]
         (tmp / "clusters.json").write_text(
-            json.dumps(clusters_document(outputs), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         (tmp / "config.yaml").write_text(
             yaml.safe_dump(dump_config(outputs.config), sort_keys=False, allow_unicode=True), encoding="utf-8")
         if report_html is None:
             report_html = render_report(ReportData(
                 title=out_dir.name, segments=outputs.segments, clustering=outputs.clustering,
                 mapping=outputs.mapping, taxonomy=outputs.taxonomy, notes=outputs.notes,
-                manifest=run_manifest))
+                manifest=run_manifest, run=document["run"],
+                decisions={c["cluster_id"]: c["decision"] for c in document["clusters"] if c["decision"]},
+                orphaned=run_manifest["orphaned_decisions"]))
         (tmp / "report.html").write_text(report_html, encoding="utf-8")
         (tmp / "manifest.json").write_text(json.dumps(run_manifest, indent=2, ensure_ascii=False) + "\n",
                                            encoding="utf-8")

@@ -48,3 +48,40 @@ def themes(*args, cwd=ROOT, env=None, timeout=600):
     """Run the CLI in a subprocess; returns the CompletedProcess."""
     return subprocess.run([*THEMES, *map(str, args)], cwd=cwd, capture_output=True, text=True,
                           env=env, timeout=timeout)
+
+
+def write_review_run(out_dir, groups, texts=None, taxonomy="nakanishi2021", overrides=None):
+    """Write a run folder with the real runner from hand-made artifacts (no model, no BERTopic).
+
+    ``groups`` maps cluster id -> segment numbers; segment i is ``meeting.txt#i.1``, said by a
+    user (even i) or a nurse (odd i). Cluster k suggests the taxonomy's leaves k and k+1. The
+    decisions come from the store $THEMES_DECISIONS names, as in a real run.
+    """
+    from pipeline.artifacts import Cluster, Clustering, Mapping, Segment, Suggestion, Transcript
+    from pipeline.config import load_config, merge
+    from pipeline.runner import RunOutputs, load_run_taxonomy, write_run
+
+    n = max(i for members in groups.values() for i in members) + 2  # the last segment stays unclustered
+    texts = texts or [f"Segment {i} is about the day centre and the tablets." for i in range(n)]
+    segments = [Segment(f"meeting.txt#{i}.1", "meeting.txt", i, "Nurse 1" if i % 2 else "User 1",
+                        "professional" if i % 2 else "user", texts[i], 0, len(texts[i])) for i in range(n)]
+    config = load_config(None, merge({"input": {"paths": ["meeting.txt"]}, "taxonomy": taxonomy,
+                                      "output": {"dir": str(out_dir)}}, overrides or {}))
+    tax = load_run_taxonomy(config)
+    leaves = tax.leaves if tax else []
+    assignments = {s.segment_id: -1 for s in segments}
+    clusters, suggestions = [], {}
+    for cid, numbers in groups.items():
+        ids = tuple(segments[i].segment_id for i in numbers)
+        assignments.update({sid: cid for sid in ids})
+        clusters.append(Cluster(cid, ids, ("day", "centre"), ids[:3], f"label {cid}"))
+        suggestions[cid] = [Suggestion(leaves[(cid + k) % len(leaves)].id, 0.6 - 0.1 * k,
+                                       leaves[(cid + k) % len(leaves)].label, rationale="matched its examples")
+                            for k in range(2)] if leaves else []
+    clustering = Clustering(clusters, assignments, [s.segment_id for s in segments],
+                            np.random.default_rng(0).normal(size=(n, 2)))
+    outputs = RunOutputs(config=config, transcripts=[Transcript("meeting.txt", "meeting.txt", "\n".join(texts), (),
+                                                                sha256="0" * 64)],
+                         segments=segments, embeddings=np.zeros((n, 4), np.float32), clustering=clustering,
+                         mapping=Mapping(tax.id if tax else "", suggestions, {}, 0.35), taxonomy=tax)
+    return write_run(outputs, Path(out_dir))

@@ -1,0 +1,446 @@
+"""Decisions: the analyst's verdicts on clusters, kept in one append-only store per project.
+
+The store is a JSON-lines file (format in docs/review.md): one event per line, appended under
+an exclusive ``fcntl.flock``, flushed and fsynced. The current state is the last event per
+``cluster_key`` in file order. Runs read the store and never write it; nothing ever rewrites
+a complete line. A run's clusters pick up earlier decisions by the segments they share
+(Jaccard overlap of member segment ids, see ``match_decisions``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ThemesError
+
+Status = Literal["accepted", "rejected", "new", "merged"]
+STATUSES = ("accepted", "rejected", "new", "merged")
+ENV_VAR = "THEMES_DECISIONS"
+FORMAT_VERSION = 1
+# A cluster inherits an earlier decision when their members overlap at least this much.
+CARRY_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision on one cluster of one run.
+
+    ``cluster_key`` is ``"{run}:{cluster_id}"`` of the run where it was made; ``segment_ids``
+    are that cluster's members then, used to carry the decision to later runs.
+    ``merge_segment_ids`` are the merge target's members (same purpose); ``replaces`` names the
+    carried decision this one overrode.
+    """
+
+    cluster_key: str
+    run: str
+    cluster_id: int
+    status: Status
+    code_id: str | None = None
+    name: str | None = None
+    definition: str | None = None
+    merge_into: int | None = None
+    memo: str | None = None
+    segment_ids: tuple[str, ...] = ()
+    author: str = ""
+    timestamp: str = ""
+    merge_segment_ids: tuple[str, ...] = ()
+    replaces: str | None = None
+
+
+class _Event(BaseModel):
+    """One line of the store, validated strictly: a hand edit that breaks it is named."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    v: Literal[1]
+    cluster_key: str
+    run: str = Field(min_length=1)
+    cluster_id: int = Field(ge=0)
+    status: Status
+    code_id: str | None = None
+    name: str | None = None
+    definition: str | None = None
+    merge_into: int | None = None
+    memo: str | None = None
+    segment_ids: list[str] = Field(min_length=1)
+    author: str
+    timestamp: str
+    merge_segment_ids: list[str] = Field(default_factory=list)
+    replaces: str | None = None
+
+    @field_validator("timestamp")
+    @classmethod
+    def _iso_timestamp(cls, value: str) -> str:
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be an ISO 8601 time such as 2026-01-31T12:00:00.000Z") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "_Event":
+        if self.cluster_key != f"{self.run}:{self.cluster_id}":
+            raise ValueError(f"cluster_key must be '{self.run}:{self.cluster_id}' (run:cluster_id)")
+        if self.status == "accepted" and not self.code_id:
+            raise ValueError("an accepted decision needs a code_id")
+        if self.status == "new" and not (self.name or "").strip():
+            raise ValueError("a new theme needs a name")
+        if self.status == "merged" and self.merge_into is None:
+            raise ValueError("a merge needs merge_into (the other cluster's id)")
+        return self
+
+
+class InvalidDecision(ValueError):
+    """A stored or downloaded decision that does not validate; ``key`` names the field."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"({key}): {message}" if key else message)
+        self.key, self.message = key, message
+
+
+def decision_from_dict(value: object) -> Decision:
+    """Validate one store event (a JSON object) and return it as a Decision."""
+    if not isinstance(value, dict):
+        raise InvalidDecision("", "not a JSON object")
+    try:
+        event = _Event.model_validate(value)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise InvalidDecision(key, message.removeprefix("Value error, ")) from None
+    data = event.model_dump()
+    data.pop("v")
+    data["segment_ids"] = tuple(data["segment_ids"])
+    data["merge_segment_ids"] = tuple(data["merge_segment_ids"])
+    return Decision(**data)
+
+
+def decision_to_dict(decision: Decision) -> dict:
+    """A decision as a store event (JSON-ready)."""
+    data = {"v": FORMAT_VERSION, **{k: getattr(decision, k) for k in Decision.__dataclass_fields__}}
+    data["segment_ids"] = list(decision.segment_ids)
+    data["merge_segment_ids"] = list(decision.merge_segment_ids)
+    return data
+
+
+def encode_decision(decision: Decision) -> bytes:
+    """The store line for a decision (validated, newline-terminated UTF-8)."""
+    data = decision_to_dict(decision)
+    try:
+        decision_from_dict(data)
+    except InvalidDecision as err:
+        raise ThemesError(f"decision on cluster {decision.cluster_id} {err}") from None
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+# --- reading the store ------------------------------------------------------------------
+
+
+@dataclass
+class StoreState:
+    """A parsed store: every event in file order, the current decisions (last event per
+    cluster_key, in the order of those last events), and a note when the last line is an
+    unfinished write."""
+
+    events: list[Decision] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    torn_tail: str | None = None
+
+
+def parse_store(data: bytes, path: Path) -> StoreState:
+    """Parse store bytes; raise ThemesError naming FILE:LINE for any broken complete line.
+
+    A last line without a newline that does not parse is an interrupted write: it is reported
+    in ``torn_tail``, not raised, so everything written before it stays readable.
+    """
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
+    events: list[Decision] = []
+    state = StoreState()
+
+    def parse(raw: bytes, lineno: int) -> Decision:
+        try:
+            return decision_from_dict(json.loads(raw.decode("utf-8")))
+        except UnicodeDecodeError:
+            raise ThemesError(f"{path}:{lineno}: not UTF-8 text{_HAND_FIX}") from None
+        except json.JSONDecodeError as err:
+            raise ThemesError(f"{path}:{lineno}: not a JSON object ({err.msg}){_HAND_FIX}") from None
+        except InvalidDecision as err:
+            key = f" ({err.key})" if err.key else ""
+            raise ThemesError(f"{path}:{lineno}{key}: {err.message}{_HAND_FIX}") from None
+
+    for index, raw in enumerate(lines):
+        if raw.strip():
+            events.append(parse(raw, index + 1))
+    if tail.strip():
+        try:
+            events.append(parse(tail, len(lines) + 1))
+        except ThemesError:
+            state.torn_tail = (f"{path}:{len(lines) + 1}: incomplete last line ({len(tail)} bytes) left by an "
+                               f"interrupted write; it holds no decision and is moved to {path}.torn at the next save")
+    current: dict[str, Decision] = {}
+    for event in events:
+        current.pop(event.cluster_key, None)
+        current[event.cluster_key] = event
+    state.events = events
+    state.decisions = list(current.values())
+    return state
+
+
+_HAND_FIX = "; the store is never rewritten by themes: fix or remove this line by hand"
+
+
+def read_store(path: Path | str) -> StoreState:
+    """Read the store under a shared lock (a missing store is empty)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ThemesError(f"{path}: the decision store is a folder; decisions.path must name a file")
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        return StoreState()
+    except OSError as err:
+        raise ThemesError(f"{path}: cannot read the decision store ({err.strerror})") from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        data = handle.read()
+    return parse_store(data, path)
+
+
+def load_decisions(path: Path | str) -> list[Decision]:
+    """The current decisions: the last event per cluster_key wins. Never writes the file."""
+    return read_store(path).decisions
+
+
+# --- writing the store ------------------------------------------------------------------
+
+
+def _read_fd(fd: int) -> bytes:
+    chunks = []
+    offset = 0
+    while chunk := os.pread(fd, 1 << 20, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def append_decision(path: Path | str, decision: Decision) -> None:
+    """Append one decision durably: exclusive flock, one write, fsync.
+
+    The whole store is validated first, so nothing is ever appended to a broken store. An
+    unfinished last line (a writer killed mid-write) is copied to ``PATH.torn`` and only then
+    cut off, so the new line starts clean and no byte is lost.
+    """
+    path = Path(path)
+    line = encode_decision(decision)
+    if path.is_dir():
+        raise ThemesError(f"{path}: the decision store is a folder; decisions.path must name a file")
+    created = not path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError as err:
+        raise ThemesError(f"{path}: cannot write the decision store ({err.strerror})") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        data = _read_fd(fd)
+        state = parse_store(data, path)
+        prefix = b""
+        if state.torn_tail:
+            keep = data.rfind(b"\n") + 1
+            _save_torn(path, data[keep:])
+            os.ftruncate(fd, keep)
+        elif data and not data.endswith(b"\n"):
+            prefix = b"\n"  # a complete last line saved without a newline (a hand edit)
+        _write_all(fd, prefix + line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if created:
+        _fsync_dir(path.parent)
+
+
+def _save_torn(path: Path, fragment: bytes) -> None:
+    torn = path.with_name(path.name + ".torn")
+    with open(torn, "ab") as handle:
+        handle.write(fragment + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+# --- runs and carry-forward ---------------------------------------------------------------
+
+
+def store_path(config) -> Path:
+    """The decision store: $THEMES_DECISIONS if set, else ``decisions.path`` of the config."""
+    override = os.environ.get(ENV_VAR, "").strip()
+    return Path(override) if override else Path(config.decisions.path)
+
+
+def run_id(name: str, clusters: list[dict], fingerprint: object = None) -> str:
+    """A run's identity: its folder name and a digest of its clusters' members and, when
+    given, of its config and inputs. Same input and config give the same id."""
+    digest = hashlib.sha256(json.dumps(
+        {"clusters": [[c["cluster_id"], sorted(c["members"])] for c in clusters], "of": fingerprint},
+        sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+    return f"{name}-{digest[:10]}"
+
+
+@dataclass
+class RunFolder:
+    """What decisions need from a run folder: its id, clusters and taxonomy file."""
+
+    path: Path
+    run: str
+    clusters: list[dict]
+    taxonomy_path: str | None
+
+    def cluster(self, cluster_id: int) -> dict:
+        for cluster in self.clusters:
+            if cluster["cluster_id"] == cluster_id:
+                return cluster
+        known = ", ".join(str(c["cluster_id"]) for c in self.clusters) or "none"
+        raise ThemesError(f"{self.path} (cluster {cluster_id}): no such cluster in this run (clusters: {known})")
+
+
+def read_run(run_dir: Path | str) -> RunFolder:
+    run_dir = Path(run_dir)
+    clusters_file = run_dir / "clusters.json"
+    if not clusters_file.is_file():
+        raise ThemesError(f"{run_dir}: not a run folder (no clusters.json); give the folder `themes run` wrote")
+    try:
+        document = json.loads(clusters_file.read_text(encoding="utf-8"))
+        clusters = document["clusters"]
+        for cluster in clusters:
+            cluster["cluster_id"], cluster["members"]  # noqa: B018 - the keys decisions rely on
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ThemesError(f"{clusters_file}: not a clusters.json written by themes ({err})") from None
+    taxonomy_path = None
+    manifest_file = run_dir / "manifest.json"
+    if manifest_file.is_file():
+        try:
+            taxonomy_path = json.loads(manifest_file.read_text(encoding="utf-8")).get("taxonomy")
+        except json.JSONDecodeError:
+            raise ThemesError(f"{manifest_file}: not valid JSON") from None
+    run = document.get("run") or run_id(run_dir.resolve().name, clusters)
+    return RunFolder(run_dir, run, clusters, taxonomy_path)
+
+
+def jaccard(a, b) -> float:
+    a, b = set(a), set(b)
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def _best_cluster(segment_ids, clusters: list[dict]) -> tuple[dict | None, float]:
+    best, best_overlap = None, 0.0
+    for cluster in clusters:
+        overlap = jaccard(segment_ids, cluster["members"])
+        if overlap > best_overlap:
+            best, best_overlap = cluster, overlap
+    return best, best_overlap
+
+
+def _decision_field(d: Decision, carried: bool, overlap: float, clusters: list[dict]) -> dict:
+    merge_into = d.merge_into
+    if d.status == "merged" and carried:
+        target, target_overlap = _best_cluster(d.merge_segment_ids, clusters)
+        merge_into = target["cluster_id"] if target and target_overlap >= CARRY_THRESHOLD else None
+    return {
+        "status": d.status, "code_id": d.code_id, "name": d.name, "definition": d.definition,
+        "memo": d.memo, "merge_into": merge_into, "carried": carried, "overlap": round(overlap, 4),
+        "from": d.cluster_key, "author": d.author, "timestamp": d.timestamp,
+    }
+
+
+def match_decisions(run: str, clusters: list[dict], decisions: list[Decision]) -> tuple[dict[int, dict], list[Decision]]:
+    """Apply the store's current decisions to a run's clusters.
+
+    The rule: a decision made on this run's cluster applies to it. Otherwise the cluster takes
+    the earlier decision whose members overlap its own most (Jaccard >= CARRY_THRESHOLD; on a
+    tie the later decision), marked carried with that overlap. A decision made on a cluster
+    that showed a carried decision replaces that one, so the overridden one never comes back.
+    Returns ``{cluster_id: decision field}`` for decided clusters, and the orphaned decisions:
+    those matching no cluster of this run. ``decisions`` must be in store order.
+    """
+    position = {d.cluster_key: i for i, d in enumerate(decisions)}
+    replaced_at: dict[str, int] = {}
+    for i, d in enumerate(decisions):
+        if d.replaces:
+            replaced_at[d.replaces] = max(replaced_at.get(d.replaces, -1), i)
+    live = [d for d in decisions if replaced_at.get(d.cluster_key, -1) < position[d.cluster_key]]
+    own = {d.cluster_id: d for d in live if d.run == run}
+    cluster_ids = {c["cluster_id"] for c in clusters}
+    earlier = [d for d in live if d.run != run]
+
+    applied: dict[int, dict] = {}
+    for cluster in clusters:
+        members = cluster["members"]
+        if cluster["cluster_id"] in own:
+            d = own[cluster["cluster_id"]]
+            applied[cluster["cluster_id"]] = _decision_field(d, False, jaccard(d.segment_ids, members), clusters)
+            continue
+        scored = [(jaccard(d.segment_ids, members), position[d.cluster_key], d) for d in earlier]
+        scored = [item for item in scored if item[0] >= CARRY_THRESHOLD]
+        if scored:
+            overlap, _, d = max(scored, key=lambda item: (item[0], item[1]))
+            applied[cluster["cluster_id"]] = _decision_field(d, True, overlap, clusters)
+
+    orphaned = [d for d in own.values() if d.cluster_id not in cluster_ids]
+    orphaned += [d for d in earlier if _best_cluster(d.segment_ids, clusters)[1] < CARRY_THRESHOLD]
+    orphaned.sort(key=lambda d: position[d.cluster_key])
+    return applied, orphaned
+
+
+def decisions_for_run(run_dir: Path | str, store_path: Path | str) -> dict[int, dict]:
+    """For each decided cluster of the run, its ``decision`` field (own or carried)."""
+    folder = read_run(run_dir)
+    return match_decisions(folder.run, folder.clusters, load_decisions(store_path))[0]
+
+
+def orphaned_decisions(run_dir: Path | str, store_path: Path | str) -> list[Decision]:
+    """Current decisions that match no cluster of the run: listed, never dropped."""
+    folder = read_run(run_dir)
+    return match_decisions(folder.run, folder.clusters, load_decisions(store_path))[1]
+
+
+def attach_decisions(document: dict, name: str, store: Path, fingerprint: object) -> list[Decision]:
+    """At run time: give the clusters document its ``run`` id and every cluster its
+    ``decision`` field (or None) from the store; return the orphaned decisions. Reads only."""
+    document["run"] = run_id(name, document["clusters"], fingerprint)
+    applied, orphaned = match_decisions(document["run"], document["clusters"], load_decisions(store))
+    for cluster in document["clusters"]:
+        cluster["decision"] = applied.get(cluster["cluster_id"])
+    return orphaned
+
+
+def orphan_view(d: Decision) -> dict:
+    """An orphaned decision as plain data for the report, the manifest and the CLI."""
+    return {"from": d.cluster_key, "run": d.run, "cluster_id": d.cluster_id, "status": d.status,
+            "code_id": d.code_id, "name": d.name, "definition": d.definition, "memo": d.memo,
+            "size": len(d.segment_ids), "author": d.author, "timestamp": d.timestamp}
+

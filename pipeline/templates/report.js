@@ -1,0 +1,354 @@
+// The report's behaviour: decisions, filters, search and the map. Data comes from the JSON
+// block; text is only ever written with textContent.
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("report-data").textContent);
+  var served = location.protocol === "http:" || location.protocol === "https:";
+  var STORAGE = "themes-decisions:" + data.run;
+  var clusters = new Map(data.clusters.map(function (c) { return [c.id, c]; }));
+  var codes = new Map(data.codes.map(function (c) { return [c.id, c]; }));
+  var decisions = {};   // cluster id -> decision field, as in clusters.json
+  var orphaned = data.orphaned;
+  var local = [];       // static file: decisions made in this page, in store format
+
+  function $(selector, root) { return (root || document).querySelector(selector); }
+  function $$(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+  function storage(action, key, value) {
+    try {
+      if (action === "get") { return window.localStorage.getItem(key); }
+      window.localStorage.setItem(key, value);
+    } catch (err) { return null; }  // storage refused (private mode): keep going in memory
+    return null;
+  }
+  function say(text, isError) {
+    var box = $("#message");
+    box.textContent = text;
+    box.className = "message" + (isError ? " error" : "");
+  }
+
+  // --- decisions ------------------------------------------------------------------------
+
+  function baseDecisions() {
+    var out = {};
+    data.clusters.forEach(function (c) { if (c.decision) { out[c.id] = c.decision; } });
+    return out;
+  }
+
+  function fieldOf(event) {
+    return {status: event.status, code_id: event.code_id, name: event.name, definition: event.definition,
+            memo: event.memo, merge_into: event.merge_into, carried: false, overlap: 1,
+            from: event.cluster_key, author: event.author, timestamp: event.timestamp};
+  }
+
+  function deriveStatic() {
+    decisions = baseDecisions();
+    local.forEach(function (event) { decisions[event.cluster_id] = fieldOf(event); });
+  }
+
+  function oneLine(text) { return (text || "").split(/\s+/).join(" ").trim(); }
+
+  // Mirrors pipeline.review.make_decision, for the static file.
+  function buildEvent(cid, status, values) {
+    var cluster = clusters.get(cid);
+    var current = decisions[cid] || null;
+    var codeId = values.code_id || null, name = null, definition = null, mergeInto = null, mergeIds = [];
+    if (status === null) {
+      if (!current) { throw new Error("Decide first (accept, reject, new theme or merge); a memo goes with a decision."); }
+      status = current.status; codeId = current.code_id; name = current.name;
+      definition = current.definition; mergeInto = current.merge_into;
+      if (status === "merged" && mergeInto === null) { throw new Error("The cluster it was merged into is not in this run; decide again."); }
+    }
+    var memo = values.memo === undefined || values.memo === null ? (current ? current.memo : null)
+      : (values.memo.trim() || null);
+    if (status === "accepted") {
+      if (!codeId || !codes.has(codeId)) { throw new Error("Not a code of this taxonomy: " + codeId); }
+    } else if (status === "new") {
+      name = oneLine(values.name !== undefined ? values.name : name) || null;
+      definition = ((values.definition !== undefined ? values.definition : definition) || "").trim() || null;
+      if (!name) { throw new Error("A new theme needs a name."); }
+      codeId = null;
+    } else if (status === "merged") {
+      mergeInto = values.merge_into !== undefined ? values.merge_into : mergeInto;
+      if (mergeInto === null || mergeInto === cid || !clusters.has(mergeInto)) { throw new Error("Merge into another cluster of this run."); }
+      mergeIds = clusters.get(mergeInto).members;
+      codeId = null;
+    } else {
+      codeId = null;
+    }
+    return {cluster_key: data.run + ":" + cid, run: data.run, cluster_id: cid, status: status,
+            code_id: codeId, name: name, definition: definition, merge_into: mergeInto, memo: memo,
+            segment_ids: cluster.members, author: oneLine($("#author").value) || "analyst",
+            timestamp: new Date().toISOString(), merge_segment_ids: mergeIds,
+            replaces: current && current.carried ? current.from : null};
+  }
+
+  function applyState(state) {
+    decisions = {};
+    Object.keys(state.decisions).forEach(function (key) { decisions[Number(key)] = state.decisions[key]; });
+    orphaned = state.orphaned;
+    if (!$("#author").value && state.author) { $("#author").value = state.author; }
+  }
+
+  function api(path, body) {
+    var options = body === undefined ? {} : {method: "POST", headers: {"Content-Type": "application/json"},
+                                              body: JSON.stringify(body)};
+    return fetch(path, options).then(function (response) {
+      return response.json().catch(function () { return {error: "the review server answered " + response.status}; })
+        .then(function (payload) {
+          if (!response.ok) { throw new Error(payload.error || ("the review server answered " + response.status)); }
+          return payload;
+        });
+    });
+  }
+
+  function decide(cid, status, values) {
+    if (served) {
+      var body = {cluster_id: cid, status: status, author: oneLine($("#author").value)};
+      Object.keys(values).forEach(function (key) { body[key] = values[key]; });
+      $$("button.act").forEach(function (b) { b.disabled = true; });
+      return api("api/decisions", body).then(function (state) {
+        applyState(state);
+        render();
+        say("Saved: cluster " + cid + " " + describe(decisions[cid]) + ".");
+      }).catch(function (err) {
+        say("Not saved: " + err.message, true);
+      }).then(function () {
+        $$("button.act").forEach(function (b) { b.disabled = false; });
+      });
+    }
+    try {
+      local.push(buildEvent(cid, status, values));
+    } catch (err) {
+      say(err.message, true);
+      return Promise.resolve();
+    }
+    storage("set", STORAGE, JSON.stringify(local));
+    deriveStatic();
+    render();
+    say("Kept in this page: cluster " + cid + " " + describe(decisions[cid]) + ". Download the decisions when you are done.");
+    return Promise.resolve();
+  }
+
+  function download() {
+    var file = {format: "themes-decisions", version: 1, run: data.run, exported: new Date().toISOString(),
+                decisions: local};
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([JSON.stringify(file, null, 1)], {type: "application/json"}));
+    link.download = "decisions-" + data.run + ".json";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    say("Downloaded " + local.length + " decision(s): import them with `themes decisions import FILE`.");
+  }
+
+  // --- showing decisions ------------------------------------------------------------------
+
+  function codeLabel(id) { return codes.has(id) ? id + " — " + codes.get(id).label : id; }
+
+  function describe(d) {
+    if (!d) { return "undecided"; }
+    if (d.status === "accepted") { return "accepted: " + codeLabel(d.code_id); }
+    if (d.status === "rejected") { return "rejected: not a theme"; }
+    if (d.status === "new") { return "new theme: \u201c" + d.name + "\u201d"; }
+    return d.merge_into === null ? "merged into a cluster that is not in this run" : "merged into cluster " + d.merge_into;
+  }
+
+  function renderDecisionLine(cid) {
+    var box = $('[data-decision="' + cid + '"]');
+    var d = decisions[cid];
+    box.textContent = "";
+    if (!d) { return; }
+    box.appendChild(el("span", "", describe(d).replace(/^./, function (c) { return c.toUpperCase(); })));
+    var from = d.carried ? " \u00b7 carried from " + d.from + " (overlap " + d.overlap.toFixed(2) + ")" : "";
+    box.appendChild(el("span", "from", from + " \u00b7 " + (d.author || "?") + ", " + (d.timestamp || "").replace("T", " ").slice(0, 16)));
+    if (d.status === "new" && d.definition) { box.appendChild(el("div", "memo", "Definition: " + d.definition)); }
+    if (d.memo) { box.appendChild(el("div", "memo", "Memo: " + d.memo)); }
+  }
+
+  function render() {
+    var counts = {decided: 0, carried: 0};
+    data.clusters.forEach(function (c) {
+      var d = decisions[c.id];
+      if (d) { counts.decided += 1; if (d.carried) { counts.carried += 1; } }
+      $$('[data-badge="' + c.id + '"]').forEach(function (badge) {
+        badge.textContent = d ? d.status + (d.carried ? " (carried)" : "") : "undecided";
+        badge.className = "badge" + (d ? " " + d.status : "");
+      });
+      renderDecisionLine(c.id);
+      var card = $("#cluster-" + c.id);
+      var memo = $('[data-field="memo"]', card);
+      if (memo && document.activeElement !== memo) { memo.value = d && d.memo ? d.memo : ""; }
+    });
+    $("#decided-count").textContent = counts.decided + " of " + data.clusters.length + " clusters decided" +
+      (counts.carried ? " (" + counts.carried + " carried from earlier runs)" : "");
+    renderCoverage();
+    renderOrphaned();
+    var button = $("#download");
+    button.hidden = served || local.length === 0;
+    $("#pending").textContent = local.length;
+    applyFilters();
+  }
+
+  function renderCoverage() {
+    var accepted = {}, named = [];
+    data.clusters.forEach(function (c) {
+      var d = decisions[c.id];
+      if (d && d.status === "accepted") { (accepted[d.code_id] = accepted[d.code_id] || []).push(c.id); }
+      if (d && d.status === "new") { named.push([c.id, d]); }
+    });
+    var rows = $$("#coverage tr[data-code]");
+    var covered = 0;
+    rows.forEach(function (row) {
+      var ids = accepted[row.dataset.code] || [];
+      var cell = $(".accepted-cell", row);
+      cell.textContent = "";
+      cell.appendChild(ids.length ? el("span", "", ids.join(", ")) : el("span", "none", "none"));
+      row.classList.toggle("covered", ids.length > 0);
+      if (ids.length) { covered += 1; }
+    });
+    if (rows.length) {
+      $("#coverage-summary").textContent = covered + " of " + rows.length + " codes have an accepted cluster; " +
+        (rows.length - covered) + " have none.";
+    }
+    var box = $("#new-themes");
+    box.textContent = "";
+    if (named.length) {
+      box.appendChild(el("h3", "", "New themes"));
+      var list = el("ul");
+      named.forEach(function (item) {
+        var d = item[1];
+        list.appendChild(el("li", "", "\u201c" + d.name + "\u201d (cluster " + item[0] + ")" + (d.definition ? ": " + d.definition : "")));
+      });
+      box.appendChild(list);
+    }
+  }
+
+  function renderOrphaned() {
+    var section = $("#orphaned");
+    var list = $("#orphaned-list");
+    section.hidden = orphaned.length === 0;
+    list.textContent = "";
+    orphaned.forEach(function (d) {
+      var item = el("li");
+      item.appendChild(el("code", "", d.from));
+      var what = " \u2014 " + d.status + (d.code_id ? " " + d.code_id : "") + (d.name ? " \u201c" + d.name + "\u201d" : "") +
+        " \u00b7 " + d.size + " segments \u00b7 " + d.author + ", " + d.timestamp + (d.memo ? " \u00b7 memo: " + d.memo : "");
+      item.appendChild(document.createTextNode(what));
+      list.appendChild(item);
+    });
+  }
+
+  // --- filters and search -----------------------------------------------------------------
+
+  var cardText = new Map();
+  $$("article.card").forEach(function (card) { cardText.set(card, card.textContent.toLowerCase()); });
+
+  function value(id) { var node = $("#" + id); return node ? node.value : ""; }
+
+  function applyFilters() {
+    var role = value("filter-role"), source = value("filter-source"), code = value("filter-code");
+    var status = value("filter-status");
+    var words = value("filter-text").toLowerCase().split(/\s+/).filter(Boolean);
+    var shown = new Set();
+    $$("article.card").forEach(function (card) {
+      var cid = Number(card.dataset.cluster);
+      var d = decisions[cid];
+      var ok = (!role || card.dataset.roles.split(" ").indexOf(role) >= 0) &&
+        (!source || card.dataset.sources.split("\n").indexOf(source) >= 0) &&
+        (!code || card.dataset.codes.split(" ").indexOf(code) >= 0 || (d && d.code_id === code)) &&
+        (!status || (status === "undecided" ? !d : status === "carried" ? d && d.carried : d && d.status === status)) &&
+        words.every(function (w) { return cardText.get(card).indexOf(w) >= 0; });
+      card.classList.toggle("hidden", !ok);
+      if (ok) { shown.add(cid); }
+    });
+    $("#filter-count").textContent = "showing " + shown.size + " of " + data.clusters.length + " clusters";
+    $$(".size-row[data-cluster]").forEach(function (row) { row.classList.toggle("hidden", !shown.has(Number(row.dataset.cluster))); });
+    $$("#map circle").forEach(function (dot) {
+      dot.classList.toggle("dim", Number(dot.dataset.cluster) >= 0 && !shown.has(Number(dot.dataset.cluster)));
+    });
+  }
+
+  // --- the map ----------------------------------------------------------------------------
+
+  function drawMap() {
+    var box = $("#map");
+    box.textContent = "";
+    if (!data.points.length) {
+      box.appendChild(el("p", "muted", "No map: too few segments were clustered to place them."));
+      return;
+    }
+    var NS = "http://www.w3.org/2000/svg", W = 640, H = 440, pad = 12;
+    var xs = data.points.map(function (p) { return p[0]; }), ys = data.points.map(function (p) { return p[1]; });
+    var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs), y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
+    var sx = (W - 2 * pad) / ((x1 - x0) || 1), sy = (H - 2 * pad) / ((y1 - y0) || 1);
+    var svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+    svg.setAttribute("role", "img");
+    var ordered = data.points.slice().sort(function (a, b) { return (a[2] >= 0) - (b[2] >= 0); });
+    ordered.forEach(function (p) {
+      var cluster = clusters.get(p[2]);
+      var dot = document.createElementNS(NS, "circle");
+      dot.setAttribute("cx", (pad + (p[0] - x0) * sx).toFixed(1));
+      dot.setAttribute("cy", (H - pad - (p[1] - y0) * sy).toFixed(1));
+      dot.setAttribute("r", cluster ? 4 : 2.5);
+      dot.setAttribute("fill", cluster ? cluster.colour : "#b8b8b8");
+      dot.setAttribute("fill-opacity", cluster ? 0.85 : 0.6);
+      dot.dataset.cluster = p[2];
+      var title = document.createElementNS(NS, "title");
+      title.textContent = (cluster ? "cluster " + cluster.id + ": " + cluster.label : "unclustered") + "\n" + p[3];
+      dot.appendChild(title);
+      if (cluster) { dot.addEventListener("click", function () { location.hash = "cluster-" + cluster.id; }); }
+      svg.appendChild(dot);
+    });
+    box.appendChild(svg);
+  }
+
+  // --- wiring -----------------------------------------------------------------------------
+
+  $("#clusters").addEventListener("click", function (event) {
+    var button = event.target.closest("button.act");
+    if (!button) { return; }
+    var card = button.closest("article.card");
+    var cid = Number(card.dataset.cluster);
+    var field = function (name) { var node = $('[data-field="' + name + '"]', card); return node ? node.value : ""; };
+    var action = button.dataset.action;
+    if (action === "accept") { decide(cid, "accepted", {code_id: button.dataset.code}); }
+    else if (action === "accept-other") { decide(cid, "accepted", {code_id: field("code")}); }
+    else if (action === "reject") { decide(cid, "rejected", {}); }
+    else if (action === "new") { decide(cid, "new", {name: field("name"), definition: field("definition")}); }
+    else if (action === "merge") { decide(cid, "merged", {merge_into: Number(field("merge"))}); }
+    else if (action === "memo") { decide(cid, null, {memo: field("memo")}); }
+  });
+  ["filter-role", "filter-source", "filter-code", "filter-status", "filter-text"].forEach(function (id) {
+    var node = $("#" + id);
+    if (node) { node.addEventListener("input", applyFilters); }
+  });
+  $("#download").addEventListener("click", download);
+  var author = $("#author");
+  author.value = storage("get", "themes-author") || "";
+  author.addEventListener("change", function () { storage("set", "themes-author", author.value); });
+
+  drawMap();
+  if (served) {
+    var mode = $("#mode");
+    mode.textContent = "Connected to themes review: each decision is saved to the decision store at once";
+    mode.className = "mode served";
+    decisions = baseDecisions();
+    render();
+    api("api/state").then(function (state) { applyState(state); render(); })
+      .catch(function (err) { say("Could not load the current decisions: " + err.message, true); });
+  } else {
+    try {
+      var saved = JSON.parse(storage("get", STORAGE) || "[]");
+      local = Array.isArray(saved) ? saved.filter(function (e) { return e && e.run === data.run && clusters.has(e.cluster_id); }) : [];
+    } catch (err) { local = []; }
+    deriveStatic();
+    render();
+  }
+}());
