@@ -17,8 +17,14 @@ UNCLUSTERED = -1
 class Turn:
     """One speaker turn as read from a source.
 
-    ``start``/``end`` are character offsets of the speech text in the decoded source text
-    (``Transcript.text``), so ``transcript.text[start:end]`` gives the raw turn text.
+    ``start``/``end`` are character offsets in the decoded source text (``Transcript.text``).
+    ``text`` is the speech view of ``transcript.text[start:end]``: just as long, with what is
+    not speech (cue timings, voice tags, a repeated speaker label) blanked to spaces, so
+    offset ``i`` in ``text`` is offset ``start + i`` in the source. Noise markers such as
+    ``[inaudible]`` are still in it; segmentation moves them to annotations.
+    ``timestamp`` is ``HH:MM:SS[.mmm]`` where the source gives one; ``times`` holds
+    ``(offset in text, time)`` for later timed parts of the turn (each cue of a subtitle
+    file). ``annotations`` are notes on the whole turn that are not in its text (a row id).
     """
 
     turn_id: int
@@ -28,6 +34,8 @@ class Turn:
     end: int
     line: int
     timestamp: str = ""
+    annotations: tuple[str, ...] = ()
+    times: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)

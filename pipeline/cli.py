@@ -111,15 +111,11 @@ def speakers(
 ) -> None:
     """List every speaker label found, its turn count and the role it will get."""
     from .ingest import ingest
-    from .speakers import speaker_table
+    from .speakers import render_speaker_table, speaker_table
 
     cfg = _load(config)
-    transcripts, skipped = ingest(paths, cfg.input.on_error)
-    rows = speaker_table(transcripts, cfg.speakers)
-    width = max(len("speaker"), *(len(r[0]) for r in rows))
-    typer.echo(f"{'speaker'.ljust(width)}  turns  sources  role")
-    for speaker, turns, role, sources in rows:
-        typer.echo(f"{speaker.ljust(width)}  {turns:>5}  {sources:>7}  {role}")
+    transcripts, skipped = ingest(paths, cfg.input.on_error, cfg.input.columns.model_dump(), cfg.input.max_file_mb)
+    typer.echo(render_speaker_table(speaker_table(transcripts, cfg.speakers)))
     for problem in skipped:
         typer.echo(f"skipped: {problem}", err=True)
 

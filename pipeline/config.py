@@ -20,10 +20,22 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ColumnsConfig(_Section):
+    """Column names for one-utterance-per-row tables (CSV, TSV, JSONL). ``None``: the column
+    of the key's own name, where present (``text`` must be); ``""``: do not use one."""
+
+    text: str | None = None
+    speaker: str | None = None
+    source: str | None = None
+    timestamp: str | None = None
+    id: str | None = None
+
+
 class InputConfig(_Section):
     paths: list[str] = Field(default_factory=list)
     on_error: Literal["fail", "skip"] = "fail"
-    columns: dict[str, str] = Field(default_factory=dict)
+    columns: ColumnsConfig = Field(default_factory=ColumnsConfig)
+    max_file_mb: float = Field(50.0, gt=0)
 
 
 class SpeakersConfig(_Section):

@@ -84,9 +84,11 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         timings[name] = round(time.perf_counter() - started, 3)
         return result
 
-    transcripts, skipped = timed("ingest", ingest, config.input.paths, config.input.on_error)
+    transcripts, skipped = timed("ingest", ingest, config.input.paths, config.input.on_error,
+                                 config.input.columns.model_dump(), config.input.max_file_mb)
     for problem in skipped:
         notes.append(f"skipped: {problem}")
+        progress.warn(f"skipped: {problem}")
     progress.done("ingest", f"{len(transcripts)} transcripts, {sum(len(t.turns) for t in transcripts)} turns")
     unknown = unknown_speakers(transcripts, config.speakers)
     if unknown:

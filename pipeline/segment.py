@@ -1,16 +1,25 @@
-"""Stage 2, segment: split turns into sentence windows that keep their exact provenance."""
+"""Stage 2, segment: split turns into sentence windows that keep their exact provenance.
+
+For every segment, ``start``/``end`` index ``Transcript.text`` (the source as decoded) and
+span the segment's speech including any noise markers inside it; ``text`` is the cleaned
+speech (markers removed, whitespace collapsed); the removed markers are ``annotations``,
+in order. Where no marker or markup lies inside, ``normalise(source[start:end]) == text``.
+"""
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 
-from .artifacts import Segment, Transcript
+from .artifacts import Segment, Transcript, Turn
 from .config import SegmentationConfig, SpeakersConfig
+from .formats.noise import Marker, clean_speech, find_markers, without_markers
 from .speakers import role_of
 
 # Japanese (and Chinese) sentences end on these; the spaCy blank tokenizer cannot see them.
 _CJK_SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+[」』）)]*|[^。！？!?]+$")
+CJK_LANGUAGES = {"ja", "zh"}
 
 
 @lru_cache(maxsize=4)
@@ -24,7 +33,7 @@ def _nlp(language: str):
 
 def sentence_spans(text: str, language: str = "en") -> list[tuple[int, int]]:
     """Character spans of the sentences in ``text``, whitespace trimmed."""
-    if language in {"ja", "zh"}:
+    if language in CJK_LANGUAGES:
         raw = [(m.start(), m.end()) for m in _CJK_SENTENCE.finditer(text)]
     else:
         doc = _nlp(language)(text)
@@ -60,30 +69,67 @@ def normalise(text: str) -> str:
 
 
 def word_count(text: str, language: str) -> int:
-    if language in {"ja", "zh"}:
+    if language in CJK_LANGUAGES:
         return len(re.sub(r"\s", "", text)) // 2  # about two characters a word
     return len(re.findall(r"\w+", text))
 
 
+def _place_markers(windows: list[tuple[int, int]], markers: list[Marker]) -> list[tuple[int, int, list[Marker]]]:
+    """Widen each window over the markers that belong to it: those inside it, and those
+    between it and the window before (a time or a note is about what follows it; after the
+    last window: the last). A turn of markers only gets one window of its own."""
+    if not windows:
+        return [(markers[0].start, markers[-1].end, list(markers))] if markers else []
+    ends = [end for _, end in windows]
+    out = [[start, end, []] for start, end in windows]
+    for marker in markers:
+        index = min(bisect.bisect_left(ends, marker.end), len(windows) - 1)
+        window = out[index]
+        window[0], window[1] = min(window[0], marker.start), max(window[1], marker.end)
+        window[2].append(marker)
+    return [(start, end, found) for start, end, found in out]
+
+
+def _time_at(turn: Turn, markers: list[Marker], offset: int) -> str:
+    """The latest time known at ``offset`` in the turn: a cue start, a time marker, or the
+    turn's own timestamp."""
+    times = [(at, time) for at, time in turn.times]
+    times += [(m.start, m.time) for m in markers if m.time]
+    before = [(at, time) for at, time in times if at <= offset]
+    return max(before)[1] if before else turn.timestamp
+
+
+def segment_turn(turn: Turn, segmentation: SegmentationConfig) -> list[tuple[int, int, str, tuple[str, ...], str]]:
+    """Split one turn: (start, end) in the turn's text, cleaned text, annotations, timestamp."""
+    markers = find_markers(turn.text)
+    speech = without_markers(turn.text, markers)
+    windows = _windows(sentence_spans(speech, segmentation.language),
+                       segmentation.max_sentences, segmentation.max_chars)
+    out = []
+    for start, end, inside in _place_markers(windows, markers):
+        out.append((start, end, clean_speech(turn.text, inside, start, end), tuple(m.text for m in inside),
+                    _time_at(turn, markers, start)))
+    return out
+
+
 def segment(transcripts: list[Transcript], segmentation: SegmentationConfig,
             speakers: SpeakersConfig) -> list[Segment]:
-    """Split every turn into segments. ``Segment.start/end`` index ``Transcript.text``, and
-    ``normalise(transcript.text[start:end]) == segment.text``."""
+    """Split every turn into segments (see the module docstring for what offsets mean)."""
     segments: list[Segment] = []
     excluded = set(speakers.exclude_from_clustering)
     for transcript in transcripts:
         for turn in transcript.turns:
             role = role_of(turn.speaker, transcript.source, speakers)
-            spans = sentence_spans(turn.text, segmentation.language)
-            windows = _windows(spans, segmentation.max_sentences, segmentation.max_chars)
-            for index, (start, end) in enumerate(windows, start=1):
-                text = normalise(turn.text[start:end])
+            for index, (start, end, text, annotations, timestamp) in enumerate(
+                    segment_turn(turn, segmentation), start=1):
                 backchannel = word_count(text, segmentation.language) < segmentation.min_words
-                clusterable = role not in excluded and (segmentation.cluster_backchannels or not backchannel)
+                clusterable = (role not in excluded and bool(text)
+                               and (segmentation.cluster_backchannels or not backchannel))
                 segments.append(Segment(
                     segment_id=f"{transcript.source}#{turn.turn_id}.{index}",
                     source=transcript.source, turn_id=turn.turn_id, speaker=turn.speaker,
                     role=role, text=text, start=turn.start + start, end=turn.start + end,
-                    timestamp=turn.timestamp, backchannel=backchannel, clusterable=clusterable,
+                    timestamp=timestamp, annotations=turn.annotations + annotations,
+                    backchannel=backchannel, clusterable=clusterable,
                 ))
     return segments

@@ -8,21 +8,26 @@ from fnmatch import fnmatchcase
 from .artifacts import Transcript
 from .config import SpeakersConfig
 
+UNLABELLED_ROLE = "respondent"
+
 
 def role_of(speaker: str, source: str, config: SpeakersConfig) -> str:
     """The role for ``speaker`` in ``source``: the first matching pattern wins.
 
     Overrides are keyed by a glob over source names; a matching override's roles are tried
-    before the general ones.
+    before the general ones. A turn without a speaker label (a survey answer, a feedback
+    comment) gets ``respondent`` unless a role lists the empty pattern ``""``.
     """
     tables = [roles for pattern, roles in config.overrides.items() if fnmatchcase(source, pattern)]
     tables.append(config.roles)
     label = speaker.strip().lower()
     for table in tables:
         for role, patterns in table.items():
-            if any(fnmatchcase(label, pattern.lower()) for pattern in patterns):
+            if label and any(fnmatchcase(label, pattern.lower()) for pattern in patterns):
                 return role
-    return config.unknown_role
+            if not label and "" in patterns:
+                return role
+    return config.unknown_role if label else UNLABELLED_ROLE
 
 
 def speaker_table(transcripts: list[Transcript], config: SpeakersConfig) -> list[tuple[str, int, str, int]]:
@@ -46,3 +51,16 @@ def unknown_speakers(transcripts: list[Transcript], config: SpeakersConfig) -> l
         turn.speaker for t in transcripts for turn in t.turns
         if role_of(turn.speaker, t.source, config) == config.unknown_role
     })
+
+
+NO_LABEL = "(no speaker)"
+
+
+def render_speaker_table(rows: list[tuple[str, int, str, int]]) -> str:
+    """The table ``themes speakers`` prints: speaker, turns, sources, role."""
+    names = [speaker or NO_LABEL for speaker, _, _, _ in rows]
+    width = max([len("speaker"), *(len(name) for name in names)])
+    lines = [f"{'speaker'.ljust(width)}  turns  sources  role"]
+    for name, (_, turns, role, sources) in zip(names, rows):
+        lines.append(f"{name.ljust(width)}  {turns:>5}  {sources:>7}  {role}")
+    return "\n".join(lines)

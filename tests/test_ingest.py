@@ -25,7 +25,9 @@ def test_turns_continuation_and_header():
 
 def test_same_speaker_twice_is_one_turn():
     t = parse("User 1: one.\nUser 1: two.\nNurse 1: three.\n")
-    assert [turn.text for turn in t.turns] == ["one.\nUser 1: two.", "three."]
+    # The repeated label is blanked in the speech view; offsets stay those of the source.
+    assert [turn.text for turn in t.turns] == ["one.\n        two.", "three."]
+    assert t.text[t.turns[0].start:t.turns[0].end] == "one.\nUser 1: two."
 
 
 def test_sentence_with_colon_is_not_a_speaker():
@@ -78,8 +80,10 @@ def test_missing_input_path():
 def test_sample_has_design():
     transcripts, problems = ingest([SAMPLE])
     assert not problems
-    assert len(transcripts) >= 4
-    assert sum(len(t.turns) for t in transcripts) >= 400
+    assert len(transcripts) == 5
+    assert sum(len(t.turns) for t in transcripts) == 631
+    for t in transcripts:
+        assert all(t.text[turn.start:turn.end] == turn.text for turn in t.turns)
     speakers = {turn.speaker for t in transcripts for turn in t.turns}
     assert len([s for s in speakers if s.startswith("User")]) == 7
     assert len([s for s in speakers if s.startswith("Facilitator")]) == 2

@@ -50,3 +50,57 @@ def test_source_overrides():
     cfg = SpeakersConfig(roles={"user": ["P*"]}, overrides={"meeting_3*": {"professional": ["P2"]}})
     assert role_of("P2", "meeting_3.txt", cfg) == "professional"
     assert role_of("P2", "meeting_1.txt", cfg) == "user"
+
+
+def test_noise_markers_become_annotations_and_offsets_span_them():
+    text = "User 1: I went to the ward [1] twice. [crosstalk] It was (laughs) fine.\nNurse 1: [inaudible]\n"
+    t = parse_text(text, "m.txt", Path("m.txt"))
+    segs = segment([t], SegmentationConfig(max_sentences=1), roles())
+    assert [(s.text, s.annotations) for s in segs] == [
+        ("I went to the ward twice.", ("[1]",)),
+        ("It was fine.", ("[crosstalk]", "(laughs)")),
+        ("", ("[inaudible]",)),
+    ]
+    assert text[segs[0].start:segs[0].end] == "I went to the ward [1] twice."
+    assert text[segs[1].start:segs[1].end] == "[crosstalk] It was (laughs) fine."
+    assert text[segs[2].start:segs[2].end] == "[inaudible]"
+    # A turn of noise only is kept, but never clustered.
+    assert (segs[2].backchannel, segs[2].clusterable) == (True, False)
+
+
+def test_segment_timestamps_from_labels_and_time_markers():
+    text = "Jane (00:01:02): One thing. [00:01:30] Another thing here. And more.\nBob: Yes indeed, I agree.\n"
+    t = parse_text(text, "m.txt", Path("m.txt"))
+    segs = segment([t], SegmentationConfig(max_sentences=1), roles())
+    assert [(s.text, s.timestamp) for s in segs] == [
+        ("One thing.", "00:01:02"), ("Another thing here.", "00:01:30"), ("And more.", "00:01:30"),
+        ("Yes indeed, I agree.", "")]
+    assert segs[1].annotations == ("[00:01:30]",)
+
+
+def test_repeated_label_is_not_in_segment_text():
+    text = "User 1: I was there for weeks.\nUser 1: Then they let me go home.\nNurse 1: Right.\n"
+    segs = segment([parse_text(text, "m.txt", Path("m.txt"))], SegmentationConfig(), roles())
+    assert segs[0].text == "I was there for weeks. Then they let me go home."
+
+
+def test_windows_of_n_sentences_and_max_chars():
+    speech = " ".join(f"Sentence number {i} is here." for i in range(1, 8))
+    t = parse_text(f"User 1: {speech}\n", "m.txt", Path("m.txt"))
+    assert [len(sentence_spans(s.text)) for s in segment([t], SegmentationConfig(max_sentences=3), roles())] == [3, 3, 1]
+    assert len(segment([t], SegmentationConfig(max_sentences=10, max_chars=60), roles())) == 4
+
+
+def test_unlabelled_turns_are_respondents():
+    from pipeline.speakers import role_of
+
+    assert role_of("", "survey.csv", roles()) == "respondent"
+    assert role_of("", "survey.csv", SpeakersConfig(roles={"anonymous": [""]})) == "anonymous"
+    assert role_of("", "survey.csv", SpeakersConfig(roles={"all": ["*"]})) == "respondent"
+
+
+def test_long_turn_segments_without_backtracking():
+    speech = "word [note] (laughs) more words here. " * 1200  # 45,600 characters, one line
+    t = parse_text(f"User 1: {speech}\n", "m.txt", Path("m.txt"))
+    segs = segment([t], SegmentationConfig(), roles())
+    assert len(segs) == 400 and segs[0].text == "word more words here. word more words here. word more words here."

@@ -1,0 +1,154 @@
+"""One utterance a row: CSV, TSV and JSONL (survey free text, feedback comments).
+
+Each row with text is one turn, in file order; rows are never merged. Columns are named by
+``input.columns``: ``text`` (default: the column called ``text``), and ``speaker``,
+``source``, ``timestamp``, ``id`` (default: the columns of those names, where present). A
+``source`` column splits the file into one transcript per value, named ``FILE/VALUE``.
+A row without a speaker gets the label ``""`` (role ``respondent``). Empty rows are left out
+and counted in the transcript's metadata.
+
+``Transcript.text`` is the rows' texts joined with ``\\n`` (cells are unquoted and unescaped,
+so the file's bytes cannot be indexed directly); ``Turn.line`` is the row's line in the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+from ..artifacts import Transcript
+from ..errors import ThemesError
+from .turns import TurnBuilder, normalise_time
+
+KEYS = ("text", "speaker", "source", "timestamp", "id")
+OPTIONAL_DEFAULTS = {"speaker": "speaker", "source": "source", "timestamp": "timestamp", "id": "id"}
+
+_RECORD_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+csv.field_size_limit(2**31 - 1)
+
+
+def _resolve(columns: dict[str, str | None], present: list[str], path: Path, line: int) -> dict[str, str]:
+    """Map each key to the column name it reads ({} entries for columns not used)."""
+    by_lower = {name.strip().lower(): name for name in present}
+    chosen: dict[str, str] = {}
+    for key in KEYS:
+        wanted = columns.get(key)
+        if wanted == "":
+            continue  # explicitly not used
+        if wanted is None:
+            default = "text" if key == "text" else OPTIONAL_DEFAULTS[key]
+            if default in by_lower:
+                chosen[key] = by_lower[default]
+            elif key == "text":
+                raise ThemesError(f"{path}:{line} (input.columns.text): no column named 'text'; the columns are "
+                                  f"{', '.join(repr(p) for p in present[:20])} — set input.columns.text")
+            continue
+        if wanted in present:
+            chosen[key] = wanted
+        elif wanted.strip().lower() in by_lower:
+            chosen[key] = by_lower[wanted.strip().lower()]
+        else:
+            raise ThemesError(f"{path}:{line} (input.columns.{key}): no column named {wanted!r}; the columns are "
+                              f"{', '.join(repr(p) for p in present[:20])}")
+    return chosen
+
+
+def _rows_csv(text: str, delimiter: str | None, path: Path):
+    """Yield (line number, row dict) after the header; the header's names first."""
+    sample = text[:65536]
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0] if sample else ",", delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    # Lines are handed over one at a time (with their breaks, which quoted cells may hold),
+    # so a large file is not copied whole again.
+    reader = csv.reader((m.group(0) for m in _RECORD_LINE.finditer(text)), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ThemesError(f"{path}: the table is empty") from None
+    header = [name.lstrip("\ufeff").strip() for name in header]
+    yield 1, header
+    line = reader.line_num + 1
+    try:
+        for row in reader:
+            if row:
+                if len(row) > len(header):
+                    raise ThemesError(f"{path}:{line}: row has {len(row)} cells but the header has {len(header)}; "
+                                      "is a quote left open?")
+                yield line, dict(zip(header, row))
+            line = reader.line_num + 1
+    except csv.Error as err:
+        raise ThemesError(f"{path}:{line}: not valid CSV ({err})") from None
+
+
+def _rows_jsonl(text: str, path: Path):
+    names: list[str] = []
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ThemesError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+        if not isinstance(row, dict):
+            raise ThemesError(f"{path}:{number}: each line must be a JSON object like {{\"text\": \"...\"}}")
+        for name in row:
+            if name not in names:
+                names.append(name)
+        rows.append((number, row))
+    yield 1, names
+    yield from rows
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
+
+
+def parse_table(text: str, source: str, path: Path, sha256: str = "", kind: str = "csv",
+                columns: dict[str, str | None] | None = None) -> list[Transcript]:
+    """Read a table into one transcript (or one per ``source`` value)."""
+    rows = _rows_jsonl(text, path) if kind == "jsonl" else _rows_csv(text, "\t" if kind == "tsv" else None, path)
+    _, header = next(rows)
+    chosen = _resolve(columns or {}, header, path, 1)
+    groups: dict[str, dict] = {}
+    for line, row in rows:
+        value = _cell(row.get(chosen["text"])).strip()
+        group_name = _cell(row.get(chosen["source"])).strip() if "source" in chosen else ""
+        group = groups.setdefault(group_name, {"parts": [], "length": 0, "rows": [], "empty": 0})
+        if not value:
+            group["empty"] += 1
+            continue
+        start = group["length"] + (1 if group["parts"] else 0)
+        group["parts"].append(value)
+        group["length"] = start + len(value)
+        group["rows"].append((line, start, group["length"], row))
+    transcripts = []
+    for group_name, group in groups.items():
+        name = f"{source}/{group_name}" if "source" in chosen else source
+        body = "\n".join(group["parts"])
+        builder = TurnBuilder(body, merge=False)
+        for line, start, end, row in group["rows"]:
+            speaker = _cell(row.get(chosen["speaker"])).strip() if "speaker" in chosen else ""
+            time = _cell(row.get(chosen["timestamp"])).strip() if "timestamp" in chosen else ""
+            row_id = _cell(row.get(chosen["id"])).strip() if "id" in chosen else ""
+            builder.begin(speaker, line, normalise_time(time) if time else "",
+                          (f"id={row_id}",) if row_id else ())
+            builder.add(start, end)
+        metadata = (f"{group['empty']} row(s) without text left out",) if group["empty"] else ()
+        turns = builder.turns()
+        if turns:
+            transcripts.append(Transcript(source=name, path=str(path), text=body, turns=turns,
+                                          metadata=metadata, sha256=sha256))
+    if not transcripts:
+        raise ThemesError(f"{path} (input.columns.text): no row has any text in column {chosen['text']!r}")
+    return transcripts

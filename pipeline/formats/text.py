@@ -1,0 +1,169 @@
+"""Plain text and Markdown transcripts: one speaker turn after another.
+
+Speaker styles read (any of them may be mixed in one file):
+``Name: text``, ``NAME: text``, ``F: text``, ``19: text``, ``利用者1：text`` (full-width colon),
+``[Name] text``, ``**Name:** text``, ``Name (00:01:02): text``, ``00:01:02 Name: text``, and a
+label line with a time and nothing else (``Name  0:03``, as Otter and Teams export), with the
+speech on the lines after it. Lines without a label continue the current turn; lines before
+the first turn are metadata (title, date); footnotes (``[1] ...``) are metadata too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from ..artifacts import Transcript
+from ..errors import ThemesError
+from .turns import TIME, Line, TurnBuilder, iter_lines, normalise_time
+
+# Only the start of a line can hold a label; looking no further keeps every pattern linear
+# even on a line of 100,000 characters.
+HEAD = 160
+MAX_LINE_CHARS = 50_000
+
+_LEAD_TIME = re.compile(rf"[\[(]?(?P<time>{TIME})[\])]?[ \t]+")
+_BRACKET = re.compile(rf"\[(?P<label>[^\[\]\n]{{1,48}})\][ \t]*(?:[:：][ \t]*)?(?:[\[(]?(?P<time>{TIME})[\])]?(?:[ \t]+|$))?")
+_BOLD = re.compile(r"(?P<mark>\*\*|__)(?P<label>[^*_:：\n]{1,48}?)[ \t]*(?:[:：][ \t]*(?P=mark)|(?P=mark)[ \t]*[:：])[ \t]*")
+_COLON = re.compile(
+    rf"(?P<label>[^\s:：\[\]()*#>|][^:：\n]{{0,47}}?)(?:[ \t]*[\[(](?P<time>{TIME})[\])])?[ \t]*(?:：|:(?![\d/]))[ \t]*")
+_HEADER = re.compile(rf"(?P<label>[^\s:：\[\]()*#>|][^:：\n]{{0,47}}?)[ \t]+[\[(]?(?P<time>{TIME})[\])]?[ \t]*")
+_LABEL_WORD = re.compile(r"^[\w'’.\-#]+$")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_FOOTNOTE = re.compile(r"[ \t]*(?:\[\d{1,3}\]|［\d{1,3}］|※\d{0,3}|\*\d{1,3})[ \t]+\S")
+_HEADING = re.compile(r"[ \t]*(?:#{1,6}[ \t]+\S|(?:-{3,}|\*{3,}|_{3,}|={3,})[ \t]*$)")
+_NOTES_HEADINGS = {"footnotes", "notes", "endnotes", "transcriber notes", "transcriber's notes",
+                   "end of transcript", "注", "脚注", "注釈", "備考"}
+# Bracketed words that are transcribers' notes, not speaker names.
+NOISE_WORDS = {
+    "inaudible", "crosstalk", "cross talk", "laughter", "laughs", "laughing", "pause", "silence",
+    "unclear", "overlapping", "overtalk", "noise", "music", "applause", "cough", "coughs", "sighs",
+    "cries", "crying", "redacted", "name", "interruption", "background", "indistinct", "audio",
+    "break", "end", "start", "inaudible speech", "phone rings", "unintelligible", "foreign",
+}
+# Keys that make a header line before the first turn metadata, not speech.
+METADATA_KEYS = {
+    "date", "time", "title", "location", "place", "session", "meeting", "transcript",
+    "duration", "participants", "present", "recorded", "recording", "project", "study",
+    "interviewer notes", "notes", "file", "version", "group", "topic", "venue", "attendees",
+    "日時", "日付", "場所", "会場", "参加者", "出席者", "題名", "タイトル", "記録", "記録者", "時間",
+    "テーマ", "議題", "司会者", "作成日", "録音日",
+}
+
+
+@dataclass(frozen=True)
+class Label:
+    """A speaker label at the start of a line: the speech starts at ``speech`` (an offset in
+    the line). ``certain`` labels come from layout (brackets, bold, a time, a table cell)
+    rather than a bare colon, which prose uses too."""
+
+    speaker: str
+    speech: int
+    time: str = ""
+    certain: bool = False
+    alone: bool = False  # a label line with a time and no speech (Otter, Teams)
+
+
+def plausible_label(label: str) -> bool:
+    """Is ``label`` a speaker label rather than the start of a sentence with a colon?"""
+    words = label.split()
+    if not words or len(words) > 5 or len(label) > 48:
+        return False
+    if _CJK.search(label) and len(label) > 16:
+        return False
+    return all(_LABEL_WORD.match(word) for word in words)
+
+
+def _capitalised(label: str) -> bool:
+    return all(not word[0].islower() for word in label.split())
+
+
+def parse_label(line: str) -> Label | None:
+    """The speaker label that starts ``line``, or None."""
+    head = line[:HEAD]
+    pos = len(head) - len(head.lstrip(" \t\ufeff"))
+    time = ""
+    lead = _LEAD_TIME.match(head, pos)
+    if lead:
+        time, pos = normalise_time(lead.group("time")), lead.end()
+    for pattern, certain in ((_BRACKET, True), (_BOLD, True), (_COLON, False)):
+        match = pattern.match(head, pos)
+        if not match:
+            continue
+        speaker = match.group("label").strip()
+        if not plausible_label(speaker):
+            continue
+        if pattern is not _COLON and (not _capitalised(speaker) or speaker.lower() in NOISE_WORDS
+                                      or speaker.isdigit() or re.fullmatch(TIME, speaker)):
+            continue
+        own_time = match.groupdict().get("time")
+        return Label(speaker, match.end(), normalise_time(own_time) if own_time else time,
+                     certain=certain or bool(own_time or time))
+    header = _HEADER.fullmatch(head, pos) if len(line) <= HEAD else None
+    if header and plausible_label(header.group("label").strip()) and _capitalised(header.group("label")):
+        return Label(header.group("label").strip(), len(line), normalise_time(header.group("time")),
+                     certain=True, alone=True)
+    return None
+
+
+def _is_notes_heading(line: str) -> bool:
+    return line.strip().strip("#*[]").rstrip(":：").strip().lower() in _NOTES_HEADINGS
+
+
+def parse_lines(text: str, lines: Iterable[Line], source: str, path: Path, sha256: str = "",
+                labels: dict[int, Label | None] | None = None) -> Transcript:
+    """Assemble turns from ``lines`` of ``text``. ``labels`` may give the label of a line
+    (by line number) where the layout already says it (a table cell); other lines are read
+    with ``parse_label``."""
+    lines = list(lines)
+    for line in lines:
+        if len(line.text) > MAX_LINE_CHARS:
+            raise ThemesError(f"{path}:{line.number}: line is {len(line.text):,} characters long (the limit is "
+                              f"{MAX_LINE_CHARS:,}); is this a transcript with line breaks?")
+    found = dict(labels or {})
+    for line in lines:
+        if line.number not in found:
+            found[line.number] = parse_label(line.text)
+    counts = Counter(label.speaker for label in found.values() if label)
+    alone = sum(1 for label in found.values() if label and label.alone)
+
+    def is_turn(label: Label) -> bool:
+        if label.alone:
+            # "Name  0:03" is a label only in a file laid out that way, not a stray line.
+            return alone > 1
+        # A colon label seen once, with lower-case words, is more likely prose ("I said: ...").
+        return label.certain or counts[label.speaker] > 1 or _capitalised(label.speaker)
+
+    builder = TurnBuilder(text)
+    metadata: list[str] = []
+    in_notes = False
+    for line in lines:
+        label = found[line.number]
+        if label and is_turn(label) and not _FOOTNOTE.match(line.text):
+            if builder.speaker is None and label.speaker.lower() in METADATA_KEYS:
+                metadata.append(line.text.replace("\ufeff", "").strip())
+                continue
+            in_notes = False
+            builder.begin(label.speaker, line.number, label.time)
+            builder.add(line.start + label.speech, line.start + len(line.text))
+        elif not line.text.strip():
+            continue
+        elif (builder.speaker is None or in_notes or _FOOTNOTE.match(line.text)
+              or _HEADING.match(line.text) or _is_notes_heading(line.text)):
+            in_notes = in_notes or (builder.speaker is not None and _is_notes_heading(line.text))
+            metadata.append(line.text.replace("\ufeff", "").strip())
+        else:
+            builder.add(line.start, line.start + len(line.text))
+    turns = builder.turns()
+    if not turns:
+        raise ThemesError(f"{path}: no speaker turns found (expected lines like 'User 1: text')")
+    return Transcript(source=source, path=str(path), text=text, turns=turns, metadata=tuple(metadata),
+                      sha256=sha256)
+
+
+def parse_text(text: str, source: str, path: Path, sha256: str = "") -> Transcript:
+    """Read a plain-text or Markdown transcript (see the module docstring for the styles)."""
+    return parse_lines(text, iter_lines(text), source, path, sha256)

@@ -1,0 +1,132 @@
+"""Subtitle transcripts: WebVTT (Zoom, Teams, Otter exports) and SubRip (.srt).
+
+The speaker of a cue comes from a voice tag (``<v Jane Doe>``) or a label at the start of
+its text (``Jane Doe: ...``, ``[Jane]``); a cue without either continues the speaker before
+it. Consecutive cues of one speaker form one turn, timed by its first cue; each cue's start
+time is kept for the segments that start in it. ``Transcript.text`` is the file as decoded,
+so offsets point into it; timings, cue numbers, tags and entities are blanked in the turn's
+speech view.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from ..artifacts import Transcript
+from ..errors import ThemesError
+from .text import parse_label
+from .turns import Line, TurnBuilder, iter_lines, normalise_time
+
+_CUE_TIME = r"(?:\d{1,3}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
+_TIMING = re.compile(rf"[ \t]*(?P<start>{_CUE_TIME})[ \t]*-->[ \t]*(?P<end>{_CUE_TIME})(?:[ \t]+[^\n]*)?[ \t]*")
+_VOICE = re.compile(r"<v(?:\.[\w.\-]*)?[ \t]+(?P<name>[^<>\n]{1,100}?)[ \t]*>")
+_TAG = re.compile(r"<[^<>\n]{0,200}>")
+_ENTITY = re.compile(r"&(?:amp|lt|gt|nbsp|lrm|rlm|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
+_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&nbsp;": " ", "&lrm;": "", "&rlm;": "",
+             "&quot;": '"', "&apos;": "'"}
+_SPEAKER_CHANGE = re.compile(r"[ \t]*(?:>>|-)[ \t]+")  # ">> " (broadcast captions), "- " (dialogue)
+
+
+def looks_like_subtitles(text: str) -> bool:
+    head = text.lstrip("\ufeff \t\r\n")[:400]
+    if head.startswith("WEBVTT"):
+        return True
+    lines = head.splitlines()
+    return len(lines) >= 2 and lines[0].strip().isdigit() and bool(_TIMING.fullmatch(lines[1]))
+
+
+def _entity(match: re.Match) -> str:
+    raw = match.group(0)
+    if raw in _ENTITIES:
+        char = _ENTITIES[raw]
+    else:
+        number = raw[2:-1]
+        try:
+            char = chr(int(number[1:], 16) if number.startswith("x") else int(number))
+        except (ValueError, OverflowError):
+            char = ""
+    return char.ljust(len(raw))
+
+
+def speech_view(text: str) -> str:
+    """Cue text with tags blanked and entities decoded, padded to the same length."""
+    return _ENTITY.sub(_entity, _TAG.sub(lambda m: " " * len(m.group(0)), text))
+
+
+def _blocks(lines: list[Line]) -> list[list[Line]]:
+    blocks, current = [], []
+    for line in lines:
+        if line.text.strip():
+            current.append(line)
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Transcript:
+    blocks = _blocks(list(iter_lines(text)))
+    metadata: list[str] = []
+    broken: list[Line] = []
+    cue_lines: list[tuple[Line, str]] = []  # (payload line, cue start time on a cue's first line)
+    for index, block in enumerate(blocks):
+        first = block[0].text.lstrip("\ufeff").strip()
+        if index == 0 and first.startswith("WEBVTT"):
+            metadata.extend(line.text.lstrip("\ufeff").strip() for line in block)
+            continue
+        if first.startswith(("NOTE", "STYLE", "REGION")):
+            if first.startswith("NOTE"):
+                metadata.extend(line.text.strip() for line in block)
+            continue
+        timing_at = next((i for i, line in enumerate(block[:2]) if "-->" in line.text), None)
+        timing = _TIMING.fullmatch(block[timing_at].text) if timing_at is not None else None
+        if timing is None:
+            if timing_at is None:
+                timing_at = 1 if first.isdigit() and len(block) > 1 else 0
+            broken.append(block[timing_at])
+            continue
+        time = normalise_time(timing.group("start"))
+        for position, line in enumerate(block[timing_at + 1:]):
+            cue_lines.append((line, time if position == 0 else ""))
+    if broken:
+        where = broken[0]
+        more = f" ({len(broken)} broken cues)" if len(broken) > 1 else ""
+        raise ThemesError(f"{path}:{where.number}: broken cue, expected a timing line like "
+                          f"'00:00:01.000 --> 00:00:04.000' but found {where.text.strip()[:60]!r}{more}")
+    if not cue_lines:
+        raise ThemesError(f"{path}: no subtitle cues with text found")
+    builder = TurnBuilder(text)
+    speakers = [_speaker(line) for line, _ in cue_lines]
+    counts = Counter(found[0] for found in speakers if found)
+    # Where most cues are labelled (Zoom writes "Name: " on every cue), any label counts; in
+    # captions that are mostly unlabelled, a colon label must recur to be a speaker.
+    labelled = sum(1 for found in speakers if found) * 2 > len(cue_lines)
+    for (line, time), found in zip(cue_lines, speakers):
+        view = speech_view(line.text)
+        speech = 0
+        if found and (found[2] or labelled or counts[found[0]] > 1):
+            builder.begin(found[0], line.number, time)
+            speech = found[1]
+        elif builder.speaker is None:
+            builder.begin("", line.number, time)
+        builder.add(line.start + speech, line.start + len(line.text), view[speech:], time=time)
+    return Transcript(source=source, path=str(path), text=text, turns=builder.turns(),
+                      metadata=tuple(metadata), sha256=sha256)
+
+
+def _speaker(line: Line) -> tuple[str, int, bool] | None:
+    """(speaker, offset of the speech in the line, certain) for a cue line that names one."""
+    voice = _VOICE.search(line.text)
+    if voice and not line.text[:voice.start()].strip(" \t-"):
+        return voice.group("name").strip(), voice.end(), True
+    view = speech_view(line.text)
+    change = _SPEAKER_CHANGE.match(view)
+    offset = change.end() if change else 0
+    label = parse_label(view[offset:])
+    if label and not label.alone:
+        return label.speaker, offset + label.speech, label.certain
+    return None

@@ -1,0 +1,182 @@
+"""Every format and encoding fixture gives exactly its turns, speakers and texts.
+
+The fixtures are written by tests/fixtures/formats/make_fixtures.py from the turns listed
+there; each file is read back here and compared with that list.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import SegmentationConfig, load_config
+from pipeline.ingest import ingest
+from pipeline.segment import normalise, segment
+
+from conftest import FIXTURES
+
+FORMATS = FIXTURES / "formats"
+_spec = importlib.util.spec_from_file_location("make_fixtures", FORMATS / "make_fixtures.py")
+made = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(made)
+
+SAME_CONTENT = ["meeting.utf8.txt", "meeting.utf8-bom-crlf.txt", "meeting.utf16.txt", "meeting.cp1252-cr.txt",
+                "meeting.docx", "meeting_table.docx", "meeting_bold.docx", "meeting.vtt", "meeting_zoom.vtt",
+                "meeting.srt", "turns.tsv"]
+
+
+def read_one(name, **kwargs):
+    transcripts, problems = ingest([FORMATS / name], **kwargs)
+    assert not problems and len(transcripts) == 1
+    return transcripts[0]
+
+
+def turn_pairs(transcript):
+    return [(turn.speaker, normalise(turn.text)) for turn in transcript.turns]
+
+
+def segments_of(transcript, language="en"):
+    return segment([transcript], SegmentationConfig(language=language), load_config().speakers)
+
+
+@pytest.mark.parametrize("name", SAME_CONTENT)
+def test_each_format_gives_exactly_the_turns(name):
+    transcript = read_one(name)
+    assert turn_pairs(transcript) == [(speaker, normalise(speech)) for speaker, speech in made.TURNS]
+    for turn in transcript.turns:
+        assert len(turn.text) == turn.end - turn.start
+        # The speech view only blanks: every character it keeps is the source's own.
+        source = transcript.text[turn.start:turn.end]
+        assert all(kept in (" ", original) for kept, original in zip(turn.text, source)) or name.endswith(".vtt")
+
+
+def test_same_content_gives_identical_segments_in_every_encoding_and_docx():
+    baseline = None
+    for name in ["meeting.utf8.txt", "meeting.utf8-bom-crlf.txt", "meeting.utf16.txt", "meeting.cp1252-cr.txt",
+                 "meeting.docx", "meeting_table.docx", "meeting_bold.docx"]:
+        segs = [(s.speaker, s.role, s.text, s.annotations, s.backchannel) for s in segments_of(read_one(name))]
+        baseline = baseline or segs
+        assert segs == baseline, name
+    assert [s[2] for s in baseline[:3]] == [
+        "Thanks for coming in. Is everyone happy to be recorded today?", "Yes.",
+        "I waited six months for a bed on the ward – it felt like nobody cared."]
+
+
+def test_text_header_is_metadata_not_speech():
+    for name in ["meeting.utf8.txt", "meeting.cp1252-cr.txt", "meeting.utf16.txt", "meeting.docx"]:
+        assert read_one(name).metadata == ("Focus group 2 — transcript", "Date: 12 March 2025")
+
+
+def test_offsets_find_every_segment_again():
+    for name in ["meeting.utf8.txt", "meeting.cp1252-cr.txt", "meeting.docx", "meeting_table.docx"]:
+        transcript = read_one(name)
+        for s in segments_of(transcript):
+            assert normalise(transcript.text[s.start:s.end]) == s.text, (name, s)
+
+
+def test_vtt_voice_tags_cues_merge_into_turns_with_times():
+    transcript = read_one("meeting.vtt")
+    assert [t.timestamp for t in transcript.turns] == made.TIMES
+    first = transcript.turns[0]
+    assert first.times == ((0, "00:00:01.000"), (first.text.index("Is everyone"), "00:00:03.000"))
+    assert transcript.metadata == ("WEBVTT", "Kind: captions", "Language: en")
+    segs = segment([transcript], SegmentationConfig(max_sentences=1), load_config().speakers)
+    assert [(s.text, s.timestamp) for s in segs[:3]] == [
+        ("Thanks for coming in.", "00:00:01.000"), ("Is everyone happy to be recorded today?", "00:00:03.000"),
+        ("Yes.", "00:00:06.500")]
+    for s in segs:  # offsets index the .vtt file as decoded
+        assert s.text.split()[0] in transcript.text[s.start:s.end]
+        assert transcript.text[s.start:s.end].rstrip(" .?</v>").endswith(s.text.rstrip(".?").split()[-1])
+
+
+def test_vtt_voice_tags_get_configured_roles():
+    roles = [s.role for s in segments_of(read_one("meeting.vtt"))]
+    assert roles[:4] == ["facilitator", "user", "user", "professional"]
+
+
+def test_srt_and_zoom_vtt_times():
+    assert [t.timestamp for t in read_one("meeting.srt").turns] == made.TIMES
+    assert [t.timestamp for t in read_one("meeting_zoom.vtt").turns] == made.TIMES
+
+
+def test_docx_table_times_and_continuation_rows():
+    transcript = read_one("meeting_table.docx")
+    assert [t.timestamp for t in transcript.turns] == [time[:8] for time in made.TIMES]
+    assert transcript.turns[4].text.split("\n")[-1].strip() == "And a nurse who listened."
+    assert transcript.metadata == ("Focus group 2 — transcript", "Time\tSpeaker\tText")
+
+
+@pytest.mark.parametrize("name", ["ja.utf8-bom-cr.txt", "ja.sjis.txt", "ja.utf16.txt"])
+def test_japanese_encodings_keep_speakers_and_sentences(name):
+    transcript = read_one(name)
+    assert turn_pairs(transcript) == made.TURNS_JA
+    assert transcript.metadata == ("第3回 対話グループ 逐語録", "日時：2019年5月10日", "[1] 市立病院の外来のこと。")
+    segs = segments_of(transcript, "ja")
+    third = [s for s in segs if s.turn_id == 3]
+    assert [s.text for s in third] == ["病院に行くのが大変でした。待ち時間が長くて、疲れました。"]
+    assert third[0].annotations == ("[1]", "（笑）")
+    assert [s.speaker for s in segs] == ["F", "19", "22", "F", "19"]
+
+
+def test_coded_transcript_as_a_team_shares_it():
+    """BOM, bare-CR line endings, a header, F:/19: labels, [1] markers and footnotes."""
+    raw = (FORMATS / "coded.txt").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r" in raw and b"\n" not in raw
+    transcript = read_one("coded.txt")
+    assert [t.speaker for t in transcript.turns] == ["F", "19", "22", "F", "19"]
+    assert turn_pairs(transcript) == [(s, normalise(t)) for s, t in made.TURNS_CODED]
+    assert transcript.metadata == ("Dialogue group, meeting 7", "Transcribed by A. Transcriber",
+                                   "Present: F (facilitator), 19, 22",
+                                   "[1] The day hospital at the community mental health centre.")
+    segs = segments_of(transcript)
+    assert segs[0].text == "Welcome back. Last time we talked about the day hospital. Shall we go on?"
+    assert segs[0].annotations == ("[1]",)
+    assert [s.annotations for s in segs if s.turn_id == 3] == [("[inaudible]",)]
+    assert [s.text for s in segs if s.turn_id == 5] == ["A lift, honestly. Or a bus that comes."]
+    for s in segs:
+        assert transcript.text[s.start:s.end].replace("\r", " ").split()[0] == s.text.split()[0]
+
+
+def test_csv_with_named_columns_source_and_ids():
+    columns = {"text": "feedback", "source": "site", "id": "id"}
+    transcripts, _ = ingest([FORMATS / "feedback.csv"], columns=columns)
+    assert [t.source for t in transcripts] == ["feedback.csv/Ward A", "feedback.csv/Ward B"]
+    ward_a, ward_b = transcripts
+    assert [t.text for t in ward_a.turns] == [
+        "The staff were kind and explained everything.",
+        'Waiting time was far too long, "over three hours", with no updates.',
+        "Nothing to improve, thank you."]
+    assert [t.annotations for t in ward_a.turns] == [("id=101",), ("id=102",), ("id=105",)]
+    assert [t.line for t in ward_a.turns] == [2, 3, 7]  # row 5 holds a line break
+    assert [t.text for t in ward_b.turns] == ["Parking, again.\nPlease sort out the car park."]
+    assert ward_b.metadata == ("1 row(s) without text left out",)
+    assert {t.speaker for t in ward_a.turns} == {""}
+    segs = segment(transcripts, SegmentationConfig(), load_config().speakers)
+    assert {s.role for s in segs} == {"respondent"}
+    assert segs[0].annotations == ("id=101",)
+    for transcript in transcripts:
+        for s in segment([transcript], SegmentationConfig(), load_config().speakers):
+            assert normalise(transcript.text[s.start:s.end]) == s.text
+
+
+def test_csv_without_the_text_column_names_file_and_columns():
+    from pipeline.errors import ThemesError
+
+    with pytest.raises(ThemesError, match=r"feedback\.csv:1 \(input\.columns\.text\): no column named 'text'.*'feedback'"):
+        ingest([FORMATS / "feedback.csv"])
+
+
+def test_jsonl_rows_in_file_order():
+    transcript = read_one("comments.jsonl")
+    assert [t.text for t in transcript.turns] == [
+        "The staff were kind and explained everything.",
+        'Waiting time was far too long, "over three hours", with no updates.',
+        "Parking, again.\nPlease sort out the car park.", "Nothing to improve, thank you."]
+    assert [t.line for t in transcript.turns] == [1, 3, 4, 5]
+    speakers = read_one("comments.jsonl", columns={"speaker": "respondent"}).turns
+    assert [t.speaker for t in speakers] == ["R0", "R1", "R3", "R4"]
+
+
+def test_tsv_rows_are_never_merged():
+    transcript = read_one("turns.tsv")
+    assert len(transcript.turns) == len(made.TURNS)

@@ -1,0 +1,100 @@
+"""Speaker styles of plain-text transcripts, and a round-trip property over random turns."""
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.errors import ThemesError
+from pipeline.formats import read_bytes
+from pipeline.formats.text import parse_label, parse_text
+from pipeline.segment import normalise
+
+
+def turns(text):
+    t = parse_text(text, "t.txt", Path("t.txt"))
+    for turn in t.turns:
+        assert len(turn.text) == turn.end - turn.start
+    return [(turn.speaker, normalise(turn.text), turn.timestamp) for turn in t.turns]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Jane: Hello there.\nBOB: Hi.\n", [("Jane", "Hello there.", ""), ("BOB", "Hi.", "")]),
+    ("F: Shall we start?\n19: Yes.\n", [("F", "Shall we start?", ""), ("19", "Yes.", "")]),
+    ("[Interviewer] How was it?\n[Participant 2] Fine, mostly.\n",
+     [("Interviewer", "How was it?", ""), ("Participant 2", "Fine, mostly.", "")]),
+    ("**Jane Doe:** Hello.\n**Bob**: Hi.\n", [("Jane Doe", "Hello.", ""), ("Bob", "Hi.", "")]),
+    ("Jane (00:01:02): Hello.\nBob [1:05]: Hi.\n", [("Jane", "Hello.", "00:01:02"), ("Bob", "Hi.", "00:01:05")]),
+    ("00:01:02 Jane: Hello.\n[00:01:09] Bob: Hi.\n", [("Jane", "Hello.", "00:01:02"), ("Bob", "Hi.", "00:01:09")]),
+    ("Speaker 1  0:03\nHello everyone.\nSecond line.\n\nSpeaker 2  0:15\nHi.\n",
+     [("Speaker 1", "Hello everyone. Second line.", "00:00:03"), ("Speaker 2", "Hi.", "00:00:15")]),
+    ("利用者1：今日は雨です。\n看護師：そうですね。\n", [("利用者1", "今日は雨です。", ""), ("看護師", "そうですね。", "")]),
+    ("Interviewer:\nSo tell me.\n\nP1:\nWell.\n", [("Interviewer", "So tell me.", ""), ("P1", "Well.", "")]),
+])
+def test_speaker_styles(text, expected):
+    assert turns(text) == expected
+
+
+@pytest.mark.parametrize("line", [
+    "[inaudible] and then", "[1] a footnote", "[00:01:02] and then", "10:30 we met", "I said: no more",
+    "http://example.org/page", "Meeting at 10:30", "the rule is: wait",
+])
+def test_not_labels(line):
+    label = parse_label(line)
+    # A label with a lower-case word is a turn only where it recurs (see the next test).
+    assert label is None or (not label.certain and any(w[0].islower() for w in label.speaker.split()))
+
+
+def test_colon_sentence_stays_in_the_turn():
+    assert turns("User 1: I told them this:\nI said: no more pills.\nthe rule is: wait\nNurse 1: Right.\n") == [
+        ("User 1", "I told them this: I said: no more pills. the rule is: wait", ""), ("Nurse 1", "Right.", "")]
+
+
+def test_markdown_header_and_rules_are_metadata():
+    t = parse_text("# Focus group 3\n\n**Date:** 1 May\n\nJane: Hi.\n\n---\n\n## Part two\n\nJane: More.\nBob: Ok.\n",
+                   "t.md", Path("t.md"))
+    assert [(turn.speaker, normalise(turn.text)) for turn in t.turns] == [("Jane", "Hi. More."), ("Bob", "Ok.")]
+    assert t.metadata == ("# Focus group 3", "**Date:** 1 May", "---", "## Part two")
+
+
+def test_repeated_label_with_time_times_the_later_part():
+    t = parse_text("Jane (00:00:01): One.\nJane (00:00:09): Two.\nBob: Three.\n", "t.txt", Path("t.txt"))
+    first = t.turns[0]
+    assert first.timestamp == "00:00:01"
+    assert first.times == ((first.text.index("Two"), "00:00:09"),)
+
+
+def test_long_line_is_refused_quickly():
+    with pytest.raises(ThemesError, match=r"t\.txt:2: line is 100,000 characters long"):
+        parse_text("Jane: hi\n" + "x(" * 50_000 + "\n", "t.txt", Path("t.txt"))
+    # Under the limit, a long line with many brackets and colons is read without backtracking.
+    text = "Jane: " + "[a (laughs) b: c] " * 2700 + "\n"
+    assert len(turns(text)) == 1
+
+
+LABELS = st.sampled_from(["User 1", "User 2", "Nurse 1", "F", "19", "Facilitator", "利用者1", "DR SMITH", "P3"])
+WORDS = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Zs"), blacklist_characters=":：[]［］()（）*#【】"),
+                min_size=1, max_size=12)
+SPEECH = st.lists(WORDS, min_size=1, max_size=8).map(" ".join)
+
+
+@st.composite
+def conversations(draw):
+    labels = draw(st.lists(LABELS, min_size=1, max_size=12))
+    out = []
+    for label in labels:
+        if out and out[-1][0] == label:
+            continue  # the same speaker twice in a row is one turn
+        out.append((label, draw(SPEECH)))
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conversations(), st.sampled_from(["\n", "\r\n", "\r"]), st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]),
+       st.sampled_from([": ", "：", " : "]))
+def test_round_trip_no_turn_lost_or_merged(conversation, newline, encoding, colon):
+    text = newline.join(f"{label}{colon}{speech}" for label, speech in conversation) + newline
+    transcripts = read_bytes(text.encode(encoding), Path("r.txt"), "r.txt")
+    got = [(turn.speaker, normalise(turn.text)) for turn in transcripts[0].turns]
+    assert got == [(label, normalise(speech)) for label, speech in conversation]
