@@ -27,18 +27,44 @@ class _Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def _line_index(node: yaml.Node, prefix: tuple = (), out: dict | None = None) -> dict:
-    out = {} if out is None else out
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = prefix + (key_node.value,)
-            out[key] = key_node.start_mark.line + 1
-            _line_index(value_node, key, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            key = prefix + (i,)
-            out[key] = item.start_mark.line + 1
-            _line_index(item, key, out)
+MAX_EXPANDED_NODES = 200_000
+
+
+def _line_index(root: yaml.Node, path: Path) -> dict:
+    """Map key paths to 1-based lines. Aliases are not followed (each node is indexed once), and
+    a document whose aliases would expand past MAX_EXPANDED_NODES values, or refer to
+    themselves, is refused: loading it would exhaust memory."""
+    out: dict = {}
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def visit(node: yaml.Node, prefix: tuple, index: bool) -> int:
+        key = id(node)
+        if key in active:
+            raise ThemesError(f"{path}:{node.start_mark.line + 1}: invalid YAML: an alias refers to itself")
+        if key in sizes:
+            return sizes[key]  # shared through an alias: counted, not indexed again
+        active.add(key)
+        size = 1
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                child = prefix + (key_node.value,)
+                if index:
+                    out.setdefault(child, key_node.start_mark.line + 1)
+                size += visit(value_node, child, index)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                child = prefix + (i,)
+                if index:
+                    out.setdefault(child, item.start_mark.line + 1)
+                size += visit(item, child, index)
+        active.discard(key)
+        sizes[key] = size
+        if size > MAX_EXPANDED_NODES:
+            raise ThemesError(f"{path}: invalid YAML: aliases expand it past {MAX_EXPANDED_NODES:,} values")
+        return size
+
+    visit(root, (), True)
     return out
 
 
@@ -57,6 +83,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        lines = _line_index(node, path) if node is not None else {}
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -68,5 +95,4 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
         raise ThemesError(f"{path}: invalid YAML: nested too deeply") from None
     finally:
         loader.dispose()
-    lines = _line_index(node) if node is not None else {}
     return data, lines
