@@ -80,8 +80,9 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise ThemesError(f"{path}: not UTF-8 text (byte {err.start})") from None
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         lines = _line_index(node, path) if node is not None else {}
         data = loader.construct_document(node) if node is not None else None
@@ -90,9 +91,10 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
         line = f":{mark.line + 1}" if mark else ""
         raise ThemesError(f"{path}{line}: invalid YAML: {err.problem or err.context}") from None
     except yaml.YAMLError as err:
-        raise ThemesError(f"{path}: invalid YAML: {err}") from None
+        raise ThemesError(f"{path}: invalid YAML: {' '.join(str(err).split())}") from None
     except RecursionError:
         raise ThemesError(f"{path}: invalid YAML: nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, lines
