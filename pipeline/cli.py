@@ -120,6 +120,27 @@ def speakers(
         typer.echo(f"skipped: {problem}", err=True)
 
 
+@app.command()
+@friendly
+def export(
+    run_dir: Path = typer.Argument(..., help="A run folder written by `themes run`."),
+    format: str = typer.Option(..., "--format", "-f",
+                               help="qdpx | qdc | csv | xlsx | codebook-csv | codebook-md | md | docx"),
+    out: Path = typer.Option(..., "--out", "-o", help="File to write (replaced atomically if it exists)."),
+    include_suggestions: bool = typer.Option(False, "--include-suggestions",
+                                             help="Also code undecided clusters with their top suggestion, "
+                                                  "marked 'suggested, not reviewed'."),
+    author: Optional[str] = typer.Option(None, "--author", help="The analyst's name in the project (default: login name)."),
+) -> None:
+    """Export accepted themes: a REFI-QDA project, a codebook, coded segments or a results draft."""
+    from .export import export as export_run
+
+    summary = export_run(run_dir, format, out, include_suggestions=include_suggestions, author=author)
+    for note in summary.notes:
+        typer.echo(f"warning: {note}", err=True)
+    typer.echo(f"{format}: {summary}")
+
+
 @taxonomy_app.command("check")
 @friendly
 def taxonomy_check(path: str = typer.Argument(..., help="A taxonomy YAML file or a shipped name.")) -> None:

@@ -1,0 +1,98 @@
+"""Stage 7, export: a run's accepted themes in the formats the analyst's next tools read.
+
+``export(run_dir, fmt, out)`` reads the run folder and the decisions, codes the segments of
+every accepted cluster (``model.code_run``), renders one format, and replaces ``out``
+atomically. Formats:
+
+- ``qdpx``: a REFI-QDA project (QDA-XML 1.0) for NVivo, ATLAS.ti, MAXQDA, QualCoder
+- ``qdc``: the REFI-QDA codebook alone
+- ``csv``, ``xlsx``: coded segments, one row a segment and code (the xlsx adds the codebook)
+- ``codebook-csv``, ``codebook-md``: the codebook with definitions and counts by role
+- ``md``, ``docx``: a Results-section draft with attributed quotes
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ThemesError
+from .model import CodedRun, load_coded_run
+
+FORMATS = ("qdpx", "qdc", "csv", "xlsx", "codebook-csv", "codebook-md", "md", "docx")
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    out: Path
+    fmt: str
+    codes: int
+    segments: int
+    clusters: int
+    suggested: int
+    notes: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = (f"{self.out}: {self.segments} coded segments in {self.clusters} clusters, "
+                f"{self.codes} codes used")
+        return text + (f" ({self.suggested} segments suggested, not reviewed)" if self.suggested else "")
+
+
+def render(coded: CodedRun, fmt: str, author: str) -> bytes:
+    """The bytes of the export in format ``fmt``."""
+    from . import draft, qdpx, tables
+
+    renderers = {
+        "qdpx": lambda: qdpx.project_qdpx(coded, author),
+        "qdc": lambda: qdpx.codebook_qdc(coded),
+        "csv": lambda: tables.segments_csv(coded),
+        "xlsx": lambda: tables.segments_xlsx(coded),
+        "codebook-csv": lambda: tables.codebook_csv(coded),
+        "codebook-md": lambda: tables.codebook_md(coded),
+        "md": lambda: draft.draft_md(coded),
+        "docx": lambda: draft.draft_docx(coded, author),
+    }
+    return renderers[fmt]()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write into a temporary file beside ``path`` and rename it over ``path``: readers see the
+    old file or the new one, never half of one."""
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def default_author() -> str:
+    try:
+        return getpass.getuser() or "analyst"
+    except (KeyError, OSError):
+        return "analyst"
+
+
+def export(run_dir: Path, fmt: str, out: Path, include_suggestions: bool = False,
+           author: str | None = None) -> ExportSummary:
+    """Export run ``run_dir`` as ``fmt`` to ``out`` (replaced if it exists)."""
+    if fmt not in FORMATS:
+        raise ThemesError(f"--format: unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
+    out = Path(out)
+    if out.is_dir():
+        raise ThemesError(f"{out}: is a folder; --out takes a file name")
+    if not out.parent.is_dir():
+        raise ThemesError(f"{out.parent}: folder not found (--out)")
+    coded = load_coded_run(Path(run_dir), include_suggestions)
+    write_atomic(out, render(coded, fmt, (author or "").strip() or default_author()))
+    return ExportSummary(
+        out=out, fmt=fmt, codes=len({c.code for c in coded.codings}), segments=len(coded.codings),
+        clusters=len({c.cluster_id for c in coded.codings}),
+        suggested=sum(1 for c in coded.codings if c.status == "suggested"), notes=tuple(coded.notes),
+    )

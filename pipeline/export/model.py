@@ -1,0 +1,398 @@
+"""What every export writes: a run folder read back, and the codebook and codings that the
+analyst's decisions make of it.
+
+A run folder holds segments, clusters and (as of run time) decisions; decisions made later
+live in the decision store. ``code_run`` turns both into a ``CodedRun``: a code tree (the
+taxonomy, plus new themes, plus suggestions when asked for) and one ``Coding`` per segment
+of every coded cluster. The writers (qdpx, tables, draft) only render a ``CodedRun``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..artifacts import Segment, Transcript
+from ..config import Config, load_config, resolve_taxonomy_path
+from ..errors import ThemesError
+from ..segment import normalise
+from ..taxonomy import Taxonomy, load_taxonomy
+
+# Every GUID is a uuid5 under this namespace, from ids that do not change between exports,
+# so importing a re-export replaces codes, sources and codings instead of duplicating them.
+GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:themes:refi-qda")
+
+# Okabe-Ito colours (distinguishable with colour-blindness): one per theme, inherited below.
+THEME_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#F0E442")
+NEW_COLOUR, SUGGESTED_COLOUR, OTHER_COLOUR = "#CC79A7", "#999999", "#000000"
+
+NEW_GROUP, SUGGESTED_GROUP, OTHER_GROUP = "group:new", "group:suggested", "group:other"
+CODED_STATUSES = ("accepted", "new", "merged")
+SUGGESTED = "suggested"
+
+
+def guid(*parts: str) -> str:
+    return str(uuid.uuid5(GUID_NAMESPACE, "/".join(parts)))
+
+
+@dataclass
+class RunFolder:
+    """A run folder read back: ``clusters`` are the dicts of clusters.json, ``cluster_of`` maps
+    segment id -> cluster id, ``inputs`` are manifest.json's [{source, path, sha256, turns}]."""
+
+    path: Path
+    config: Config
+    taxonomy: Taxonomy | None
+    segments: dict[str, Segment]
+    cluster_of: dict[str, int]
+    clusters: dict[int, dict]
+    inputs: list[dict]
+
+    @property
+    def name(self) -> str:
+        return self.path.resolve().name
+
+
+def _read_json(path: Path):
+    if not path.is_file():
+        raise ThemesError(f"{path}: file not found; is {path.parent} a run folder written by `themes run`?")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        line = f":{err.lineno}" if isinstance(err, json.JSONDecodeError) else ""
+        raise ThemesError(f"{path}{line}: not valid JSON ({err})") from None
+
+
+def _read_segments(path: Path) -> tuple[dict[str, Segment], dict[str, int]]:
+    if not path.is_file():
+        raise ThemesError(f"{path}: file not found; is {path.parent} a run folder written by `themes run`?")
+    segments: dict[str, Segment] = {}
+    cluster_of: dict[str, int] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                segment = Segment(
+                    segment_id=row["segment_id"], source=row["source"], turn_id=int(row["turn_id"]),
+                    speaker=row["speaker"], role=row["role"], text=row["text"], start=int(row["start"]),
+                    end=int(row["end"]), timestamp=row.get("timestamp") or "",
+                    annotations=tuple(json.loads(row["annotations"])) if row.get("annotations") else (),
+                    backchannel=row.get("backchannel") == "1", clusterable=row.get("clusterable") == "1",
+                )
+                cluster_of[segment.segment_id] = int(row.get("cluster_id") or -1)
+            except (KeyError, TypeError, ValueError) as err:  # JSONDecodeError is a ValueError
+                raise ThemesError(f"{path}:{line}: unreadable segment row ({err})") from None
+            segments[segment.segment_id] = segment
+    return segments, cluster_of
+
+
+def read_run(run_dir: Path) -> RunFolder:
+    """Read segments.csv, clusters.json, config.yaml and manifest.json of a run folder."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ThemesError(f"{run_dir}: run folder not found")
+    config = load_config(run_dir / "config.yaml")
+    taxonomy_path = resolve_taxonomy_path(config.taxonomy)
+    taxonomy = load_taxonomy(taxonomy_path) if taxonomy_path is not None else None
+    segments, cluster_of = _read_segments(run_dir / "segments.csv")
+    document = _read_json(run_dir / "clusters.json")
+    clusters = {int(c["cluster_id"]): c for c in document.get("clusters", [])}
+    for cluster in clusters.values():
+        missing = [sid for sid in cluster.get("members", []) if sid not in segments]
+        if missing:
+            raise ThemesError(f"{run_dir / 'clusters.json'} (cluster {cluster['cluster_id']}): segment "
+                              f"{missing[0]} is not in segments.csv")
+    manifest = _read_json(run_dir / "manifest.json")
+    return RunFolder(run_dir, config, taxonomy, segments, cluster_of, clusters, manifest.get("inputs", []))
+
+
+def current_decisions(run: RunFolder) -> dict[int, dict]:
+    """The analyst's decision for each decided cluster, as the decision store holds them now
+    (clusters.json has them only as of run time)."""
+    from ..decisions import decisions_for_run, store_path
+
+    return decisions_for_run(run.path, store_path(run.config))
+
+
+@dataclass(frozen=True)
+class Source:
+    """A transcript read again for export. ``guid`` follows the file's content (and, for a
+    table read as several transcripts, the transcript's part of it), not its name or place."""
+
+    transcript: Transcript
+    guid: str
+
+
+def read_sources(run: RunFolder) -> list[Source]:
+    """Read the run's transcripts again, in manifest order, refusing any file that changed
+    since the run: segment offsets index the text as it was then."""
+    from ..ingest import read_transcripts
+
+    by_path: dict[str, list[dict]] = {}
+    for entry in run.inputs:
+        by_path.setdefault(entry["path"], []).append(entry)
+    found: dict[str, Source] = {}
+    for path_name, entries in by_path.items():
+        path = Path(path_name)
+        if not path.is_file():
+            raise ThemesError(f"{path}: transcript of run {run.path} not found (manifest.json inputs, "
+                              f"source {entries[0]['source']}); export from the folder the run was made in")
+        if entries[0].get("sha256") and hashlib.sha256(path.read_bytes()).hexdigest() != entries[0]["sha256"]:
+            raise ThemesError(f"{path}: changed since run {run.path} was made (sha256 differs from "
+                              f"manifest.json); restore it or run `themes run` again")
+        # Read under an empty source name: a table split by a source column then names its
+        # parts "/VALUE", which the manifest's names end with.
+        parts = read_transcripts(path, "", run.config.input.columns.model_dump(), run.config.input.max_file_mb)
+        for entry in entries:
+            matches = [t for t in parts if entry["source"].endswith(t.source)]
+            if not matches:
+                raise ThemesError(f"{path}: no part {entry['source']} in it any more; run `themes run` again")
+            part = max(matches, key=lambda t: len(t.source))
+            found[entry["source"]] = Source(replace(part, source=entry["source"]),
+                                            guid("source", part.sha256, *([part.source] if part.source else [])))
+    return [found[entry["source"]] for entry in run.inputs]
+
+
+def check_offsets(segment: Segment, text: str, path: str) -> None:
+    """A coding must cut its segment out of the source text. The cut is the segment's text
+    up to whitespace, or, where the segment had noise markers or markup removed (annotations,
+    subtitle timings), holds the segment's text in order with those in between."""
+    cut = text[segment.start:segment.end] if 0 <= segment.start <= segment.end <= len(text) else None
+    if cut is None or (normalise(cut) != segment.text and not _in_order("".join(segment.text.split()), cut)):
+        raise ThemesError(f"{path} ({segment.segment_id}): offsets {segment.start}-{segment.end} do not cut "
+                          f"the segment's text out of the source; run `themes run` again")
+
+
+def _in_order(wanted: str, text: str) -> bool:
+    """Is every character of ``wanted`` in ``text``, in order?"""
+    characters = iter(text)
+    return all(char in characters for char in wanted)
+
+
+@dataclass
+class ExportCode:
+    """A code of the exported codebook. ``key`` is a taxonomy code id, or ``new:<name>``,
+    ``suggested:<code id>`` and ``group:...`` for what the taxonomy does not hold."""
+
+    key: str
+    name: str
+    definition: str
+    parent: str | None
+    guid: str
+    colour: str
+    origin: str  # taxonomy | new | suggested | other
+    codable: bool
+    children: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Coding:
+    """One segment coded with one code. ``status`` is the decision that coded it: accepted,
+    new, merged, or suggested (not reviewed)."""
+
+    segment: Segment
+    code: str
+    cluster_id: int
+    status: str
+    carried: bool = False
+
+
+@dataclass(frozen=True)
+class Memo:
+    """The analyst's memo on a cluster decision; ``code`` is the code that cluster is coded
+    with (None when it is not coded). ``guid`` follows the cluster's members, not its id."""
+
+    cluster_id: int
+    status: str
+    text: str
+    code: str | None
+    guid: str
+
+
+@dataclass
+class CodedRun:
+    run: RunFolder
+    codes: dict[str, ExportCode]  # in tree order: parents before children, siblings in file order
+    roots: list[str]
+    codings: list[Coding]
+    memos: list[Memo]
+    include_suggestions: bool
+    notes: list[str] = field(default_factory=list)
+
+    def codings_of(self, key: str) -> list[Coding]:
+        """Codings of ``key`` and every code below it."""
+        keys = set(self.subtree(key))
+        return [c for c in self.codings if c.code in keys]
+
+    def subtree(self, key: str) -> list[str]:
+        out = [key]
+        for child in self.codes[key].children:
+            out.extend(self.subtree(child))
+        return out
+
+    def walk(self, keys: list[str] | None = None, depth: int = 0):
+        """Yield (depth, code) depth-first in tree order."""
+        for key in self.roots if keys is None else keys:
+            yield depth, self.codes[key]
+            yield from self.walk(self.codes[key].children, depth + 1)
+
+    def path(self, key: str) -> list[str]:
+        """Names from the theme down to the code itself."""
+        names = []
+        while key is not None:
+            names.append(self.codes[key].name)
+            key = self.codes[key].parent
+        return names[::-1]
+
+    @property
+    def roles(self) -> list[str]:
+        return sorted({c.segment.role for c in self.codings})
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"\s+", " ", name).strip().casefold()
+
+
+class _Builder:
+    """Builds the code tree of a ``CodedRun``; see ``code_run``."""
+
+    def __init__(self, run: RunFolder) -> None:
+        self.run = run
+        self.taxonomy_id = run.taxonomy.id if run.taxonomy else "none"
+        self.codes: dict[str, ExportCode] = {}
+        self.roots: list[str] = []
+        if run.taxonomy is not None:
+            for index, root in enumerate(run.taxonomy.roots):
+                self._add_taxonomy_code(root, THEME_COLOURS[index % len(THEME_COLOURS)])
+
+    def _add(self, code: ExportCode) -> str:
+        self.codes[code.key] = code
+        if code.parent is None:
+            self.roots.append(code.key)
+        else:
+            self.codes[code.parent].children.append(code.key)
+        return code.key
+
+    def _add_taxonomy_code(self, code_id: str, colour: str) -> None:
+        code = self.run.taxonomy.codes[code_id]
+        self._add(ExportCode(code_id, code.label, code.description, code.parent,
+                             guid("code", self.taxonomy_id, code_id), colour, "taxonomy", code.is_leaf))
+        for child in code.children:
+            self._add_taxonomy_code(child, colour)
+
+    def group(self, key: str, name: str, definition: str, colour: str) -> str:
+        if key not in self.codes:
+            self._add(ExportCode(key, name, definition, None, guid("group", key), colour, key[6:], False))
+        return key
+
+    def taxonomy_code(self, code_id: str, name: str = "") -> str:
+        """A code the decision names; one the taxonomy lacks goes into a group of its own."""
+        if code_id not in self.codes:
+            parent = self.group(OTHER_GROUP, f"Codes not in taxonomy {self.taxonomy_id}",
+                                "Codes that decisions name but the run's taxonomy does not hold.", OTHER_COLOUR)
+            self._add(ExportCode(code_id, name or code_id, "", parent, guid("code", self.taxonomy_id, code_id),
+                                 OTHER_COLOUR, "other", True))
+        self.codes[code_id].codable = True
+        return code_id
+
+    def new_code(self, name: str, definition: str) -> str:
+        key = f"new:{_slug(name)}"
+        if key not in self.codes:
+            parent = self.group(NEW_GROUP, "New themes", "Themes the analyst found that the taxonomy does not name.",
+                                NEW_COLOUR)
+            self._add(ExportCode(key, name, definition, parent, guid("new", _slug(name)), NEW_COLOUR, "new", True))
+        elif definition and not self.codes[key].definition:
+            self.codes[key].definition = definition
+        return key
+
+    def suggested_code(self, suggestion: dict) -> str:
+        code_id = suggestion["code_id"]
+        key = f"suggested:{code_id}"
+        if key not in self.codes:
+            parent = self.group(SUGGESTED_GROUP, "Suggested, not reviewed",
+                                "Codes suggested for clusters nobody has reviewed yet.", SUGGESTED_COLOUR)
+            known = self.run.taxonomy.codes.get(code_id) if self.run.taxonomy else None
+            name = known.label if known else suggestion.get("label") or code_id
+            self._add(ExportCode(key, f"{name} (suggested)", known.description if known else "", parent,
+                                 guid("suggested", self.taxonomy_id, code_id), SUGGESTED_COLOUR, "suggested", True))
+        return key
+
+
+def _decision_code(builder: _Builder, cluster: dict, decision: dict) -> str:
+    status = decision.get("status")
+    if status == "new" or (status == "accepted" and not decision.get("code_id") and not cluster.get("suggestions")):
+        name = (decision.get("name") or "").strip() or cluster.get("label") or f"Cluster {cluster['cluster_id']}"
+        return builder.new_code(name, (decision.get("definition") or "").strip())
+    code_id = decision.get("code_id") or cluster["suggestions"][0]["code_id"]
+    return builder.taxonomy_code(str(code_id), (decision.get("name") or "").strip())
+
+
+def code_run(run: RunFolder, decisions: dict[int, dict], include_suggestions: bool = False) -> CodedRun:
+    """Code every segment of every accepted, new or merged cluster (and, with
+    ``include_suggestions``, of every undecided cluster with a suggestion)."""
+    if not any(d.get("status") in CODED_STATUSES for d in decisions.values()) and not include_suggestions:
+        if decisions:
+            raise ThemesError(f"{run.path}: none of the {len(decisions)} decided cluster(s) is accepted, so "
+                              f"nothing is coded; accept clusters in report.html, or pass --include-suggestions")
+        raise ThemesError(f"{run.path}: no decisions yet; review the clusters in report.html first, or pass "
+                          f"--include-suggestions to export the suggestions, marked as not reviewed")
+    builder = _Builder(run)
+    notes: list[str] = []
+    code_of: dict[int, tuple[str, str]] = {}  # cluster id -> (code key, status)
+
+    for cluster_id, decision in decisions.items():
+        if cluster_id in run.clusters and decision.get("status") in ("accepted", "new"):
+            code_of[cluster_id] = (_decision_code(builder, run.clusters[cluster_id], decision), decision["status"])
+    if include_suggestions:
+        for cluster_id, cluster in run.clusters.items():
+            if cluster_id not in decisions and cluster.get("suggestions"):
+                code_of[cluster_id] = (builder.suggested_code(cluster["suggestions"][0]), SUGGESTED)
+    for cluster_id, decision in decisions.items():
+        if decision.get("status") == "merged" and cluster_id in run.clusters:
+            target = _merge_target(decision, decisions, code_of)
+            if target is None:
+                into = decision.get("merge_into")
+                into = "a cluster not in this run" if into is None else f"cluster {into}, which is not coded"
+                notes.append(f"cluster {cluster_id} is merged into {into}; its segments are left uncoded")
+            else:
+                code_of[cluster_id] = (target, "merged")
+    memos = []
+    for cluster_id, decision in sorted(decisions.items()):
+        memo = (decision.get("memo") or "").strip()
+        if memo:
+            members = run.clusters.get(cluster_id, {}).get("members") or [f"{run.name}/{cluster_id}"]
+            memos.append(Memo(cluster_id, decision.get("status") or "undecided", memo,
+                              code_of.get(cluster_id, (None,))[0], guid("memo", *sorted(members))))
+
+    codings = []
+    for cluster_id in sorted(code_of):
+        key, status = code_of[cluster_id]
+        carried = bool(decisions.get(cluster_id, {}).get("carried"))
+        for segment_id in run.clusters[cluster_id].get("members", []):
+            codings.append(Coding(run.segments[segment_id], key, cluster_id, status, carried))
+    if not codings:
+        raise ThemesError(f"{run.path}: no cluster has a decision or a suggestion to export")
+    codings.sort(key=lambda c: (c.segment.source, c.segment.start, c.segment.end))
+    return CodedRun(run, builder.codes, builder.roots, codings, memos, include_suggestions, notes)
+
+
+def _merge_target(decision: dict, decisions: dict[int, dict], code_of: dict) -> str | None:
+    """The code of the cluster a merged cluster was merged into, following chains of merges."""
+    seen: set[int] = set()
+    target = decision.get("merge_into")
+    while target is not None and target not in seen:
+        seen.add(target)
+        if target in code_of:
+            return code_of[target][0]
+        following = decisions.get(target, {})
+        target = following.get("merge_into") if following.get("status") == "merged" else None
+    return None
+
+
+def load_coded_run(run_dir: Path, include_suggestions: bool = False) -> CodedRun:
+    run = read_run(run_dir)
+    return code_run(run, current_decisions(run), include_suggestions)

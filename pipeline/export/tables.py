@@ -1,0 +1,158 @@
+"""Table exports: coded segments (CSV, XLSX) and the codebook (CSV, Markdown).
+
+Coded segments: one row a segment and code. Codebook: one row a code, with its definition,
+how many segments and clusters it codes, and those segments counted by speaker role (a
+group's counts are the sums over the codes below it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from .model import CodedRun, Coding
+
+SEGMENT_COLUMNS = [
+    "segment_id", "source", "turn_id", "timestamp", "speaker", "role", "start", "end", "text",
+    "cluster_id", "cluster_label", "code_id", "code", "code_path", "status", "carried",
+]
+STATUS_WORDS = {"suggested": "suggested, not reviewed"}
+
+
+def _code_id(coded: CodedRun, key: str) -> str:
+    """The id an analyst can look up: the taxonomy id, or the key for codes the taxonomy lacks."""
+    return key.split(":", 1)[1] if key.startswith("suggested:") else key
+
+
+def segment_rows(coded: CodedRun) -> list[list]:
+    rows = [SEGMENT_COLUMNS]
+    for coding in coded.codings:
+        s = coding.segment
+        rows.append([
+            s.segment_id, s.source, s.turn_id, s.timestamp, s.speaker, s.role, s.start, s.end, s.text,
+            coding.cluster_id, coded.run.clusters[coding.cluster_id].get("label", ""),
+            _code_id(coded, coding.code), coded.codes[coding.code].name, " > ".join(coded.path(coding.code)),
+            STATUS_WORDS.get(coding.status, coding.status), int(coding.carried),
+        ])
+    return rows
+
+
+def code_counts(codings: list[Coding], roles: list[str]) -> dict:
+    by_role = {role: 0 for role in roles}
+    for coding in codings:
+        by_role[coding.segment.role] = by_role.get(coding.segment.role, 0) + 1
+    return {
+        "segments": len(codings),
+        "clusters": len({c.cluster_id for c in codings}),
+        "speakers": len({(c.segment.source, c.segment.speaker) for c in codings}),
+        "sources": len({c.segment.source for c in codings}),
+        "by_role": by_role,
+    }
+
+
+def codebook_rows(coded: CodedRun) -> list[list]:
+    roles = coded.roles
+    rows = [["code_id", "code", "level", "parent_id", "path", "codable", "origin", "definition",
+             "clusters", "segments", "speakers", "sources", *[f"segments_{role}" for role in roles]]]
+    for depth, code in coded.walk():
+        counts = code_counts(coded.codings_of(code.key), roles)
+        rows.append([
+            _code_id(coded, code.key), code.name, depth, _code_id(coded, code.parent) if code.parent else "",
+            " > ".join(coded.path(code.key)), int(code.codable), code.origin, code.definition,
+            counts["clusters"], counts["segments"], counts["speakers"], counts["sources"],
+            *[counts["by_role"][role] for role in roles],
+        ])
+    return rows
+
+
+def to_csv(rows: list[list]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def segments_csv(coded: CodedRun) -> bytes:
+    return to_csv(segment_rows(coded))
+
+
+def codebook_csv(coded: CodedRun) -> bytes:
+    return to_csv(codebook_rows(coded))
+
+
+def segments_xlsx(coded: CodedRun) -> bytes:
+    """A workbook with the coded segments and the codebook, one sheet each."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Alignment, Font
+
+    workbook = Workbook()
+    for sheet, rows, widths in (
+        (workbook.active, segment_rows(coded), {"text": 80, "code_path": 50, "code": 30}),
+        (workbook.create_sheet(), codebook_rows(coded), {"definition": 80, "path": 50, "code": 30}),
+    ):
+        sheet.title = "Coded segments" if rows[0] == SEGMENT_COLUMNS else "Codebook"
+        for values in rows:
+            sheet.append([ILLEGAL_CHARACTERS_RE.sub(" ", v) if isinstance(v, str) else v for v in values])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+            width = widths.get(cell.value)
+            if width:
+                sheet.column_dimensions[cell.column_letter].width = width
+                for (other,) in sheet.iter_rows(min_row=2, min_col=cell.column, max_col=cell.column):
+                    other.alignment = Alignment(wrap_text=True, vertical="top")
+        # Text such as "=1+1" or "-- no" is speech, not a formula.
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = sheet.dimensions
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _md_cell(text) -> str:
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def codebook_md(coded: CodedRun) -> bytes:
+    """The codebook as Markdown: a heading per theme and group, a table of its codes."""
+    roles = coded.roles
+    taxonomy = coded.run.taxonomy
+    lines = [f"# Codebook: {taxonomy.label if taxonomy else coded.run.name}", ""]
+    if taxonomy and taxonomy.citation:
+        lines += [taxonomy.citation, ""]
+    lines += [f"Counts are coded segments of run `{coded.run.name}`"
+              + (f", by speaker role ({', '.join(roles)})" if roles else "") + ".", ""]
+    header = ["Code", "Id", "Definition", "Clusters", "Segments", *roles]
+
+    def table(keys: list[str]) -> list[str]:
+        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for key in keys:
+            code = coded.codes[key]
+            counts = code_counts(coded.codings_of(key), roles)
+            out.append("| " + " | ".join(_md_cell(v) for v in [
+                code.name, _code_id(coded, key), code.definition, counts["clusters"], counts["segments"],
+                *[counts["by_role"][role] for role in roles]]) + " |")
+        return out + [""]
+
+    def section(key: str, depth: int) -> None:
+        code = coded.codes[key]
+        counts = code_counts(coded.codings_of(key), roles)
+        lines.extend([f"{'#' * min(depth + 2, 6)} {code.name} ({counts['segments']} segments)", ""])
+        if code.definition:
+            lines.extend([code.definition, ""])
+        leaves = [child for child in code.children if not coded.codes[child].children]
+        if leaves:
+            lines.extend(table(leaves))
+        for child in code.children:
+            if coded.codes[child].children:
+                section(child, depth + 1)
+
+    for key in coded.roots:
+        if coded.codes[key].children:
+            section(key, 0)
+        else:
+            lines.extend(table([key]))
+    return "\n".join(lines).rstrip("\n").encode("utf-8") + b"\n"

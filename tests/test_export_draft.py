@@ -1,0 +1,117 @@
+"""The Results-section draft: hierarchy, definitions, counts by role, attributed quotes."""
+
+import re
+
+import pytest
+from docx import Document
+
+from pipeline.export import export
+from pipeline.export.draft import pick_quotes
+from pipeline.export.model import load_coded_run
+
+from fixtures.export.runfolder import accepted, make_run, merged, new, rejected
+
+QUOTE = re.compile(r"^> “(?P<text>.+)” \((?P<speaker>[^()]+)\)$")
+
+
+@pytest.fixture(autouse=True)
+def decision_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("THEMES_DECISIONS", str(tmp_path / "decisions.jsonl"))
+
+
+@pytest.fixture
+def run(tmp_path):
+    return make_run(tmp_path, {
+        0: accepted("barrier.control.disempowerment_symptoms_medication", memo="Sleep & <sedation> 😴"),
+        1: new("Not being heard (聞いてもらえない)", "Talk about not being listened to."),
+        2: rejected(),
+        3: merged(1),
+    })
+
+
+def draft(run, tmp_path, **kwargs) -> str:
+    export(run, "md", tmp_path / "draft.md", **kwargs)
+    return (tmp_path / "draft.md").read_text(encoding="utf-8")
+
+
+def test_draft_follows_theme_group_code_with_definitions_counts_and_quotes(run, tmp_path):
+    text = draft(run, tmp_path)
+    headings = re.findall(r"^(#+) (.+)$", text, flags=re.M)
+    assert headings == [
+        ("#", "Results (draft)"), ("##", "Barriers to recovery"), ("###", "Locus of control within oneself"),
+        ("####", "Disempowerment owing to symptoms and medication"), ("##", "New themes"),
+        ("###", "Not being heard (聞いてもらえない)"),
+    ]
+    medication = text.split("#### Disempowerment")[1].split("## New themes")[0]
+    assert "side-effects of antipsychotics" in medication  # the taxonomy's definition
+    assert "4 segments in 2 transcripts (user 4)." in medication
+    assert "*Analyst's memo (cluster 0): Sleep & <sedation> 😴*" in medication
+    heard = text.split("### Not being heard (聞いてもらえない)")[1]
+    assert "Talk about not being listened to." in heard  # the analyst's definition
+    # Cluster 1 (5 segments) and cluster 3 merged into it (3 segments).
+    assert "8 segments in 2 transcripts (user 6, professional 2)." in heard
+    assert "Routines and rules" not in text and "rules / ward" not in text  # rejected cluster 2
+
+
+def test_quotes_are_verbatim_and_attributed_like_papers(run, tmp_path):
+    text = draft(run, tmp_path)
+    coded = load_coded_run(run)
+    segments = {c.segment.text: c.segment.speaker for c in coded.codings}
+    quotes = [QUOTE.match(line) for line in text.splitlines() if line.startswith(">")]
+    assert all(quotes) and 4 <= len(quotes) <= 6
+    for quote in quotes:
+        assert segments[quote["text"]] == quote["speaker"]
+    by_code = text.split("## New themes")
+    for part in by_code:
+        speakers = [q["speaker"] for q in map(QUOTE.match, part.splitlines()) if q]
+        assert 2 <= len(speakers) <= 3 and len(set(speakers)) == len(speakers)
+    assert '> “I was never asked what I wanted. The doctor said "just take it" & that was the end of it.” (User 1)' \
+        in text or "(User 1)" not in by_code[1]
+
+
+def test_quote_picking_prefers_readable_quotes_from_different_speakers(run):
+    coded = load_coded_run(run)
+    heard = [c for c in coded.codings if c.code == "new:not being heard (聞いてもらえない)"]
+    quotes = pick_quotes(coded, heard)
+    assert len(quotes) == 3 and len({q.segment.speaker for q in quotes}) == 3
+    assert all(len(q.segment.text.split()) >= 5 for q in quotes)
+    # Representatives best first, largest cluster first: cluster 1's best is its last member.
+    assert quotes[0].segment.segment_id == "会議 2.txt#4.1"
+    assert pick_quotes(coded, heard[:1]) == heard[:1]
+
+
+def test_no_decisions_and_suggestions_marked_as_not_reviewed(tmp_path):
+    run = make_run(tmp_path, {})
+    with pytest.raises(Exception, match="no decisions yet"):
+        draft(run, tmp_path)
+    text = draft(run, tmp_path, include_suggestions=True)
+    assert "## Suggested, not reviewed" in text
+    assert "### Authority slope (suggested)" in text
+    assert "*Suggested, not reviewed; in the taxonomy under Barriers to recovery > Locus of control within oneself.*" \
+        in text
+    assert text.index("## Suggested, not reviewed") < text.index("### Authority slope (suggested)")
+    assert "crisis / group" not in text  # cluster 3 has no suggestion
+
+
+def test_accepted_first_then_suggestions(tmp_path):
+    run = make_run(tmp_path, {0: accepted("barrier.control.disempowerment_symptoms_medication")})
+    text = draft(run, tmp_path, include_suggestions=True)
+    assert text.index("## Barriers to recovery") < text.index("## Suggested, not reviewed")
+    reviewed = text.split("## Suggested, not reviewed")[0]
+    assert "Authority slope" not in reviewed and "(suggested)" not in reviewed
+    assert "segments coded only by suggestion" in text
+
+
+def test_docx_round_trip(run, tmp_path):
+    export(run, "docx", tmp_path / "draft.docx", author="Dr Ada Analyst")
+    export(run, "md", tmp_path / "draft.md")
+    document = Document(tmp_path / "draft.docx")
+    assert document.core_properties.author == "Dr Ada Analyst"
+    paragraphs = [(p.style.name, p.text) for p in document.paragraphs]
+    assert paragraphs[0] == ("Title", "Results (draft)")
+    assert ("Heading 3", "Disempowerment owing to symptoms and medication") in paragraphs
+    md_quotes = [QUOTE.match(line).group(0)[2:] for line in
+                 (tmp_path / "draft.md").read_text(encoding="utf-8").splitlines() if line.startswith(">")]
+    assert [text for style, text in paragraphs if style == "Quote"] == md_quotes
+    assert any("Sleep & <sedation> 😴" in text for _, text in paragraphs)
+    assert ("Heading 2", "Not being heard (聞いてもらえない)") in paragraphs

@@ -1,0 +1,102 @@
+"""Coded segments (CSV, XLSX) and the codebook (CSV, Markdown)."""
+
+import csv
+
+import pytest
+from openpyxl import load_workbook
+
+from pipeline.export import export
+
+from fixtures.export.runfolder import accepted, make_run, merged, new, rejected
+
+
+@pytest.fixture(autouse=True)
+def decision_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("THEMES_DECISIONS", str(tmp_path / "decisions.jsonl"))
+
+
+@pytest.fixture
+def run(tmp_path):
+    return make_run(tmp_path, {
+        0: accepted("barrier.control.disempowerment_symptoms_medication"),
+        1: new("Not being heard", "Talk about not being listened to."),
+        2: merged(0),
+        3: rejected(),
+    })
+
+
+def read_csv(path):
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_coded_segments_csv_one_row_a_segment_and_code(run, tmp_path):
+    export(run, "csv", tmp_path / "coded.csv")
+    rows = read_csv(tmp_path / "coded.csv")
+    assert len(rows) == 4 + 5 + 2
+    by_id = {row["segment_id"]: row for row in rows}
+    row = by_id["会議 2.txt#5.1"]
+    assert row["text"] == "The sleepiness from the pills 💊 means I miss the morning appointments."
+    assert (row["speaker"], row["role"], row["source"], row["turn_id"], row["cluster_id"]) == \
+        ("User 6", "user", "会議 2.txt", "5", "0")
+    assert row["code_id"] == "barrier.control.disempowerment_symptoms_medication"
+    assert row["code_path"] == ("Barriers to recovery > Locus of control within oneself > "
+                                "Disempowerment owing to symptoms and medication")
+    assert row["status"] == "accepted"
+    assert by_id["meeting 1.txt#8.1"]["status"] == "merged"
+    assert by_id["meeting 1.txt#8.1"]["code_id"] == "barrier.control.disempowerment_symptoms_medication"
+    heard = by_id["会議 2.txt#4.1"]
+    assert (heard["status"], heard["code"], heard["code_id"]) == ("new", "Not being heard", "new:not being heard")
+    assert by_id["meeting 1.txt#2.1"]["text"] == ('I was never asked what I wanted. The doctor said "just take it" '
+                                                 '& that was the end of it.')
+    assert "meeting 1.txt#7.1" not in by_id  # rejected
+
+
+def test_xlsx_round_trip_keeps_text_and_never_makes_formulas(run, tmp_path):
+    export(run, "xlsx", tmp_path / "coded.xlsx")
+    export(run, "csv", tmp_path / "coded.csv")
+    workbook = load_workbook(tmp_path / "coded.xlsx")
+    assert workbook.sheetnames == ["Coded segments", "Codebook"]
+    sheet = workbook["Coded segments"]
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    expected = read_csv(tmp_path / "coded.csv")
+    assert values[0] == list(expected[0])
+    assert [[("" if v is None else str(v)) for v in row] for row in values[1:]] == \
+        [list(row.values()) for row in expected]
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+def test_codebook_csv_counts_by_role_and_sums_groups(run, tmp_path):
+    export(run, "codebook-csv", tmp_path / "codebook.csv")
+    rows = {row["code_id"]: row for row in read_csv(tmp_path / "codebook.csv")}
+    leaf = rows["barrier.control.disempowerment_symptoms_medication"]
+    # Cluster 0 (4 user segments) and merged cluster 2 (1 user, 1 professional).
+    assert (leaf["segments"], leaf["clusters"], leaf["segments_user"], leaf["segments_professional"]) == \
+        ("6", "2", "5", "1")
+    assert leaf["codable"] == "1" and leaf["level"] == "2" and leaf["parent_id"] == "barrier.control"
+    assert leaf["definition"].startswith("The illness and its treatment")
+    assert rows["barrier"]["segments"] == "6" and rows["barrier"]["codable"] == "0"
+    assert rows["barrier.safety.lack_of_compassion"]["segments"] == "0"
+    assert rows["new:not being heard"]["parent_id"] == "group:new"
+    assert rows["new:not being heard"]["segments_professional"] == "1"
+    assert rows["new:not being heard"]["origin"] == "new"
+    assert len(rows) == 30 + 1 + 1  # the taxonomy, the new-themes group, one new theme
+
+
+def test_codebook_markdown(run, tmp_path):
+    export(run, "codebook-md", tmp_path / "codebook.md")
+    text = (tmp_path / "codebook.md").read_text(encoding="utf-8")
+    assert text.startswith("# Codebook: System-level barriers")
+    assert "## Barriers to recovery (6 segments)" in text
+    assert ("| Disempowerment owing to symptoms and medication | barrier.control.disempowerment_symptoms_medication"
+            in text)
+    assert "| 2 | 6 | 1 | 5 |" in text  # clusters, segments, professional, user
+    assert "## New themes (5 segments)" in text and "| Not being heard | new:not being heard |" in text
+
+
+def test_csv_export_replaces_an_existing_file_atomically(run, tmp_path):
+    out = tmp_path / "coded.csv"
+    out.write_text("old", encoding="utf-8")
+    export(run, "csv", out)
+    assert read_csv(out)[0]["segment_id"]
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
