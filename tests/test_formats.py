@@ -180,3 +180,39 @@ def test_jsonl_rows_in_file_order():
 def test_tsv_rows_are_never_merged():
     transcript = read_one("turns.tsv")
     assert len(transcript.turns) == len(made.TURNS)
+
+
+def test_docx_teams_layout_name_and_time_over_the_speech(tmp_path):
+    import docx
+
+    document = docx.Document()
+    for line in ["Transcript", "3 November 2025, 14:00", "Jane Doe   0:03", "Hello everyone.", "Second thought.",
+                 "Bob Lee   0:10", "Hi Jane.", "Jane Doe   1:02:03", "Shall we start?"]:
+        document.add_paragraph(line)
+    document.save(tmp_path / "teams.docx")
+    transcript = read_one_path(tmp_path / "teams.docx")
+    assert [(t.speaker, normalise(t.text), t.timestamp) for t in transcript.turns] == [
+        ("Jane Doe", "Hello everyone. Second thought.", "00:00:03"), ("Bob Lee", "Hi Jane.", "00:00:10"),
+        ("Jane Doe", "Shall we start?", "01:02:03")]
+    assert transcript.metadata == ("Transcript", "3 November 2025, 14:00")
+
+
+def read_one_path(path):
+    transcripts, _ = ingest([path])
+    return transcripts[0]
+
+
+SHARED_CSV = FIXTURES.parent.parent.parent / "shared" / "data" / "nhs_feedback_phase1.csv"
+
+
+@pytest.mark.skipif(not SHARED_CSV.is_file(), reason="shared benchmark data not present")
+def test_real_feedback_csv_every_row_with_text_is_one_turn():
+    import csv
+
+    with open(SHARED_CSV, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    expected = [row["feedback"].strip() for row in rows if row["feedback"].strip()]
+    transcripts, _ = ingest([SHARED_CSV], columns={"text": "feedback", "id": "row_index"})
+    turns = [turn for t in transcripts for turn in t.turns]
+    assert [turn.text for turn in turns] == expected
+    assert {turn.speaker for turn in turns} == {""}

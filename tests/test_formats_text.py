@@ -98,3 +98,28 @@ def test_round_trip_no_turn_lost_or_merged(conversation, newline, encoding, colo
     transcripts = read_bytes(text.encode(encoding), Path("r.txt"), "r.txt")
     got = [(turn.speaker, normalise(turn.text)) for turn in transcripts[0].turns]
     assert got == [(label, normalise(speech)) for label, speech in conversation]
+
+
+def test_notes_heading_ends_speech_until_the_next_label():
+    t = parse_text("Jane: Hello.\n\nNotes\nThe ward was closed.\nBob: Hi.\n", "t.txt", Path("t.txt"))
+    assert [(turn.speaker, normalise(turn.text)) for turn in t.turns] == [("Jane", "Hello."), ("Bob", "Hi.")]
+    assert t.metadata == ("Notes", "The ward was closed.")
+
+
+def test_utf16_without_bom_and_other_line_breaks():
+    text = "Jane: Hello there.\u2028More from Jane.\x0bBob: Hi.\n"
+    transcripts = read_bytes(text.encode("utf-16-le"), Path("t.txt"), "t.txt")
+    assert [(turn.speaker, normalise(turn.text)) for turn in transcripts[0].turns] == [
+        ("Jane", "Hello there. More from Jane."), ("Bob", "Hi.")]
+
+
+def test_subtitle_speakers_tags_entities_and_unlabelled_cues():
+    vtt = ("WEBVTT\n\nNOTE exported\n\n00:01.000 --> 00:02.000\n>> Jane: <i>Fish</i> &amp; chips.\n\n"
+           "00:02.500 --> 00:03.000\nNo label, still Jane.\n\n00:04.000 --> 00:05.000\n<v.loud Bob Lee>Hi.</v>\n")
+    t = read_bytes(vtt.encode(), Path("s.vtt"), "s.vtt")[0]
+    assert [(turn.speaker, normalise(turn.text), turn.timestamp) for turn in t.turns] == [
+        ("Jane", "Fish & chips. No label, still Jane.", "00:00:01.000"), ("Bob Lee", "Hi.", "00:00:04.000")]
+    assert t.metadata == ("WEBVTT", "NOTE exported")
+    captions = "1\n00:00:01,000 --> 00:00:02,000\nJust captions.\n\n2\n00:00:03,000 --> 00:00:04,000\nNo speakers.\n"
+    t = read_bytes(captions.encode(), Path("c.txt"), "c.txt")[0]  # content says SubRip
+    assert [(turn.speaker, normalise(turn.text)) for turn in t.turns] == [("", "Just captions. No speakers.")]

@@ -38,12 +38,33 @@ def is_docx(raw: bytes) -> bool:
         return False
 
 
+# A transcript's document.xml is a few MB; a zip entry that inflates far beyond that is a
+# damaged file or a decompression bomb, refused before anything is inflated.
+MAX_INFLATED_BYTES = 200_000_000
+
+
+def _check_archive(raw: bytes, path: Path) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise ThemesError(f"{path}: not a readable Word document (.docx is a zip archive, this is not one); "
+                          "open and save it again in Word, or save it as plain text") from None
+    if not any(info.filename == "word/document.xml" for info in infos):
+        raise ThemesError(f"{path}: not a Word document (the archive has no word/document.xml)")
+    inflated = sum(info.file_size for info in infos)
+    if inflated > MAX_INFLATED_BYTES:
+        raise ThemesError(f"{path}: the document would inflate to {inflated / 1_000_000:,.0f} MB "
+                          f"(more than {MAX_INFLATED_BYTES // 1_000_000} MB); refusing to open it")
+
+
 def parse_docx(raw: bytes, source: str, path: Path, sha256: str = "") -> Transcript:
     import docx
     from docx.oxml.ns import qn
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    _check_archive(raw, path)
     try:
         document = docx.Document(io.BytesIO(raw))
     except Exception:  # python-docx raises many kinds of errors for damaged files
