@@ -20,7 +20,19 @@ $(STAMP): pyproject.toml requirements.lock
 themes: setup
 	$(BIN)/themes run
 
-test: setup
+# The browser test drives Debian's Chromium through Playwright (never a downloaded browser
+# build). It is installed here when missing and we may (root or sudo); otherwise that one
+# test skips and says why.
+.PHONY: browser-deps
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi; \
+	  if [ "$$SUDO" != none ] && command -v apt-get >/dev/null; then \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
+	      || echo "chromium could not be installed: the browser test will skip"; \
+	  else echo "no /usr/bin/chromium and no way to install it: the browser test will skip"; fi; }
+
+test: setup browser-deps
 	$(BIN)/python -m pytest -q
 
 clean:

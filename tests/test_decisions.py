@@ -1,0 +1,244 @@
+"""The decision store (append-only, locked, never rewritten) and carry-forward across runs."""
+
+import dataclasses
+import json
+import multiprocessing
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.decisions import (CARRY_THRESHOLD, Decision, append_decision, decisions_for_run, load_decisions,
+                                match_decisions, orphaned_decisions, read_store, store_path)
+from pipeline.errors import ThemesError
+from pipeline.review import decide
+
+from conftest import ROOT, write_review_run
+
+
+@pytest.fixture(autouse=True)
+def store(tmp_path, monkeypatch):
+    path = tmp_path / "decisions" / "decisions.jsonl"
+    monkeypatch.setenv("THEMES_DECISIONS", str(path))
+    return path
+
+
+def decision(cluster_id=0, run="r1", status="rejected", segments=("a#1.1", "a#2.1"), **fields):
+    values = {"code_id": "c.x" if status == "accepted" else None, "name": "Sleep" if status == "new" else None,
+              "merge_into": 9 if status == "merged" else None}
+    values.update(fields)
+    return Decision(cluster_key=f"{run}:{cluster_id}", run=run, cluster_id=cluster_id, status=status,
+                    segment_ids=tuple(segments), author="tester", timestamp="2026-01-31T12:00:00.000Z", **values)
+
+
+def test_decision_has_the_agreed_fields():
+    names = [f.name for f in dataclasses.fields(Decision)]
+    assert names[:12] == ["cluster_key", "run", "cluster_id", "status", "code_id", "name", "definition",
+                          "merge_into", "memo", "segment_ids", "author", "timestamp"]
+
+
+def test_append_then_load_round_trips(store):
+    first = decision(0, status="accepted", code_id="barrier.x", memo="line one\nline two <b>&")
+    second = decision(1, status="new", name="Sleep", definition="Talk about sleep")
+    append_decision(store, first)
+    append_decision(store, second)
+    assert load_decisions(store) == [first, second]
+    lines = store.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2 and all(json.loads(line)["v"] == 1 for line in lines)
+
+
+def test_last_event_per_cluster_wins_and_history_is_kept(store):
+    append_decision(store, decision(0, status="accepted"))
+    append_decision(store, decision(1))
+    append_decision(store, decision(0, status="rejected", memo="changed my mind"))
+    current = load_decisions(store)
+    assert [(d.cluster_id, d.status) for d in current] == [(1, "rejected"), (0, "rejected")]
+    assert len(read_store(store).events) == 3
+
+
+def test_missing_store_is_empty_and_a_folder_is_refused(tmp_path):
+    assert load_decisions(tmp_path / "none.jsonl") == []
+    with pytest.raises(ThemesError, match="is a folder"):
+        load_decisions(tmp_path)
+
+
+@pytest.mark.parametrize("line, fragment", [
+    ("this is not json", ":2: not a JSON object"),
+    ('["a list"]', ":2: not a JSON object"),
+    ('{"v": 1, "oops": true}', ":2 ("),
+])
+def test_broken_line_names_file_and_line_and_store_is_never_rewritten(store, line, fragment):
+    append_decision(store, decision(0))
+    with open(store, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+    append_before = store.read_bytes()
+    with pytest.raises(ThemesError) as err:
+        load_decisions(store)
+    assert str(store) + fragment in str(err.value)
+    assert "by hand" in str(err.value)
+    with pytest.raises(ThemesError):
+        append_decision(store, decision(1))
+    assert store.read_bytes() == append_before
+
+
+def test_hand_edit_with_wrong_value_names_the_key(store):
+    append_decision(store, decision(0))
+    text = store.read_text(encoding="utf-8").replace('"rejected"', '"maybe"')
+    store.write_text(text, encoding="utf-8")
+    with pytest.raises(ThemesError, match=r"decisions.jsonl:1 \(status\)"):
+        load_decisions(store)
+
+
+def test_torn_last_line_is_reported_kept_aside_and_never_dropped(store):
+    append_decision(store, decision(0))
+    line = (store.read_bytes())
+    store.write_bytes(line + line[: len(line) // 2])  # a writer killed half-way through its line
+    state = read_store(store)
+    assert [d.cluster_id for d in state.decisions] == [0]
+    assert state.torn_tail and "decisions.jsonl:2" in state.torn_tail
+    append_decision(store, decision(1))
+    assert [d.cluster_id for d in load_decisions(store)] == [0, 1]
+    torn = store.with_name("decisions.jsonl.torn").read_bytes()
+    assert torn == line[: len(line) // 2] + b"\n"
+
+
+def test_complete_last_line_without_newline_is_a_decision(store):
+    append_decision(store, decision(0))
+    store.write_bytes(store.read_bytes().rstrip(b"\n"))  # saved by an editor without a final newline
+    assert read_store(store).torn_tail is None
+    append_decision(store, decision(1))
+    assert [d.cluster_id for d in load_decisions(store)] == [0, 1]
+
+
+def _writer(path, worker, count):
+    for i in range(count):
+        append_decision(path, decision(worker * 1000 + i, run=f"w{worker}", segments=[f"s#{i}.{k}" for k in range(50)]))
+
+
+def test_concurrent_writers_lose_no_decision(store):
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_writer, args=(store, w, 40)) for w in range(4)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(60)
+        assert p.exitcode == 0
+    decisions = load_decisions(store)
+    assert len(decisions) == 160
+    assert {d.cluster_key for d in decisions} == {f"w{w}:{w * 1000 + i}" for w in range(4) for i in range(40)}
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from pipeline.decisions import Decision, append_decision
+
+def decision(i):
+    return Decision(f"r:{i}", "r", i, "rejected", segment_ids=tuple(f"m#{k}.1" for k in range(500)),
+                    author="t", timestamp="2026-01-31T12:00:00Z")
+
+append_decision(sys.argv[1], decision(0))
+real_write = os.write
+
+def dying_write(fd, data):
+    real_write(fd, bytes(data[: len(data) // 2]))
+    os.kill(os.getpid(), signal.SIGKILL)  # killed in the middle of writing its line, lock held
+
+os.write = dying_write
+append_decision(sys.argv[1], decision(1))
+"""
+
+
+def test_writer_killed_mid_write_leaves_a_readable_store(store):
+    result = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(store)], cwd=ROOT, timeout=60)
+    assert result.returncode == -signal.SIGKILL
+    state = read_store(store)  # readable: the complete decision is there, the torn line reported
+    assert [d.cluster_key for d in state.decisions] == ["r:0"]
+    assert state.torn_tail and "decisions.jsonl:2: incomplete last line" in state.torn_tail
+    append_decision(store, decision(7))  # the dead writer's lock is gone; the fragment is kept aside
+    assert [d.cluster_key for d in load_decisions(store)] == ["r:0", "r1:7"]
+    assert store.with_name("decisions.jsonl.torn").read_bytes().startswith(b'{"v":1,"cluster_key":"r:1"')
+
+
+def test_store_path_env_overrides_config(tmp_path, monkeypatch):
+    config = load_config(None, {"decisions": {"path": str(tmp_path / "x.jsonl")}})
+    monkeypatch.delenv("THEMES_DECISIONS")
+    assert store_path(config) == tmp_path / "x.jsonl"
+    monkeypatch.setenv("THEMES_DECISIONS", str(tmp_path / "y.jsonl"))
+    assert store_path(config) == tmp_path / "y.jsonl"
+
+
+# --- carry-forward ------------------------------------------------------------------------
+
+def cluster(cid, members):
+    return {"cluster_id": cid, "members": [f"m#{i}.1" for i in members]}
+
+
+def on(cid, members, run="old", status="accepted", **fields):
+    return decision(cid, run=run, status=status, segments=[f"m#{i}.1" for i in members], **fields)
+
+
+def test_own_decision_applies_and_earlier_one_carries_with_its_overlap():
+    clusters = [cluster(0, range(0, 10)), cluster(1, range(10, 20))]
+    decisions = [on(5, range(0, 8), code_id="c.a"), on(1, range(10, 20), run="now", status="rejected")]
+    applied, orphaned = match_decisions("now", clusters, decisions)
+    assert applied[0]["carried"] and applied[0]["code_id"] == "c.a" and applied[0]["overlap"] == 0.8
+    assert applied[0]["from"] == "old:5"
+    assert applied[1]["carried"] is False and applied[1]["status"] == "rejected"
+    assert orphaned == []
+
+
+def test_below_threshold_is_orphaned_not_dropped():
+    clusters = [cluster(0, range(0, 10))]
+    weak = on(3, range(5, 15))  # 5 shared of 15: overlap 1/3
+    applied, orphaned = match_decisions("now", clusters, [weak])
+    assert applied == {} and orphaned == [weak]
+    assert 5 / 15 < CARRY_THRESHOLD
+
+
+def test_best_overlap_wins_and_ties_go_to_the_later_decision():
+    clusters = [cluster(0, range(0, 10))]
+    close = on(1, range(0, 9), code_id="c.close")
+    far = on(2, range(0, 6), code_id="c.far")
+    assert match_decisions("now", clusters, [close, far])[0][0]["code_id"] == "c.close"
+    twin_a = on(3, range(0, 9), run="a", code_id="c.first")
+    twin_b = on(3, range(0, 9), run="b", code_id="c.second")
+    assert match_decisions("now", clusters, [twin_a, twin_b])[0][0]["code_id"] == "c.second"
+
+
+def test_a_decision_over_a_carried_one_replaces_it_for_good():
+    first = on(0, range(0, 10), run="r1", code_id="c.a")
+    # In run r2 the analyst rejected the cluster that had carried first's decision.
+    override = on(4, range(0, 7), run="r2", status="rejected", replaces="r1:0")
+    applied, orphaned = match_decisions("r3", [cluster(0, range(0, 10))], [first, override])
+    assert applied[0]["status"] == "rejected" and applied[0]["from"] == "r2:4"
+    assert orphaned == []
+
+
+def test_carried_merge_points_at_the_matching_cluster_of_the_new_run():
+    merge = on(2, range(0, 10), status="merged", merge_into=7, merge_segment_ids=tuple(f"m#{i}.1" for i in range(10, 20)))
+    applied, _ = match_decisions("now", [cluster(5, range(0, 10)), cluster(6, range(10, 19))], [merge])
+    assert applied[5]["status"] == "merged" and applied[5]["merge_into"] == 6
+
+
+def test_run_carries_decisions_and_never_writes_the_store(tmp_path, store):
+    first = write_review_run(tmp_path / "run", {0: range(0, 10), 1: range(10, 16), 2: range(16, 22)})
+    decide(first, store, 0, "accepted")
+    accepted_code = load_decisions(store)[0].code_id
+    decide(first, store, 1, "rejected", memo="small talk")
+    snapshot = store.read_bytes()
+    # A rerun with other clusters: cluster 0 loses two members, 1 and 2 are split differently.
+    rerun = write_review_run(tmp_path / "run", {0: range(0, 8), 1: range(8, 13), 2: range(13, 22)},
+                             overrides={"clustering": {"umap_n_neighbors": 10}})
+    assert store.read_bytes() == snapshot
+    document = json.loads((rerun / "clusters.json").read_text())
+    by_id = {c["cluster_id"]: c["decision"] for c in document["clusters"]}
+    assert by_id[0]["status"] == "accepted" and by_id[0]["code_id"] == accepted_code
+    assert by_id[0]["carried"] is True and by_id[0]["overlap"] == 0.8
+    assert by_id[1] is None and by_id[2] is None  # cluster 1's segments are spread too thin now
+    orphans = orphaned_decisions(rerun, store)
+    assert [d.cluster_id for d in orphans] == [1] and orphans[0].memo == "small talk"
+    manifest = json.loads((rerun / "manifest.json").read_text())
+    assert [o["from"] for o in manifest["orphaned_decisions"]] == [orphans[0].cluster_key]
+    assert decisions_for_run(rerun, store) == {0: by_id[0]}

@@ -1,0 +1,259 @@
+"""Ways of deciding: the CLI, the review server, files downloaded from a static report; the codebook."""
+
+import dataclasses
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from pipeline.decisions import Decision, load_decisions, read_run
+from pipeline.errors import ThemesError
+from pipeline.review import ReviewServer, codebook, decide, import_decisions, leaf_codes, make_decision
+
+from conftest import ROOT, THEMES, themes, write_review_run
+
+GROUPS = {0: range(0, 6), 1: range(6, 10), 2: range(10, 14)}
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    path = tmp_path / "decisions.jsonl"
+    monkeypatch.setenv("THEMES_DECISIONS", str(path))
+    return path
+
+
+@pytest.fixture
+def run(tmp_path, store):
+    return write_review_run(tmp_path / "run", GROUPS)
+
+
+def test_make_decision_validates_like_the_analyst_would(run, store):
+    folder = read_run(run)
+    codes = leaf_codes(folder)
+    top = folder.cluster(0)["suggestions"][0]["code_id"]
+    assert make_decision(folder, 0, "accepted", codes=codes).code_id == top
+    with pytest.raises(ThemesError, match=r"\(cluster 0\) \(no.such\): not a code"):
+        make_decision(folder, 0, "accepted", code_id="no.such", codes=codes)
+    with pytest.raises(ThemesError, match="needs a name"):
+        make_decision(folder, 0, "new", name="  ", codes=codes)
+    with pytest.raises(ThemesError, match="another cluster"):
+        make_decision(folder, 0, "merged", merge_into=0, codes=codes)
+    with pytest.raises(ThemesError, match="no such cluster"):
+        make_decision(folder, 0, "merged", merge_into=42, codes=codes)
+    with pytest.raises(ThemesError, match="decide first"):
+        make_decision(folder, 0, None, memo="just a memo", codes=codes)
+
+
+def test_memo_goes_with_the_decision_and_is_kept_when_deciding_again(run, store):
+    decide(run, store, 1, "new", name="  Day   centre hours ", definition="When the centre is open.")
+    decide(run, store, 1, None, memo="ask about weekends")
+    decide(run, store, 1, "rejected")
+    (current,) = load_decisions(store)
+    assert current.status == "rejected" and current.memo == "ask about weekends"
+    events = [json.loads(line) for line in store.read_text().splitlines()]
+    assert events[0]["name"] == "Day centre hours" and events[1]["status"] == "new"
+
+
+def test_no_taxonomy_run_asks_for_names(tmp_path, store):
+    run = write_review_run(tmp_path / "inductive", GROUPS, taxonomy="none")
+    with pytest.raises(ThemesError, match="no taxonomy"):
+        decide(run, store, 0, "accepted")
+    decide(run, store, 0, "new", name="Sleep")
+    assert load_decisions(store)[0].name == "Sleep"
+
+
+def test_cli_decide_show_and_codebook(run, store):
+    env = {**os.environ, "THEMES_DECISIONS": str(store), "THEMES_AUTHOR": "Ana"}
+    accepted = themes("decide", run, 0, "--accept", env=env)
+    assert accepted.returncode == 0, accepted.stderr
+    other = read_run(run).cluster(1)["suggestions"][1]["code_id"]
+    assert themes("decide", run, 1, "--accept", other, "--memo", "second suggestion fits", env=env).returncode == 0
+    assert themes("decide", run, 2, "--merge", 1, env=env).returncode == 0
+    refused = themes("decide", run, 2, "--accept", "--reject", env=env)
+    assert refused.returncode == 2 and refused.stderr.startswith("error: choose one of")
+    missing = themes("decide", run, 9, "--reject", env=env)
+    assert missing.returncode == 2 and "no such cluster" in missing.stderr and "Traceback" not in missing.stderr
+
+    shown = themes("decisions", "show", "--json", env=env)
+    assert [d["cluster_id"] for d in json.loads(shown.stdout)] == [0, 1, 2]
+    assert {d["author"] for d in json.loads(shown.stdout)} == {"Ana"}
+    per_run = json.loads(themes("decisions", "show", "--run", run, "--json", env=env).stdout)
+    assert [c["decision"]["status"] for c in per_run["clusters"]] == ["accepted", "accepted", "merged"]
+
+    book = json.loads(themes("codebook", run, "--json", env=env).stdout)
+    by_code = {t["code_id"]: t for t in book["themes"]}
+    assert by_code[other]["clusters"] == [1, 2] and by_code[other]["members"] == 8  # the merge counts
+    assert by_code[other]["definition"] and by_code[other]["memos"] == ["cluster 1: second suggestion fits"]
+    text = themes("codebook", run, env=env).stdout
+    assert "Accepted codes (2)" in text and f"{other} — " in text
+
+
+def download_file(tmp_path, run, decisions):
+    path = tmp_path / "download.json"
+    path.write_text(json.dumps({"format": "themes-decisions", "version": 1, "run": read_run(run).run,
+                                "exported": "2026-01-31T12:00:00.000Z", "decisions": decisions}))
+    return path
+
+
+def page_decision(run, cluster_id, **fields):
+    """A decision as the static page records it."""
+    folder = read_run(run)
+    values = {"cluster_key": f"{folder.run}:{cluster_id}", "run": folder.run, "cluster_id": cluster_id,
+              "status": "rejected", "code_id": None, "name": None, "definition": None, "merge_into": None,
+              "memo": None, "segment_ids": folder.cluster(cluster_id)["members"], "author": "Ana",
+              "timestamp": "2026-01-31T12:00:00.000Z", "merge_segment_ids": [], "replaces": None}
+    values.update(fields)
+    return values
+
+
+def test_import_of_a_downloaded_file_is_checked_and_idempotent(run, store, tmp_path):
+    file = download_file(tmp_path, run, [page_decision(run, 0), page_decision(run, 1, status="new", name="Hours")])
+    result = import_decisions(file, store, run)
+    assert (result.imported, result.unchanged, result.checked_against) == (2, 0, run)
+    again = import_decisions(file, store, run)
+    assert (again.imported, again.unchanged) == (0, 2)
+    assert len(store.read_text().splitlines()) == 2
+
+
+def test_import_refuses_unknown_clusters_and_writes_nothing(run, store, tmp_path):
+    bad = {**page_decision(run, 0), "cluster_id": 7, "cluster_key": f"{read_run(run).run}:7"}
+    file = download_file(tmp_path, run, [page_decision(run, 1), bad])
+    env = {**os.environ, "THEMES_DECISIONS": str(store)}
+    result = themes("decisions", "import", file, "--run", run, env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"error: {file} (decisions[1].cluster_id): cluster 7 is not in run "
+                                     f"{read_run(run).run} ({run})")
+    assert not store.exists()
+
+
+def test_import_names_broken_fields(run, store, tmp_path):
+    file = download_file(tmp_path, run, [page_decision(run, 0, status="perhaps")])
+    with pytest.raises(ThemesError, match=r"\(decisions\[0\]\.status\)"):
+        import_decisions(file, store, run)
+    file.write_text('{"format": "themes-decisions",\n "version": 1,,}')
+    with pytest.raises(ThemesError, match=r"download.json:2: not JSON"):
+        import_decisions(file, store, run)
+
+
+# --- the review server ---------------------------------------------------------------------
+
+def serving(run, store):
+    server = ReviewServer(run, store, author="Ana")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def server(run, store):
+    server = serving(run, store)
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def untouched_server(tmp_path_factory):
+    """One server for the refusal tests, whose store must stay absent."""
+    root = tmp_path_factory.mktemp("refusals")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("THEMES_DECISIONS", str(root / "decisions.jsonl"))
+        server = serving(write_review_run(root / "run", GROUPS), root / "decisions.jsonl")
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def request(server, method, path, body=None, headers=None):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+    response = connection.getresponse()
+    payload = response.read()
+    connection.close()
+    return response.status, payload
+
+
+def test_server_serves_the_report_and_saves_each_decision(server, store):
+    base = f"/{server.token}/"
+    status, page = request(server, "GET", base)
+    assert status == 200 and b"connect-src 'self'" in page and b"report-data" in page
+    code = server.folder.cluster(0)["suggestions"][1]["code_id"]
+    status, state = request(server, "POST", base + "api/decisions", {"cluster_id": 0, "status": "accepted", "code_id": code},
+                            {"Origin": f"http://127.0.0.1:{server.port}"})
+    assert status == 200 and json.loads(state)["decisions"]["0"]["code_id"] == code
+    assert [(d.cluster_id, d.code_id, d.author) for d in load_decisions(store)] == [(0, code, "Ana")]
+    status, state = request(server, "GET", base + "api/state")
+    assert json.loads(state)["decisions"]["0"]["status"] == "accepted"
+
+
+@pytest.mark.parametrize("method, path, headers, expected", [
+    ("GET", "/", {}, 403),
+    ("GET", "/wrong-token/", {}, 403),
+    ("GET", "/{token}/../../etc/passwd", {}, 400),
+    ("GET", "/{token}/%2e%2e/clusters.json", {}, 400),
+    ("GET", "/{token}/clusters.json", {}, 404),
+    ("GET", "/{token}/", {"Host": "evil.example:80"}, 403),
+    ("POST", "/{token}/api/decisions", {"Origin": "http://evil.example"}, 403),
+    ("POST", "/{token}/api/decisions", {"Content-Type": "text/plain"}, 415),
+    ("DELETE", "/{token}/api/decisions", {}, 405),
+])
+def test_server_refuses_strangers(untouched_server, method, path, headers, expected):
+    server = untouched_server
+    body = {"cluster_id": 0, "status": "rejected"} if method == "POST" else None
+    status, _ = request(server, method, path.format(token=server.token), body, headers)
+    assert status == expected
+    assert not server.store.exists()
+
+
+def test_server_answers_a_bad_decision_with_its_reason(server, store):
+    status, payload = request(server, "POST", f"/{server.token}/api/decisions", {"cluster_id": 0, "status": "new"})
+    assert status == 400 and "needs a name" in json.loads(payload)["error"]
+    status, payload = request(server, "POST", f"/{server.token}/api/decisions", {"cluster_id": "0; drop"})
+    assert status == 400
+    assert not store.exists()
+
+
+def test_review_command_prints_url_and_stops_cleanly_on_ctrl_c(run, store):
+    env = {**os.environ, "THEMES_DECISIONS": str(store)}
+    process = subprocess.Popen([*THEMES, "review", str(run)], cwd=ROOT, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("review: http://127.0.0.1:"), process.stderr.read()
+        url = line.split()[1]
+        host, path = url.removeprefix("http://").split("/", 1)
+        connection = http.client.HTTPConnection(host, timeout=10)
+        connection.request("GET", "/" + path)
+        assert connection.getresponse().status == 200
+        connection.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr
+    assert "review stopped" in stderr and "Traceback" not in stderr
+
+
+def test_codebook_counts_new_themes_and_lists_the_rest(run, store):
+    decide(run, store, 0, "new", name="Sleep", definition="Talk of sleep.")
+    decide(run, store, 2, "merged", merge_into=0)
+    decide(run, store, 1, "rejected")
+    book = codebook(run, store)
+    assert [(t["kind"], t["name"], t["clusters"], t["members"]) for t in book["themes"]] == [("new", "Sleep", [0, 2], 10)]
+    assert book["rejected"] == [1] and book["undecided"] == []
+
+
+def test_docs_describe_every_command_option_and_store_field():
+    doc = (ROOT / "docs" / "review.md").read_text(encoding="utf-8")
+    for command in ("themes review", "themes decide", "themes decisions show", "themes decisions import",
+                    "themes codebook"):
+        assert command in doc, command
+    decide_help = themes("decide", "--help").stdout
+    for option in ("--accept", "--reject", "--new", "--definition", "--merge", "--memo", "--author"):
+        assert option in doc and option in decide_help, option
+    for name in [f.name for f in dataclasses.fields(Decision)] + ["v"]:
+        assert f"`{name}`" in doc, name
