@@ -216,3 +216,23 @@ def test_real_feedback_csv_every_row_with_text_is_one_turn():
     turns = [turn for t in transcripts for turn in t.turns]
     assert [turn.text for turn in turns] == expected
     assert {turn.speaker for turn in turns} == {""}
+
+
+def test_run_writes_timestamps_and_annotations_to_segments_csv(fake_embedder):
+    import csv
+    import io
+    import json
+
+    from pipeline.runner import execute, segments_csv
+
+    config = load_config(overrides={"input": {"paths": [str(FORMATS / "meeting.vtt"), str(FORMATS / "coded.txt")]},
+                                    "taxonomy": "none"})
+    outputs = execute(config, embedder=fake_embedder)
+    rows = list(csv.DictReader(io.StringIO(segments_csv(outputs))))
+    vtt = [row for row in rows if row["source"] == "meeting.vtt"]
+    assert [(row["speaker"], row["role"], row["timestamp"]) for row in vtt[:3]] == [
+        ("Facilitator 1", "facilitator", "00:00:01.000"), ("User 1", "user", "00:00:06.500"),
+        ("User 2", "user", "00:00:08.000")]
+    coded = [row for row in rows if row["source"] == "coded.txt"]
+    assert json.loads(coded[0]["annotations"]) == ["[1]"]
+    assert coded[0]["text"] == "Welcome back. Last time we talked about the day hospital. Shall we go on?"

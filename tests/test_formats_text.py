@@ -31,6 +31,9 @@ def turns(text):
      [("Speaker 1", "Hello everyone. Second line.", "00:00:03"), ("Speaker 2", "Hi.", "00:00:15")]),
     ("利用者1：今日は雨です。\n看護師：そうですね。\n", [("利用者1", "今日は雨です。", ""), ("看護師", "そうですね。", "")]),
     ("Interviewer:\nSo tell me.\n\nP1:\nWell.\n", [("Interviewer", "So tell me.", ""), ("P1", "Well.", "")]),
+    ("Jane (nurse): Hello.\nP1 (female, 45): Hi.\n", [("Jane (nurse)", "Hello.", ""), ("P1 (female, 45)", "Hi.", "")]),
+    ("Interviewer\tSo how was it?\nJane Doe\t\tFine.\nIt was fine.\n",
+     [("Interviewer", "So how was it?", ""), ("Jane Doe", "Fine. It was fine.", "")]),
 ])
 def test_speaker_styles(text, expected):
     assert turns(text) == expected
@@ -123,3 +126,10 @@ def test_subtitle_speakers_tags_entities_and_unlabelled_cues():
     captions = "1\n00:00:01,000 --> 00:00:02,000\nJust captions.\n\n2\n00:00:03,000 --> 00:00:04,000\nNo speakers.\n"
     t = read_bytes(captions.encode(), Path("c.txt"), "c.txt")[0]  # content says SubRip
     assert [(turn.speaker, normalise(turn.text)) for turn in t.turns] == [("", "Just captions. No speakers.")]
+
+
+def test_title_with_a_colon_is_metadata():
+    t = parse_text("Focus Group 3: Recovery and hope\nDate: 1 May\n\nInterviewer: Welcome.\nP1: Thanks.\n",
+                   "t.txt", Path("t.txt"))
+    assert [turn.speaker for turn in t.turns] == ["Interviewer", "P1"]
+    assert t.metadata == ("Focus Group 3: Recovery and hope", "Date: 1 May")

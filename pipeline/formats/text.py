@@ -31,6 +31,8 @@ _BOLD = re.compile(r"(?P<mark>\*\*|__)(?P<label>[^*_:：\n]{1,48}?)[ \t]*(?:[:�
 _COLON = re.compile(
     rf"(?P<label>[^\s:：\[\]()*#>|][^:：\n]{{0,47}}?)(?:[ \t]*[\[(](?P<time>{TIME})[\])])?[ \t]*(?:：|:(?![\d/]))[ \t]*")
 _HEADER = re.compile(rf"(?P<label>[^\s:：\[\]()*#>|][^:：\n]{{0,47}}?)[ \t]+[\[(]?(?P<time>{TIME})[\])]?[ \t]*")
+_DESCRIBED = re.compile(r"(.+?)[ \t]*[(（][^()（）:：]{1,30}[)）]")
+_TABBED = re.compile(r"(?P<label>[^\s:：\[\]()*#>|][^\t:：\n]{0,47}?) *\t[ \t]*(?=\S)")
 _LABEL_WORD = re.compile(r"^[\w'’.\-#]+$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _FOOTNOTE = re.compile(r"[ \t]*(?:\[\d{1,3}\]|［\d{1,3}］|※\d{0,3}|\*\d{1,3})[ \t]+\S")
@@ -44,6 +46,8 @@ NOISE_WORDS = {
     "cries", "crying", "redacted", "name", "interruption", "background", "indistinct", "audio",
     "break", "end", "start", "inaudible speech", "phone rings", "unintelligible", "foreign",
 }
+TITLE_WORDS = {"focus", "interview", "transcript", "session", "meeting", "group", "study", "project",
+               "workshop", "part", "round", "wave"}
 # Keys that make a header line before the first turn metadata, not speech.
 METADATA_KEYS = {
     "date", "time", "title", "location", "place", "session", "meeting", "transcript",
@@ -64,11 +68,14 @@ class Label:
     speech: int
     time: str = ""
     certain: bool = False
-    alone: bool = False  # a label line with a time and no speech (Otter, Teams)
+    layout: str = ""  # "alone": a label line with a time and no speech (Otter, Teams); "tab": "Name<TAB>speech"
 
 
 def plausible_label(label: str) -> bool:
     """Is ``label`` a speaker label rather than the start of a sentence with a colon?"""
+    described = _DESCRIBED.fullmatch(label)  # "Jane (nurse)", "P1 (female, 45)"
+    if described:
+        label = described.group(1)
     words = label.split()
     if not words or len(words) > 5 or len(label) > 48:
         return False
@@ -105,8 +112,19 @@ def parse_label(line: str) -> Label | None:
     header = _HEADER.fullmatch(head, pos) if len(line) <= HEAD else None
     if header and plausible_label(header.group("label").strip()) and _capitalised(header.group("label")):
         return Label(header.group("label").strip(), len(line), normalise_time(header.group("time")),
-                     certain=True, alone=True)
+                     certain=True, layout="alone")
+    tabbed = _TABBED.match(head, pos)
+    if tabbed and plausible_label(tabbed.group("label").strip()) and _capitalised(tabbed.group("label")):
+        return Label(tabbed.group("label").strip(), tabbed.end(), time, certain=True, layout="tab")
     return None
+
+
+def _is_header(label: Label, counts: Counter) -> bool:
+    """Before the first turn: ``Date: ...`` and titles such as ``Focus group 3: Recovery``
+    (a label heard only once whose first word names the document, not a person)."""
+    words = label.speaker.lower().split()
+    return label.speaker.lower() in METADATA_KEYS or (
+        not label.certain and counts[label.speaker] == 1 and (words[0] in TITLE_WORDS or words[0].startswith("第")))
 
 
 def _is_notes_heading(line: str) -> bool:
@@ -128,12 +146,12 @@ def parse_lines(text: str, lines: Iterable[Line], source: str, path: Path, sha25
         if line.number not in found:
             found[line.number] = parse_label(line.text)
     counts = Counter(label.speaker for label in found.values() if label)
-    alone = sum(1 for label in found.values() if label and label.alone)
+    layouts = Counter(label.layout for label in found.values() if label and label.layout)
 
     def is_turn(label: Label) -> bool:
-        if label.alone:
-            # "Name  0:03" is a label only in a file laid out that way, not a stray line.
-            return alone > 1
+        if label.layout:
+            # "Name  0:03" or "Name<TAB>speech" is a label only in a file laid out that way.
+            return layouts[label.layout] > 1
         # A colon label seen once, with lower-case words, is more likely prose ("I said: ...").
         return label.certain or counts[label.speaker] > 1 or _capitalised(label.speaker)
 
@@ -143,7 +161,7 @@ def parse_lines(text: str, lines: Iterable[Line], source: str, path: Path, sha25
     for line in lines:
         label = found[line.number]
         if label and is_turn(label) and not _FOOTNOTE.match(line.text):
-            if builder.speaker is None and label.speaker.lower() in METADATA_KEYS:
+            if builder.speaker is None and _is_header(label, counts):
                 metadata.append(line.text.replace("\ufeff", "").strip())
                 continue
             in_notes = False

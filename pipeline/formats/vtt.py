@@ -127,6 +127,6 @@ def _speaker(line: Line) -> tuple[str, int, bool] | None:
     change = _SPEAKER_CHANGE.match(view)
     offset = change.end() if change else 0
     label = parse_label(view[offset:])
-    if label and not label.alone:
+    if label and not label.layout:
         return label.speaker, offset + label.speech, label.certain
     return None
