@@ -52,7 +52,8 @@ def test_coded_segments_csv_one_row_a_segment_and_code(run, tmp_path):
     assert "meeting 1.txt#7.1" not in by_id  # rejected
 
 
-def test_xlsx_round_trip_keeps_text_and_never_makes_formulas(run, tmp_path):
+def test_xlsx_round_trip_keeps_text_and_never_makes_formulas(tmp_path):
+    run = make_run(tmp_path, {0: accepted("barrier.control.authority_slope"), 3: new("= a number <on> a list & 数")})
     export(run, "xlsx", tmp_path / "coded.xlsx")
     export(run, "csv", tmp_path / "coded.csv")
     workbook = load_workbook(tmp_path / "coded.xlsx")
@@ -63,7 +64,10 @@ def test_xlsx_round_trip_keeps_text_and_never_makes_formulas(run, tmp_path):
     assert values[0] == list(expected[0])
     assert [[("" if v is None else str(v)) for v in row] for row in values[1:]] == \
         [list(row.values()) for row in expected]
+    assert "=1+1 is all we are to them, a number on a list, nothing more." in [row[8] for row in values]
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+    codebook = [[cell.value for cell in row] for row in workbook["Codebook"].iter_rows()]
+    assert ["new:= a number <on> a list & 数", "= a number <on> a list & 数"] in [row[:2] for row in codebook]
 
 
 def test_codebook_csv_counts_by_role_and_sums_groups(run, tmp_path):

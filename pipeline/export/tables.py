@@ -82,31 +82,43 @@ def codebook_csv(coded: CodedRun) -> bytes:
 def segments_xlsx(coded: CodedRun) -> bytes:
     """A workbook with the coded segments and the codebook, one sheet each."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
 
-    workbook = Workbook()
-    for sheet, rows, widths in (
-        (workbook.active, segment_rows(coded), {"text": 80, "code_path": 50, "code": 30}),
-        (workbook.create_sheet(), codebook_rows(coded), {"definition": 80, "path": 50, "code": 30}),
+    workbook = Workbook(write_only=True)  # streams rows: a study's thousands of segments stay quick
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    for title, rows, widths in (
+        ("Coded segments", segment_rows(coded), {"text": 80, "code_path": 50, "code": 30}),
+        ("Codebook", codebook_rows(coded), {"definition": 80, "path": 50, "code": 30}),
     ):
-        sheet.title = "Coded segments" if rows[0] == SEGMENT_COLUMNS else "Codebook"
-        for values in rows:
-            sheet.append([ILLEGAL_CHARACTERS_RE.sub(" ", v) if isinstance(v, str) else v for v in values])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-            width = widths.get(cell.value)
-            if width:
-                sheet.column_dimensions[cell.column_letter].width = width
-                for (other,) in sheet.iter_rows(min_row=2, min_col=cell.column, max_col=cell.column):
-                    other.alignment = Alignment(wrap_text=True, vertical="top")
-        # Text such as "=1+1" or "-- no" is speech, not a formula.
-        for row in sheet.iter_rows(min_row=2):
-            for cell in row:
-                if cell.data_type == "f":
-                    cell.data_type = "s"
+        sheet = workbook.create_sheet(title)
+        wrapped = set()
+        for column, name in enumerate(rows[0], start=1):
+            if name in widths:
+                sheet.column_dimensions[get_column_letter(column)].width = widths[name]
+                wrapped.add(column - 1)
         sheet.freeze_panes = "A2"
-        sheet.auto_filter.ref = sheet.dimensions
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(rows[0]))}{len(rows)}"
+
+        def cell(value, column: int, header: bool = False):
+            if not isinstance(value, str):
+                return value
+            value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
+            if not (header or column in wrapped or value.startswith("=")):
+                return value
+            out = WriteOnlyCell(sheet, value)
+            out.data_type = "s"  # text such as "=1+1" is speech, not a formula
+            if header:
+                out.font = bold
+            elif column in wrapped:
+                out.alignment = wrap
+            return out
+
+        sheet.append([cell(v, i, header=True) for i, v in enumerate(rows[0])])
+        for values in rows[1:]:
+            sheet.append([cell(v, i) for i, v in enumerate(values)])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
