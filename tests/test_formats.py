@@ -236,3 +236,17 @@ def test_run_writes_timestamps_and_annotations_to_segments_csv(fake_embedder):
     coded = [row for row in rows if row["source"] == "coded.txt"]
     assert json.loads(coded[0]["annotations"]) == ["[1]"]
     assert coded[0]["text"] == "Welcome back. Last time we talked about the day hospital. Shall we go on?"
+
+
+def test_docs_cover_every_input_key_and_format():
+    from pipeline.config import ColumnsConfig, InputConfig
+    from pipeline.formats import SUPPORTED_SUFFIXES
+
+    config_doc = (FIXTURES.parent.parent / "docs" / "config.md").read_text(encoding="utf-8")
+    input_doc = (FIXTURES.parent.parent / "docs" / "input.md").read_text(encoding="utf-8")
+    for key in InputConfig.model_fields:
+        assert f"`input.{key}`" in config_doc, key
+    for key in ColumnsConfig.model_fields:
+        assert f"    {key}:" in input_doc, key
+    for suffix in SUPPORTED_SUFFIXES:
+        assert f"`{suffix}`" in input_doc, suffix

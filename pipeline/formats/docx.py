@@ -20,7 +20,7 @@ from pathlib import Path
 from ..artifacts import Transcript
 from ..errors import ThemesError
 from .text import Label, parse_label, parse_lines, plausible_label
-from .turns import TIME, iter_lines, normalise_time
+from .turns import TIME, normalise_time
 
 _SPEAKER_HEADERS = {"speaker", "speakers", "name", "participant", "who", "person", "話者", "発言者", "氏名", "名前"}
 _TEXT_HEADERS = {"text", "transcript", "transcription", "speech", "dialogue", "utterance", "content",
@@ -98,7 +98,7 @@ def parse_docx(raw: bytes, source: str, path: Path, sha256: str = "") -> Transcr
         number += line.count("\n") + 1
     if not text.strip():
         raise ThemesError(f"{path}: the Word document has no text")
-    return parse_lines(text, iter_lines(text), source, path, sha256, labels)
+    return parse_lines(text, source, path, sha256, labels)
 
 
 def _bold_label(paragraph) -> str | None:

@@ -14,11 +14,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from ..artifacts import Transcript
 from ..errors import ThemesError
-from .turns import TIME, Line, TurnBuilder, iter_lines, normalise_time
+from .turns import TIME, TurnBuilder, iter_lines, normalise_time
 
 # Only the start of a line can hold a label; looking no further keeps every pattern linear
 # even on a line of 100,000 characters.
@@ -131,22 +130,23 @@ def _is_notes_heading(line: str) -> bool:
     return line.strip().strip("#*[]").rstrip(":：").strip().lower() in _NOTES_HEADINGS
 
 
-def parse_lines(text: str, lines: Iterable[Line], source: str, path: Path, sha256: str = "",
+def parse_lines(text: str, source: str, path: Path, sha256: str = "",
                 labels: dict[int, Label | None] | None = None) -> Transcript:
-    """Assemble turns from ``lines`` of ``text``. ``labels`` may give the label of a line
-    (by line number) where the layout already says it (a table cell); other lines are read
-    with ``parse_label``."""
-    lines = list(lines)
-    for line in lines:
+    """Assemble turns from the lines of ``text``. ``labels`` may give the label of a line (by
+    line number) where the layout already says it (a table cell); other lines are read with
+    ``parse_label``. The lines are walked twice rather than held, so a large file is not
+    copied again."""
+    given = labels or {}
+    found: dict[int, Label] = {}
+    for line in iter_lines(text):
         if len(line.text) > MAX_LINE_CHARS:
             raise ThemesError(f"{path}:{line.number}: line is {len(line.text):,} characters long (the limit is "
                               f"{MAX_LINE_CHARS:,}); is this a transcript with line breaks?")
-    found = dict(labels or {})
-    for line in lines:
-        if line.number not in found:
-            found[line.number] = parse_label(line.text)
-    counts = Counter(label.speaker for label in found.values() if label)
-    layouts = Counter(label.layout for label in found.values() if label and label.layout)
+        label = given[line.number] if line.number in given else parse_label(line.text)
+        if label:
+            found[line.number] = label
+    counts = Counter(label.speaker for label in found.values())
+    layouts = Counter(label.layout for label in found.values() if label.layout)
 
     def is_turn(label: Label) -> bool:
         if label.layout:
@@ -158,8 +158,8 @@ def parse_lines(text: str, lines: Iterable[Line], source: str, path: Path, sha25
     builder = TurnBuilder(text)
     metadata: list[str] = []
     in_notes = False
-    for line in lines:
-        label = found[line.number]
+    for line in iter_lines(text):
+        label = found.get(line.number)
         if label and is_turn(label) and not _FOOTNOTE.match(line.text):
             if builder.speaker is None and _is_header(label, counts):
                 metadata.append(line.text.replace("\ufeff", "").strip())
@@ -184,4 +184,4 @@ def parse_lines(text: str, lines: Iterable[Line], source: str, path: Path, sha25
 
 def parse_text(text: str, source: str, path: Path, sha256: str = "") -> Transcript:
     """Read a plain-text or Markdown transcript (see the module docstring for the styles)."""
-    return parse_lines(text, iter_lines(text), source, path, sha256)
+    return parse_lines(text, source, path, sha256)
