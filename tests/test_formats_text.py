@@ -133,3 +133,9 @@ def test_title_with_a_colon_is_metadata():
                    "t.txt", Path("t.txt"))
     assert [turn.speaker for turn in t.turns] == ["Interviewer", "P1"]
     assert t.metadata == ("Focus Group 3: Recovery and hope", "Date: 1 May")
+
+
+def test_notes_label_after_the_turns_is_not_a_speaker():
+    t = parse_text("Jane: Hello.\nBob: Hi.\nNotes: recorded in the day room.\nThe heating was off.\n", "t.txt", Path("t.txt"))
+    assert [(turn.speaker, normalise(turn.text)) for turn in t.turns] == [("Jane", "Hello."), ("Bob", "Hi.")]
+    assert t.metadata == ("Notes: recorded in the day room.", "The heating was off.")

@@ -126,6 +126,11 @@ def _is_header(label: Label, counts: Counter) -> bool:
         not label.certain and counts[label.speaker] == 1 and (words[0] in TITLE_WORDS or words[0].startswith("第")))
 
 
+def _notes_label(label: Label, counts: Counter) -> bool:
+    """``Notes: ...`` once, after the turns, opens notes rather than a speaker's turn."""
+    return not label.certain and counts[label.speaker] == 1 and label.speaker.lower() in _NOTES_HEADINGS
+
+
 def _is_notes_heading(line: str) -> bool:
     return line.strip().strip("#*[]").rstrip(":：").strip().lower() in _NOTES_HEADINGS
 
@@ -160,7 +165,7 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
     in_notes = False
     for line in iter_lines(text):
         label = found.get(line.number)
-        if label and is_turn(label) and not _FOOTNOTE.match(line.text):
+        if label and is_turn(label) and not _FOOTNOTE.match(line.text) and not _notes_label(label, counts):
             if builder.speaker is None and _is_header(label, counts):
                 metadata.append(line.text.replace("\ufeff", "").strip())
                 continue
@@ -169,9 +174,10 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
             builder.add(line.start + label.speech, line.start + len(line.text))
         elif not line.text.strip():
             continue
-        elif (builder.speaker is None or in_notes or _FOOTNOTE.match(line.text)
-              or _HEADING.match(line.text) or _is_notes_heading(line.text)):
-            in_notes = in_notes or (builder.speaker is not None and _is_notes_heading(line.text))
+        elif (builder.speaker is None or in_notes or _FOOTNOTE.match(line.text) or _HEADING.match(line.text)
+              or _is_notes_heading(line.text) or (label and _notes_label(label, counts))):
+            opens_notes = _is_notes_heading(line.text) or bool(label and _notes_label(label, counts))
+            in_notes = in_notes or (builder.speaker is not None and opens_notes)
             metadata.append(line.text.replace("\ufeff", "").strip())
         else:
             builder.add(line.start, line.start + len(line.text))
