@@ -14,6 +14,10 @@ from fixtures.export.runfolder import accepted, make_run, merged, new, rejected
 QUOTE = re.compile(r"^> “(?P<text>.+)” \((?P<speaker>[^()]+)\)$")
 
 
+def unescape(markdown: str) -> str:
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 @pytest.fixture(autouse=True)
 def decision_store(tmp_path, monkeypatch):
     monkeypatch.setenv("THEMES_DECISIONS", str(tmp_path / "decisions.jsonl"))
@@ -45,7 +49,7 @@ def test_draft_follows_theme_group_code_with_definitions_counts_and_quotes(run, 
     medication = text.split("#### Disempowerment")[1].split("## New themes")[0]
     assert "side-effects of antipsychotics" in medication  # the taxonomy's definition
     assert "4 segments in 2 transcripts (user 4)." in medication
-    assert "*Analyst's memo (cluster 0): Sleep & <sedation> 😴*" in medication
+    assert "*Analyst's memo (cluster 0): Sleep & \\<sedation\\> 😴*" in medication  # shown, not HTML
     heard = text.split("### Not being heard (聞いてもらえない)")[1]
     assert "Talk about not being listened to." in heard  # the analyst's definition
     # Cluster 1 (5 segments) and cluster 3 merged into it (3 segments).
@@ -60,13 +64,12 @@ def test_quotes_are_verbatim_and_attributed_like_papers(run, tmp_path):
     quotes = [QUOTE.match(line) for line in text.splitlines() if line.startswith(">")]
     assert all(quotes) and 4 <= len(quotes) <= 6
     for quote in quotes:
-        assert segments[quote["text"]] == quote["speaker"]
+        assert segments[unescape(quote["text"])] == quote["speaker"]
     by_code = text.split("## New themes")
     for part in by_code:
         speakers = [q["speaker"] for q in map(QUOTE.match, part.splitlines()) if q]
         assert 2 <= len(speakers) <= 3 and len(set(speakers)) == len(speakers)
-    assert '> “I was never asked what I wanted. The doctor said "just take it" & that was the end of it.” (User 1)' \
-        in text or "(User 1)" not in by_code[1]
+    assert '> “Sometimes I feel the "system" & the doctors don\'t hear a word I say.” (User 5)' in text
 
 
 def test_quote_picking_prefers_readable_quotes_from_different_speakers(run):
@@ -87,7 +90,7 @@ def test_no_decisions_and_suggestions_marked_as_not_reviewed(tmp_path):
     text = draft(run, tmp_path, include_suggestions=True)
     assert "## Suggested, not reviewed" in text
     assert "### Authority slope (suggested)" in text
-    assert "*Suggested, not reviewed; in the taxonomy under Barriers to recovery > Locus of control within oneself.*" \
+    assert "*Suggested, not reviewed; in the taxonomy under Barriers to recovery › Locus of control within oneself.*" \
         in text
     assert text.index("## Suggested, not reviewed") < text.index("### Authority slope (suggested)")
     assert "crisis / group" not in text  # cluster 3 has no suggestion
@@ -99,6 +102,7 @@ def test_accepted_first_then_suggestions(tmp_path):
     assert text.index("## Barriers to recovery") < text.index("## Suggested, not reviewed")
     reviewed = text.split("## Suggested, not reviewed")[0]
     assert "Authority slope" not in reviewed and "(suggested)" not in reviewed
+    assert "4 segments in 1 cluster the analyst accepted" in text
     assert "segments coded only by suggestion" in text
 
 
@@ -110,7 +114,7 @@ def test_docx_round_trip(run, tmp_path):
     paragraphs = [(p.style.name, p.text) for p in document.paragraphs]
     assert paragraphs[0] == ("Title", "Results (draft)")
     assert ("Heading 3", "Disempowerment owing to symptoms and medication") in paragraphs
-    md_quotes = [QUOTE.match(line).group(0)[2:] for line in
+    md_quotes = [unescape(QUOTE.match(line).group(0)[2:]) for line in
                  (tmp_path / "draft.md").read_text(encoding="utf-8").splitlines() if line.startswith(">")]
     assert [text for style, text in paragraphs if style == "Quote"] == md_quotes
     assert any("Sleep & <sedation> 😴" in text for _, text in paragraphs)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..segment import word_count
 from .model import CodedRun, Coding
-from .tables import code_counts
+from .tables import code_counts, md_escape
 
 QUOTES_PER_CODE = 3
 # Quotes a reader takes in at a glance; longer or shorter ones are used only when nothing else is left.
@@ -85,10 +85,11 @@ def draft_blocks(coded: CodedRun) -> list[Block]:
     reviewed = [c for c in coded.codings if c.status != "suggested"]
     suggested = len(coded.codings) - len(reviewed)
     taxonomy = f"taxonomy {run.taxonomy.id}" if run.taxonomy else "no taxonomy"
-    intro = (f"Drafted from run '{run.name}' ({taxonomy}): {len(reviewed)} segments in "
-             f"{len({c.cluster_id for c in reviewed})} clusters the analyst accepted. Counts are segments "
-             f"(utterances) by speaker role; quotes are verbatim segments, among the most representative of "
-             f"their cluster. Check each quote in its context before use.")
+    accepted = (f"{plural(len(reviewed), 'segment')} in {plural(len({c.cluster_id for c in reviewed}), 'cluster')} "
+                f"the analyst accepted" if reviewed else "no cluster accepted yet")
+    intro = (f"Drafted from run '{run.name}' ({taxonomy}): {accepted}. Counts are segments (utterances) by "
+             f"speaker role; quotes are verbatim segments, among the most representative of their cluster. "
+             f"Check each quote in its context before use.")
     if suggested:
         intro += (f" The last section holds {suggested} segments coded only by suggestion: "
                   f"suggested, not reviewed.")
@@ -128,7 +129,7 @@ def _taxonomy_path(coded: CodedRun, key: str) -> str:
     taxonomy = coded.run.taxonomy
     if taxonomy is None or code_id not in taxonomy.codes:
         return ""
-    return " > ".join(a.label for a in taxonomy.ancestors(code_id))
+    return " › ".join(a.label for a in taxonomy.ancestors(code_id))
 
 
 def quote_line(block: Block) -> str:
@@ -139,15 +140,15 @@ def draft_md(coded: CodedRun) -> bytes:
     lines: list[str] = []
     for block in draft_blocks(coded):
         if block.kind == "title":
-            lines.append(f"# {block.text}")
+            lines.append(f"# {md_escape(block.text)}")
         elif block.kind == "heading":
-            lines.append(f"{'#' * min(block.level + 1, 6)} {block.text}")
+            lines.append(f"{'#' * min(block.level + 1, 6)} {md_escape(block.text)}")
         elif block.kind == "quote":
-            lines.append(f"> {quote_line(block)}")
+            lines.append(f"> {md_escape(quote_line(block))}")
         elif block.kind == "note":
-            lines.append(f"*{block.text.replace('*', chr(92) + '*')}*")
+            lines.append(f"*{md_escape(block.text)}*")
         else:
-            lines.append(block.text)
+            lines.append(md_escape(block.text))
         lines.append("")
     return "\n".join(lines).rstrip("\n").encode("utf-8") + b"\n"
 

@@ -42,14 +42,13 @@ def guid(*parts: str) -> str:
 
 @dataclass
 class RunFolder:
-    """A run folder read back: ``clusters`` are the dicts of clusters.json, ``cluster_of`` maps
-    segment id -> cluster id, ``inputs`` are manifest.json's [{source, path, sha256, turns}]."""
+    """A run folder read back: ``clusters`` are the dicts of clusters.json by cluster id,
+    ``inputs`` are manifest.json's [{source, path, sha256, turns}]."""
 
     path: Path
     config: Config
     taxonomy: Taxonomy | None
     segments: dict[str, Segment]
-    cluster_of: dict[str, int]
     clusters: dict[int, dict]
     inputs: list[dict]
 
@@ -68,11 +67,10 @@ def _read_json(path: Path):
         raise ThemesError(f"{path}{line}: not valid JSON ({err})") from None
 
 
-def _read_segments(path: Path) -> tuple[dict[str, Segment], dict[str, int]]:
+def _read_segments(path: Path) -> dict[str, Segment]:
     if not path.is_file():
         raise ThemesError(f"{path}: file not found; is {path.parent} a run folder written by `themes run`?")
     segments: dict[str, Segment] = {}
-    cluster_of: dict[str, int] = {}
     with path.open(encoding="utf-8", newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             try:
@@ -83,11 +81,10 @@ def _read_segments(path: Path) -> tuple[dict[str, Segment], dict[str, int]]:
                     annotations=tuple(json.loads(row["annotations"])) if row.get("annotations") else (),
                     backchannel=row.get("backchannel") == "1", clusterable=row.get("clusterable") == "1",
                 )
-                cluster_of[segment.segment_id] = int(row.get("cluster_id") or -1)
             except (KeyError, TypeError, ValueError) as err:  # JSONDecodeError is a ValueError
                 raise ThemesError(f"{path}:{line}: unreadable segment row ({err})") from None
             segments[segment.segment_id] = segment
-    return segments, cluster_of
+    return segments
 
 
 def read_run(run_dir: Path) -> RunFolder:
@@ -98,7 +95,7 @@ def read_run(run_dir: Path) -> RunFolder:
     config = load_config(run_dir / "config.yaml")
     taxonomy_path = resolve_taxonomy_path(config.taxonomy)
     taxonomy = load_taxonomy(taxonomy_path) if taxonomy_path is not None else None
-    segments, cluster_of = _read_segments(run_dir / "segments.csv")
+    segments = _read_segments(run_dir / "segments.csv")
     document = _read_json(run_dir / "clusters.json")
     clusters = {int(c["cluster_id"]): c for c in document.get("clusters", [])}
     for cluster in clusters.values():
@@ -107,7 +104,7 @@ def read_run(run_dir: Path) -> RunFolder:
             raise ThemesError(f"{run_dir / 'clusters.json'} (cluster {cluster['cluster_id']}): segment "
                               f"{missing[0]} is not in segments.csv")
     manifest = _read_json(run_dir / "manifest.json")
-    return RunFolder(run_dir, config, taxonomy, segments, cluster_of, clusters, manifest.get("inputs", []))
+    return RunFolder(run_dir, config, taxonomy, segments, clusters, manifest.get("inputs", []))
 
 
 def current_decisions(run: RunFolder) -> dict[int, dict]:
@@ -220,7 +217,6 @@ class CodedRun:
     roots: list[str]
     codings: list[Coding]
     memos: list[Memo]
-    include_suggestions: bool
     notes: list[str] = field(default_factory=list)
 
     def codings_of(self, key: str) -> list[Coding]:
@@ -322,13 +318,10 @@ class _Builder:
         return key
 
 
-def _decision_code(builder: _Builder, cluster: dict, decision: dict) -> str:
-    status = decision.get("status")
-    if status == "new" or (status == "accepted" and not decision.get("code_id") and not cluster.get("suggestions")):
-        name = (decision.get("name") or "").strip() or cluster.get("label") or f"Cluster {cluster['cluster_id']}"
-        return builder.new_code(name, (decision.get("definition") or "").strip())
-    code_id = decision.get("code_id") or cluster["suggestions"][0]["code_id"]
-    return builder.taxonomy_code(str(code_id), (decision.get("name") or "").strip())
+def _decision_code(builder: _Builder, decision: dict) -> str:
+    if decision["status"] == "new":
+        return builder.new_code(decision["name"].strip(), (decision.get("definition") or "").strip())
+    return builder.taxonomy_code(decision["code_id"], (decision.get("name") or "").strip())
 
 
 def code_run(run: RunFolder, decisions: dict[int, dict], include_suggestions: bool = False) -> CodedRun:
@@ -346,7 +339,7 @@ def code_run(run: RunFolder, decisions: dict[int, dict], include_suggestions: bo
 
     for cluster_id, decision in decisions.items():
         if cluster_id in run.clusters and decision.get("status") in ("accepted", "new"):
-            code_of[cluster_id] = (_decision_code(builder, run.clusters[cluster_id], decision), decision["status"])
+            code_of[cluster_id] = (_decision_code(builder, decision), decision["status"])
     if include_suggestions:
         for cluster_id, cluster in run.clusters.items():
             if cluster_id not in decisions and cluster.get("suggestions"):
@@ -364,9 +357,8 @@ def code_run(run: RunFolder, decisions: dict[int, dict], include_suggestions: bo
     for cluster_id, decision in sorted(decisions.items()):
         memo = (decision.get("memo") or "").strip()
         if memo:
-            members = run.clusters.get(cluster_id, {}).get("members") or [f"{run.name}/{cluster_id}"]
-            memos.append(Memo(cluster_id, decision.get("status") or "undecided", memo,
-                              code_of.get(cluster_id, (None,))[0], guid("memo", *sorted(members))))
+            memos.append(Memo(cluster_id, decision["status"], memo, code_of.get(cluster_id, (None,))[0],
+                              guid("memo", *sorted(run.clusters[cluster_id]["members"]))))
 
     codings = []
     for cluster_id in sorted(code_of):
@@ -377,7 +369,7 @@ def code_run(run: RunFolder, decisions: dict[int, dict], include_suggestions: bo
     if not codings:
         raise ThemesError(f"{run.path}: no cluster has a decision or a suggestion to export")
     codings.sort(key=lambda c: (c.segment.source, c.segment.start, c.segment.end))
-    return CodedRun(run, builder.codes, builder.roots, codings, memos, include_suggestions, notes)
+    return CodedRun(run, builder.codes, builder.roots, codings, memos, notes)
 
 
 def _merge_target(decision: dict, decisions: dict[int, dict], code_of: dict) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from .model import CodedRun, Coding
 
@@ -19,7 +20,7 @@ SEGMENT_COLUMNS = [
 STATUS_WORDS = {"suggested": "suggested, not reviewed"}
 
 
-def _code_id(coded: CodedRun, key: str) -> str:
+def _code_id(key: str) -> str:
     """The id an analyst can look up: the taxonomy id, or the key for codes the taxonomy lacks."""
     return key.split(":", 1)[1] if key.startswith("suggested:") else key
 
@@ -31,7 +32,7 @@ def segment_rows(coded: CodedRun) -> list[list]:
         rows.append([
             s.segment_id, s.source, s.turn_id, s.timestamp, s.speaker, s.role, s.start, s.end, s.text,
             coding.cluster_id, coded.run.clusters[coding.cluster_id].get("label", ""),
-            _code_id(coded, coding.code), coded.codes[coding.code].name, " > ".join(coded.path(coding.code)),
+            _code_id(coding.code), coded.codes[coding.code].name, " > ".join(coded.path(coding.code)),
             STATUS_WORDS.get(coding.status, coding.status), int(coding.carried),
         ])
     return rows
@@ -57,7 +58,7 @@ def codebook_rows(coded: CodedRun) -> list[list]:
     for depth, code in coded.walk():
         counts = code_counts(coded.codings_of(code.key), roles)
         rows.append([
-            _code_id(coded, code.key), code.name, depth, _code_id(coded, code.parent) if code.parent else "",
+            _code_id(code.key), code.name, depth, _code_id(code.parent) if code.parent else "",
             " > ".join(coded.path(code.key)), int(code.codable), code.origin, code.definition,
             counts["clusters"], counts["segments"], counts["speakers"], counts["sources"],
             *[counts["by_role"][role] for role in roles],
@@ -124,37 +125,42 @@ def segments_xlsx(coded: CodedRun) -> bytes:
     return buffer.getvalue()
 
 
-def _md_cell(text) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+_MD_SPECIAL = re.compile(r"([\\`*<>\[\]|])")
+
+
+def md_escape(text) -> str:
+    """Text that Markdown shows as it is: '<again>' or '*sigh*' in speech is not markup. One
+    line; backslashes before the characters that would start markup."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def codebook_md(coded: CodedRun) -> bytes:
     """The codebook as Markdown: a heading per theme and group, a table of its codes."""
     roles = coded.roles
     taxonomy = coded.run.taxonomy
-    lines = [f"# Codebook: {taxonomy.label if taxonomy else coded.run.name}", ""]
+    lines = [f"# Codebook: {md_escape(taxonomy.label if taxonomy else coded.run.name)}", ""]
     if taxonomy and taxonomy.citation:
-        lines += [taxonomy.citation, ""]
-    lines += [f"Counts are coded segments of run `{coded.run.name}`"
+        lines += [md_escape(taxonomy.citation), ""]
+    lines += [f"Counts are coded segments of run {md_escape(coded.run.name)}"
               + (f", by speaker role ({', '.join(roles)})" if roles else "") + ".", ""]
-    header = ["Code", "Id", "Definition", "Clusters", "Segments", *roles]
+    header = ["Code", "Id", "Definition", "Clusters", "Segments", *map(md_escape, roles)]
 
     def table(keys: list[str]) -> list[str]:
         out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for key in keys:
             code = coded.codes[key]
             counts = code_counts(coded.codings_of(key), roles)
-            out.append("| " + " | ".join(_md_cell(v) for v in [
-                code.name, _code_id(coded, key), code.definition, counts["clusters"], counts["segments"],
+            out.append("| " + " | ".join(md_escape(v) for v in [
+                code.name, _code_id(key), code.definition, counts["clusters"], counts["segments"],
                 *[counts["by_role"][role] for role in roles]]) + " |")
         return out + [""]
 
     def section(key: str, depth: int) -> None:
         code = coded.codes[key]
         counts = code_counts(coded.codings_of(key), roles)
-        lines.extend([f"{'#' * min(depth + 2, 6)} {code.name} ({counts['segments']} segments)", ""])
+        lines.extend([f"{'#' * min(depth + 2, 6)} {md_escape(code.name)} ({counts['segments']} segments)", ""])
         if code.definition:
-            lines.extend([code.definition, ""])
+            lines.extend([md_escape(code.definition), ""])
         leaves = [child for child in code.children if not coded.codes[child].children]
         if leaves:
             lines.extend(table(leaves))
