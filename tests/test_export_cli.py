@@ -64,3 +64,17 @@ def test_write_atomic_never_leaves_half_a_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     write_atomic(out, b"new")
     assert out.read_bytes() == b"new"
+
+
+def test_docs_name_every_format_and_column():
+    from conftest import ROOT
+    from pipeline.export import FORMATS
+    from pipeline.export.tables import SEGMENT_COLUMNS
+
+    docs = (ROOT / "docs" / "export.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for fmt in FORMATS:
+        assert f"`{fmt}`" in docs and f"`{fmt}`" in readme, fmt
+    assert " ".join(", ".join(SEGMENT_COLUMNS).split()) in " ".join(docs.split())
+    help_text = themes("export", "--help").stdout
+    assert all(option in help_text for option in ("--format", "--out", "--include-suggestions", "--author"))
