@@ -40,7 +40,7 @@ def test_speaker_styles(text, expected):
 
 
 @pytest.mark.parametrize("line", [
-    "[inaudible] and then", "[1] a footnote", "[00:01:02] and then", "10:30 we met", "I said: no more",
+    "[inaudible] and then", "[Overlapping Speech] yes", "[Long pause] so", "[1] a footnote", "[00:01:02] and then", "10:30 we met", "I said: no more",
     "http://example.org/page", "Meeting at 10:30", "the rule is: wait",
 ])
 def test_not_labels(line):

@@ -43,7 +43,8 @@ NOISE_WORDS = {
     "inaudible", "crosstalk", "cross talk", "laughter", "laughs", "laughing", "pause", "silence",
     "unclear", "overlapping", "overtalk", "noise", "music", "applause", "cough", "coughs", "sighs",
     "cries", "crying", "redacted", "name", "interruption", "background", "indistinct", "audio",
-    "break", "end", "start", "inaudible speech", "phone rings", "unintelligible", "foreign",
+    "break", "end", "start", "inaudible speech", "phone rings", "unintelligible", "foreign", "long",
+    "recording", "tape", "sound", "laugh", "chuckles", "giggles", "sniffs", "tearful", "whispers",
 }
 TITLE_WORDS = {"focus", "interview", "transcript", "session", "meeting", "group", "study", "project",
                "workshop", "part", "round", "wave"}
@@ -103,6 +104,7 @@ def parse_label(line: str) -> Label | None:
         if not plausible_label(speaker):
             continue
         if pattern is not _COLON and (not _capitalised(speaker) or speaker.lower() in NOISE_WORDS
+                                      or speaker.lower().split()[0] in NOISE_WORDS
                                       or speaker.isdigit() or re.fullmatch(TIME, speaker)):
             continue
         own_time = match.groupdict().get("time")
