@@ -4,9 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup themes test bench bench-mapping bench-clusters clean
+.PHONY: setup themes test bench bench-scale bench-mapping bench-clusters clean
 
+# The int8 copy of the embedding model (models/, not committed) is exported from the
+# packaged weights; when it is already current this only checks hashes (about a second).
 setup: $(STAMP)
+	$(BIN)/python -m pipeline.embed
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +37,13 @@ browser-deps:
 
 test: setup browser-deps
 	$(BIN)/python -m pytest -q
+
+# Speed against the usual BERTopic script on ../shared/data (skips when the data is absent).
+bench: setup
+	$(BIN)/python bench/bench_speed.py
+
+bench-scale: setup
+	$(BIN)/python bench/bench_speed.py --scale 100000
 
 clean:
 	rm -rf runs .pytest_cache

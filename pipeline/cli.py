@@ -19,6 +19,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Find candidate themes in transcripts and suggest codes from a taxonomy.")
 taxonomy_app = typer.Typer(no_args_is_help=True, help="Check and print taxonomies (codebooks).")
 app.add_typer(taxonomy_app, name="taxonomy")
+cache_app = typer.Typer(no_args_is_help=True, help="Manage the stage cache (cache.dir, or THEMES_CACHE_DIR).")
+app.add_typer(cache_app, name="cache")
 decisions_app = typer.Typer(no_args_is_help=True, help="Show the analyst's decisions; import those downloaded from a report.")
 app.add_typer(decisions_app, name="decisions")
 
@@ -50,17 +52,26 @@ class ConsoleProgress:
         self._task = None
 
     def start(self, stage: str, total: int | None = None) -> None:
-        if self.tty and total:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        self._stage, self._total, self._count = stage, total, 0
+        self._next_line = (total or 0) // 10
+        if self.tty:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                                       TimeElapsedColumn)
 
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            counts = MofNCompleteColumn() if total else TextColumn("")
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), counts,
                                       TimeElapsedColumn(), transient=True)
             self._progress.start()
             self._task = self._progress.add_task(stage, total=total)
 
     def advance(self, n: int = 1) -> None:
+        self._count += n
         if self._progress is not None:
             self._progress.advance(self._task, n)
+        elif self._total and self._total >= 1000 and self._count >= self._next_line:
+            # Not a terminal (a log file, CI): a plain line every tenth of a long stage.
+            typer.echo(f"{self._stage}: {self._count}/{self._total}", err=True)
+            self._next_line = self._count + self._total // 10
 
     def done(self, stage: str, detail: str = "") -> None:
         if self._progress is not None:
@@ -93,11 +104,14 @@ def run(
     input: Optional[List[Path]] = typer.Option(None, "--input", "-i", help="Transcript file or folder (repeatable); replaces input.paths."),
     taxonomy: Optional[str] = typer.Option(None, "--taxonomy", "-t", help="Shipped taxonomy name, YAML file, or 'none'."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder to write (replaces output.dir)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every stage; neither read nor write the stage cache."),
 ) -> None:
     """Run the whole pipeline and write a run folder with report.html."""
     from .runner import execute, write_run
 
     cfg = _load(config, input, taxonomy, out)
+    if no_cache:
+        cfg.cache.enabled = False
     outputs = execute(cfg, progress=ConsoleProgress())
     folder = write_run(outputs, Path(cfg.output.dir))
     typer.echo(f"report: {folder / 'report.html'}")
@@ -139,6 +153,20 @@ def export(
     for note in summary.notes:
         typer.echo(f"warning: {note}", err=True)
     typer.echo(f"{format}: {summary}")
+
+
+@cache_app.command("clear")
+@friendly
+def cache_clear(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml.")) -> None:
+    """Remove every cached stage output; the next run recomputes everything."""
+    from .cache import cache_dir, clear
+
+    folder = cache_dir(_load(config).cache.dir)
+    try:
+        removed = clear(folder)
+    except OSError as err:
+        fail(f"{folder}: cannot clear the cache ({err.strerror or err})")
+    typer.echo(f"cache: removed {removed} entries from {folder}")
 
 
 @taxonomy_app.command("check")

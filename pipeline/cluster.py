@@ -106,8 +106,7 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
     )
     # BERTopic resets its logger's level when constructed; its notices are not for analysts.
     logging.getLogger("BERTopic").setLevel(logging.ERROR)
-    topics, _ = model.fit_transform(docs, embeddings=vectors)
-    topics = list(topics)
+    topics = _fit_topics(model, docs, vectors, config, notes)
     if config.reduce_outliers and UNCLUSTERED in topics and len(set(topics)) > 1:
         topics = list(model.reduce_outliers(docs, topics, strategy="embeddings",
                                             embeddings=vectors, threshold=config.outlier_threshold))
@@ -144,3 +143,34 @@ def _overview(model, vectors: np.ndarray, random_state: int) -> np.ndarray | Non
     from sklearn.decomposition import PCA
 
     return PCA(n_components=2, random_state=random_state).fit_transform(reduced).astype(np.float32)
+
+
+def _fit_topics(model, docs: list[str], vectors: np.ndarray, config: ClusteringConfig,
+                notes: list[str]) -> list[int]:
+    """Fit BERTopic -> a topic per doc. Above ``clustering.sample_above`` docs, UMAP and
+    HDBSCAN (the slow, memory-hungry parts) see a seeded random sample of that size; every
+    other doc joins the cluster with the nearest centroid in embedding space when its cosine
+    similarity reaches ``clustering.outlier_threshold`` (else it is an outlier), and the
+    keywords are then counted over all members."""
+    n, size = len(docs), config.sample_above
+    if not size or n <= size:
+        topics, _ = model.fit_transform(docs, embeddings=vectors)
+        return list(topics)
+    sample = np.sort(np.random.default_rng(config.random_state).choice(n, size=size, replace=False))
+    sample_topics = np.asarray(model.fit_transform([docs[i] for i in sample], embeddings=vectors[sample])[0])
+    topics = np.full(n, UNCLUSTERED, dtype=int)
+    topics[sample] = sample_topics
+    found = sorted(set(sample_topics.tolist()) - {UNCLUSTERED})
+    if found:
+        centroids = _normalised(np.stack([vectors[sample[sample_topics == t]].mean(axis=0) for t in found]))
+        rest = np.setdiff1d(np.arange(n), sample)
+        for chunk in np.array_split(rest, max(1, len(rest) // 20000)):
+            sims = vectors[chunk] @ centroids.T
+            best = sims.argmax(axis=1)
+            close = sims[np.arange(len(chunk)), best] >= config.outlier_threshold
+            topics[chunk] = np.where(close, np.asarray(found)[best], UNCLUSTERED)
+    model.update_topics(docs, topics=topics.tolist(), vectorizer_model=_vectorizer(config, n),
+                        top_n_words=config.top_n_words)
+    notes.append(f"{n} segments to cluster: clusters were found on a random sample of {size} "
+                 f"(clustering.sample_above); the other {n - size} joined the nearest cluster")
+    return topics.tolist()

@@ -55,9 +55,15 @@ class SegmentationConfig(_Section):
 
 class EmbeddingConfig(_Section):
     model: str = "all-MiniLM-L6-v2"
+    backend: Literal["onnx-int8", "torch"] = "onnx-int8"
     batch_size: int = Field(64, ge=1)
-    device: str = "cpu"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
     normalize: bool = True
+
+
+class CacheConfig(_Section):
+    dir: str = ".cache/themes"
+    enabled: bool = True
 
 
 class ClusteringConfig(_Section):
@@ -73,6 +79,7 @@ class ClusteringConfig(_Section):
     reduce_outliers: bool = True
     outlier_threshold: float = Field(0.4, ge=0.0, le=1.0)
     stop_words: str | None = "english"
+    sample_above: int | None = Field(20000, ge=100)
 
 
 class MappingConfig(_Section):
@@ -99,6 +106,7 @@ class Config(_Section):
     mapping: MappingConfig = Field(default_factory=MappingConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     decisions: DecisionsConfig = Field(default_factory=DecisionsConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
 
     @field_validator("taxonomy")
     @classmethod

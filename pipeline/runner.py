@@ -49,6 +49,7 @@ class RunOutputs:
     notes: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    cached: dict[str, bool] = field(default_factory=dict)
 
 
 def load_run_taxonomy(config: Config) -> Taxonomy | None:
@@ -84,12 +85,37 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         timings[name] = round(time.perf_counter() - started, 3)
         return result
 
-    transcripts, skipped = timed("ingest", ingest, config.input.paths, config.input.on_error,
-                                 config.input.columns.model_dump(), config.input.max_file_mb)
+    from .cache import StageCache, cache_dir, files_digest, sha256_bytes
+    from .embed import embedder_fingerprint
+
+    cache = StageCache(cache_dir(config.cache.dir) if config.cache.enabled else None, progress.warn)
+    cached: dict[str, bool] = {}
+
+    def stage(name, kind, inputs, sections, fn, *args, total=None):
+        """Run a stage or take its output from the cache -> Result (output, content hash).
+        ``inputs`` None (an input the cache cannot identify): always run."""
+        started = time.perf_counter()
+        key = cache.key(name, inputs, sections) if inputs is not None else None
+        hit = cache.load(name, key, kind) if key else None
+        if hit is not None:
+            progress.start(name)
+            timings[name] = round(time.perf_counter() - started, 3)
+        result = hit or cache.save(name, key, timed(name, fn, *args, total=total))
+        cached[name] = result.cached
+        return result
+
+    def tag(name):
+        return " (cached)" if cached.get(name) else ""
+
+    files = files_digest(config.input.paths)
+    ingested = stage("ingest", tuple[list[Transcript], list[str]], files and {"files": files},
+                     {"input": config.input}, ingest, config.input.paths, config.input.on_error,
+                     config.input.columns.model_dump(), config.input.max_file_mb)
+    transcripts, skipped = ingested.value
     for problem in skipped:
         notes.append(f"skipped: {problem}")
         progress.warn(f"skipped: {problem}")
-    progress.done("ingest", f"{len(transcripts)} transcripts, {sum(len(t.turns) for t in transcripts)} turns")
+    progress.done("ingest", f"{len(transcripts)} transcripts, {sum(len(t.turns) for t in transcripts)} turns{tag('ingest')}")
     unknown = unknown_speakers(transcripts, config.speakers)
     if unknown:
         message = (f"{len(unknown)} speaker label(s) match no role in speakers.roles and get the role "
@@ -97,15 +123,25 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         notes.append(message)
         progress.warn(message)
 
-    segments = timed("segment", segment, transcripts, config.segmentation, config.speakers)
-    progress.done("segment", f"{len(segments)} segments, {sum(s.clusterable for s in segments)} to cluster")
+    segmented = stage("segment", list[Segment], {"transcripts": ingested.digest},
+                      {"segmentation": config.segmentation, "speakers": config.speakers},
+                      segment, transcripts, config.segmentation, config.speakers)
+    segments = segmented.value
+    progress.done("segment", f"{len(segments)} segments, {sum(s.clusterable for s in segments)} to cluster{tag('segment')}")
 
+    injected = embedder is not None and not hasattr(embedder, "fingerprint")
     embedder = embedder or make_embedder(config.embedding)
-    embeddings = timed("embed", embed, [s.text for s in segments], embedder, progress.advance, total=len(segments))
-    progress.done("embed", f"{len(segments)} segments")
+    texts = [s.text for s in segments]
+    embedded = stage("embed", np.ndarray,
+                     None if injected else {"texts": sha256_bytes(json.dumps(texts, ensure_ascii=False).encode()),
+                                            "embedder": embedder_fingerprint(embedder)},
+                     {"embedding": config.embedding}, embed, texts, embedder, progress.advance, total=len(segments))
+    embeddings = embedded.value
+    progress.done("embed", f"{len(segments)} segments{tag('embed')}")
 
-    clustering = timed("cluster", cluster, segments, embeddings, config.clustering)
-    progress.done("cluster", f"{len(clustering.clusters)} clusters")
+    clustering = stage("cluster", Clustering, {"segments": segmented.digest, "embeddings": embedded.digest},
+                       {"clustering": config.clustering}, cluster, segments, embeddings, config.clustering).value
+    progress.done("cluster", f"{len(clustering.clusters)} clusters{tag('cluster')}")
 
     if taxonomy is None:
         mapping = no_mapping(segments, clustering)
@@ -113,8 +149,9 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         mapping = timed("mapping", map_to_taxonomy, segments, embeddings, clustering, taxonomy, embedder,
                         config.mapping.threshold, config.mapping.top_k)
     progress.done("mapping", taxonomy.id if taxonomy else "no taxonomy")
+    notes.extend(cache.notes)
     return RunOutputs(config, transcripts, segments, embeddings, clustering, mapping, taxonomy,
-                      notes, skipped, timings)
+                      notes, skipped, timings, cached)
 
 
 def _suggestions_json(suggestions) -> str:
@@ -187,6 +224,7 @@ def manifest(outputs: RunOutputs) -> dict:
         "skipped": outputs.skipped,
         "taxonomy": outputs.taxonomy.path if outputs.taxonomy else None,
         "stage_seconds": outputs.timings,
+        "cached": outputs.cached,
         "notes": outputs.notes + outputs.clustering.notes,
     }
 

@@ -39,6 +39,13 @@ class FakeEmbedder:
         return out
 
 
+@pytest.fixture(autouse=True)
+def own_stage_cache(tmp_path_factory, monkeypatch):
+    """Every test (and the CLI it starts) gets an empty stage cache of its own, so a test that
+    stubs a stage cannot leave its output for another test to find."""
+    monkeypatch.setenv("THEMES_CACHE_DIR", str(tmp_path_factory.mktemp("stage-cache")))
+
+
 @pytest.fixture
 def fake_embedder():
     return FakeEmbedder()

@@ -1,0 +1,297 @@
+"""The stage cache: each stage's output stored under a key made of its inputs' hashes, its
+own config section and the pipeline's code, so a rerun recomputes only what changed.
+
+An entry is a folder ``<dir>/<stage>/<key[:2]>/<key>/`` holding the output as ``value.json``
+(the typed artifacts as plain JSON) and ``array-N.npy`` files (numpy arrays), plus
+``entry.json`` listing every file's sha256. Entries are written into a temporary folder and
+renamed into place, so a killed run leaves no half entry under a real key; on read every file
+is hashed again and an entry that does not match is removed and recomputed, never trusted.
+A cache that cannot be written (read-only, disk full) only costs speed: the run goes on, says
+why once, and caches nothing more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+import types
+import typing
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import __version__
+
+CACHE_ENV = "THEMES_CACHE_DIR"
+ENTRY = "entry.json"
+VALUE = "value.json"
+FORMAT = 1
+STAGES = ("ingest", "segment", "embed", "cluster", "mapping")
+
+
+PACKAGE = Path(__file__).resolve().parent
+_RELATIVE_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.+)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[\w \t,]+)", re.MULTILINE)
+
+
+def _module_files(path: Path, seen: set[Path]) -> None:
+    """``path`` and, recursively, every module of this package that it imports."""
+    if path in seen or not path.is_file():
+        return
+    seen.add(path)
+    for dots, name, names in _RELATIVE_IMPORT.findall(path.read_text(encoding="utf-8")):
+        base = path.parent
+        for _ in range(len(dots) - 1):
+            base = base.parent
+        targets = [name] if name else [n.strip() for n in names.strip("()").split(",") if n.strip()]
+        for target in targets:
+            where = base.joinpath(*target.split("."))
+            _module_files(where.with_suffix(".py"), seen)
+            _module_files(where / "__init__.py", seen)
+        if name:
+            _module_files(base.joinpath(*name.split(".")) / "__init__.py", seen)
+
+
+@lru_cache(maxsize=None)
+def code_version(stage: str) -> str:
+    """The pipeline version plus a hash of the stage's module and of every module of the
+    package it imports: a code change invalidates the entries it could affect, so a cached
+    output always comes from the code that runs now."""
+    seen: set[Path] = set()
+    _module_files(PACKAGE / f"{stage}.py", seen)
+    if not seen:  # not a module of its own: the whole package counts
+        seen = set(PACKAGE.rglob("*.py"))
+    digest = hashlib.sha256(f"{__version__}:{FORMAT}".encode())
+    for path in sorted(seen | {Path(__file__).resolve()}):
+        digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def cache_dir(configured: str) -> Path:
+    """``cache.dir``, unless the environment variable THEMES_CACHE_DIR names another folder."""
+    return Path(os.environ.get(CACHE_ENV) or configured).expanduser()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def files_digest(paths: list[str | Path]) -> str | None:
+    """A hash of every file under ``paths`` (names and contents); a missing path is named as
+    missing, so the stage runs and reports it. None when a file cannot be read."""
+    try:
+        return _files_digest(paths)
+    except OSError:
+        return None
+
+
+def _files_digest(paths: list[str | Path]) -> str:
+    digest = hashlib.sha256()
+    for given in paths:
+        root = Path(given)
+        digest.update(f"path:{given}\0".encode())
+        if root.is_file():
+            found = [root]
+        elif root.is_dir():
+            found = sorted(p for p in root.rglob("*") if p.is_file())
+        else:
+            digest.update(b"missing\0")
+            continue
+        for path in found:
+            stat = path.stat()
+            digest.update(f"{path.relative_to(root) if path != root else path.name}\0{stat.st_size}\0".encode())
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+# -- artifacts <-> plain JSON and .npy ---------------------------------------------------------
+
+def _encode(value: Any, arrays: list[np.ndarray]) -> Any:
+    if isinstance(value, np.ndarray):
+        arrays.append(value)
+        return {"__npy__": len(arrays) - 1}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name), arrays) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_encode(item, arrays) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _encode(item, arrays) for key, item in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _decode(kind: Any, value: Any, arrays: list[np.ndarray]) -> Any:
+    if isinstance(value, dict) and set(value) == {"__npy__"}:
+        return arrays[value["__npy__"]]
+    if value is None:
+        return None
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        return _decode(options[0], value, arrays) if len(options) == 1 else value
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        return kind(**{name: _decode(hints[name], item, arrays) for name, item in value.items()})
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_decode(args[0], item, arrays) for item in value)
+        return tuple(_decode(a, item, arrays) for a, item in zip(args, value))
+    if origin is list:
+        return [_decode(args[0], item, arrays) for item in value]
+    if origin is dict:
+        return {_decode(args[0], key, arrays): _decode(args[1], item, arrays) for key, item in value.items()}
+    if kind in (int, float) and isinstance(value, str):
+        return kind(value)
+    return value
+
+
+def to_files(value: Any) -> dict[str, bytes]:
+    """An artifact -> the files of a cache entry (deterministic bytes)."""
+    arrays: list[np.ndarray] = []
+    document = json.dumps(_encode(value, arrays), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    files = {VALUE: document.encode("utf-8")}
+    for i, array in enumerate(arrays):
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        files[f"array-{i}.npy"] = buffer.getvalue()
+    return files
+
+
+def from_files(kind: Any, files: dict[str, bytes]) -> Any:
+    arrays = []
+    i = 0
+    while f"array-{i}.npy" in files:
+        arrays.append(np.load(io.BytesIO(files[f"array-{i}.npy"]), allow_pickle=False))
+        i += 1
+    return _decode(kind, json.loads(files[VALUE].decode("utf-8")), arrays)
+
+
+def digest_of(files: dict[str, bytes]) -> str:
+    """One hash over an entry's files: the output's identity for the stages downstream."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + sha256_bytes(files[name]).encode() + b"\0")
+    return digest.hexdigest()
+
+
+# -- the cache -----------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Result:
+    """A stage's output, its content hash (for the stages downstream) and whether it came from
+    the cache."""
+
+    value: Any
+    digest: str
+    cached: bool
+
+
+class StageCache:
+    """Stores and finds stage outputs. ``root`` None switches it off (outputs are still hashed
+    so downstream keys stay the same); ``warn`` receives one line when it must stop caching."""
+
+    def __init__(self, root: Path | None, warn: Callable[[str], None] | None = None):
+        self.root = Path(root) if root is not None else None
+        self.warn = warn or (lambda message: None)
+        self.notes: list[str] = []
+        self._writable = True
+
+    def key(self, stage: str, inputs: dict[str, str], sections: dict[str, Any]) -> str:
+        """sha256 over the stage name, its inputs' hashes, its config sections (as sorted
+        JSON) and the code version."""
+        document = {"stage": stage, "inputs": inputs, "code": code_version(stage),
+                    "config": {name: _config_json(section) for name, section in sections.items()}}
+        return sha256_bytes(json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+
+    def _entry(self, stage: str, key: str) -> Path:
+        return self.root / stage / key[:2] / key
+
+    def load(self, stage: str, key: str, kind: Any) -> Result | None:
+        if self.root is None:
+            return None
+        entry = self._entry(stage, key)
+        try:
+            listing = json.loads((entry / ENTRY).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return self._reject(stage, entry, "its index cannot be read")
+        try:
+            files = {name: (entry / name).read_bytes() for name in listing["files"]}
+        except (OSError, KeyError, TypeError):
+            return self._reject(stage, entry, "a file is missing")
+        bad = [name for name, data in files.items() if sha256_bytes(data) != listing["files"][name]]
+        if bad or listing.get("key") != key:
+            return self._reject(stage, entry, f"{', '.join(bad) or 'its key'} does not match its hash")
+        try:
+            value = from_files(kind, files)
+        except Exception as err:  # a well-hashed entry from an incompatible layout
+            return self._reject(stage, entry, f"it cannot be read ({type(err).__name__})")
+        return Result(value, digest_of(files), cached=True)
+
+    def save(self, stage: str, key: str | None, value: Any) -> Result:
+        files = to_files(value)
+        result = Result(value, digest_of(files), cached=False)
+        if self.root is None or key is None or not self._writable:
+            return result
+        entry = self._entry(stage, key)
+        work = None
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            work = Path(tempfile.mkdtemp(prefix=f".{key[:12]}.tmp-", dir=entry.parent))
+            for name, data in files.items():
+                (work / name).write_bytes(data)
+            listing = {"stage": stage, "key": key, "format": FORMAT,
+                       "files": {name: sha256_bytes(data) for name, data in files.items()}}
+            # The index is written last: a folder without it is never read.
+            (work / ENTRY).write_text(json.dumps(listing, indent=1, sort_keys=True), encoding="utf-8")
+            if entry.exists():
+                shutil.rmtree(entry, ignore_errors=True)
+            os.rename(work, entry)
+            work = None
+        except OSError as err:
+            self._writable = False
+            self._say(f"cache: cannot write to {self.root} ({err.strerror or err}); "
+                      "this run recomputes and caches nothing more")
+        finally:
+            if work is not None:
+                shutil.rmtree(work, ignore_errors=True)
+        return result
+
+    def _reject(self, stage: str, entry: Path, why: str) -> None:
+        self._say(f"cache: the {stage} entry {entry.name[:12]} is damaged ({why}); recomputing it")
+        shutil.rmtree(entry, ignore_errors=True)
+        return None
+
+    def _say(self, message: str) -> None:
+        self.notes.append(message)
+        self.warn(message)
+
+
+def _config_json(section: Any) -> Any:
+    if hasattr(section, "model_dump"):
+        return section.model_dump(mode="json")
+    return section
+
+
+def clear(root: Path) -> int:
+    """Remove every entry (and half-written folder) under ``root``, a cache folder; returns
+    how many entries were removed. Only the stages' folders are touched, nothing else there."""
+    root = Path(root)
+    removed = 0
+    for stage in STAGES:
+        folder = root / stage
+        if folder.is_dir() and not folder.is_symlink():
+            removed += sum(1 for _ in folder.glob(f"*/*/{ENTRY}"))
+            shutil.rmtree(folder)
+    return removed

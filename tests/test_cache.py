@@ -1,0 +1,193 @@
+"""The stage cache: keys, entries checked by hash, a cache that cannot be written, and a rerun
+that recomputes only what changed."""
+
+import errno
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.artifacts import Cluster, Clustering, Mapping, Segment, Suggestion, Transcript, Turn
+from pipeline.cache import StageCache, clear, code_version, digest_of, files_digest, from_files, to_files
+from pipeline.config import load_config
+
+from conftest import FIXTURES, FakeEmbedder, themes
+
+
+class NamedFakeEmbedder(FakeEmbedder):
+    """A fake embedder the cache may identify, counting the texts it embeds."""
+
+    fingerprint = "fake-v1"
+
+    def __init__(self):
+        self.calls = 0
+
+    def encode(self, texts, progress=None):
+        self.calls += 1
+        return super().encode(texts, progress)
+
+
+def test_artifacts_round_trip_exactly():
+    transcript = Transcript("a.txt", "/in/a.txt", "User 1: Hi there.", (
+        Turn(1, "User 1", "Hi there.", 8, 17, 1, "00:00:01", ("id=3",), ((0, "00:00:01"), (4, "00:00:02"))),),
+        ("Title",), "f" * 64)
+    clustering = Clustering([Cluster(0, ("a#1.1",), ("hi",), ("a#1.1",), "hi")], {"a#1.1": 0, "a#2.1": -1},
+                            ["a#1.1", "a#2.1"], np.array([[0.1, 0.2], [0.3, 1 / 3]], np.float32), ["a note"])
+    mapping = Mapping("t", {0: [Suggestion("x.y", 0.123456789, "Y", ("x",), "why", ("a#1.1",))]}, {}, 0.35)
+    for value, kind in [((([transcript], ["skipped: b.txt"])), tuple[list[Transcript], list[str]]),
+                        ([Segment("a#1.1", "a.txt", 1, "User 1", "user", "Hi there.", 8, 17)], list[Segment]),
+                        (clustering, Clustering), (mapping, Mapping),
+                        (np.arange(12, dtype=np.float32).reshape(3, 4) / 7, np.ndarray)]:
+        files = to_files(value)
+        back = from_files(kind, files)
+        if isinstance(value, np.ndarray):
+            assert back.dtype == value.dtype and np.array_equal(back, value)
+        elif isinstance(value, Clustering):
+            assert back.coords.tobytes() == value.coords.tobytes()
+            assert (back.clusters, back.assignments, back.order, back.notes) == (
+                value.clusters, value.assignments, value.order, value.notes)
+        else:
+            assert back == value
+        assert to_files(back) == files  # the bytes, and so the digest, are stable
+
+
+def test_key_depends_on_stage_inputs_and_config():
+    cache = StageCache(None)
+    config = load_config()
+    base = cache.key("cluster", {"segments": "a"}, {"clustering": config.clustering})
+    assert base == cache.key("cluster", {"segments": "a"}, {"clustering": config.clustering})
+    assert base != cache.key("cluster", {"segments": "b"}, {"clustering": config.clustering})
+    assert base != cache.key("embed", {"segments": "a"}, {"clustering": config.clustering})
+    changed = config.clustering.model_copy(update={"min_cluster_size": 9})
+    assert base != cache.key("cluster", {"segments": "a"}, {"clustering": changed})
+    assert len(code_version("cluster")) == 64 and code_version("cluster") != code_version("ingest")
+
+
+def test_files_digest_follows_contents(tmp_path):
+    (tmp_path / "a.txt").write_text("User 1: one")
+    first = files_digest([tmp_path])
+    (tmp_path / "a.txt").write_text("User 1: two")
+    assert files_digest([tmp_path]) != first
+    assert files_digest([tmp_path / "missing"]) != files_digest([tmp_path / "other"])
+
+
+def _entry_files(root: Path, stage: str) -> list[Path]:
+    return sorted(p.parent for p in (root / stage).glob("*/*/entry.json"))
+
+
+def test_corrupted_entry_is_recomputed_never_trusted(tmp_path):
+    warnings = []
+    cache = StageCache(tmp_path, warnings.append)
+    value = np.arange(6, dtype=np.float32).reshape(2, 3)
+    saved = cache.save("embed", "k" * 64, value)
+    assert cache.load("embed", "k" * 64, np.ndarray).digest == saved.digest
+    [entry] = _entry_files(tmp_path, "embed")
+    array = entry / "array-0.npy"
+    data = bytearray(array.read_bytes())
+    data[-1] ^= 0xFF  # one flipped byte in the vectors
+    array.write_bytes(bytes(data))
+    assert cache.load("embed", "k" * 64, np.ndarray) is None
+    assert warnings and "damaged" in warnings[0] and not entry.exists()
+
+
+def test_half_written_entry_is_ignored(tmp_path):
+    cache = StageCache(tmp_path)
+    cache.save("segment", "a" * 64, [])
+    [entry] = _entry_files(tmp_path, "segment")
+    (entry / "entry.json").unlink()  # as if the run was killed before the index was written
+    assert cache.load("segment", "a" * 64, list[Segment]) is None
+
+
+def test_unwritable_cache_warns_once_and_still_returns(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    warnings = []
+    cache = StageCache(blocker / "cache", warnings.append)
+    for key in ("a", "b"):
+        result = cache.save("embed", key * 64, np.zeros((1, 2), np.float32))
+        assert result.cached is False and result.digest == digest_of(to_files(np.zeros((1, 2), np.float32)))
+    assert len(warnings) == 1 and "cannot write" in warnings[0]
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    warnings.clear()
+    cache = StageCache(tmp_path / "full", warnings.append)
+    cache.save("embed", "c" * 64, np.zeros((1, 2), np.float32))
+    assert len(warnings) == 1 and "No space left" in warnings[0]
+    assert not list((tmp_path / "full").rglob("*.npy"))  # nothing half-written left behind
+
+
+def _config(tmp_path, **clustering):
+    return load_config(overrides={
+        "input": {"paths": [str(FIXTURES / "small" / "short_meeting.txt")]}, "taxonomy": "none",
+        "cache": {"dir": str(tmp_path / "cache")}, "clustering": clustering,
+        "output": {"dir": str(tmp_path / "run")}})
+
+
+def quick_cluster(segments, embeddings, config):
+    """A stand-in for the cluster stage (UMAP's first call is slow; the real stage goes through
+    the cache in test_determinism): segment i joins cluster i % min_cluster_size."""
+    ids = [s.segment_id for s in segments if s.clusterable]
+    assignments = {sid: i % config.min_cluster_size for i, sid in enumerate(ids)}
+    return Clustering([], assignments, ids, np.asarray(embeddings[:len(ids), :2], np.float32))
+
+
+def test_rerun_recomputes_only_what_changed(tmp_path, monkeypatch):
+    import pipeline.cluster
+    from pipeline.runner import execute, manifest
+
+    monkeypatch.delenv("THEMES_CACHE_DIR")
+    monkeypatch.setattr(pipeline.cluster, "cluster", quick_cluster)
+    embedder = NamedFakeEmbedder()
+    first = execute(_config(tmp_path), embedder=embedder)
+    assert first.cached == {"ingest": False, "segment": False, "embed": False, "cluster": False}
+    again = execute(_config(tmp_path), embedder=embedder)
+    assert set(again.cached.values()) == {True} and embedder.calls == 1
+    assert again.clustering.assignments == first.clustering.assignments
+    assert np.array_equal(again.embeddings, first.embeddings)
+
+    changed = execute(_config(tmp_path, min_cluster_size=5, selection_method="eom"), embedder=embedder)
+    assert changed.cached == {"ingest": True, "segment": True, "embed": True, "cluster": False}
+    assert embedder.calls == 1
+    assert manifest(changed)["cached"]["embed"] is True
+
+    disabled = _config(tmp_path)
+    disabled.cache.enabled = False
+    assert set(execute(disabled, embedder=embedder).cached.values()) == {False} and embedder.calls == 2
+
+
+def test_unidentified_embedder_is_not_cached_but_clustering_is(tmp_path, monkeypatch, fake_embedder):
+    import pipeline.cluster
+    from pipeline.runner import execute
+
+    monkeypatch.delenv("THEMES_CACHE_DIR")
+    monkeypatch.setattr(pipeline.cluster, "cluster", quick_cluster)
+    execute(_config(tmp_path), embedder=fake_embedder)
+    again = execute(_config(tmp_path), embedder=fake_embedder)
+    assert again.cached["embed"] is False and again.cached["cluster"] is True
+
+
+def test_env_overrides_cache_dir_and_cache_clear(tmp_path, monkeypatch):
+    import os
+
+    from pipeline.cache import cache_dir
+
+    env_dir = tmp_path / "from-env"
+    monkeypatch.setenv("THEMES_CACHE_DIR", str(env_dir))
+    assert cache_dir(".cache/themes") == env_dir
+    cache = StageCache(env_dir)
+    cache.save("segment", "a" * 64, [])
+    cache.save("cluster", "b" * 64, [])
+    (env_dir / "unrelated.txt").write_text("kept")
+    result = themes("cache", "clear", env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    assert "removed 2 entries" in result.stdout
+    assert not (env_dir / "segment").exists() and (env_dir / "unrelated.txt").read_text() == "kept"
+    assert clear(tmp_path / "never-made") == 0
+
+
+def test_run_help_offers_no_cache():
+    result = themes("run", "--help")
+    assert result.returncode == 0 and "--no-cache" in result.stdout
