@@ -7,24 +7,18 @@ import pytest
 from pipeline.export import write_atomic
 
 from conftest import themes
-from fixtures.export.runfolder import accepted, make_run
-
-
-def env_for(store):
-    return {**os.environ, "THEMES_DECISIONS": str(store)}
+from fixtures.export.runfolder import accepted, decision_store, make_run  # noqa: F401 (autouse)
 
 
 def test_no_decisions_is_one_line_and_exit_2(tmp_path):
     run = make_run(tmp_path, {})
-    result = themes("export", run, "--format", "md", "--out", tmp_path / "draft.md",
-                    env=env_for(tmp_path / "decisions.jsonl"))
+    result = themes("export", run, "--format", "md", "--out", tmp_path / "draft.md")
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
     assert "no decisions yet" in result.stderr and "--include-suggestions" in result.stderr
     assert not (tmp_path / "draft.md").exists()
 
-    result = themes("export", run, "--format", "md", "--out", tmp_path / "draft.md", "--include-suggestions",
-                    env=env_for(tmp_path / "decisions.jsonl"))
+    result = themes("export", run, "--format", "md", "--out", tmp_path / "draft.md", "--include-suggestions")
     assert result.returncode == 0, result.stderr
     assert "11 segments suggested, not reviewed" in result.stdout
     assert "suggested, not reviewed" in (tmp_path / "draft.md").read_text(encoding="utf-8")
@@ -32,10 +26,9 @@ def test_no_decisions_is_one_line_and_exit_2(tmp_path):
 
 def test_unknown_format_and_missing_run_exit_2(tmp_path):
     run = make_run(tmp_path, {0: accepted("barrier.control.authority_slope")})
-    env = env_for(tmp_path / "decisions.jsonl")
     for folder, fmt, message in ((run, "pdf", "--format: unknown format 'pdf'"),
                                  (tmp_path / "missing", "csv", "missing: run folder not found")):
-        result = themes("export", folder, "--format", fmt, "--out", tmp_path / "x", env=env)
+        result = themes("export", folder, "--format", fmt, "--out", tmp_path / "x")
         assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
@@ -44,7 +37,7 @@ def test_failed_export_keeps_the_existing_file(tmp_path):
     out = tmp_path / "project.qdpx"
     out.write_bytes(b"the earlier export")
     (tmp_path / "data" / "会議 2.txt").write_text("changed", encoding="utf-8")
-    result = themes("export", run, "--format", "qdpx", "--out", out, env=env_for(tmp_path / "decisions.jsonl"))
+    result = themes("export", run, "--format", "qdpx", "--out", out)
     assert result.returncode == 2 and "会議 2.txt: changed since run" in result.stderr
     assert out.read_bytes() == b"the earlier export"
 

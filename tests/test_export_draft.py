@@ -9,18 +9,13 @@ from pipeline.export import export
 from pipeline.export.draft import pick_quotes
 from pipeline.export.model import load_coded_run
 
-from fixtures.export.runfolder import accepted, make_run, merged, new, rejected
+from fixtures.export.runfolder import accepted, decision_store, make_run, merged, new, rejected  # noqa: F401 (autouse)
 
 QUOTE = re.compile(r"^> “(?P<text>.+)” \((?P<speaker>[^()]+)\)$")
 
 
 def unescape(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown)
-
-
-@pytest.fixture(autouse=True)
-def decision_store(tmp_path, monkeypatch):
-    monkeypatch.setenv("THEMES_DECISIONS", str(tmp_path / "decisions.jsonl"))
 
 
 @pytest.fixture
@@ -90,8 +85,8 @@ def test_no_decisions_and_suggestions_marked_as_not_reviewed(tmp_path):
     text = draft(run, tmp_path, include_suggestions=True)
     assert "## Suggested, not reviewed" in text
     assert "### Authority slope (suggested)" in text
-    assert "*Suggested, not reviewed; in the taxonomy under Barriers to recovery › Locus of control within oneself.*" \
-        in text
+    assert ("*Suggested, not reviewed; in the taxonomy under Barriers to recovery › "
+            "Locus of control within oneself.*") in text
     assert text.index("## Suggested, not reviewed") < text.index("### Authority slope (suggested)")
     assert "crisis / group" not in text  # cluster 3 has no suggestion
 

@@ -14,7 +14,7 @@ from pipeline.export import export
 from pipeline.export.model import load_coded_run, read_run, read_sources
 
 from fixtures.export.refi import C, P, schema
-from fixtures.export.runfolder import accepted, make_run, merged, new, rejected
+from fixtures.export.runfolder import accepted, decision_store, make_run, merged, new, rejected  # noqa: F401 (autouse)
 
 SPECIAL_MEMO = 'Sleep & <sedation> — “mornings”, "quoted" 😴 眠い'
 
@@ -24,11 +24,6 @@ DECISIONS = {
     2: merged(1),
     3: rejected(memo="Too mixed to be one theme."),
 }
-
-
-@pytest.fixture(autouse=True)
-def decision_store(tmp_path, monkeypatch):
-    monkeypatch.setenv("THEMES_DECISIONS", str(tmp_path / "decisions.jsonl"))
 
 
 @pytest.fixture
@@ -146,7 +141,8 @@ def test_suggestions_are_coded_apart_and_marked(tmp_path):
     assert not (tmp_path / "x.qdpx").exists()
     project, _ = export_qdpx(run, tmp_path, include_suggestions=True)
     schema("Project.xsd").assertValid(project)
-    (group,) = [c for c in project.findall(f"{P}CodeBook/{P}Codes/{P}Code") if c.get("name") == "Suggested, not reviewed"]
+    roots = project.findall(f"{P}CodeBook/{P}Codes/{P}Code")
+    (group,) = [c for c in roots if c.get("name") == "Suggested, not reviewed"]
     assert {c.get("name") for c in group.findall(f"{P}Code")} == {
         "Disempowerment owing to symptoms and medication (suggested)", "Authority slope (suggested)",
         "Routines and rules are more important than value (suggested)"}

@@ -7,12 +7,7 @@ from openpyxl import load_workbook
 
 from pipeline.export import export
 
-from fixtures.export.runfolder import accepted, make_run, merged, new, rejected
-
-
-@pytest.fixture(autouse=True)
-def decision_store(tmp_path, monkeypatch):
-    monkeypatch.setenv("THEMES_DECISIONS", str(tmp_path / "decisions.jsonl"))
+from fixtures.export.runfolder import accepted, decision_store, make_run, merged, new, rejected  # noqa: F401 (autouse)
 
 
 @pytest.fixture
