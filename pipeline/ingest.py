@@ -61,9 +61,9 @@ def read_transcripts(path: Path, source: str, columns: dict[str, str | None] | N
     size = path.stat().st_size
     if size == 0:
         raise ThemesError(f"{path}: file is empty")
-    if size > max_file_mb * 1_000_000:
-        raise ThemesError(f"{path}: file is {size / 1_000_000:.1f} MB, more than input.max_file_mb "
-                          f"({max_file_mb:g}); split it, or raise the limit if it really is one transcript")
+    if size >= max_file_mb * 1_000_000:
+        raise ThemesError(f"{path}: file is {size / 1_000_000:.1f} MB; files of input.max_file_mb ({max_file_mb:g} MB) "
+                          "or more are refused: split it, or raise the limit if it really is one transcript")
     raw = path.read_bytes()
     return read_bytes(raw, path, source, hashlib.sha256(raw).hexdigest(), columns)
 

@@ -36,9 +36,11 @@ def test_undecodable_file(tmp_path):
 def test_file_over_the_size_limit_is_refused_before_reading(tmp_path):
     path = tmp_path / "huge.txt"
     with open(path, "wb") as handle:
-        handle.truncate(51_000_000)  # sparse: nothing is written
-    with pytest.raises(ThemesError, match=r"huge\.txt: file is 51\.0 MB, more than input\.max_file_mb \(50\)"):
+        handle.truncate(50_000_000)  # sparse: nothing is written
+    with pytest.raises(ThemesError, match=r"huge\.txt: file is 50\.0 MB; files of input\.max_file_mb \(50 MB\) or more"):
         ingest([path])
+    with pytest.raises(ThemesError, match=r"huge\.txt: file is 50\.0 MB; files of input\.max_file_mb \(1 MB\)"):
+        ingest([path], max_file_mb=1)
 
 
 def test_single_100000_character_line(tmp_path):
