@@ -217,6 +217,7 @@ def review(
     run_dir: Path = typer.Argument(..., help="A run folder written by `themes run`."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (default: any free one)."),
     author: Optional[str] = AUTHOR_OPTION,
+    open_browser: bool = typer.Option(False, "--open", help="Also open the page in your web browser."),
     config: Optional[Path] = CONFIG_OPTION,
 ) -> None:
     """Serve a run's report on localhost; each decision is saved to the decision store at once."""
@@ -225,6 +226,10 @@ def review(
     store = _store(config)
     server = ReviewServer(run_dir, store, author, port)
     typer.echo(f"review: {server.url}")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
     typer.echo(f"decisions are saved to {store} as you click; Ctrl-C stops the server", err=True)
     serve(server)
     typer.echo("review stopped; every decision was saved", err=True)

@@ -157,6 +157,9 @@ class StoreState:
     torn_tail: str | None = None
 
 
+_HAND_FIX = "; the store is never rewritten by themes: fix or remove this line by hand"
+
+
 def parse_store(data: bytes, path: Path) -> StoreState:
     """Parse store bytes; raise ThemesError naming FILE:LINE for any broken complete line.
 
@@ -196,8 +199,6 @@ def parse_store(data: bytes, path: Path) -> StoreState:
     state.decisions = list(current.values())
     return state
 
-
-_HAND_FIX = "; the store is never rewritten by themes: fix or remove this line by hand"
 
 
 def read_store(path: Path | str) -> StoreState:
@@ -336,9 +337,9 @@ def read_run(run_dir: Path | str) -> RunFolder:
     try:
         document = json.loads(clusters_file.read_text(encoding="utf-8"))
         clusters = document["clusters"]
-        for cluster in clusters:
-            cluster["cluster_id"], cluster["members"]  # noqa: B018 - the keys decisions rely on
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        if not all(isinstance(c.get("cluster_id"), int) and isinstance(c.get("members"), list) for c in clusters):
+            raise TypeError("every cluster needs cluster_id and members")
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
         raise ThemesError(f"{clusters_file}: not a clusters.json written by themes ({err})") from None
     taxonomy_path = None
     manifest_file = run_dir / "manifest.json"

@@ -134,7 +134,8 @@ def page_data(data: ReportData, views: list[dict]) -> dict:
 def render_report(data: ReportData) -> str:
     """Render the report; every transcript text is HTML-escaped by the template engine."""
     clusterable = [s for s in data.segments if s.clusterable]
-    unclustered = sum(1 for s in clusterable if data.clustering.assignments.get(s.segment_id) == UNCLUSTERED)
+    outliers = [s for s in clusterable if data.clustering.assignments.get(s.segment_id) == UNCLUSTERED]
+    unclustered = len(outliers)
     views = cluster_views(data)
     coverage = []
     if data.taxonomy is not None:
@@ -158,7 +159,7 @@ def render_report(data: ReportData) -> str:
         all_roles=sorted({s.role for v in views for s in v["members"]}),
         all_sources=sorted({s.source for s in data.segments}),
         notes=data.notes + data.clustering.notes, manifest=data.manifest,
-        threshold=data.mapping.threshold, orphaned=data.orphaned, max_size=max([v["size"] for v in views] or [1]),
+        threshold=data.mapping.threshold, orphaned=data.orphaned, outliers=outliers, max_size=max([v["size"] for v in views] or [1]),
         csp=Markup(STATIC_CSP), data_json=script_json(page_data(data, views)),
         style=_asset("report.css"), script=_asset("report.js"),
     )

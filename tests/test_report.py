@@ -74,7 +74,8 @@ def test_report_has_filters_search_map_and_decision_controls(tmp_path, store):
     assert [c["id"] for c in data["clusters"]] == [0, 1, 2]
     assert data["clusters"][0]["members"] == [f"meeting.txt#{i}.1" for i in range(6)]
     assert len(data["points"]) == 15 and len(data["codes"]) == 20
-    assert html.count('class="card"') == 3
+    assert html.count('<article class="card"') == 3
+    assert 'Unclustered segments (1)' in html
 
 
 def test_decisions_and_coverage_show_in_a_rerun(tmp_path, store):

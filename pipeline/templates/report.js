@@ -341,8 +341,13 @@
     mode.className = "mode served";
     decisions = baseDecisions();
     render();
-    api("api/state").then(function (state) { applyState(state); render(); })
-      .catch(function (err) { say("Could not load the current decisions: " + err.message, true); });
+    var refresh = function () {
+      api("api/state").then(function (state) { applyState(state); render(); })
+        .catch(function (err) { say("Could not load the current decisions: " + err.message, true); });
+    };
+    refresh();
+    // Another tab or the command line may have decided meanwhile: catch up when shown again.
+    document.addEventListener("visibilitychange", function () { if (!document.hidden) { refresh(); } });
   } else {
     try {
       var saved = JSON.parse(storage("get", STORAGE) || "[]");
