@@ -45,5 +45,13 @@ bench: setup
 bench-scale: setup
 	$(BIN)/python bench/bench_speed.py --scale 100000
 
+# Suggestions and clusters on real coded text in ../shared/data, beside plain BERTopic
+# (skips when the data is absent; embeddings are cached in .cache/bench/).
+bench-mapping: setup
+	$(BIN)/python bench/bench_mapping.py
+
+bench-clusters: setup
+	$(BIN)/python bench/bench_clusters.py
+
 clean:
 	rm -rf runs .pytest_cache

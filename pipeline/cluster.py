@@ -61,6 +61,19 @@ def _vectorizer(config: ClusteringConfig, n_docs: int):
                            min_df=2 if n_docs >= 200 else 1)
 
 
+def embedder_backend(embedder):
+    """BERTopic's embedding backend around the run's Embedder, for the parts of BERTopic that
+    embed words or labels themselves (KeyBERTInspired, zero-shot topics): the model already
+    loaded is used, nothing is ever downloaded."""
+    from bertopic.backend import BaseEmbedder
+
+    class _Backend(BaseEmbedder):
+        def embed(self, documents, verbose=False):
+            return embedder.encode(list(documents))
+
+    return _Backend()
+
+
 def _representatives(member_idx: np.ndarray, vectors: np.ndarray, k: int) -> np.ndarray:
     """The ``k`` members closest to the cluster's centroid (cosine), closest first."""
     centroid = vectors[member_idx].mean(axis=0)

@@ -1,9 +1,31 @@
-"""Stage 5, mapping: rank taxonomy codes for every cluster and every segment.
+"""Stage 5, mapping: rank taxonomy codes for every segment and every cluster, or abstain.
 
-Each leaf code gets a *profile*: several texts (its label in its parents' context, its
-description, aliases and examples), each embedded. A segment's similarity to a code is the best
-cosine similarity over the code's profile texts; a cluster's is the mean over its members. The
-score shown is that similarity clipped to [0, 1]; below ``threshold`` nothing is suggested.
+How a score is made (docs/taxonomy.md says the same for analysts):
+
+1. *Profiles.* Each leaf code gets several texts: its label, its description, aliases,
+   keywords and each example. All are embedded with the run's model.
+2. *Similarity.* A segment's similarity to a leaf is the mean of its three best cosine
+   similarities over the leaf's texts, averaged with its cosine to the leaf's profile centroid:
+   one lucky example cannot carry a code, and a code with many examples is not favoured.
+3. *Lift.* From that similarity we subtract the leaf's mean similarity to a fixed set of
+   generic, off-topic sentences (``BACKGROUND``), so codes whose wording matches any talk
+   ("support", "feelings") lose their head start; and add a quarter of the group's support
+   (the mean lift of its two best leaves), so a leaf in a well-matched group ranks higher.
+   Lift is in cosine units.
+4. *Turn context.* A segment's vector is blended with its turn's mean vector
+   (``mapping.turn_context``), so every part of a long answer is read in its context and the
+   parts of one turn get consistent suggestions.
+5. *Calibration.* Two logistic curves, fitted once on real coded text and stored below, turn
+   lifts into probabilities: ``P(code)``, that this code is the analysts' code for the segment,
+   and ``P(fit)``, that some code of the taxonomy fits it at all. Scores shown are ``P(code)``;
+   a segment with ``P(fit)`` below ``mapping.threshold`` gets no suggestion (abstain).
+6. *Clusters.* A cluster's score for a code is the mean ``P(code)`` over its members: the share
+   of members expected to carry that code. When its members' mean ``P(fit)`` is below
+   ``mapping.threshold``, or no code's share reaches ``mapping.cluster_threshold``, the cluster
+   gets no suggestion and the report shows it as a candidate new theme.
+
+Suggestions name leaves; ``path`` gives the group and theme, so a leaf always comes with its
+ancestors. Everything here is deterministic: no sampling, ties broken by taxonomy order.
 """
 
 from __future__ import annotations
@@ -13,26 +35,88 @@ from dataclasses import dataclass
 import numpy as np
 
 from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Suggestion
+from .config import MappingConfig
 from .embed import Embedder
 from .taxonomy import Taxonomy
+
+# Generic sentences a code should not match: everyday small talk and the talk that runs a group.
+BACKGROUND = (
+    "I agree with what was just said.",
+    "Could you say a little more about that?",
+    "I'm not sure, I'd have to think about it.",
+    "That's a good point, I hadn't thought of it that way.",
+    "Let's move on to the next question.",
+    "Sorry, I lost my train of thought.",
+    "It's hard to put into words.",
+    "I think it depends on the situation.",
+    "Yes, that happened to me as well.",
+    "We talked about this last time too.",
+    "The weather has been very cold this week.",
+    "I took the train into town this morning.",
+    "My favourite food is curry with rice.",
+    "We watched a film on television last night.",
+    "The shop on the corner closes at eight.",
+    "I like listening to music in the evening.",
+    "My cat sleeps on the sofa most of the day.",
+    "The football match was cancelled because of the rain.",
+    "I need to buy new shoes before winter.",
+    "We went to the seaside for the weekend.",
+    "The coffee here is better than last time.",
+    "My phone battery keeps running out.",
+    "I've been reading a novel about a detective.",
+    "The bus was twenty minutes late today.",
+    "We painted the kitchen a light blue colour.",
+    "There are a lot of cherry blossoms in the park now.",
+    "He likes to go fishing on Sundays.",
+    "I forgot my umbrella at home.",
+    "The new supermarket has a big car park.",
+    "We had a birthday party for my niece.",
+    "What time does the session finish today?",
+    "Can everyone hear me at the back?",
+    "Thank you all for coming today.",
+    "I'll pass the microphone to the next person.",
+    "I don't have much to add to that.",
+    "That reminds me of something else.",
+    "So what do the rest of you think?",
+    "I was a bit nervous about coming here.",
+    "I usually go for a walk after lunch.",
+    "My son started at a new school this year.",
+)
+
+# Logistic calibration, fitted by `python bench/bench_mapping.py --fit` (see docs/taxonomy.md):
+# P(code) = sigmoid(a * lift + b * (lift - best lift of the segment) + c)
+CODE_CALIBRATION = (3.80, 12.53, -2.55)
+# P(fit) = sigmoid(a * best lift + c)
+FIT_CALIBRATION = (18.96, -5.10)
+
+TOP_TEXTS = 3
+GROUP_SUPPORT = 0.25
 
 
 @dataclass
 class CodeProfiles:
-    """Embedded profile texts. ``owner[i]`` is the leaf index of ``texts[i]``."""
+    """Embedded profile texts of the leaves.
+
+    ``owner[i]`` is the leaf index of ``texts[i]``; ``centroids`` (leaves, d) are the unit
+    means of each leaf's text vectors; ``baseline`` (leaves,) is each leaf's mean similarity
+    to ``BACKGROUND``; ``siblings`` lists the leaf indices under each parent.
+    """
 
     leaf_ids: list[str]
     texts: list[str]
     kinds: list[str]
     owner: np.ndarray
     vectors: np.ndarray
+    centroids: np.ndarray
+    baseline: np.ndarray
+    siblings: list[np.ndarray]
 
 
 def profile_texts(taxonomy: Taxonomy, code_id: str) -> list[tuple[str, str]]:
-    """(kind, text) pairs that describe a leaf: label in context, description, aliases, examples."""
+    """(kind, text) pairs that describe a leaf: label, description, aliases, keywords, examples."""
     code = taxonomy.codes[code_id]
-    context = " > ".join(a.label for a in taxonomy.ancestors(code_id))
-    texts = [("label", f"{context} > {code.label}" if context else code.label)]
+    # The bare label: prefixing the parents' labels ("Access > General") measured worse.
+    texts = [("label", code.label)]
     if code.description:
         texts.append(("description", f"{code.label}: {code.description}"))
     texts += [("alias", alias) for alias in code.aliases]
@@ -40,6 +124,11 @@ def profile_texts(taxonomy: Taxonomy, code_id: str) -> list[tuple[str, str]]:
         texts.append(("keywords", ", ".join(code.keywords)))
     texts += [("example", example) for example in code.examples]
     return texts
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.where(norms == 0, 1.0, norms)
 
 
 def build_profiles(taxonomy: Taxonomy, embedder: Embedder) -> CodeProfiles:
@@ -50,70 +139,144 @@ def build_profiles(taxonomy: Taxonomy, embedder: Embedder) -> CodeProfiles:
             texts.append(text)
             kinds.append(kind)
             owner.append(index)
-    vectors = embedder.encode(texts)
-    return CodeProfiles(leaf_ids, texts, kinds, np.array(owner), vectors)
+    embedded = _unit(np.asarray(embedder.encode(texts + list(BACKGROUND)), dtype=np.float32))
+    vectors, background = embedded[: len(texts)], embedded[len(texts):]
+    owner_arr = np.array(owner)
+    centroids = _unit(np.stack([vectors[owner_arr == i].mean(axis=0) for i in range(len(leaf_ids))]))
+    groups: dict[str | None, list[int]] = {}
+    for index, leaf_id in enumerate(leaf_ids):
+        groups.setdefault(taxonomy.codes[leaf_id].parent, []).append(index)
+    profiles = CodeProfiles(leaf_ids, texts, kinds, owner_arr, vectors, centroids,
+                            np.zeros(len(leaf_ids), dtype=np.float32),
+                            [np.array(rows) for rows in groups.values()])
+    profiles.baseline = similarity(background, profiles)[0].mean(axis=0)
+    return profiles
 
 
 def similarity(vectors: np.ndarray, profiles: CodeProfiles) -> tuple[np.ndarray, np.ndarray]:
-    """(n, leaves) best similarity per leaf, and the index of the profile text that gave it."""
+    """(n, leaves) similarity per leaf (cosine units) and the index of the best profile text."""
     sims = vectors @ profiles.vectors.T
-    n_leaves = len(profiles.leaf_ids)
-    best = np.full((len(vectors), n_leaves), -1.0, dtype=np.float32)
-    which = np.zeros((len(vectors), n_leaves), dtype=int)
+    n, n_leaves = len(vectors), len(profiles.leaf_ids)
+    score = np.zeros((n, n_leaves), dtype=np.float32)
+    which = np.zeros((n, n_leaves), dtype=int)
+    to_centroid = vectors @ profiles.centroids.T
     for leaf in range(n_leaves):
         cols = np.flatnonzero(profiles.owner == leaf)
         block = sims[:, cols]
-        arg = block.argmax(axis=1)
-        best[:, leaf] = block[np.arange(len(vectors)), arg]
-        which[:, leaf] = cols[arg]
-    return best, which
+        k = min(TOP_TEXTS, len(cols))
+        top = np.sort(block, axis=1)[:, -k:].mean(axis=1)
+        score[:, leaf] = 0.5 * (top + to_centroid[:, leaf])
+        which[:, leaf] = cols[block.argmax(axis=1)]
+    return score, which
 
 
-def _rank(scores: np.ndarray, which_text: list[int], profiles: CodeProfiles, taxonomy: Taxonomy,
-          threshold: float, top_k: int, evidence: list[tuple[str, ...]] | None = None) -> list[Suggestion]:
-    order = np.lexsort((np.arange(len(scores)), -np.round(scores, 6)))
-    out = []
-    for leaf in order[:top_k]:
-        score = float(np.clip(scores[leaf], 0.0, 1.0))
-        if score < threshold:
-            break
-        code_id = profiles.leaf_ids[leaf]
-        text_index = which_text[leaf]
-        out.append(Suggestion(
-            code_id=code_id, score=round(score, 4), label=taxonomy.codes[code_id].label,
-            path=tuple(a.id for a in taxonomy.ancestors(code_id)),
-            rationale=f"closest to its {profiles.kinds[text_index]}: “{profiles.texts[text_index]}”",
-            evidence=evidence[leaf] if evidence else (),
-        ))
+def lift(vectors: np.ndarray, profiles: CodeProfiles) -> tuple[np.ndarray, np.ndarray]:
+    """(n, leaves) similarity above each leaf's background level, plus a quarter of its group's
+    support (the mean of the group's two best leaves), and the best text index."""
+    score, which = similarity(vectors, profiles)
+    lifted = score - profiles.baseline[None, :]
+    out = lifted.copy()
+    for rows in profiles.siblings:
+        # A leaf alone in its group gets its own lift as support, like every other leaf's best.
+        support = np.sort(lifted[:, rows], axis=1)[:, -2:].mean(axis=1)
+        out[:, rows] += GROUP_SUPPORT * support[:, None]
+    return out, which
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
+
+
+def calibrate(lifts: np.ndarray, code=CODE_CALIBRATION, fit=FIT_CALIBRATION) -> tuple[np.ndarray, np.ndarray]:
+    """Lifts (n, leaves) -> (P(code) (n, leaves), P(fit) (n,)), both in [0, 1]."""
+    if lifts.size == 0:
+        return np.zeros_like(lifts), np.zeros(len(lifts))
+    best = lifts.max(axis=1, keepdims=True)
+    p_code = _sigmoid(code[0] * lifts + code[1] * (lifts - best) + code[2])
+    p_fit = _sigmoid(fit[0] * best[:, 0] + fit[1])
+    return p_code, p_fit
+
+
+def in_turn_context(segments: list[Segment], embeddings: np.ndarray, weight: float) -> np.ndarray:
+    """Unit vectors of each segment blended with its turn's mean: x + weight * turn mean."""
+    vectors = _unit(np.asarray(embeddings, dtype=np.float32))
+    if weight <= 0 or not len(segments):
+        return vectors
+    turns: dict[tuple[str, int], list[int]] = {}
+    for i, s in enumerate(segments):
+        turns.setdefault((s.source, s.turn_id), []).append(i)
+    out = vectors.copy()
+    for rows in turns.values():
+        if len(rows) > 1:
+            mean = _unit(vectors[rows].mean(axis=0))
+            out[rows] = _unit(vectors[rows] + weight * mean)
     return out
 
 
+def _order(scores: np.ndarray) -> np.ndarray:
+    """Leaf indices best first; ties keep taxonomy order."""
+    return np.lexsort((np.arange(len(scores)), -np.round(scores, 6)))
+
+
+def _suggestion(leaf: int, score: float, profiles: CodeProfiles, taxonomy: Taxonomy, text_index: int,
+                evidence: tuple[str, ...] = (), matched: str = "") -> Suggestion:
+    code_id = profiles.leaf_ids[leaf]
+    kind, text = profiles.kinds[text_index], profiles.texts[text_index]
+    rationale = f"{matched}closest to its {kind}: “{text}”"
+    return Suggestion(code_id=code_id, score=round(float(score), 4), label=taxonomy.codes[code_id].label,
+                      path=tuple(a.id for a in taxonomy.ancestors(code_id)), rationale=rationale,
+                      evidence=evidence)
+
+
 def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering: Clustering,
-                    taxonomy: Taxonomy, embedder: Embedder, threshold: float, top_k: int) -> Mapping:
-    """Suggestions for every segment and every cluster, best first; [] where none reaches
-    ``threshold``."""
+                    taxonomy: Taxonomy, embedder: Embedder, settings: MappingConfig) -> Mapping:
+    """Suggestions for every segment and every cluster, best first; [] = abstain."""
     profiles = build_profiles(taxonomy, embedder)
-    best, which = similarity(embeddings, profiles)
+    vectors = in_turn_context(segments, embeddings, settings.turn_context)
+    lifts, which = lift(vectors, profiles)
+    p_code, p_fit = calibrate(lifts)
     index = {s.segment_id: i for i, s in enumerate(segments)}
 
-    segment_suggestions = {
-        s.segment_id: _rank(best[i], list(which[i]), profiles, taxonomy, threshold, top_k)
-        for i, s in enumerate(segments)
-    }
+    segment_suggestions: dict[str, list[Suggestion]] = {}
+    for i, s in enumerate(segments):
+        if s.backchannel or p_fit[i] < settings.threshold:
+            segment_suggestions[s.segment_id] = []
+            continue
+        segment_suggestions[s.segment_id] = [
+            _suggestion(leaf, p_code[i, leaf], profiles, taxonomy, which[i, leaf])
+            for leaf in _order(p_code[i])[: settings.top_k]
+        ]
+
     cluster_suggestions: dict[int, list[Suggestion]] = {}
     for cluster in clustering.clusters:
-        rows = np.array([index[sid] for sid in cluster.segment_ids])
-        scores = best[rows].mean(axis=0)
-        # The profile text most members came closest to, and the members that fit best.
-        which_text = [int(np.bincount(which[rows, leaf]).argmax()) for leaf in range(len(profiles.leaf_ids))]
-        evidence = []
-        for leaf in range(len(profiles.leaf_ids)):
-            top = rows[np.lexsort((rows, -np.round(best[rows, leaf], 6)))[:3]]
-            evidence.append(tuple(segments[i].segment_id for i in top))
-        cluster_suggestions[cluster.cluster_id] = _rank(
-            scores, which_text, profiles, taxonomy, threshold, top_k, evidence)
+        rows = np.array([index[sid] for sid in cluster.segment_ids if sid in index], dtype=int)
+        cluster_suggestions[cluster.cluster_id] = _cluster_suggestions(
+            rows, segments, p_code, p_fit, which, profiles, taxonomy, settings)
     return Mapping(taxonomy_id=taxonomy.id, clusters=cluster_suggestions,
-                   segments=segment_suggestions, threshold=threshold)
+                   segments=segment_suggestions, threshold=settings.cluster_threshold)
+
+
+def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], p_code: np.ndarray, p_fit: np.ndarray,
+                         which: np.ndarray, profiles: CodeProfiles, taxonomy: Taxonomy,
+                         settings: MappingConfig) -> list[Suggestion]:
+    """Codes by their share of the cluster's members; [] when the members as a whole fit no
+    code (mean P(fit) below ``threshold``) or no code reaches ``cluster_threshold``."""
+    if not len(rows) or p_fit[rows].mean() < settings.threshold:
+        return []
+    shares = p_code[rows].mean(axis=0)
+    out = []
+    for leaf in _order(shares)[: settings.top_k]:
+        if shares[leaf] < settings.cluster_threshold:
+            break
+        member_scores = p_code[rows, leaf]
+        best = rows[np.lexsort((rows, -np.round(member_scores, 6)))[:3]]
+        # The profile text most of the supporting members came closest to.
+        text_index = int(np.bincount(which[best, leaf]).argmax())
+        first = int((p_code[rows].argmax(axis=1) == leaf).sum())
+        matched = f"first suggestion for {first} of {len(rows)} members; "
+        out.append(_suggestion(leaf, shares[leaf], profiles, taxonomy, text_index,
+                               tuple(segments[i].segment_id for i in best), matched))
+    return out
 
 
 def no_mapping(segments: list[Segment], clustering: Clustering) -> Mapping:
@@ -122,4 +285,4 @@ def no_mapping(segments: list[Segment], clustering: Clustering) -> Mapping:
                    segments={s.segment_id: [] for s in segments}, threshold=1.0)
 
 
-__all__ = ["map_to_taxonomy", "no_mapping", "build_profiles", "UNCLUSTERED"]
+__all__ = ["map_to_taxonomy", "no_mapping", "build_profiles", "lift", "calibrate", "UNCLUSTERED"]

@@ -147,7 +147,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         mapping = no_mapping(segments, clustering)
     else:
         mapping = timed("mapping", map_to_taxonomy, segments, embeddings, clustering, taxonomy, embedder,
-                        config.mapping.threshold, config.mapping.top_k)
+                        config.mapping)
     progress.done("mapping", taxonomy.id if taxonomy else "no taxonomy")
     notes.extend(cache.notes)
     return RunOutputs(config, transcripts, segments, embeddings, clustering, mapping, taxonomy,

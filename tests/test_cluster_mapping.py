@@ -4,7 +4,7 @@ import numpy as np
 
 from pipeline.artifacts import UNCLUSTERED, Segment
 from pipeline.cluster import cluster
-from pipeline.config import ClusteringConfig
+from pipeline.config import ClusteringConfig, MappingConfig
 from pipeline.mapping import map_to_taxonomy
 from pipeline.taxonomy import parse_taxonomy
 from pathlib import Path
@@ -69,7 +69,7 @@ def test_mapping_ranks_and_abstains(fake_embedder):
     segments = make_segments()
     vectors = fake_embedder.encode([s.text for s in segments])
     clustering = cluster(segments, vectors, ClusteringConfig(min_cluster_size=5, selection_method="eom"))
-    mapping = map_to_taxonomy(segments, vectors, clustering, taxonomy, fake_embedder, threshold=0.3, top_k=3)
+    mapping = map_to_taxonomy(segments, vectors, clustering, taxonomy, fake_embedder, MappingConfig())
     by_topic = {}
     for c in clustering.clusters:
         topic = c.segment_ids[0].split("#")[0]

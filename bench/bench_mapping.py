@@ -1,0 +1,307 @@
+"""Benchmark: taxonomy suggestions on real coded text the project did not write.
+
+    .venv/bin/python bench/bench_mapping.py          # or: make bench-mapping
+    .venv/bin/python bench/bench_mapping.py --fit    # refit the calibration stored in mapping.py
+
+Data: ../shared/data/nhs_feedback_phase1.csv, NHS "Friends and Family Test" comments, each coded
+by staff with one of 44 subcategories in 9 categories. A fixed random sample of 3000 comments
+(seed 0) is mapped, each comment as one segment, to two codebooks of the 44 subcategories
+(bench/codebooks/): labels only, and labels with short descriptions written by this project.
+
+Printed side by side, all on the same embeddings:
+- plain label similarity (cosine between a comment and each subcategory name);
+- BERTopic's zero-shot topic matching (``zeroshot_topic_list`` = the 44 names, its default
+  ``zeroshot_min_similarity`` 0.7): it gives one topic or none, so its top-3 is its top-1;
+- the pipeline's mapping (pipeline/mapping.py).
+Figures: top-1, top-3, category (group) first, macro-F1 of the first suggestion, and how often
+the mapping abstained. Abstaining is then tested where it should happen: (a) codes held out of
+the codebook (every fourth subcategory removed; their comments have no right answer), and
+(b) off-topic text (counsel-chat questions about private life, mapped to the NHS codebook).
+A development set the project wrote for the default taxonomy (bench/nakanishi_utterances.yaml)
+is reported too, clearly marked as not real data.
+
+The calibration fit (--fit) uses a disjoint sample of 3000 NHS comments (seed 1, both
+codebooks) and the development set as text that fits a code, and the counsel-chat questions
+(against the NHS codebook and the default taxonomy) as text that fits none; the evaluation
+sample is never used for fitting. Each of these sets weighs the same in the fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import COUNSEL, NHS, ROOT, default_embedder, load_counsel, load_nhs, require  # noqa: E402
+
+CODEBOOKS = ROOT / "bench" / "codebooks"
+DEV_SET = ROOT / "bench" / "nakanishi_utterances.yaml"
+
+
+def taxonomy(name: str):
+    from pipeline.config import TAXONOMY_DIR
+    from pipeline.taxonomy import load_taxonomy
+
+    path = CODEBOOKS / f"{name}.yaml"
+    return load_taxonomy(path if path.is_file() else TAXONOMY_DIR / f"{name}.yaml")
+
+
+def without_leaves(tax, removed: set[str]):
+    """A copy of ``tax`` with some leaves removed (groups left empty are removed too)."""
+    from dataclasses import replace
+
+    codes = {k: v for k, v in tax.codes.items() if k not in removed}
+    changed = True
+    while changed:
+        changed = False
+        for code_id, code in list(codes.items()):
+            children = tuple(c for c in code.children if c in codes)
+            if children != code.children:
+                if not children:
+                    del codes[code_id]
+                else:
+                    codes[code_id] = replace(code, children=children)
+                changed = True
+    return replace(tax, codes=codes, roots=tuple(r for r in tax.roots if r in codes))
+
+
+def nhs_items(sample: int, seed: int, tax, exclude=None):
+    frame = load_nhs(None)
+    if exclude is not None:
+        frame = frame[~frame["row_index"].isin(exclude)]
+    frame = frame.sample(n=sample, random_state=seed).reset_index(drop=True)
+    by_label = {code.label: code.id for code in tax.leaves}
+    return frame, [by_label[s] for s in frame["subcategory"]]
+
+
+def dev_items():
+    from pipeline.yamlio import read_yaml
+
+    data, _ = read_yaml(DEV_SET)
+    return [u for items in data.values() for u in items], [k for k, items in data.items() for _ in items]
+
+
+def rank_metrics(p_code: np.ndarray, p_fit: np.ndarray, truth: list[str], tax, threshold: float) -> dict:
+    from sklearn.metrics import f1_score
+
+    leaves = [c.id for c in tax.walk() if c.is_leaf]
+    y = np.array([leaves.index(t) for t in truth])
+    order = np.argsort(-p_code, axis=1, kind="stable")
+    parent = np.array([tax.codes[leaf].parent or leaf for leaf in leaves])
+    theme = np.array([(tax.ancestors(leaf) or [tax.codes[leaf]])[0].id for leaf in leaves])
+    return {
+        "top1": (order[:, 0] == y).mean(), "top3": (order[:, :3] == y[:, None]).any(axis=1).mean(),
+        "group1": (parent[order[:, 0]] == parent[y]).mean(), "theme1": (theme[order[:, 0]] == theme[y]).mean(),
+        "macro_f1": f1_score(y, order[:, 0], average="macro", labels=np.unique(y)),
+        "abstain": (p_fit < threshold).mean(),
+    }
+
+
+def label_similarity(X: np.ndarray, tax, embedder) -> np.ndarray:
+    leaves = [c for c in tax.walk() if c.is_leaf]
+    return X @ embedder.encode([c.label for c in leaves]).T
+
+
+def bertopic_zeroshot(docs: list[str], X: np.ndarray, tax, embedder, truth: list[str]) -> dict:
+    """BERTopic(zeroshot_topic_list=labels) with its default min similarity: share of comments
+    it assigns to their staff subcategory (it assigns one topic or none)."""
+    import logging
+
+    from bertopic import BERTopic
+    from hdbscan import HDBSCAN
+    from umap import UMAP
+
+    from pipeline.cluster import embedder_backend
+
+    labels = [c.label for c in tax.walk() if c.is_leaf]
+    model = BERTopic(embedding_model=embedder_backend(embedder), zeroshot_topic_list=labels,
+                     umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
+                                     random_state=42, n_jobs=1),
+                     hdbscan_model=HDBSCAN(min_cluster_size=10, prediction_data=True))
+    logging.getLogger("BERTopic").setLevel(logging.ERROR)
+    topics, _ = model.fit_transform(docs, embeddings=X)
+    names = model.topic_labels_
+    assigned = [names.get(t) if names.get(t) in labels else None for t in topics]
+    by_label = {c.label: c.id for c in tax.leaves}
+    hits = np.array([a is not None and by_label[a] == t for a, t in zip(assigned, truth)])
+    return {"top1": hits.mean(), "top3": hits.mean(), "assigned": np.mean([a is not None for a in assigned])}
+
+
+def map_vectors(X: np.ndarray, tax, embedder):
+    from pipeline.mapping import build_profiles, calibrate, lift
+
+    profiles = build_profiles(tax, embedder)
+    lifts, _ = lift(X, profiles)
+    return lifts, calibrate(lifts)
+
+
+def fmt(value) -> str:
+    return f"{100 * value:5.1f}" if isinstance(value, (float, np.floating)) else f"{value:>5}"
+
+
+def table(rows: list[tuple[str, dict]], columns: list[str]) -> None:
+    width = max(len(name) for name, _ in rows)
+    print(f"  {'':{width}}  " + "  ".join(f"{c:>8}" for c in columns))
+    for name, values in rows:
+        print(f"  {name:{width}}  " + "  ".join(f"{fmt(values[c]) if c in values else '    -':>8}" for c in columns))
+
+
+def turn_context_check(embedder, tax, settings) -> dict:
+    """Long NHS comments (over 300 characters) split like transcript turns (3 sentences a
+    segment): per-segment top-3 with and without the turn's context."""
+    from pipeline.artifacts import Transcript, Turn
+    from pipeline.config import SegmentationConfig, SpeakersConfig
+    from pipeline.mapping import build_profiles, calibrate, in_turn_context, lift
+    from pipeline.segment import segment
+
+    frame = load_nhs(None)
+    frame = frame[frame["feedback"].str.len() > 300]
+    frame = frame.sample(n=min(200, len(frame)), random_state=0)
+    by_label = {code.label: code.id for code in tax.leaves}
+    leaves = [c.id for c in tax.walk() if c.is_leaf]
+    text, turns, truth_of_turn = "", [], {}
+    for row, (comment, sub) in enumerate(zip(frame["feedback"], frame["subcategory"])):
+        turns.append(Turn(turn_id=row, speaker="P", text=comment, start=len(text), end=len(text) + len(comment),
+                          line=row + 1))
+        text += comment + "\n"
+        truth_of_turn[row] = leaves.index(by_label[sub])
+    transcript = Transcript(source="nhs", path="nhs", text=text, turns=tuple(turns))
+    segments = [s for s in segment([transcript], SegmentationConfig(), SpeakersConfig()) if not s.backchannel]
+    truth = [truth_of_turn[s.turn_id] for s in segments]
+    X = embedder.encode([s.text for s in segments])
+    profiles = build_profiles(tax, embedder)
+    y = np.array(truth)
+    out = {"segments": len(segments), "turns": len(frame)}
+    for weight in (0.0, settings.turn_context):
+        p_code, _ = calibrate(lift(in_turn_context(segments, X, weight), profiles)[0])
+        order = np.argsort(-p_code, axis=1, kind="stable")
+        out[f"top3 w={weight:g}"] = (order[:, :3] == y[:, None]).any(axis=1).mean()
+    return out
+
+
+def fit_calibration(embedder) -> None:
+    """Fit the two logistic curves of mapping.py on data disjoint from the evaluation sample."""
+    from sklearn.linear_model import LogisticRegression
+
+    evaluation = set(load_nhs(3000, seed=0)["row_index"])
+    code_x, code_y, code_w, fit_x, fit_y, fit_w = [], [], [], [], [], []
+
+    def add(lifts, y, present):
+        best = lifts.max(axis=1)
+        n, k = lifts.shape
+        weight = 1000.0 / n  # each data set counts the same
+        for i in range(n):
+            if present[i]:
+                code_x.extend(np.stack([lifts[i], lifts[i] - best[i]], axis=1))
+                code_y.extend((np.arange(k) == y[i]).astype(int))
+                code_w.extend([weight] * k)
+            fit_x.append([best[i]])
+            fit_y.append(int(present[i]))
+            fit_w.append(weight)
+
+    sets = []
+    for name in ("nhs_subcategories_labels", "nhs_subcategories_described"):
+        tax = taxonomy(name)
+        frame, truth = nhs_items(3000, 1, tax, exclude=evaluation)
+        sets.append((tax, embedder.encode(frame["feedback"].tolist()), truth))
+    texts, truth = dev_items()
+    sets.append((taxonomy("nakanishi2021"), embedder.encode(texts), truth))
+    for tax, X, truth in sets:
+        leaves = [c.id for c in tax.walk() if c.is_leaf]
+        lifts, _ = map_vectors(X, tax, embedder)
+        add(lifts, np.array([leaves.index(t) for t in truth]), np.ones(len(truth), dtype=bool))
+    # Off-topic text fits no code: private-life questions to counsellors, against the NHS
+    # codebook and the default taxonomy (system-level barriers), and generic small talk.
+    counsel = embedder.encode(load_counsel()["text"].tolist())
+    for name in ("nhs_subcategories_described", "nakanishi2021"):
+        lifts, _ = map_vectors(counsel, taxonomy(name), embedder)
+        add(lifts, np.full(len(counsel), -1), np.zeros(len(counsel), dtype=bool))
+    code = LogisticRegression(C=100.0, max_iter=5000).fit(np.array(code_x), code_y, sample_weight=code_w)
+    fit = LogisticRegression(C=100.0, max_iter=5000).fit(np.array(fit_x), fit_y, sample_weight=fit_w)
+    a, b = code.coef_[0]
+    print(f"CODE_CALIBRATION = ({a:.2f}, {b:.2f}, {code.intercept_[0]:.2f})")
+    print(f"FIT_CALIBRATION = ({fit.coef_[0][0]:.2f}, {fit.intercept_[0]:.2f})")
+
+
+def reliability(p_code: np.ndarray, truth_idx: np.ndarray) -> float:
+    """Expected calibration error of the first suggestion's score (10 equal-width bins)."""
+    top = p_code.argmax(axis=1)
+    conf = p_code[np.arange(len(top)), top]
+    right = top == truth_idx
+    bins = np.minimum((conf * 10).astype(int), 9)
+    return float(sum(abs(conf[bins == b].mean() - right[bins == b].mean()) * (bins == b).mean()
+                     for b in range(10) if (bins == b).any()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--fit", action="store_true", help="refit the calibration and print it")
+    parser.add_argument("--sample", type=int, default=3000, help="NHS comments to map (default 3000)")
+    args = parser.parse_args()
+    require(NHS, COUNSEL)
+    from pipeline.config import MappingConfig
+
+    started = time.perf_counter()
+    embedder = default_embedder()
+    if args.fit:
+        fit_calibration(embedder)
+        return
+    settings = MappingConfig()
+    print(f"NHS comments: {args.sample} sampled (seed 0) of {len(load_nhs(None))}; "
+          f"model {embedder.name}; threshold {settings.threshold}")
+    columns = ["top1", "top3", "group1", "macro_f1", "abstain"]
+    zeroshot: dict = {}
+    for name in ("nhs_subcategories_labels", "nhs_subcategories_described"):
+        tax = taxonomy(name)
+        frame, truth = nhs_items(args.sample, 0, tax)
+        docs = frame["feedback"].tolist()
+        X = embedder.encode(docs)
+        leaves = [c.id for c in tax.walk() if c.is_leaf]
+        y = np.array([leaves.index(t) for t in truth])
+        plain = label_similarity(X, tax, embedder)
+        rows = [("plain label similarity", rank_metrics(plain, np.ones(len(X)), truth, tax, 0.0))]
+        labels = tuple(c.label for c in tax.leaves)
+        if labels not in zeroshot:  # both codebooks share the labels: BERTopic runs once
+            zeroshot[labels] = bertopic_zeroshot(docs, X, tax, embedder, truth)
+        rows.append(("BERTopic zero-shot (min sim 0.7)", zeroshot[labels]))
+        _, (p_code, p_fit) = map_vectors(X, tax, embedder)
+        ours = rank_metrics(p_code, p_fit, truth, tax, settings.threshold)
+        ours["ece"] = reliability(p_code, y)
+        rows.append(("pipeline mapping", ours))
+        print(f"\n{name} ({len(leaves)} codes in {len(tax.roots)} groups)")
+        table(rows, columns + ["assigned", "ece"])
+
+        removed = set(leaves[3::4])
+        _, (_, p_fit_open) = map_vectors(X, without_leaves(tax, removed), embedder)
+        absent = np.array([t in removed for t in truth])
+        abstained = p_fit_open < settings.threshold
+        print(f"  abstain, {len(removed)} codes held out: on comments whose code is absent "
+              f"{100 * abstained[absent].mean():.1f}%, on the others {100 * abstained[~absent].mean():.1f}%, "
+              f"abstentions that were right {100 * (absent & abstained).sum() / max(1, abstained.sum()):.1f}%")
+    counsel = load_counsel()["text"].tolist()
+    _, (_, p_fit) = map_vectors(embedder.encode(counsel), taxonomy("nhs_subcategories_described"), embedder)
+    print(f"\noff-topic: {len(counsel)} counsel-chat questions mapped to the NHS codebook: "
+          f"abstained on {100 * (p_fit < settings.threshold).mean():.1f}% (right answer: all)")
+
+    tc = turn_context_check(embedder, taxonomy("nhs_subcategories_described"), settings)
+    print(f"turn context: {tc['segments']} segments of {tc['turns']} long comments (3 sentences a segment), top-3 " +
+          ", ".join(f"{k[5:]}: {100 * v:.1f}%" for k, v in tc.items() if k.startswith("top3")))
+
+    texts, truth = dev_items()
+    tax = taxonomy("nakanishi2021")
+    X = embedder.encode(texts)
+    plain = label_similarity(X, tax, embedder)
+    _, (p_code, p_fit) = map_vectors(X, tax, embedder)
+    print(f"\ndevelopment set written by the project (not real data): {len(texts)} utterances, nakanishi2021")
+    table([("plain label similarity", rank_metrics(plain, np.ones(len(X)), truth, tax, 0.0)),
+           ("pipeline mapping", rank_metrics(p_code, p_fit, truth, tax, settings.threshold))],
+          ["top1", "top3", "group1", "theme1", "abstain"])
+    print(f"\n{time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Mapping: profiles, lift, calibration, abstaining, evidence, turn context (fake embedder)."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.artifacts import Cluster, Clustering, Segment
+from pipeline.config import MappingConfig
+from pipeline.mapping import (BACKGROUND, CODE_CALIBRATION, FIT_CALIBRATION, build_profiles, calibrate,
+                              in_turn_context, lift, map_to_taxonomy, profile_texts)
+from pipeline.taxonomy import parse_taxonomy
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CODEBOOK = {
+    "id": "t", "label": "T", "codes": [
+        {"id": "access", "label": "Access to services", "codes": [
+            {"id": "access.waiting", "label": "Waiting times",
+             "description": "waiting list months referral delay",
+             "examples": ["waiting list months referral delay queue", "months on the waiting list"]},
+            {"id": "access.location", "label": "Location", "examples": ["far bus travel distance clinic"]},
+        ]},
+        {"id": "treatment", "label": "Treatment", "codes": [
+            {"id": "treatment.meds", "label": "Medication", "keywords": ["tablets", "dose"],
+             "examples": ["tablets medication side effects dose drowsy"]},
+        ]},
+    ]}
+
+
+def seg(sid, text, turn=0, backchannel=False):
+    return Segment(segment_id=sid, source="m.txt", turn_id=turn, speaker="User 1", role="user", text=text,
+                   start=0, end=len(text), backchannel=backchannel, clusterable=not backchannel)
+
+
+@pytest.fixture
+def taxonomy():
+    return parse_taxonomy(CODEBOOK, {}, Path("t.yaml"))
+
+
+def run(segments, taxonomy, embedder, clusters=(), **settings):
+    vectors = embedder.encode([s.text for s in segments])
+    clustering = Clustering(clusters=list(clusters), assignments={s.segment_id: -1 for s in segments})
+    return map_to_taxonomy(segments, vectors, clustering, taxonomy, embedder, MappingConfig(**settings))
+
+
+def test_profile_texts_use_every_part_of_a_code(taxonomy):
+    kinds = [kind for kind, _ in profile_texts(taxonomy, "access.waiting")]
+    assert kinds == ["label", "description", "example", "example"]
+    assert ("keywords", "tablets, dose") in profile_texts(taxonomy, "treatment.meds")
+
+
+def test_segments_get_leaf_suggestions_with_their_path(taxonomy, fake_embedder):
+    segments = [seg("m#1.1", "months on the waiting list after referral delay"),
+                seg("m#2.1", "the tablets dose made me drowsy", turn=1)]
+    mapping = run(segments, taxonomy, fake_embedder)
+    first = mapping.segments["m#1.1"][0]
+    assert first.code_id == "access.waiting" and first.path == ("access",) and first.label == "Waiting times"
+    assert mapping.segments["m#2.1"][0].code_id == "treatment.meds"
+    assert mapping.segments["m#2.1"][0].path == ("treatment",)
+    for suggestions in mapping.segments.values():
+        assert {s.code_id for s in suggestions} <= {"access.waiting", "access.location", "treatment.meds"}
+        assert [s.score for s in suggestions] == sorted((s.score for s in suggestions), reverse=True)
+        assert all(0.0 <= s.score <= 1.0 for s in suggestions)
+    assert "closest to its example" in first.rationale or "closest to its description" in first.rationale
+
+
+def test_unrelated_talk_and_backchannels_get_no_suggestion(taxonomy, fake_embedder):
+    segments = [seg("m#1.1", "football rain cancelled match weekend seaside"),
+                seg("m#2.1", "waiting list", turn=1, backchannel=True)]
+    mapping = run(segments, taxonomy, fake_embedder)
+    assert mapping.segments == {"m#1.1": [], "m#2.1": []}
+
+
+def test_threshold_zero_never_abstains_and_top_k_is_kept(taxonomy, fake_embedder):
+    mapping = run([seg("m#1.1", "football rain cancelled match weekend seaside")], taxonomy, fake_embedder,
+                  threshold=0.0, top_k=2)
+    assert len(mapping.segments["m#1.1"]) == 2
+
+
+def test_cluster_suggestions_carry_evidence_from_members(taxonomy, fake_embedder):
+    waiting = [seg(f"m#{i}.1", text, turn=i) for i, text in enumerate([
+        "waiting list months", "referral delay months waiting", "queue waiting list delay", "months referral"])]
+    chat = [seg(f"m#{10 + i}.1", text, turn=10 + i) for i, text in enumerate([
+        "football match rain", "seaside weekend trip", "film television night", "cat sofa sleeps"])]
+    clusters = [Cluster(0, tuple(s.segment_id for s in waiting), (), ()),
+                Cluster(1, tuple(s.segment_id for s in chat), (), ())]
+    mapping = run(waiting + chat, taxonomy, fake_embedder, clusters=clusters)
+    best = mapping.clusters[0][0]
+    assert best.code_id == "access.waiting" and best.path == ("access",)
+    assert best.evidence and set(best.evidence) <= set(clusters[0].segment_ids)
+    assert re.search(r"first suggestion for [1-4] of 4 members", best.rationale)
+    assert mapping.clusters[1] == []  # fits no code: shown as a candidate new theme
+
+
+def test_cluster_threshold_controls_abstaining(taxonomy, fake_embedder):
+    members = [seg(f"m#{i}.1", text, turn=i) for i, text in enumerate(["waiting list months", "referral delay"])]
+    cluster = Cluster(0, tuple(s.segment_id for s in members), (), ())
+    assert run(members, taxonomy, fake_embedder, clusters=[cluster], cluster_threshold=0.0).clusters[0]
+    assert run(members, taxonomy, fake_embedder, clusters=[cluster], cluster_threshold=1.0).clusters[0] == []
+
+
+def test_calibration_is_monotone_and_bounded():
+    lifts = np.array([[0.0, 0.1, 0.2, 0.4, 0.6]])
+    p_code, p_fit = calibrate(lifts)
+    assert np.all(np.diff(p_code[0]) > 0) and np.all((0 <= p_code) & (p_code <= 1))
+    higher = calibrate(lifts + 0.2)[1]
+    assert higher[0] > p_fit[0]
+    empty_code, empty_fit = calibrate(np.zeros((0, 3)))
+    assert empty_code.shape == (0, 3) and empty_fit.shape == (0,)
+
+
+def test_background_lowers_codes_that_match_anything(taxonomy, fake_embedder):
+    profiles = build_profiles(taxonomy, fake_embedder)
+    lifts, _ = lift(fake_embedder.encode(list(BACKGROUND)), profiles)
+    assert abs(float(np.mean(lifts))) < 0.1  # generic talk sits near zero lift
+
+
+def test_turn_context_blends_segments_of_one_turn():
+    segments = [seg("m#1.1", "a"), seg("m#1.2", "b"), seg("m#2.1", "c", turn=2)]
+    vectors = np.eye(3, dtype=np.float32)
+    alone = in_turn_context(segments, vectors, 0.0)
+    assert np.allclose(alone, vectors)
+    blended = in_turn_context(segments, vectors, 1.0)
+    assert blended[0] @ blended[1] > 0.5  # the two parts of turn 1 now point the same way
+    assert np.allclose(blended[2], vectors[2])  # a one-segment turn is unchanged
+    assert np.allclose(np.linalg.norm(blended, axis=1), 1.0)
+
+
+def test_mapping_is_deterministic(taxonomy, fake_embedder):
+    segments = [seg(f"m#{i}.1", t, turn=i) for i, t in enumerate(["waiting months", "tablets dose", "far bus"])]
+    a, b = run(segments, taxonomy, fake_embedder), run(segments, taxonomy, fake_embedder)
+    assert a.segments == b.segments
+
+
+def test_labels_only_codebook_still_suggests(fake_embedder):
+    taxonomy = parse_taxonomy({"id": "l", "label": "L", "codes": [
+        {"id": "a", "label": "waiting list delay"}, {"id": "b", "label": "medication tablets"}]}, {}, Path("l.yaml"))
+    mapping = run([seg("m#1.1", "waiting list delay again")], taxonomy, fake_embedder)
+    assert mapping.segments["m#1.1"][0].code_id == "a"
+    assert mapping.segments["m#1.1"][0].path == ()
+
+
+def test_docs_state_the_calibration_in_use():
+    text = (ROOT / "docs" / "taxonomy.md").read_text(encoding="utf-8")
+    for value in (*CODE_CALIBRATION, *FIT_CALIBRATION):
+        assert f"{abs(value):.2f}" in text, f"docs/taxonomy.md does not give the calibration value {value}"
