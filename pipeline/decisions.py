@@ -226,13 +226,26 @@ def load_decisions(path: Path | str) -> list[Decision]:
 # --- writing the store ------------------------------------------------------------------
 
 
-def _read_fd(fd: int) -> bytes:
-    chunks = []
-    offset = 0
-    while chunk := os.pread(fd, 1 << 20, offset):
-        chunks.append(chunk)
-        offset += len(chunk)
-    return b"".join(chunks)
+def _last_line(fd: int) -> tuple[int, bytes]:
+    """The offset and bytes of what follows the file's last newline (b"" when it ends with one)."""
+    end = os.fstat(fd).st_size
+    start, chunk = end, 1 << 16
+    tail = b""
+    while start > 0:
+        start = max(0, start - chunk)
+        tail = os.pread(fd, end - start, start)
+        newline = tail.rfind(b"\n")
+        if newline >= 0:
+            return start + newline + 1, tail[newline + 1:]
+    return 0, tail
+
+
+def _is_complete(line: bytes) -> bool:
+    try:
+        decision_from_dict(json.loads(line.decode("utf-8")))
+    except (UnicodeDecodeError, json.JSONDecodeError, InvalidDecision):
+        return False
+    return True
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -253,9 +266,10 @@ def _fsync_dir(path: Path) -> None:
 def append_decision(path: Path | str, decision: Decision) -> None:
     """Append one decision durably: exclusive flock, one write, fsync.
 
-    The whole store is validated first, so nothing is ever appended to a broken store. An
-    unfinished last line (a writer killed mid-write) is copied to ``PATH.torn`` and only then
-    cut off, so the new line starts clean and no byte is lost.
+    Complete lines are never touched. An unfinished last line (a writer killed mid-write) is
+    copied to ``PATH.torn`` and only then cut off, so the new line starts clean and no byte is
+    lost. Readers refuse a store with a broken complete line, so the commands that decide
+    (which read first) never append to one.
     """
     path = Path(path)
     line = encode_decision(decision)
@@ -269,14 +283,12 @@ def append_decision(path: Path | str, decision: Decision) -> None:
         raise ThemesError(f"{path}: cannot write the decision store ({err.strerror})") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        data = _read_fd(fd)
-        state = parse_store(data, path)
+        offset, tail = _last_line(fd)
         prefix = b""
-        if state.torn_tail:
-            keep = data.rfind(b"\n") + 1
-            _save_torn(path, data[keep:])
-            os.ftruncate(fd, keep)
-        elif data and not data.endswith(b"\n"):
+        if tail.strip() and not _is_complete(tail):
+            _save_torn(path, tail)
+            os.ftruncate(fd, offset)
+        elif tail:
             prefix = b"\n"  # a complete last line saved without a newline (a hand edit)
         _write_all(fd, prefix + line)
         os.fsync(fd)

@@ -378,8 +378,10 @@ class ReviewServer(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/{self.token}/"
 
-    def state(self) -> dict:
-        applied, orphaned = match_decisions(self.folder.run, self.folder.clusters, load_decisions(self.store))
+    def state(self, decisions: list[Decision] | None = None) -> dict:
+        if decisions is None:
+            decisions = load_decisions(self.store)
+        applied, orphaned = match_decisions(self.folder.run, self.folder.clusters, decisions)
         return {"run": self.folder.run, "author": self.author,
                 "decisions": {str(k): v for k, v in applied.items()},
                 "orphaned": [orphan_view(d) for d in orphaned]}
@@ -394,14 +396,16 @@ class ReviewServer(ThreadingHTTPServer):
         if body.get("merge_into") is not None and not isinstance(body["merge_into"], int):
             raise ThemesError("(merge_into): must be a cluster id")
         with self.lock:
-            applied, _ = match_decisions(self.folder.run, self.folder.clusters, load_decisions(self.store))
+            decisions = load_decisions(self.store)
+            applied, _ = match_decisions(self.folder.run, self.folder.clusters, decisions)
             decision = make_decision(
                 self.folder, body["cluster_id"], body.get("status"), code_id=body.get("code_id"),
                 name=body.get("name"), definition=body.get("definition"), merge_into=body.get("merge_into"),
                 memo=body.get("memo"), author=body.get("author") or self.author,
                 current=applied.get(body["cluster_id"]), codes=self.codes)
             append_decision(self.store, decision)
-        return self.state()
+        # The state as of this write (a decision another process adds meanwhile shows on the next load).
+        return self.state([d for d in decisions if d.cluster_key != decision.cluster_key] + [decision])
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -257,3 +257,11 @@ def test_docs_describe_every_command_option_and_store_field():
         assert option in doc and option in decide_help, option
     for name in [f.name for f in dataclasses.fields(Decision)] + ["v"]:
         assert f"`{name}`" in doc, name
+
+
+def test_decide_refuses_a_broken_store_and_leaves_it_alone(run, store):
+    store.write_text('{"v": 1}\nnot json\n', encoding="utf-8")
+    result = themes("decide", run, 0, "--reject", env={**os.environ, "THEMES_DECISIONS": str(store)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {store}:1 (")  # the first broken line, by number
+    assert store.read_text(encoding="utf-8") == '{"v": 1}\nnot json\n'
