@@ -184,6 +184,30 @@ def taxonomy_check(path: str = typer.Argument(..., help="A taxonomy YAML file or
 
 @app.command()
 @friendly
+def scan(
+    paths: Optional[List[Path]] = typer.Argument(None, help="Transcript files or folders (default: input.paths)."),
+    names: Optional[Path] = typer.Option(None, "--names", help="Text file of names to flag, one a line (default: privacy.names_file)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml."),
+) -> None:
+    """Flag segments that may identify someone: e-mails, phone numbers, postcodes, URLs, names."""
+    from .ingest import ingest
+    from .privacy import load_names, scan as scan_segments
+    from .segment import segment
+
+    cfg = _load(config, paths)
+    transcripts, _ = ingest(cfg.input.paths, cfg.input.on_error, cfg.input.columns.model_dump(),
+                            cfg.input.max_file_mb)
+    segments = segment(transcripts, cfg.segmentation, cfg.speakers)
+    names_path = names or (Path(cfg.privacy.names_file) if cfg.privacy.names_file else None)
+    findings = scan_segments(segments, load_names(names_path))
+    by_id = {s.segment_id: s for s in segments}
+    for finding in findings:
+        typer.echo(f"{finding.segment_id}\t{finding.kind}\t{finding.match}\t{by_id[finding.segment_id].text}")
+    typer.echo(f"{len(findings)} possible identifier(s) in {len({f.segment_id for f in findings})} segment(s)", err=True)
+
+
+@app.command()
+@friendly
 def doctor(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml.")) -> None:
     """Print versions, where the embedding model is loaded from, and the offline switches."""
     from .doctor import diagnose

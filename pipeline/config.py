@@ -98,6 +98,12 @@ class DecisionsConfig(_Section):
     path: str = "decisions/decisions.jsonl"
 
 
+class PrivacyConfig(_Section):
+    pseudonymise: bool = False
+    key_path: str = "private/pseudonym_key.json"
+    names_file: str | None = None
+
+
 class Config(_Section):
     input: InputConfig = Field(default_factory=InputConfig)
     speakers: SpeakersConfig = Field(default_factory=SpeakersConfig)
@@ -108,6 +114,7 @@ class Config(_Section):
     mapping: MappingConfig = Field(default_factory=MappingConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     decisions: DecisionsConfig = Field(default_factory=DecisionsConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
 
     @field_validator("taxonomy")

@@ -48,3 +48,17 @@ def test_scan_flags_identifying_details(tmp_path):
     kinds = {(f.segment_id, f.kind) for f in scan(segments, load_names(names))}
     assert kinds == {("a.txt#1.1", "email"), ("a.txt#1.1", "phone"), ("a.txt#2.1", "postcode"),
                      ("a.txt#2.1", "url"), ("a.txt#3.1", "name")}
+
+
+def test_scan_command(tmp_path):
+    from conftest import themes
+
+    transcript = tmp_path / "t.txt"
+    transcript.write_text("User 1: Write to me at jo@example.org please.\nNurse 1: Thanks, Jo.\nUser 2: Fine.\n")
+    names = tmp_path / "names.txt"
+    names.write_text("Jo\n")
+    result = themes("scan", transcript, "--names", names)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert ["t.txt#1.1", "email", "jo@example.org"] in [row[:3] for row in rows]
+    assert ["t.txt#2.1", "name", "Jo"] in [row[:3] for row in rows]
