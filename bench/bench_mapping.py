@@ -150,7 +150,7 @@ def table(rows: list[tuple[str, dict]], columns: list[str]) -> None:
         print(f"  {name:{width}}  " + "  ".join(f"{fmt(values[c]) if c in values else '    -':>8}" for c in columns))
 
 
-def turn_context_check(embedder, tax, settings) -> dict:
+def turn_context_check(embedder, tax, settings, extra_weights=()) -> dict:
     """Long NHS comments (over 300 characters) split like transcript turns (3 sentences a
     segment): per-segment top-3 with and without the turn's context."""
     from pipeline.artifacts import Transcript, Turn
@@ -176,7 +176,7 @@ def turn_context_check(embedder, tax, settings) -> dict:
     profiles = build_profiles(tax, embedder)
     y = np.array(truth)
     out = {"segments": len(segments), "turns": len(frame)}
-    for weight in (0.0, settings.turn_context):
+    for weight in sorted({0.0, settings.turn_context, *extra_weights}):
         p_code, _ = calibrate(lift(in_turn_context(segments, X, weight), profiles)[0])
         order = np.argsort(-p_code, axis=1, kind="stable")
         out[f"top3 w={weight:g}"] = (order[:, :3] == y[:, None]).any(axis=1).mean()
@@ -190,13 +190,15 @@ def fit_calibration(embedder) -> None:
     evaluation = set(load_nhs(3000, seed=0)["row_index"])
     code_x, code_y, code_w, fit_x, fit_y, fit_w = [], [], [], [], [], []
 
+    from pipeline.mapping import margins
+
     def add(lifts, y, present):
-        best = lifts.max(axis=1)
+        best, margin = lifts.max(axis=1), margins(lifts)
         n, k = lifts.shape
         weight = 1000.0 / n  # each data set counts the same
         for i in range(n):
             if present[i]:
-                code_x.extend(np.stack([lifts[i], lifts[i] - best[i]], axis=1))
+                code_x.extend(np.stack([lifts[i], margin[i]], axis=1))
                 code_y.extend((np.arange(k) == y[i]).astype(int))
                 code_w.extend([weight] * k)
             fit_x.append([best[i]])
@@ -241,6 +243,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fit", action="store_true", help="refit the calibration and print it")
     parser.add_argument("--sample", type=int, default=3000, help="NHS comments to map (default 3000)")
+    parser.add_argument("--no-bertopic", action="store_true", help="leave out the (slow) BERTopic run")
     args = parser.parse_args()
     require(NHS, COUNSEL)
     from pipeline.config import MappingConfig
@@ -265,7 +268,9 @@ def main() -> None:
         plain = label_similarity(X, tax, embedder)
         rows = [("plain label similarity", rank_metrics(plain, np.ones(len(X)), truth, tax, 0.0))]
         labels = tuple(c.label for c in tax.leaves)
-        if labels not in zeroshot:  # both codebooks share the labels: BERTopic runs once
+        if args.no_bertopic:
+            zeroshot[labels] = {}
+        elif labels not in zeroshot:  # both codebooks share the labels: BERTopic runs once
             zeroshot[labels] = bertopic_zeroshot(docs, X, tax, embedder, truth)
         rows.append(("BERTopic zero-shot (min sim 0.7)", zeroshot[labels]))
         _, (p_code, p_fit) = map_vectors(X, tax, embedder)

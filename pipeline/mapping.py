@@ -9,9 +9,9 @@ How a score is made (docs/taxonomy.md says the same for analysts):
    one lucky example cannot carry a code, and a code with many examples is not favoured.
 3. *Lift.* From that similarity we subtract the leaf's mean similarity to a fixed set of
    generic, off-topic sentences (``BACKGROUND``), so codes whose wording matches any talk
-   ("support", "feelings") lose their head start; and add a quarter of the group's support
-   (the mean lift of its two best leaves), so a leaf in a well-matched group ranks higher.
-   Lift is in cosine units.
+   ("support", "feelings") lose their head start; and add the support of its group and theme
+   (each the mean lift of its three best leaves, with weight 0.5 shared between them), so a
+   leaf in a well-matched group and theme ranks higher. Lift is in cosine units.
 4. *Turn context.* A segment's vector is blended with its turn's mean vector
    (``mapping.turn_context``), so every part of a long answer is read in its context and the
    parts of one turn get consistent suggestions.
@@ -84,13 +84,14 @@ BACKGROUND = (
 )
 
 # Logistic calibration, fitted by `python bench/bench_mapping.py --fit` (see docs/taxonomy.md):
-# P(code) = sigmoid(a * lift + b * (lift - best lift of the segment) + c)
-CODE_CALIBRATION = (3.80, 12.53, -2.55)
+# P(code) = sigmoid(a * lift + b * (lift - best lift of the other codes) + c)
+CODE_CALIBRATION = (2.11, 11.93, -2.30)
 # P(fit) = sigmoid(a * best lift + c)
-FIT_CALIBRATION = (18.96, -5.10)
+FIT_CALIBRATION = (17.04, -5.13)
 
 TOP_TEXTS = 3
-GROUP_SUPPORT = 0.25
+TOP_LEAVES = 3
+ANCESTOR_SUPPORT = 0.5
 
 
 @dataclass
@@ -99,7 +100,8 @@ class CodeProfiles:
 
     ``owner[i]`` is the leaf index of ``texts[i]``; ``centroids`` (leaves, d) are the unit
     means of each leaf's text vectors; ``baseline`` (leaves,) is each leaf's mean similarity
-    to ``BACKGROUND``; ``siblings`` lists the leaf indices under each parent.
+    to ``BACKGROUND``; ``ancestors`` holds, per group or theme, the indices of the leaves under
+    it and the weight its support gets in each of them.
     """
 
     leaf_ids: list[str]
@@ -109,7 +111,7 @@ class CodeProfiles:
     vectors: np.ndarray
     centroids: np.ndarray
     baseline: np.ndarray
-    siblings: list[np.ndarray]
+    ancestors: list[tuple[np.ndarray, np.ndarray]]
 
 
 def profile_texts(taxonomy: Taxonomy, code_id: str) -> list[tuple[str, str]]:
@@ -143,12 +145,17 @@ def build_profiles(taxonomy: Taxonomy, embedder: Embedder) -> CodeProfiles:
     vectors, background = embedded[: len(texts)], embedded[len(texts):]
     owner_arr = np.array(owner)
     centroids = _unit(np.stack([vectors[owner_arr == i].mean(axis=0) for i in range(len(leaf_ids))]))
-    groups: dict[str | None, list[int]] = {}
+    # Leaves of a flat codebook share the whole taxonomy as their one ancestor: a uniform
+    # shift that keeps lifts on the same scale as in a tree.
+    under: dict[str, list[tuple[int, float]]] = {}
     for index, leaf_id in enumerate(leaf_ids):
-        groups.setdefault(taxonomy.codes[leaf_id].parent, []).append(index)
+        chain = [a.id for a in taxonomy.ancestors(leaf_id)] or [""]
+        for ancestor in chain:
+            under.setdefault(ancestor, []).append((index, ANCESTOR_SUPPORT / len(chain)))
+    ancestors = [(np.array([i for i, _ in rows]), np.array([w for _, w in rows], dtype=np.float32))
+                 for rows in under.values()]
     profiles = CodeProfiles(leaf_ids, texts, kinds, owner_arr, vectors, centroids,
-                            np.zeros(len(leaf_ids), dtype=np.float32),
-                            [np.array(rows) for rows in groups.values()])
+                            np.zeros(len(leaf_ids), dtype=np.float32), ancestors)
     profiles.baseline = similarity(background, profiles)[0].mean(axis=0)
     return profiles
 
@@ -171,15 +178,18 @@ def similarity(vectors: np.ndarray, profiles: CodeProfiles) -> tuple[np.ndarray,
 
 
 def lift(vectors: np.ndarray, profiles: CodeProfiles) -> tuple[np.ndarray, np.ndarray]:
-    """(n, leaves) similarity above each leaf's background level, plus a quarter of its group's
-    support (the mean of the group's two best leaves), and the best text index."""
+    """(n, leaves) similarity above each leaf's background level plus its ancestors' support,
+    and the index of the best profile text per leaf.
+
+    An ancestor's support is the mean lift of its three best leaves; a leaf gets its
+    ancestors' support with ``ANCESTOR_SUPPORT`` shared equally between them, so a leaf in a
+    well-matched group and theme ranks higher."""
     score, which = similarity(vectors, profiles)
     lifted = score - profiles.baseline[None, :]
     out = lifted.copy()
-    for rows in profiles.siblings:
-        # A leaf alone in its group gets its own lift as support, like every other leaf's best.
-        support = np.sort(lifted[:, rows], axis=1)[:, -2:].mean(axis=1)
-        out[:, rows] += GROUP_SUPPORT * support[:, None]
+    for rows, weights in profiles.ancestors:
+        support = np.sort(lifted[:, rows], axis=1)[:, -TOP_LEAVES:].mean(axis=1)
+        out[:, rows] += support[:, None] * weights[None, :]
     return out, which
 
 
@@ -187,13 +197,22 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
 
 
+def margins(lifts: np.ndarray) -> np.ndarray:
+    """(n, leaves) each leaf's lift minus the best lift among the other leaves: the lead of the
+    first code over the second, and how far every other code trails the first."""
+    if lifts.shape[1] < 2:
+        return np.zeros_like(lifts)
+    top2 = np.sort(lifts, axis=1)[:, -2:]
+    others_best = np.where(lifts >= top2[:, 1:2], top2[:, 0:1], top2[:, 1:2])
+    return lifts - others_best
+
+
 def calibrate(lifts: np.ndarray, code=CODE_CALIBRATION, fit=FIT_CALIBRATION) -> tuple[np.ndarray, np.ndarray]:
     """Lifts (n, leaves) -> (P(code) (n, leaves), P(fit) (n,)), both in [0, 1]."""
     if lifts.size == 0:
         return np.zeros_like(lifts), np.zeros(len(lifts))
-    best = lifts.max(axis=1, keepdims=True)
-    p_code = _sigmoid(code[0] * lifts + code[1] * (lifts - best) + code[2])
-    p_fit = _sigmoid(fit[0] * best[:, 0] + fit[1])
+    p_code = _sigmoid(code[0] * lifts + code[1] * margins(lifts) + code[2])
+    p_fit = _sigmoid(fit[0] * lifts.max(axis=1) + fit[1])
     return p_code, p_fit
 
 

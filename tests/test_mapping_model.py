@@ -1,0 +1,46 @@
+"""The default taxonomy with the real embedding model: hand-written utterances (not the
+taxonomy's examples) go to the expected code and theme, and small talk gets no suggestion."""
+
+import pytest
+
+from pipeline.artifacts import Clustering, Segment
+from pipeline.config import TAXONOMY_DIR, load_config
+from pipeline.embed import make_embedder
+from pipeline.mapping import map_to_taxonomy
+from pipeline.taxonomy import load_taxonomy
+
+UTTERANCES = [
+    ("The psychiatrist gives me three minutes and never asks what I think about the dose.",
+     "barrier.control.authority_slope"),
+    ("Since my pension is so small I'm terrified of what happens when my parents pass away.",
+     "barrier.safety.life_security_threatened"),
+    ("They strapped me down in the seclusion room, and the hospital still calls that treatment.",
+     "root.systems.no_trauma_sensitivity"),
+    ("What we need is a peer worker who meets you in the emergency room and stays with you.",
+     "solution.organisational.crisis_advocacy"),
+    ("In my family a man who doesn't earn is a disgrace, and I carry that shame every day.",
+     "root.culture.shame_and_pressure"),
+    ("There ought to be more open places in town where anyone is welcome as they are.",
+     "solution.cultural.open_accepting_community"),
+]
+SMALL_TALK = ["We had a lovely lunch and then watched the football on television.",
+              "The train was late again so I missed the start of the film."]
+
+
+@pytest.mark.e2e
+def test_default_taxonomy_with_the_real_model():
+    config = load_config()
+    embedder = make_embedder(config.embedding)
+    taxonomy = load_taxonomy(TAXONOMY_DIR / "nakanishi2021.yaml")
+    texts = [text for text, _ in UTTERANCES] + SMALL_TALK
+    segments = [Segment(f"m#{i}.1", "m", i, "User 1", "user", t, 0, len(t)) for i, t in enumerate(texts)]
+    mapping = map_to_taxonomy(segments, embedder.encode(texts), Clustering([], {}), taxonomy, embedder,
+                              config.mapping)
+    for i, (_, expected) in enumerate(UTTERANCES):
+        suggestions = mapping.segments[f"m#{i}.1"]
+        assert expected in [s.code_id for s in suggestions], (texts[i], suggestions)
+        assert suggestions[0].path[0] == expected.split(".")[0]  # the right theme first
+    firsts = [mapping.segments[f"m#{i}.1"][0].code_id for i in range(len(UTTERANCES))]
+    assert sum(f == e for f, (_, e) in zip(firsts, UTTERANCES)) >= len(UTTERANCES) - 1
+    for i in range(len(UTTERANCES), len(texts)):
+        assert mapping.segments[f"m#{i}.1"] == [], texts[i]
