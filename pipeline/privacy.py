@@ -116,3 +116,11 @@ def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
             for match in name_pattern.finditer(segment.text):
                 findings.append(Finding(segment.segment_id, "name", match.group(0)))
     return findings
+
+
+def privacy_flags(segments: list[Segment], names: list[str] = ()) -> dict[str, list[str]]:
+    """segment_id -> the kinds of identifier found in it (sorted, no repeats)."""
+    flags: dict[str, set[str]] = {}
+    for finding in scan(segments, names):
+        flags.setdefault(finding.segment_id, set()).add(finding.kind)
+    return {segment_id: sorted(kinds) for segment_id, kinds in flags.items()}

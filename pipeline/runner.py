@@ -20,11 +20,13 @@ from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Transcript
 from .config import Config, dump_config, resolve_taxonomy_path
 from .embed import Embedder, embed, make_embedder
 from .errors import ThemesError
+from .privacy import PseudonymKey, load_names, privacy_flags, pseudonymise
 from .taxonomy import Taxonomy, load_taxonomy
 
 SEGMENT_COLUMNS = [
     "segment_id", "source", "turn_id", "speaker", "role", "start", "end", "timestamp", "text",
     "annotations", "backchannel", "clusterable", "cluster_id", "code_id", "code_score", "suggestions",
+    "privacy_flags",
 ]
 
 
@@ -50,6 +52,7 @@ class RunOutputs:
     skipped: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
+    flags: dict[str, list[str]] = field(default_factory=dict)  # segment_id -> kinds of identifier
 
 
 def load_run_taxonomy(config: Config) -> Taxonomy | None:
@@ -127,6 +130,16 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
                       {"segmentation": config.segmentation, "speakers": config.speakers},
                       segment, transcripts, config.segmentation, config.speakers)
     segments = segmented.value
+    if config.privacy.pseudonymise:
+        # Speaker labels become stable role codes (U1, P2, F1) before anything is shown or
+        # written; the label -> code key stays in its own owner-only file.
+        key = PseudonymKey(Path(config.privacy.key_path))
+        segments = pseudonymise(segments, key)
+        key.save()
+    flags = privacy_flags(segments, load_names(Path(config.privacy.names_file) if config.privacy.names_file else None))
+    if flags:
+        notes.append(f"{len(flags)} segment(s) may identify someone (e-mail, phone, postcode, URL or a listed "
+                     "name): see the privacy_flags column of segments.csv, and redact before sharing")
     progress.done("segment", f"{len(segments)} segments, {sum(s.clusterable for s in segments)} to cluster{tag('segment')}")
 
     injected = embedder is not None and not hasattr(embedder, "fingerprint")
@@ -151,7 +164,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     progress.done("mapping", taxonomy.id if taxonomy else "no taxonomy")
     notes.extend(cache.notes)
     return RunOutputs(config, transcripts, segments, embeddings, clustering, mapping, taxonomy,
-                      notes, skipped, timings, cached)
+                      notes, skipped, timings, cached, flags)
 
 
 def _suggestions_json(suggestions) -> str:
@@ -171,6 +184,7 @@ def segments_csv(outputs: RunOutputs) -> str:
             int(s.backchannel), int(s.clusterable),
             outputs.clustering.assignments.get(s.segment_id, UNCLUSTERED),
             top.code_id if top else "", f"{top.score:.4f}" if top else "", _suggestions_json(suggestions),
+            ";".join(outputs.flags.get(s.segment_id, ())),
         ])
     return buffer.getvalue()
 

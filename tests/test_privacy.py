@@ -62,3 +62,29 @@ def test_scan_command(tmp_path):
     rows = [line.split("\t") for line in result.stdout.splitlines()]
     assert ["t.txt#1.1", "email", "jo@example.org"] in [row[:3] for row in rows]
     assert ["t.txt#2.1", "name", "Jo"] in [row[:3] for row in rows]
+
+
+def test_pseudonymised_run_shows_no_speaker_label(tmp_path, fake_embedder):
+    import csv
+
+    from pipeline.config import load_config
+    from pipeline.runner import execute, write_run
+
+    from conftest import FIXTURES
+
+    key = tmp_path / "private" / "key.json"
+    config = load_config(overrides={
+        "input": {"paths": [str(FIXTURES / "small")]}, "taxonomy": "none",
+        "privacy": {"pseudonymise": True, "key_path": str(key)},
+        "cache": {"enabled": False}, "decisions": {"path": str(tmp_path / "decisions.jsonl")},
+    })
+    out = write_run(execute(config, embedder=fake_embedder), tmp_path / "run")
+    with open(out / "segments.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["speaker"] for row in rows} == {"U1", "U2", "U3", "U4", "P1", "F1"}
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    labels = json.loads(key.read_text())
+    assert labels["Facilitator 1"] == "F1" and labels["Nurse 1"] == "P1"
+    report = (out / "report.html").read_text(encoding="utf-8")
+    for label in labels:
+        assert f"{label}:" not in report and f"{label} (" not in report
