@@ -1,10 +1,15 @@
 """Offline, proven: the pipeline runs with every outbound connection blocked and tries none."""
 
+import json
 import os
+import signal
+import stat
+import subprocess
+import urllib.request
 
 import pytest
 
-from conftest import FIXTURES, ROOT, themes
+from conftest import FIXTURES, ROOT, THEMES, themes
 
 pytestmark = pytest.mark.e2e
 
@@ -30,18 +35,38 @@ def test_guard_blocks_and_records(tmp_path):
     assert "192.0.2.1" in log.read_text()
 
 
-def test_run_uses_no_network(tmp_path):
+def test_run_review_and_export_use_no_network(tmp_path):
     log = tmp_path / "net.log"
     out = tmp_path / "run"
-    result = themes("run", "--input", FIXTURES / "small", "--out", out, env=guarded_env(log))
+    env = guarded_env(log)
+    env["THEMES_DECISIONS"] = str(tmp_path / "decisions.jsonl")
+    env["THEMES_CACHE_DIR"] = str(tmp_path / "cache")
+    result = themes("run", "--input", FIXTURES / "small", "--out", out, env=env)
     assert result.returncode == 0, result.stderr
     assert not log.exists(), log.read_text()
     # Everything the run wrote is for its owner only.
-    import stat
-
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
     for path in out.rglob("*"):
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
-    doctor = themes("doctor", env=guarded_env(log))
+    doctor = themes("doctor", env=env)
     assert doctor.returncode == 0 and "HF_HUB_OFFLINE=1" in doctor.stdout
+
+    # Decide, export and review, all behind the same guard.
+    clusters = json.loads((out / "clusters.json").read_text())["clusters"]
+    assert clusters, "the small fixture should form at least one cluster"
+    decided = themes("decide", out, clusters[0]["cluster_id"], "--new", "Sleep", "--definition", "About sleep",
+                     env=env)
+    assert decided.returncode == 0, decided.stderr
+    exported = themes("export", out, "--format", "qdpx", "--out", tmp_path / "project.qdpx", env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert stat.S_IMODE((tmp_path / "project.qdpx").stat().st_mode) & 0o077 == 0
+    review = subprocess.Popen([*THEMES, "review", str(out)], cwd=ROOT, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        url = review.stdout.readline().split()[1]
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert response.status == 200 and b"Content-Security-Policy" in response.read()
+    finally:
+        review.send_signal(signal.SIGINT)
+        review.communicate(timeout=20)
     assert not log.exists(), log.read_text()
