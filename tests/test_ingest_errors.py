@@ -152,3 +152,7 @@ def test_cli_lists_all_problems_on_one_line(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert "2 problems: " in result.stderr and "x.vtt:4: broken cue" in result.stderr
+
+
+def test_nul_bytes_are_binary_even_when_valid_utf8(tmp_path):
+    assert "looks like a binary file" in problem(tmp_path, "nul.txt", b"User 1: hello\n" + b"\x00" * 200)

@@ -24,12 +24,13 @@ def decode(raw: bytes, path: Path) -> str:
     elif _utf16_without_bom(raw):
         encoding = "utf-16-le" if raw[1] == 0 else "utf-16-be"
     else:
+        # NUL and other control bytes are valid UTF-8 but never text: check them first.
+        if looks_binary(raw):
+            raise ThemesError(f"{path}: looks like a binary file, not a transcript")
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             pass
-        if looks_binary(raw):
-            raise ThemesError(f"{path}: looks like a binary file, not a transcript")
         encoding = _detect(raw, path)
     try:
         return raw.decode(encoding)
