@@ -292,6 +292,9 @@ def append_decision(path: Path | str, decision: Decision) -> None:
             prefix = b"\n"  # a complete last line saved without a newline (a hand edit)
         _write_all(fd, prefix + line)
         os.fsync(fd)
+    except OSError as err:
+        raise ThemesError(f"{path}: the decision was not saved ({err.strerror}); everything saved before "
+                          "is intact") from None
     finally:
         os.close(fd)
     if created:

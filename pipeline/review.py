@@ -388,12 +388,12 @@ class ReviewServer(ThreadingHTTPServer):
 
     def decide(self, body: object) -> dict:
         """Validate a posted decision, append it to the store, return the new state."""
-        if not isinstance(body, dict) or not set(body) <= DECIDE_KEYS or not isinstance(body.get("cluster_id"), int):
+        if not isinstance(body, dict) or not set(body) <= DECIDE_KEYS or type(body.get("cluster_id")) is not int:
             raise ThemesError("a decision is a JSON object with cluster_id, status and its fields")
         for key in ("status", "code_id", "name", "definition", "memo", "author"):
             if body.get(key) is not None and not isinstance(body[key], str):
                 raise ThemesError(f"({key}): must be text")
-        if body.get("merge_into") is not None and not isinstance(body["merge_into"], int):
+        if body.get("merge_into") is not None and type(body["merge_into"]) is not int:
             raise ThemesError("(merge_into): must be a cluster id")
         with self.lock:
             decisions = load_decisions(self.store)
