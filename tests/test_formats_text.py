@@ -139,3 +139,11 @@ def test_notes_label_after_the_turns_is_not_a_speaker():
     t = parse_text("Jane: Hello.\nBob: Hi.\nNotes: recorded in the day room.\nThe heating was off.\n", "t.txt", Path("t.txt"))
     assert [(turn.speaker, normalise(turn.text)) for turn in t.turns] == [("Jane", "Hello."), ("Bob", "Hi.")]
     assert t.metadata == ("Notes: recorded in the day room.", "The heating was off.")
+
+
+def test_cues_without_speech_are_an_error_not_an_empty_transcript():
+    with pytest.raises(ThemesError, match="no subtitle cues with text"):
+        read_bytes(b"WEBVTT\n\n00:01.000 --> 00:02.000\n<v Ann></v>\n", Path("s.vtt"), "s.vtt")
+    turns = read_bytes(b"0:00,0-->0:00\n-:", Path("s.vtt"), "s.vtt")[0].turns
+    assert [(t.speaker, t.text) for t in turns] == [("", "-:")]
+    assert parse_label("-: x") is None and parse_label("--- : x") is None

@@ -77,7 +77,7 @@ def plausible_label(label: str) -> bool:
     if described:
         label = described.group(1)
     words = label.split()
-    if not words or len(words) > 5 or len(label) > 48:
+    if not words or len(words) > 5 or len(label) > 48 or not re.search(r"\w", label):
         return False
     if _CJK.search(label) and len(label) > 16:
         return False

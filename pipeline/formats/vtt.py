@@ -114,8 +114,11 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
         elif builder.speaker is None:
             builder.begin("", line.number, time)
         builder.add(line.start + speech, line.start + len(line.text), view[speech:], time=time)
-    return Transcript(source=source, path=str(path), text=text, turns=builder.turns(),
-                      metadata=tuple(metadata), sha256=sha256)
+    turns = builder.turns()
+    if not turns:
+        raise ThemesError(f"{path}: no subtitle cues with text found")
+    return Transcript(source=source, path=str(path), text=text, turns=turns, metadata=tuple(metadata),
+                      sha256=sha256)
 
 
 def _speaker(line: Line) -> tuple[str, int, bool] | None:
