@@ -11,7 +11,8 @@ Each is clustered on the same embeddings by BERTopic's defaults (UMAP 15 neighbo
 dimensions, HDBSCAN min_cluster_size 10, eom; only a seed added so runs repeat) and by the
 pipeline's clustering stage with its configured defaults and a few measured alternatives.
 Figures: AMI and ARI against the human labels over all texts (unclustered texts count as one
-group, as an analyst would see them), the unclustered share, and the number of clusters.
+group, as an analyst would see them), the unclustered share, the number of clusters, and two
+figures for the keywords (see ``scores``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def bertopic_defaults(docs: list[str], X: np.ndarray, embedder) -> np.ndarray:
     model = BERTopic(embedding_model=embedder_backend(embedder), umap_model=umap_model)
     logging.getLogger("BERTopic").setLevel(logging.ERROR)
     topics, _ = model.fit_transform(docs, embeddings=X)
-    return np.array(topics)
+    keywords = [[w for w, _ in model.get_topic(t)][:10] for t in sorted(set(topics) - {-1})]
+    return np.array(topics), keywords
 
 
 def pipeline_clusters(docs: list[str], X: np.ndarray, embedder, **overrides) -> np.ndarray:
@@ -47,34 +49,38 @@ def pipeline_clusters(docs: list[str], X: np.ndarray, embedder, **overrides) -> 
 
     config = load_config().clustering.model_copy(update=overrides)
     segments = [Segment(f"d#{i}.1", "d", i, "P", "user", text, 0, len(text)) for i, text in enumerate(docs)]
-    result = cluster(segments, X, config, embedder) if _takes_embedder() else cluster(segments, X, config)
-    return np.array([result.assignments[s.segment_id] for s in segments])
+    result = cluster(segments, X, config)
+    return np.array([result.assignments[s.segment_id] for s in segments]), [list(c.keywords) for c in result.clusters]
 
 
-def _takes_embedder() -> bool:
-    import inspect
+def scores(result: tuple[np.ndarray, list[list[str]]], labels: list[str]) -> dict:
+    """Agreement with the human labels, and two readability figures for the keywords: how
+    many clusters share each keyword on average (1.0 = every keyword tells its cluster apart),
+    and the share of clusters that repeat a word inside one of their own phrases."""
+    from collections import Counter
 
-    from pipeline.cluster import cluster
-
-    return "embedder" in inspect.signature(cluster).parameters
-
-
-def scores(topics: np.ndarray, labels: list[str]) -> dict:
     from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 
+    topics, keywords = result
+    counts = Counter(w for words in keywords for w in set(words))
+    spread = np.mean([counts[w] for words in keywords for w in words]) if counts else 0.0
+    repeats = np.mean([any(w != o and w in o.split() for w in words for o in words) for words in keywords]) \
+        if keywords else 0.0
     return {
         "AMI": adjusted_mutual_info_score(labels, topics), "ARI": adjusted_rand_score(labels, topics),
         "unclustered": float((topics == -1).mean()), "clusters": len(set(topics) - {-1}),
+        "spread": float(spread), "repeats": float(repeats),
     }
 
 
 def report(name: str, rows: list[tuple[str, dict]]) -> None:
     print(f"\n{name}")
     width = max(len(r) for r, _ in rows)
-    print(f"  {'':{width}}  {'AMI':>6}  {'ARI':>6}  {'unclust.':>8}  {'clusters':>8}  {'seconds':>7}")
+    print(f"  {'':{width}}  {'AMI':>6}  {'ARI':>6}  {'unclust.':>8}  {'clusters':>8}  "
+          f"{'kw spread':>9}  {'kw repeats':>10}  {'seconds':>7}")
     for row, v in rows:
         print(f"  {row:{width}}  {v['AMI']:6.3f}  {v['ARI']:6.3f}  {100 * v['unclustered']:7.1f}%  "
-              f"{v['clusters']:8d}  {v['seconds']:7.1f}")
+              f"{v['clusters']:8d}  {v['spread']:9.2f}  {100 * v['repeats']:9.1f}%  {v['seconds']:7.1f}")
 
 
 def run(docs: list[str], labels: list[str], embedder, variants: dict) -> list[tuple[str, dict]]:
@@ -94,7 +100,7 @@ VARIANTS = {
     "pipeline (configured defaults)": {},
     "  without outlier reduction": {"reduce_outliers": False},
     "  selection eom": {"selection_method": "eom"},
-    "  min_cluster_size 15": {"min_cluster_size": 15},
+    "  plain c-TF-IDF keywords": {"reduce_frequent_words": False},
 }
 
 

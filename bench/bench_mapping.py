@@ -85,12 +85,13 @@ def dev_items():
     return [u for items in data.values() for u in items], [k for k, items in data.items() for _ in items]
 
 
-def rank_metrics(p_code: np.ndarray, p_fit: np.ndarray, truth: list[str], tax, threshold: float) -> dict:
+def rank_metrics(scores: np.ndarray, p_fit: np.ndarray, truth: list[str], tax, threshold: float) -> dict:
+    """Ranking figures for (n, leaves) ``scores`` (higher = better) against the true leaf ids."""
     from sklearn.metrics import f1_score
 
     leaves = [c.id for c in tax.walk() if c.is_leaf]
     y = np.array([leaves.index(t) for t in truth])
-    order = np.argsort(-p_code, axis=1, kind="stable")
+    order = np.argsort(-scores, axis=1, kind="stable")
     parent = np.array([tax.codes[leaf].parent or leaf for leaf in leaves])
     theme = np.array([(tax.ancestors(leaf) or [tax.codes[leaf]])[0].id for leaf in leaves])
     return {
@@ -155,7 +156,7 @@ def turn_context_check(embedder, tax, settings, extra_weights=()) -> dict:
     segment): per-segment top-3 with and without the turn's context."""
     from pipeline.artifacts import Transcript, Turn
     from pipeline.config import SegmentationConfig, SpeakersConfig
-    from pipeline.mapping import build_profiles, calibrate, in_turn_context, lift
+    from pipeline.mapping import build_profiles, in_turn_context, lift
     from pipeline.segment import segment
 
     frame = load_nhs(None)
@@ -177,8 +178,8 @@ def turn_context_check(embedder, tax, settings, extra_weights=()) -> dict:
     y = np.array(truth)
     out = {"segments": len(segments), "turns": len(frame)}
     for weight in sorted({0.0, settings.turn_context, *extra_weights}):
-        p_code, _ = calibrate(lift(in_turn_context(segments, X, weight), profiles)[0])
-        order = np.argsort(-p_code, axis=1, kind="stable")
+        lifts = lift(in_turn_context(segments, X, weight), profiles)[0]
+        order = np.argsort(-lifts, axis=1, kind="stable")
         out[f"top3 w={weight:g}"] = (order[:, :3] == y[:, None]).any(axis=1).mean()
     return out
 
@@ -273,8 +274,8 @@ def main() -> None:
         elif labels not in zeroshot:  # both codebooks share the labels: BERTopic runs once
             zeroshot[labels] = bertopic_zeroshot(docs, X, tax, embedder, truth)
         rows.append(("BERTopic zero-shot (min sim 0.7)", zeroshot[labels]))
-        _, (p_code, p_fit) = map_vectors(X, tax, embedder)
-        ours = rank_metrics(p_code, p_fit, truth, tax, settings.threshold)
+        lifts, (p_code, p_fit) = map_vectors(X, tax, embedder)
+        ours = rank_metrics(lifts, p_fit, truth, tax, settings.threshold)  # ranked by lift, as the product
         ours["ece"] = reliability(p_code, y)
         rows.append(("pipeline mapping", ours))
         print(f"\n{name} ({len(leaves)} codes in {len(tax.roots)} groups)")
@@ -300,10 +301,10 @@ def main() -> None:
     tax = taxonomy("nakanishi2021")
     X = embedder.encode(texts)
     plain = label_similarity(X, tax, embedder)
-    _, (p_code, p_fit) = map_vectors(X, tax, embedder)
+    lifts, (p_code, p_fit) = map_vectors(X, tax, embedder)
     print(f"\ndevelopment set written by the project (not real data): {len(texts)} utterances, nakanishi2021")
     table([("plain label similarity", rank_metrics(plain, np.ones(len(X)), truth, tax, 0.0)),
-           ("pipeline mapping", rank_metrics(p_code, p_fit, truth, tax, settings.threshold))],
+           ("pipeline mapping", rank_metrics(lifts, p_fit, truth, tax, settings.threshold))],
           ["top1", "top3", "group1", "theme1", "abstain"])
     print(f"\n{time.perf_counter() - started:.0f} s")
 

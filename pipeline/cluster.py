@@ -61,6 +61,34 @@ def _vectorizer(config: ClusteringConfig, n_docs: int):
                            min_df=2 if n_docs >= 200 else 1)
 
 
+def _ctfidf(config: ClusteringConfig):
+    from bertopic.vectorizers import ClassTfidfTransformer
+
+    # Damping words frequent in every cluster ("staff", "help") leaves the words that tell
+    # clusters apart (measured in bench/bench_clusters.py).
+    return ClassTfidfTransformer(reduce_frequent_words=config.reduce_frequent_words)
+
+
+def distinct_keywords(words: list[str], k: int) -> tuple[str, ...]:
+    """The first ``k`` keywords that add something, best first: a word already inside a kept
+    phrase is skipped ("waiting list", then not "waiting"), and a phrase that extends a kept
+    word takes that word's place ("staff", then "staff attitude" replaces it)."""
+    kept: list[str] = []
+    for word in words:
+        tokens = set(word.split())
+        if any(tokens <= set(other.split()) for other in kept):
+            continue
+        inside = [i for i, other in enumerate(kept) if set(other.split()) < tokens]
+        if inside:
+            kept[inside[0]] = word
+            kept = [w for i, w in enumerate(kept) if i not in inside[1:]]
+        else:
+            kept.append(word)
+        if len(kept) == k:
+            break
+    return tuple(kept)
+
+
 def embedder_backend(embedder):
     """BERTopic's embedding backend around the run's Embedder, for the parts of BERTopic that
     embed words or labels themselves (KeyBERTInspired, zero-shot topics): the model already
@@ -114,8 +142,8 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
                      f"{config.min_cluster_size} to {min_cluster_size}")
     model = BERTopic(
         embedding_model=None, umap_model=umap_model, hdbscan_model=hdbscan_model,
-        vectorizer_model=_vectorizer(config, n), top_n_words=config.top_n_words,
-        calculate_probabilities=False, verbose=False,
+        vectorizer_model=_vectorizer(config, n), ctfidf_model=_ctfidf(config),
+        top_n_words=2 * config.top_n_words, calculate_probabilities=False, verbose=False,
     )
     # BERTopic resets its logger's level when constructed; its notices are not for analysts.
     logging.getLogger("BERTopic").setLevel(logging.ERROR)
@@ -124,13 +152,13 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
         topics = list(model.reduce_outliers(docs, topics, strategy="embeddings",
                                             embeddings=vectors, threshold=config.outlier_threshold))
         model.update_topics(docs, topics=topics, vectorizer_model=_vectorizer(config, n),
-                            top_n_words=config.top_n_words)
+                            ctfidf_model=_ctfidf(config), top_n_words=2 * config.top_n_words)
     topics_arr = np.array(topics)
 
     clusters: list[Cluster] = []
     for topic in sorted(t for t in set(topics) if t != UNCLUSTERED):
         member_idx = np.flatnonzero(topics_arr == topic)
-        words = tuple(w for w, _ in (model.get_topic(topic) or []) if w)[: config.top_n_words]
+        words = distinct_keywords([w for w, _ in (model.get_topic(topic) or []) if w], config.top_n_words)
         reps = _representatives(member_idx, vectors, config.representatives)
         clusters.append(Cluster(
             cluster_id=int(topic), segment_ids=tuple(ids[i] for i in member_idx),
@@ -183,7 +211,7 @@ def _fit_topics(model, docs: list[str], vectors: np.ndarray, config: ClusteringC
             close = sims[np.arange(len(chunk)), best] >= config.outlier_threshold
             topics[chunk] = np.where(close, np.asarray(found)[best], UNCLUSTERED)
     model.update_topics(docs, topics=topics.tolist(), vectorizer_model=_vectorizer(config, n),
-                        top_n_words=config.top_n_words)
+                        ctfidf_model=_ctfidf(config), top_n_words=2 * config.top_n_words)
     notes.append(f"{n} segments to cluster: clusters were found on a random sample of {size} "
                  f"(clustering.sample_above); the other {n - size} joined the nearest cluster")
     return topics.tolist()

@@ -79,6 +79,7 @@ class ClusteringConfig(_Section):
     reduce_outliers: bool = True
     outlier_threshold: float = Field(0.4, ge=0.0, le=1.0)
     stop_words: str | None = "english"
+    reduce_frequent_words: bool = True
     sample_above: int | None = Field(20000, ge=100)
 
 

@@ -263,7 +263,8 @@ def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering:
             continue
         segment_suggestions[s.segment_id] = [
             _suggestion(leaf, p_code[i, leaf], profiles, taxonomy, which[i, leaf])
-            for leaf in _order(p_code[i])[: settings.top_k]
+            # Ordered by lift: the same order as P(code), without ties where P(code) underflows.
+            for leaf in _order(lifts[i])[: settings.top_k]
         ]
 
     cluster_suggestions: dict[int, list[Suggestion]] = {}
