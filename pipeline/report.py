@@ -47,6 +47,7 @@ class ReportData:
     run: str = ""
     decisions: dict[int, dict] = field(default_factory=dict)
     orphaned: list[dict] = field(default_factory=list)
+    flags: dict[str, list[str]] = field(default_factory=dict)  # segment_id -> possible identifiers
 
 
 def colour(cluster_id: int) -> str:
@@ -161,7 +162,7 @@ def render_report(data: ReportData) -> str:
         notes=data.notes + data.clustering.notes, manifest=data.manifest,
         threshold=data.mapping.threshold, orphaned=data.orphaned, outliers=outliers, max_size=max([v["size"] for v in views] or [1]),
         csp=Markup(STATIC_CSP), data_json=script_json(page_data(data, views)),
-        style=_asset("report.css"), script=_asset("report.js"),
+        style=_asset("report.css"), script=_asset("report.js"), flags=data.flags,
     )
 
 

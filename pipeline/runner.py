@@ -52,7 +52,7 @@ class RunOutputs:
     skipped: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
-    flags: dict[str, list[str]] = field(default_factory=dict)  # segment_id -> kinds of identifier
+    flags: dict[str, list[str]] | None = None  # segment_id -> kinds of identifier; None: not scanned yet
 
 
 def load_run_taxonomy(config: Config) -> Taxonomy | None:
@@ -136,7 +136,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         key = PseudonymKey(Path(config.privacy.key_path))
         segments = pseudonymise(segments, key)
         key.save()
-    flags = privacy_flags(segments, load_names(Path(config.privacy.names_file) if config.privacy.names_file else None))
+    flags = scan_flags(segments, config)
     if flags:
         notes.append(f"{len(flags)} segment(s) may identify someone (e-mail, phone, postcode, URL or a listed "
                      "name): see the privacy_flags column of segments.csv, and redact before sharing")
@@ -171,6 +171,12 @@ def _suggestions_json(suggestions) -> str:
     return json.dumps([{"code_id": s.code_id, "score": s.score} for s in suggestions], ensure_ascii=False)
 
 
+def scan_flags(segments: list[Segment], config: Config) -> dict[str, list[str]]:
+    """The privacy scan of the segments, with the configured list of names."""
+    names = load_names(Path(config.privacy.names_file) if config.privacy.names_file else None)
+    return privacy_flags(segments, names)
+
+
 def segments_csv(outputs: RunOutputs) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -184,7 +190,7 @@ def segments_csv(outputs: RunOutputs) -> str:
             int(s.backchannel), int(s.clusterable),
             outputs.clustering.assignments.get(s.segment_id, UNCLUSTERED),
             top.code_id if top else "", f"{top.score:.4f}" if top else "", _suggestions_json(suggestions),
-            ";".join(outputs.flags.get(s.segment_id, ())),
+            ";".join((outputs.flags or {}).get(s.segment_id, ())),
         ])
     return buffer.getvalue()
 
@@ -257,6 +263,8 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
     tmp.mkdir(mode=0o700)
     try:
         run_manifest = manifest(outputs)
+        if outputs.flags is None:
+            outputs.flags = scan_flags(outputs.segments, outputs.config)
         (tmp / "segments.csv").write_text(segments_csv(outputs), encoding="utf-8")
         document = clusters_document(outputs)
         # Each cluster's `decision` from the store (own or carried by shared segments); the
@@ -276,7 +284,7 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
                 mapping=outputs.mapping, taxonomy=outputs.taxonomy, notes=outputs.notes,
                 manifest=run_manifest, run=document["run"],
                 decisions={c["cluster_id"]: c["decision"] for c in document["clusters"] if c["decision"]},
-                orphaned=run_manifest["orphaned_decisions"]))
+                orphaned=run_manifest["orphaned_decisions"], flags=outputs.flags))
         (tmp / "report.html").write_text(report_html, encoding="utf-8")
         (tmp / "manifest.json").write_text(json.dumps(run_manifest, indent=2, ensure_ascii=False) + "\n",
                                            encoding="utf-8")

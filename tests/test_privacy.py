@@ -88,3 +88,19 @@ def test_pseudonymised_run_shows_no_speaker_label(tmp_path, fake_embedder):
     report = (out / "report.html").read_text(encoding="utf-8")
     for label in labels:
         assert f"{label}:" not in report and f"{label} (" not in report
+
+
+def test_report_marks_segments_that_may_identify_someone(tmp_path, monkeypatch):
+    from conftest import write_review_run
+
+    monkeypatch.setenv("THEMES_DECISIONS", str(tmp_path / "decisions.jsonl"))
+    texts = [f"Segment {i} is about the day centre and the tablets." for i in range(8)]
+    texts[1] = "Ring me on 07700 900123 after the group."
+    run = write_review_run(tmp_path / "run", {0: range(0, 6)}, texts)
+    report = (run / "report.html").read_text(encoding="utf-8")
+    assert report.count("may identify: phone") >= 1
+    with open(run / "segments.csv", newline="", encoding="utf-8") as handle:
+        import csv
+
+        flags = {row["segment_id"]: row["privacy_flags"] for row in csv.DictReader(handle)}
+    assert flags["meeting.txt#1.1"] == "phone" and flags["meeting.txt#0.1"] == ""
