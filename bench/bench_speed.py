@@ -58,7 +58,7 @@ from bertopic import BERTopic
 from sentence_transformers import SentenceTransformer
 from pipeline.embed import resolve_model
 
-docs = pd.read_csv(sys.argv[1])["feedback"].astype(str).tolist()
+docs = pd.read_csv(sys.argv[1])["feedback"].fillna("").astype(str).tolist()
 model = SentenceTransformer(str(resolve_model("all-MiniLM-L6-v2")), device="cpu")
 embeddings = model.encode(docs, show_progress_bar=False)
 topics, _ = BERTopic(embedding_model=model).fit_transform(docs, embeddings)
@@ -92,13 +92,15 @@ def timed_child(command: list[str], env: dict | None = None) -> dict:
 
 
 def rows_of_run(run_dir: Path, n_rows: int) -> list[int]:
-    """The cluster of each input row (turn N is row N-1), from a run's segments.csv."""
+    """The cluster of each input row, from a run's segments.csv: a segment names its row in
+    its annotations (``id=<row_index>``); rows without text are outliers (-1)."""
     clusters = [None] * n_rows
     with open(run_dir / "segments.csv", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            turn = int(row["turn_id"]) - 1
-            if clusters[turn] is None:
-                clusters[turn] = int(row["cluster_id"])
+            ids = [a for a in json.loads(row["annotations"] or "[]") if a.startswith("id=")]
+            index = int(ids[0][3:]) if ids else int(row["turn_id"]) - 1
+            if clusters[index] is None:
+                clusters[index] = int(row["cluster_id"])
     return [-1 if c is None else c for c in clusters]
 
 

@@ -295,8 +295,9 @@ def build_fast_model(model: str = "all-MiniLM-L6-v2", force: bool = False) -> Pa
 
 class OnnxEmbedder:
     """The int8 copy of a sentence-transformers model in ONNX Runtime on the CPU's cores:
-    the model's tokenizer (truncating as the model does), texts sorted by token count so
-    batches carry little padding, then mean pooling over real tokens and unit length."""
+    the model's tokenizer (truncating as the model does), one text a call with the cores on
+    different texts, then mean pooling over the tokens and unit length. ``batch_size`` is how
+    many texts go between progress reports."""
 
     def __init__(self, model: str, batch_size: int = 64, normalize: bool = True, threads: int | None = None):
         self.name = f"{model} (onnx-int8)"
@@ -326,7 +327,8 @@ class OnnxEmbedder:
 
             folder = self._folder()
             options = ort.SessionOptions()
-            options.intra_op_num_threads = self.threads
+            # The cores work on different texts at once (see encode), one thread each.
+            options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             options.log_severity_level = 3
@@ -343,29 +345,34 @@ class OnnxEmbedder:
         return self._session
 
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        from concurrent.futures import ThreadPoolExecutor
+
         session, tokenizer = self._load()
         out = np.zeros((len(texts), int(session.get_outputs()[0].shape[-1])), dtype=np.float32)
         if not texts:
             return out
-        encodings = [e.ids for e in tokenizer.encode_batch(list(texts))]
-        order = np.argsort([-len(ids) for ids in encodings], kind="stable")
-        for start in range(0, len(texts), self.batch_size):
-            batch = order[start:start + self.batch_size]
-            width = max(len(encodings[i]) for i in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, i in enumerate(batch):
-                ids[row, :len(encodings[i])] = encodings[i]
-                mask[row, :len(encodings[i])] = 1
-            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                        "token_type_ids": np.zeros_like(ids)})[0]
-            weights = mask[..., None].astype(np.float32)
-            vectors = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        encodings = [np.asarray(e.ids, dtype=np.int64)[None, :] for e in tokenizer.encode_batch(list(texts))]
+
+        def one(i: int) -> None:
+            # One text a call: int8 activations are scaled per call, so a batch would make a
+            # text's vector depend on the texts beside it. No padding either, so the mean is
+            # over the text's own tokens.
+            ids = encodings[i]
+            hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                        "token_type_ids": np.zeros_like(ids)})[0][0]
+            vector = hidden.mean(axis=0)
             if self.normalize:
-                vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
-            out[batch] = vectors
-            if progress:
-                progress(len(batch))
+                vector /= max(float(np.linalg.norm(vector)), 1e-12)
+            out[i] = vector
+
+        # Longest first, so the last calls are short ones and the cores finish together.
+        order = np.argsort([-e.shape[1] for e in encodings], kind="stable").tolist()
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:
+            for start in range(0, len(order), self.batch_size):
+                chunk = order[start:start + self.batch_size]
+                list(pool.map(one, chunk))
+                if progress:
+                    progress(len(chunk))
         return out
 
 

@@ -269,7 +269,8 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
         document = clusters_document(outputs)
         # Each cluster's `decision` from the store (own or carried by shared segments); the
         # run only reads the store. The run id covers the config and inputs that shaped it.
-        settings = {k: v for k, v in dump_config(outputs.config).items() if k not in ("output", "decisions")}
+        settings = {k: v for k, v in dump_config(outputs.config).items()
+                    if k not in ("output", "decisions", "cache")}  # the cache never changes results
         fingerprint = {"config": settings, "inputs": [t.sha256 for t in outputs.transcripts]}
         orphaned = attach_decisions(document, out_dir.name, store_path(outputs.config), fingerprint)
         run_manifest["run"] = document["run"]

@@ -1,0 +1,52 @@
+"""The same inputs and config give byte-identical segments.csv and clusters.json on every run,
+with the cache cold, warm or switched off."""
+
+import json
+
+import pytest
+
+from pipeline.config import load_config
+
+from conftest import FIXTURES, FakeEmbedder, themes
+
+SMALL = FIXTURES / "small" / "short_meeting.txt"
+OUTPUTS = ("segments.csv", "clusters.json")
+
+
+class IdentifiedFakeEmbedder(FakeEmbedder):
+    fingerprint = "fake-v1"
+
+
+def test_outputs_identical_with_and_without_cache(tmp_path, monkeypatch):
+    from pipeline.runner import execute, write_run
+
+    monkeypatch.delenv("THEMES_CACHE_DIR")
+    out = tmp_path / "run"
+    config = load_config(overrides={"input": {"paths": [str(SMALL)]}, "taxonomy": "none",
+                                    "clustering": {"min_cluster_size": 3, "min_samples": 1},
+                                    "cache": {"dir": str(tmp_path / "cache")}, "output": {"dir": str(out)}})
+    seen = []
+    for enabled in (False, True, True):  # no cache, cold cache, warm cache
+        config.cache.enabled = enabled
+        outputs = execute(config, embedder=IdentifiedFakeEmbedder())
+        write_run(outputs, out)
+        seen.append({name: (out / name).read_bytes() for name in OUTPUTS})
+        seen[-1]["cached"] = outputs.cached
+    assert seen[0]["segments.csv"] == seen[1]["segments.csv"] == seen[2]["segments.csv"]
+    assert seen[0]["clusters.json"] == seen[1]["clusters.json"] == seen[2]["clusters.json"]
+    assert json.loads(seen[0]["clusters.json"])["clusters"], "the fixture should form clusters"
+    assert set(seen[1]["cached"].values()) == {False} and set(seen[2]["cached"].values()) == {True}
+
+
+@pytest.mark.e2e
+def test_cli_rerun_is_identical_and_cached(tmp_path):
+    out = tmp_path / "run"
+    first = themes("run", "--input", SMALL, "--out", out)
+    assert first.returncode == 0, first.stderr
+    before = {name: (out / name).read_bytes() for name in OUTPUTS}
+    second = themes("run", "--input", SMALL, "--out", out)
+    assert second.returncode == 0, second.stderr
+    assert {name: (out / name).read_bytes() for name in OUTPUTS} == before
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["cached"] == {"ingest": True, "segment": True, "embed": True, "cluster": True}
+    assert "(cached)" in second.stderr
