@@ -85,7 +85,7 @@ class ClusteringConfig(_Section):
 
 class MappingConfig(_Section):
     threshold: float = Field(0.2, ge=0.0, le=1.0)
-    cluster_threshold: float = Field(0.15, ge=0.0, le=1.0)
+    cluster_threshold: float = Field(0.2, ge=0.0, le=1.0)
     top_k: int = Field(3, ge=1)
     turn_context: float = Field(1.0, ge=0.0)
 

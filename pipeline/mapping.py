@@ -19,10 +19,10 @@ How a score is made (docs/taxonomy.md says the same for analysts):
    lifts into probabilities: ``P(code)``, that this code is the analysts' code for the segment,
    and ``P(fit)``, that some code of the taxonomy fits it at all. Scores shown are ``P(code)``;
    a segment with ``P(fit)`` below ``mapping.threshold`` gets no suggestion (abstain).
-6. *Clusters.* A cluster's score for a code is the mean ``P(code)`` over its members: the share
-   of members expected to carry that code. When its members' mean ``P(fit)`` is below
-   ``mapping.threshold``, or no code's share reaches ``mapping.cluster_threshold``, the cluster
-   gets no suggestion and the report shows it as a candidate new theme.
+6. *Clusters.* A cluster's score for a code is the share of its members whose first
+   suggestion is that code (members that got none count too). When no code's share reaches
+   ``mapping.cluster_threshold`` the cluster gets no suggestion and the report shows it as a
+   candidate new theme.
 
 Suggestions name leaves; ``path`` gives the group and theme, so a leaf always comes with its
 ancestors. Everything here is deterministic: no sampling, ties broken by taxonomy order.
@@ -257,10 +257,12 @@ def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering:
     index = {s.segment_id: i for i, s in enumerate(segments)}
 
     segment_suggestions: dict[str, list[Suggestion]] = {}
+    firsts = np.full(len(segments), -1, dtype=int)
     for i, s in enumerate(segments):
         if s.backchannel or p_fit[i] < settings.threshold:
             segment_suggestions[s.segment_id] = []
             continue
+        firsts[i] = _order(lifts[i])[0]
         segment_suggestions[s.segment_id] = [
             _suggestion(leaf, p_code[i, leaf], profiles, taxonomy, which[i, leaf])
             # Ordered by lift: the same order as P(code), without ties where P(code) underflows.
@@ -271,29 +273,32 @@ def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering:
     for cluster in clustering.clusters:
         rows = np.array([index[sid] for sid in cluster.segment_ids if sid in index], dtype=int)
         cluster_suggestions[cluster.cluster_id] = _cluster_suggestions(
-            rows, segments, p_code, p_fit, which, profiles, taxonomy, settings)
+            rows, segments, firsts, p_code, which, profiles, taxonomy, settings)
     return Mapping(taxonomy_id=taxonomy.id, clusters=cluster_suggestions,
                    segments=segment_suggestions, threshold=settings.cluster_threshold)
 
 
-def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], p_code: np.ndarray, p_fit: np.ndarray,
+def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], firsts: np.ndarray, p_code: np.ndarray,
                          which: np.ndarray, profiles: CodeProfiles, taxonomy: Taxonomy,
                          settings: MappingConfig) -> list[Suggestion]:
-    """Codes by their share of the cluster's members; [] when the members as a whole fit no
-    code (mean P(fit) below ``threshold``) or no code reaches ``cluster_threshold``."""
-    if not len(rows) or p_fit[rows].mean() < settings.threshold:
+    """Codes by the share of the cluster's members whose first suggestion they are (members
+    that got no suggestion count too); [] when no code's share reaches ``cluster_threshold``.
+    ``firsts`` holds each segment's first leaf index, -1 where it abstained."""
+    if not len(rows):
         return []
-    shares = p_code[rows].mean(axis=0)
+    counts = np.bincount(firsts[rows][firsts[rows] >= 0], minlength=len(profiles.leaf_ids))
+    shares = counts / len(rows)
+    # Equal shares: the code the members fit better on average goes first.
+    order = np.lexsort((np.arange(len(shares)), -np.round(p_code[rows].mean(axis=0), 6), -counts))
     out = []
-    for leaf in _order(shares)[: settings.top_k]:
-        if shares[leaf] < settings.cluster_threshold:
+    for leaf in order[: settings.top_k]:
+        if counts[leaf] == 0 or shares[leaf] < settings.cluster_threshold:
             break
         member_scores = p_code[rows, leaf]
         best = rows[np.lexsort((rows, -np.round(member_scores, 6)))[:3]]
         # The profile text most of the supporting members came closest to.
         text_index = int(np.bincount(which[best, leaf]).argmax())
-        first = int((p_code[rows].argmax(axis=1) == leaf).sum())
-        matched = f"first suggestion for {first} of {len(rows)} members; "
+        matched = f"first suggestion for {counts[leaf]} of {len(rows)} members; "
         out.append(_suggestion(leaf, shares[leaf], profiles, taxonomy, text_index,
                                tuple(segments[i].segment_id for i in best), matched))
     return out

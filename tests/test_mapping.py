@@ -94,11 +94,14 @@ def test_cluster_suggestions_carry_evidence_from_members(taxonomy, fake_embedder
     assert mapping.clusters[1] == []  # fits no code: shown as a candidate new theme
 
 
-def test_cluster_threshold_controls_abstaining(taxonomy, fake_embedder):
-    members = [seg(f"m#{i}.1", text, turn=i) for i, text in enumerate(["waiting list months", "referral delay"])]
+def test_cluster_score_is_the_share_of_members_and_the_threshold_applies(taxonomy, fake_embedder):
+    members = [seg("m#1.1", "waiting list months referral delay", turn=1),
+               seg("m#2.1", "tablets medication side effects dose", turn=2)]
     cluster = Cluster(0, tuple(s.segment_id for s in members), (), ())
-    assert run(members, taxonomy, fake_embedder, clusters=[cluster], cluster_threshold=0.0).clusters[0]
-    assert run(members, taxonomy, fake_embedder, clusters=[cluster], cluster_threshold=1.0).clusters[0] == []
+    mapping = run(members, taxonomy, fake_embedder, clusters=[cluster], cluster_threshold=0.5)
+    assert sorted((s.code_id, s.score) for s in mapping.clusters[0]) == [("access.waiting", 0.5),
+                                                                         ("treatment.meds", 0.5)]
+    assert run(members, taxonomy, fake_embedder, clusters=[cluster], cluster_threshold=0.6).clusters[0] == []
 
 
 def test_calibration_is_monotone_and_bounded():
