@@ -6,10 +6,17 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup themes test bench bench-scale bench-mapping bench-clusters clean
 
+COMPILED := $(VENV)/.compiled
+
 # The int8 copy of the embedding model (models/, not committed) is exported from the
 # packaged weights; when it is already current this only checks hashes (about a second).
-setup: $(STAMP)
+setup: $(STAMP) $(COMPILED)
 	$(BIN)/python -m pipeline.embed
+
+# UMAP's numba functions, compiled once for this machine and kept (about a minute, once).
+$(COMPILED): $(STAMP)
+	$(BIN)/python -m pipeline.cache
+	touch $(COMPILED)
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -295,3 +295,46 @@ def clear(root: Path) -> int:
             removed += sum(1 for _ in folder.glob(f"*/*/{ENTRY}"))
             shutil.rmtree(folder)
     return removed
+
+
+def keep_compiled_code() -> None:
+    """Ask numba to keep UMAP's compiled functions on disk. UMAP marks few of them
+    ``cache=True``, so every process spent about 25 s of CPU compiling them on its first call;
+    kept (next to the library, as numba does for the functions that ask), the next process
+    loads them in about a second. Compiled code never changes results. Call before UMAP is
+    imported; later calls do nothing."""
+    import sys
+    import warnings
+
+    if "umap" in sys.modules:
+        return
+    import numba
+
+    def caching(original):
+        def decorate(*args, **kwargs):
+            kwargs.setdefault("cache", True)
+            return original(*args, **kwargs)
+        return decorate
+
+    warnings.filterwarnings("ignore", message=r"(?s).*[Cc]annot cache compiled function")
+    njit, jit = numba.njit, numba.jit
+    numba.njit, numba.jit = caching(njit), caching(jit)
+    try:
+        import umap  # noqa: F401  (its functions are decorated as it is imported)
+    finally:
+        numba.njit, numba.jit = njit, jit
+
+
+if __name__ == "__main__":  # `make setup`: compile UMAP's functions once for this machine
+    import time
+
+    import numpy as np
+
+    started = time.perf_counter()
+    keep_compiled_code()
+    from umap import UMAP
+
+    points = np.random.default_rng(0).normal(size=(300, 16)).astype(np.float32)
+    UMAP(n_neighbors=15, n_components=5, metric="cosine", random_state=0, low_memory=True, n_jobs=1,
+         init="spectral").fit_transform(points)
+    print(f"compiled code ready ({time.perf_counter() - started:.0f} s)")

@@ -107,11 +107,11 @@ def run(
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every stage; neither read nor write the stage cache."),
 ) -> None:
     """Run the whole pipeline and write a run folder with report.html."""
-    from .runner import execute, write_run
-
-    cfg = _load(config, input, taxonomy, out)
+    cfg = _load(config, input, taxonomy, out)  # before the runner's imports: config errors answer at once
     if no_cache:
         cfg.cache.enabled = False
+    from .runner import execute, write_run
+
     outputs = execute(cfg, progress=ConsoleProgress())
     folder = write_run(outputs, Path(cfg.output.dir))
     typer.echo(f"report: {folder / 'report.html'}")

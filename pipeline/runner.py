@@ -152,8 +152,15 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     embeddings = embedded.value
     progress.done("embed", f"{len(segments)} segments{tag('embed')}")
 
+    def cluster_stage(*args):
+        from .cache import keep_compiled_code
+
+        keep_compiled_code()  # UMAP's compiled functions: once a machine, not once a run
+        return cluster(*args)
+
     clustering = stage("cluster", Clustering, {"segments": segmented.digest, "embeddings": embedded.digest},
-                       {"clustering": config.clustering}, cluster, segments, embeddings, config.clustering).value
+                       {"clustering": config.clustering}, cluster_stage, segments, embeddings,
+                       config.clustering).value
     progress.done("cluster", f"{len(clustering.clusters)} clusters{tag('cluster')}")
 
     if taxonomy is None:
