@@ -48,7 +48,9 @@ def _line_index(root: yaml.Node, path: Path) -> dict:
         size = 1
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
-                child = prefix + (key_node.value,)
+                # A list or mapping used as a key is refused later, when the document is built.
+                name = key_node.value if isinstance(key_node, yaml.ScalarNode) else f"<{key_node.id}>"
+                child = prefix + (name,)
                 if index:
                     out.setdefault(child, key_node.start_mark.line + 1)
                 size += visit(value_node, child, index)

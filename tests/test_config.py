@@ -57,3 +57,10 @@ def test_yaml_alias_explosion_refused(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(ThemesError, match="aliases"):
         load_config(path)
+
+
+def test_non_scalar_key_is_a_clean_error(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("[]:\n")
+    with pytest.raises(ThemesError, match="c.yaml"):
+        load_config(path)
