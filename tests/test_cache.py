@@ -191,3 +191,27 @@ def test_env_overrides_cache_dir_and_cache_clear(tmp_path, monkeypatch):
 def test_run_help_offers_no_cache():
     result = themes("run", "--help")
     assert result.returncode == 0 and "--no-cache" in result.stdout
+
+
+def test_speed_keys_are_documented():
+    from pipeline.config import PROJECT_ROOT, CacheConfig
+
+    doc = (PROJECT_ROOT / "docs" / "config.md").read_text(encoding="utf-8")
+    keys = [f"cache.{key}" for key in CacheConfig.model_fields] + ["embedding.backend", "clustering.sample_above"]
+    for key in keys:
+        assert f"`{key}`" in doc, key
+    assert "THEMES_CACHE_DIR" in doc and (PROJECT_ROOT / "docs" / "performance.md").is_file()
+
+
+def test_plain_progress_lines_when_not_a_terminal(capsys):
+    from pipeline.cli import ConsoleProgress
+
+    progress = ConsoleProgress()
+    progress.tty = False
+    progress.start("embed", 2000)
+    for _ in range(20):
+        progress.advance(100)
+    progress.done("embed", "2000 segments")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "embed: 200/2000" and lines[-1] == "embed: 2000 segments"
+    assert 9 <= len(lines) <= 11
