@@ -99,6 +99,8 @@ def run(docs: list[str], labels: list[str], embedder, variants: dict) -> list[tu
 VARIANTS = {
     "pipeline (configured defaults)": {},
     "  without outlier reduction": {"reduce_outliers": False},
+    "  outlier threshold 0.3": {"outlier_threshold": 0.3},
+    "  outlier threshold 0.4": {"outlier_threshold": 0.4},
     "  selection eom": {"selection_method": "eom"},
     "  plain c-TF-IDF keywords": {"reduce_frequent_words": False},
 }

@@ -77,7 +77,7 @@ class ClusteringConfig(_Section):
     top_n_words: int = Field(10, ge=1)
     representatives: int = Field(5, ge=1)
     reduce_outliers: bool = True
-    outlier_threshold: float = Field(0.4, ge=0.0, le=1.0)
+    outlier_threshold: float = Field(0.35, ge=0.0, le=1.0)
     stop_words: str | None = "english"
     reduce_frequent_words: bool = True
     sample_above: int | None = Field(20000, ge=100)
