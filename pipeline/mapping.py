@@ -87,7 +87,7 @@ BACKGROUND = (
 # P(code) = sigmoid(a * lift + b * (lift - best lift of the other codes) + c)
 CODE_CALIBRATION = (2.11, 11.93, -2.30)
 # P(fit) = sigmoid(a * best lift + c)
-FIT_CALIBRATION = (17.04, -5.13)
+FIT_CALIBRATION = (16.57, -5.01)
 
 TOP_TEXTS = 3
 TOP_LEAVES = 3
