@@ -34,7 +34,7 @@ CACHE_ENV = "THEMES_CACHE_DIR"
 ENTRY = "entry.json"
 VALUE = "value.json"
 FORMAT = 1
-STAGES = ("ingest", "segment", "embed", "cluster", "mapping")
+STAGES = ("ingest", "segment", "embed", "reduce", "cluster", "mapping")
 
 
 PACKAGE = Path(__file__).resolve().parent
@@ -206,10 +206,10 @@ class StageCache:
         self.notes: list[str] = []
         self._writable = True
 
-    def key(self, stage: str, inputs: dict[str, str], sections: dict[str, Any]) -> str:
+    def key(self, stage: str, inputs: dict[str, str], sections: dict[str, Any], module: str | None = None) -> str:
         """sha256 over the stage name, its inputs' hashes, its config sections (as sorted
-        JSON) and the code version."""
-        document = {"stage": stage, "inputs": inputs, "code": code_version(stage),
+        JSON) and the version of its code (``module``, default: the module named as the stage)."""
+        document = {"stage": stage, "inputs": inputs, "code": code_version(module or stage),
                     "config": {name: _config_json(section) for name, section in sections.items()}}
         return sha256_bytes(json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8"))
 

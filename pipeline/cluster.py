@@ -116,8 +116,11 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms == 0, 1.0, norms)
 
 
-def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringConfig) -> Clustering:
-    """Cluster the clusterable ``segments``; ``embeddings`` has one row per segment given."""
+def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringConfig,
+            reduced: np.ndarray | None = None) -> Clustering:
+    """Cluster the clusterable ``segments``; ``embeddings`` has one row per segment given.
+    ``reduced``: UMAP's map of them from ``reduce`` (same segments, embeddings and config),
+    so that a rerun that changes only HDBSCAN or keyword settings skips UMAP."""
     idx = np.array([i for i, s in enumerate(segments) if s.clusterable], dtype=int)
     ids = [segments[i].segment_id for i in idx]
     docs = [segments[i].text for i in idx]
@@ -137,6 +140,8 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
 
 
     umap_model, hdbscan_model, min_cluster_size = _models(config, n)
+    if reduced is not None:
+        umap_model = _Reduced(reduced)
     if min_cluster_size < config.min_cluster_size:
         notes.append(f"small corpus ({n} segments): min_cluster_size lowered from "
                      f"{config.min_cluster_size} to {min_cluster_size}")
@@ -215,3 +220,35 @@ def _fit_topics(model, docs: list[str], vectors: np.ndarray, config: ClusteringC
     notes.append(f"{n} segments to cluster: clusters were found on a random sample of {size} "
                  f"(clustering.sample_above); the other {n - size} joined the nearest cluster")
     return topics.tolist()
+
+
+# The clustering settings UMAP's map depends on; the others (HDBSCAN, keywords, outliers) can
+# change without computing it again.
+UMAP_SETTINGS = ("random_state", "umap_n_neighbors", "umap_n_components", "umap_min_dist", "sample_above")
+
+
+def reduce(segments: list[Segment], embeddings: np.ndarray, config: ClusteringConfig) -> np.ndarray | None:
+    """UMAP's map of the clusterable segments, (n, umap_n_components) float32, exactly as
+    ``cluster`` would compute it; None where ``cluster`` does not use one fitted on all of
+    them (too few segments, or more than ``sample_above``)."""
+    idx = [i for i, s in enumerate(segments) if s.clusterable]
+    n = len(idx)
+    if n < MIN_SEGMENTS_TO_CLUSTER or (config.sample_above and n > config.sample_above):
+        return None
+    vectors = _normalised(embeddings[idx].astype(np.float32))
+    return _models(config, n)[0].fit_transform(vectors)
+
+
+class _Reduced:
+    """Hands BERTopic a UMAP map computed before (see ``reduce``) in place of fitting UMAP."""
+
+    def __init__(self, embedding: np.ndarray):
+        self.embedding_ = embedding
+
+    def fit_transform(self, vectors, y=None):
+        if len(vectors) != len(self.embedding_):
+            raise ValueError("the precomputed UMAP map is for a different set of segments")
+        return self.embedding_
+
+    def transform(self, vectors):
+        return self.fit_transform(vectors)

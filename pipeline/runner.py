@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import functools
+import inspect
 import io
 import json
 import os
@@ -62,7 +64,7 @@ def load_run_taxonomy(config: Config) -> Taxonomy | None:
 
 def execute(config: Config, embedder: Embedder | None = None, progress: Progress | None = None) -> RunOutputs:
     """Run every stage on the configured inputs and return the artifacts (writes nothing)."""
-    from .cluster import cluster
+    from .cluster import UMAP_SETTINGS, cluster, reduce
     from .ingest import ingest
     from .mapping import map_to_taxonomy, no_mapping
     from .segment import segment
@@ -94,11 +96,11 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     cache = StageCache(cache_dir(config.cache.dir) if config.cache.enabled else None, progress.warn)
     cached: dict[str, bool] = {}
 
-    def stage(name, kind, inputs, sections, fn, *args, total=None):
+    def stage(name, kind, inputs, sections, fn, *args, total=None, module=None):
         """Run a stage or take its output from the cache -> Result (output, content hash).
         ``inputs`` None (an input the cache cannot identify): always run."""
         started = time.perf_counter()
-        key = cache.key(name, inputs, sections) if inputs is not None else None
+        key = cache.key(name, inputs, sections, module) if inputs is not None else None
         hit = cache.load(name, key, kind) if key else None
         if hit is not None:
             progress.start(name)
@@ -152,15 +154,25 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     embeddings = embedded.value
     progress.done("embed", f"{len(segments)} segments{tag('embed')}")
 
-    def cluster_stage(*args):
+    def reduce_stage(*args):
         from .cache import keep_compiled_code
 
         keep_compiled_code()  # UMAP's compiled functions: once a machine, not once a run
-        return cluster(*args)
+        return reduce(*args)
 
-    clustering = stage("cluster", Clustering, {"segments": segmented.digest, "embeddings": embedded.digest},
-                       {"clustering": config.clustering}, cluster_stage, segments, embeddings,
-                       config.clustering).value
+    # UMAP's map is a stage of its own, so a rerun that changes only HDBSCAN or keyword settings
+    # does not compute it again.
+    clustered_inputs = {"segments": segmented.digest, "embeddings": embedded.digest}
+    umap_settings = {key: getattr(config.clustering, key) for key in UMAP_SETTINGS}
+    if "reduced" in inspect.signature(cluster).parameters:  # else a stand-in that cannot take a map
+        reduced = stage("reduce", np.ndarray | None, clustered_inputs, {"umap": umap_settings},
+                        reduce_stage, segments, embeddings, config.clustering, module="cluster")
+        if reduced.value is not None:
+            progress.done("reduce", f"UMAP map of {len(reduced.value)} segments{tag('reduce')}")
+        clustered_inputs |= {"reduced": reduced.digest}
+        cluster = functools.partial(cluster, reduced=reduced.value)
+    clustering = stage("cluster", Clustering, clustered_inputs, {"clustering": config.clustering},
+                       cluster, segments, embeddings, config.clustering).value
     progress.done("cluster", f"{len(clustering.clusters)} clusters{tag('cluster')}")
 
     if taxonomy is None:
