@@ -130,6 +130,11 @@ def _encode(value: Any, arrays: list[np.ndarray]) -> Any:
     return value
 
 
+@lru_cache(maxsize=None)
+def _type_hints(kind: type) -> dict[str, Any]:
+    return typing.get_type_hints(kind)
+
+
 def _decode(kind: Any, value: Any, arrays: list[np.ndarray]) -> Any:
     if isinstance(value, dict) and set(value) == {"__npy__"}:
         return arrays[value["__npy__"]]
@@ -140,7 +145,7 @@ def _decode(kind: Any, value: Any, arrays: list[np.ndarray]) -> Any:
         options = [a for a in args if a is not type(None)]
         return _decode(options[0], value, arrays) if len(options) == 1 else value
     if dataclasses.is_dataclass(kind):
-        hints = typing.get_type_hints(kind)
+        hints = _type_hints(kind)
         return kind(**{name: _decode(hints[name], item, arrays) for name, item in value.items()})
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
