@@ -239,7 +239,8 @@ def reduce(segments: list[Segment], embeddings: np.ndarray, config: ClusteringCo
         return None
     vectors = _normalised(embeddings[idx].astype(np.float32))
     umap_model = _models(config, n)[0]
-    umap_model.precomputed_knn = _exact_neighbours(vectors, umap_model.n_neighbors)
+    if n >= 4096:  # below this UMAP's own search is exact already (and its results unchanged)
+        umap_model.precomputed_knn = _exact_neighbours(vectors, umap_model.n_neighbors)
     import warnings
 
     with warnings.catch_warnings():  # it notes that UMAP.transform needs its own index: unused here
