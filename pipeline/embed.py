@@ -20,6 +20,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from .doctor import set_offline as offline
 from .errors import ThemesError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,15 +43,6 @@ class Embedder(Protocol):
     name: str
 
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray: ...
-
-
-def offline() -> None:
-    """Tell the libraries we use never to reach a model hub."""
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
-        os.environ[var] = "1"
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def packaged_model_dir(module_name: str) -> Path:

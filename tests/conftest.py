@@ -92,3 +92,18 @@ def write_review_run(out_dir, groups, texts=None, taxonomy="nakanishi2021", over
                          segments=segments, embeddings=np.zeros((n, 4), np.float32), clustering=clustering,
                          mapping=Mapping(tax.id if tax else "", suggestions, {}, 0.35), taxonomy=tax)
     return write_run(outputs, Path(out_dir))
+
+
+@pytest.fixture
+def browser():
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    import os
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = os.environ.get("THEMES_CHROMIUM", "/usr/bin/chromium")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=chromium, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"])
+        yield launched
+        launched.close()

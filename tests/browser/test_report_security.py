@@ -45,16 +45,6 @@ def hostile_run(tmp_path, monkeypatch):
     return write_review_run(tmp_path / "run", GROUPS, texts), store
 
 
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"])
-        yield browser
-        browser.close()
-
-
 def check_page(browser, url, allowed_prefix):
     page = browser.new_page()
     requests, dialogs = [], []

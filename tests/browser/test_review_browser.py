@@ -36,16 +36,6 @@ def run(tmp_path, store):
 
 
 @pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
 def review(run, store):
     env = {**os.environ, "THEMES_DECISIONS": str(store)}
     process = subprocess.Popen([*THEMES, "review", str(run), "--author", "Browser Test"], cwd=ROOT, env=env,
