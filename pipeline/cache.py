@@ -136,28 +136,57 @@ def _type_hints(kind: type) -> dict[str, Any]:
 
 
 def _decode(kind: Any, value: Any, arrays: list[np.ndarray]) -> Any:
-    if isinstance(value, dict) and set(value) == {"__npy__"}:
-        return arrays[value["__npy__"]]
-    if value is None:
-        return None
+    return _decoder(kind)(value, arrays)
+
+
+@lru_cache(maxsize=None)
+def _decoder(kind: Any) -> Callable[[Any, list[np.ndarray]], Any]:
+    """A function that rebuilds a value of type ``kind`` from its JSON form, made once per
+    type: a cached run reads tens of thousands of segments, and asking the type system about
+    every one of them took longer than reading the files."""
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin in (typing.Union, types.UnionType):
         options = [a for a in args if a is not type(None)]
-        return _decode(options[0], value, arrays) if len(options) == 1 else value
-    if dataclasses.is_dataclass(kind):
+        build = _decoder(options[0]) if len(options) == 1 else (lambda value, arrays: value)
+    elif dataclasses.is_dataclass(kind):
         hints = _type_hints(kind)
-        return kind(**{name: _decode(hints[name], item, arrays) for name, item in value.items()})
-    if origin is tuple:
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_decode(args[0], item, arrays) for item in value)
-        return tuple(_decode(a, item, arrays) for a, item in zip(args, value))
-    if origin is list:
-        return [_decode(args[0], item, arrays) for item in value]
-    if origin is dict:
-        return {_decode(args[0], key, arrays): _decode(args[1], item, arrays) for key, item in value.items()}
-    if kind in (int, float) and isinstance(value, str):
-        return kind(value)
-    return value
+        fields = {name: _decoder(hint) for name, hint in hints.items()}
+
+        def build(value, arrays):
+            return kind(**{name: fields[name](item, arrays) for name, item in value.items()})
+    elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item_of = _decoder(args[0])
+        build = ((lambda value, arrays: tuple(value)) if args[0] is str else
+                 (lambda value, arrays: tuple(item_of(item, arrays) for item in value)))
+    elif origin is tuple:
+        items = [_decoder(a) for a in args]
+
+        def build(value, arrays):
+            return tuple(item(v, arrays) for item, v in zip(items, value))
+    elif origin is list:
+        item_of = _decoder(args[0])
+        build = ((lambda value, arrays: list(value)) if args[0] is str else
+                 (lambda value, arrays: [item_of(item, arrays) for item in value]))
+    elif origin is dict:
+        key_of, item_of = _decoder(args[0]), _decoder(args[1])
+
+        def build(value, arrays):
+            return {key_of(key, arrays): item_of(item, arrays) for key, item in value.items()}
+    elif kind in (int, float):
+        def build(value, arrays):
+            return kind(value) if isinstance(value, str) else value
+    else:
+        def build(value, arrays):
+            return value
+
+    def decode(value, arrays):
+        if value is None:
+            return None
+        if type(value) is dict and len(value) == 1 and "__npy__" in value:
+            return arrays[value["__npy__"]]
+        return build(value, arrays)
+
+    return decode
 
 
 def to_files(value: Any) -> dict[str, bytes]:

@@ -3,6 +3,9 @@ keywords and representative segments."""
 
 from __future__ import annotations
 
+import sys
+import types
+
 import numpy as np
 
 from .artifacts import UNCLUSTERED, Cluster, Clustering, Segment
@@ -12,22 +15,73 @@ from .config import ClusteringConfig
 MIN_SEGMENTS_TO_CLUSTER = 12
 
 
-def _models(config: ClusteringConfig, n: int):
-    from hdbscan import HDBSCAN
+def _umap_model(config: ClusteringConfig, n: int):
+    from .cache import keep_compiled_code
+
+    keep_compiled_code()  # UMAP's compiled functions: once a machine, not once a run
     from umap import UMAP
 
-    min_cluster_size = max(2, min(config.min_cluster_size, n // 3))
-    umap_model = UMAP(
+    return UMAP(
         n_neighbors=max(2, min(config.umap_n_neighbors, n - 1)),
         n_components=max(2, min(config.umap_n_components, n - 2)),
         min_dist=config.umap_min_dist, metric="cosine", random_state=config.random_state,
         init="spectral" if n >= 100 else "random", n_jobs=1, low_memory=True,
     )
-    hdbscan_model = HDBSCAN(
-        min_cluster_size=min_cluster_size, min_samples=config.min_samples, metric="euclidean",
+
+
+def _hdbscan_model(config: ClusteringConfig, n: int):
+    from hdbscan import HDBSCAN
+
+    return HDBSCAN(
+        min_cluster_size=_min_cluster_size(config, n), min_samples=config.min_samples, metric="euclidean",
         cluster_selection_method=config.selection_method, prediction_data=False, core_dist_n_jobs=1,
     )
-    return umap_model, hdbscan_model, min_cluster_size
+
+
+def _min_cluster_size(config: ClusteringConfig, n: int) -> int:
+    return max(2, min(config.min_cluster_size, n // 3))
+
+
+# Parts of BERTopic the pipeline never uses, left out of its import: their imports (transformers
+# and torch for LLM and zero-shot representations, spaCy for part-of-speech keywords, plotly
+# and UMAP for BERTopic's charts, the Hugging Face Hub for saving models) took about 10 s of a
+# 10k-segment rerun whose clustering itself takes 2 s. The report draws its own map.
+_UNUSED_REPRESENTATIONS = ("_textgeneration", "_zeroshot", "_visual", "_llamacpp", "_openai",
+                           "_litellm", "_langchain", "_pos")
+_UNUSED_MODULES = ("plotting", "_save_utils")
+
+
+class _LeftOut(types.ModuleType):
+    """Stands in for a part of BERTopic left out of the import; any use says so."""
+
+    def __getattr__(self, name: str):
+        raise AttributeError(f"{self.__name__}.{name} is not available: the pipeline imports "
+                             "BERTopic without its charts and model saving")
+
+
+def _bertopic():
+    """BERTopic, imported without the parts listed above, and told to skip its own choice of
+    representative documents (the pipeline picks members closest to each cluster's centroid,
+    see ``_representatives``; BERTopic's sampling took about 3 s on 10k segments)."""
+    if "bertopic" not in sys.modules:
+        blocked = [f"bertopic.representation.{name}" for name in _UNUSED_REPRESENTATIONS]
+        for name in blocked:  # None in sys.modules: the import raises ModuleNotFoundError, which
+            sys.modules.setdefault(name, None)  # BERTopic answers with a "not installed" stand-in
+        for name in _UNUSED_MODULES:
+            sys.modules.setdefault(f"bertopic.{name}", _LeftOut(f"bertopic.{name}"))
+        try:
+            import bertopic  # noqa: F401
+        finally:
+            for name in blocked:
+                if sys.modules.get(name, 0) is None:
+                    del sys.modules[name]
+    from bertopic import BERTopic
+
+    class Topics(BERTopic):
+        def _save_representative_docs(self, documents):
+            self.representative_docs_ = {}
+
+    return Topics
 
 
 # Spoken-language fillers and contraction fragments that make poor keywords.
@@ -62,6 +116,7 @@ def _vectorizer(config: ClusteringConfig, n_docs: int):
 
 
 def _ctfidf(config: ClusteringConfig):
+    _bertopic()
     from bertopic.vectorizers import ClassTfidfTransformer
 
     # Damping words frequent in every cluster ("staff", "help") leaves the words that tell
@@ -134,32 +189,25 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
         )
         return Clustering(clusters=[], assignments={i: UNCLUSTERED for i in ids}, order=ids, notes=notes)
 
-    import logging
-
-    from bertopic import BERTopic
-
-
-    umap_model, hdbscan_model, min_cluster_size = _models(config, n)
+    BERTopic = _bertopic()
+    min_cluster_size = _min_cluster_size(config, n)
     if reduced is None:
         reduced = reduce(segments, embeddings, config)
-    if reduced is not None:
-        umap_model = _Reduced(reduced)
+    umap_model = _umap_model(config, n) if reduced is None else _Reduced(reduced)
     if min_cluster_size < config.min_cluster_size:
         notes.append(f"small corpus ({n} segments): min_cluster_size lowered from "
                      f"{config.min_cluster_size} to {min_cluster_size}")
-    model = BERTopic(
-        embedding_model=None, umap_model=umap_model, hdbscan_model=hdbscan_model,
-        vectorizer_model=_vectorizer(config, n), ctfidf_model=_ctfidf(config),
-        top_n_words=2 * config.top_n_words, calculate_probabilities=False, verbose=False,
-    )
-    # BERTopic resets its logger's level when constructed; its notices are not for analysts.
-    logging.getLogger("BERTopic").setLevel(logging.ERROR)
-    topics = _fit_topics(model, docs, vectors, config, notes)
-    if config.reduce_outliers and UNCLUSTERED in topics and len(set(topics)) > 1:
-        topics = list(model.reduce_outliers(docs, topics, strategy="embeddings",
-                                            embeddings=vectors, threshold=config.outlier_threshold))
-        model.update_topics(docs, topics=topics, vectorizer_model=_vectorizer(config, n),
-                            ctfidf_model=_ctfidf(config), top_n_words=2 * config.top_n_words)
+    threshold = config.outlier_threshold if config.reduce_outliers else None
+
+    def model_for(fit_vectors: np.ndarray):
+        return BERTopic(
+            embedding_model=None, umap_model=umap_model,
+            hdbscan_model=_JoinOutliers(_hdbscan_model(config, n), fit_vectors, threshold),
+            vectorizer_model=_vectorizer(config, n), ctfidf_model=_ctfidf(config),
+            top_n_words=2 * config.top_n_words, calculate_probabilities=False, verbose=False,
+        )
+
+    topics, model = _fit_topics(model_for, docs, vectors, config, notes)
     topics_arr = np.array(topics)
 
     clusters: list[Cluster] = []
@@ -193,35 +241,69 @@ def _overview(model, vectors: np.ndarray, random_state: int) -> np.ndarray | Non
     return PCA(n_components=2, random_state=random_state).fit_transform(reduced).astype(np.float32)
 
 
-def _fit_topics(model, docs: list[str], vectors: np.ndarray, config: ClusteringConfig,
-                notes: list[str]) -> list[int]:
-    """Fit BERTopic -> a topic per doc. Above ``clustering.sample_above`` docs, UMAP and
-    HDBSCAN (the slow, memory-hungry parts) see a seeded random sample of that size; every
-    other doc joins the cluster with the nearest centroid in embedding space when its cosine
-    similarity reaches ``clustering.outlier_threshold`` (else it is an outlier), and the
-    keywords are then counted over all members."""
+def _fit_topics(model_for, docs: list[str], vectors: np.ndarray, config: ClusteringConfig,
+                notes: list[str]) -> tuple[list[int], object]:
+    """Fit BERTopic -> a topic per doc, and the fitted model. Above ``clustering.sample_above``
+    docs, UMAP and HDBSCAN (the slow, memory-hungry parts) see a seeded random sample of that
+    size; every other doc joins the cluster with the nearest centroid in embedding space when
+    its cosine similarity reaches ``clustering.outlier_threshold`` (else it is an outlier), and
+    the keywords are then counted over all members."""
+    import logging
+
     n, size = len(docs), config.sample_above
-    if not size or n <= size:
+    sample = None if not size or n <= size else np.sort(
+        np.random.default_rng(config.random_state).choice(n, size=size, replace=False))
+    model = model_for(vectors if sample is None else vectors[sample])
+    # BERTopic resets its logger's level when constructed; its notices are not for analysts.
+    logging.getLogger("BERTopic").setLevel(logging.ERROR)
+    if sample is None:
         topics, _ = model.fit_transform(docs, embeddings=vectors)
-        return list(topics)
-    sample = np.sort(np.random.default_rng(config.random_state).choice(n, size=size, replace=False))
-    sample_topics = np.asarray(model.fit_transform([docs[i] for i in sample], embeddings=vectors[sample])[0])
+        return list(topics), model
     topics = np.full(n, UNCLUSTERED, dtype=int)
-    topics[sample] = sample_topics
-    found = sorted(set(sample_topics.tolist()) - {UNCLUSTERED})
-    if found:
-        centroids = _normalised(np.stack([vectors[sample[sample_topics == t]].mean(axis=0) for t in found]))
-        rest = np.setdiff1d(np.arange(n), sample)
-        for chunk in np.array_split(rest, max(1, len(rest) // 20000)):
-            sims = vectors[chunk] @ centroids.T
-            best = sims.argmax(axis=1)
-            close = sims[np.arange(len(chunk)), best] >= config.outlier_threshold
-            topics[chunk] = np.where(close, np.asarray(found)[best], UNCLUSTERED)
-    model.update_topics(docs, topics=topics.tolist(), vectorizer_model=_vectorizer(config, n),
-                        ctfidf_model=_ctfidf(config), top_n_words=2 * config.top_n_words)
+    topics[sample] = model.fit_transform([docs[i] for i in sample], embeddings=vectors[sample])[0]
+    topics = join_nearest(topics, vectors, config.outlier_threshold, members=sample)
+    model.update_topics(docs, topics=topics.tolist(), vectorizer_model=model.vectorizer_model,
+                        ctfidf_model=model.ctfidf_model, top_n_words=model.top_n_words)
     notes.append(f"{n} segments to cluster: clusters were found on a random sample of {size} "
                  f"(clustering.sample_above); the other {n - size} joined the nearest cluster")
-    return topics.tolist()
+    return topics.tolist(), model
+
+
+def join_nearest(labels: np.ndarray, vectors: np.ndarray, threshold: float,
+                 members: np.ndarray | None = None) -> np.ndarray:
+    """Each unclustered row joins the cluster whose centre (the mean of its ``members``' unit
+    vectors; default: all rows) is most similar, when the cosine similarity reaches
+    ``threshold``; the rest stay unclustered. BERTopic's "embeddings" outlier strategy."""
+    labels = np.asarray(labels).copy()
+    pool = np.arange(len(labels)) if members is None else np.asarray(members)
+    found = sorted(set(labels[pool].tolist()) - {UNCLUSTERED})
+    rest = np.flatnonzero(labels == UNCLUSTERED)
+    if not found or not len(rest):
+        return labels
+    centroids = _normalised(np.stack([vectors[pool[labels[pool] == t]].mean(axis=0) for t in found]))
+    for chunk in np.array_split(rest, max(1, len(rest) // 20000)):
+        sims = vectors[chunk] @ centroids.T
+        best = sims.argmax(axis=1)
+        close = sims[np.arange(len(chunk)), best] >= threshold
+        labels[chunk] = np.where(close, np.asarray(found)[best], UNCLUSTERED)
+    return labels
+
+
+class _JoinOutliers:
+    """BERTopic's cluster model: HDBSCAN on the UMAP map, then (``threshold`` not None) each
+    segment HDBSCAN left out joins the nearest cluster (``join_nearest`` on ``vectors``, the
+    embeddings of the segments fitted) before BERTopic counts keywords, so they are counted
+    once, over the final members."""
+
+    def __init__(self, hdbscan, vectors: np.ndarray, threshold: float | None):
+        self.hdbscan, self.vectors, self.threshold = hdbscan, vectors, threshold
+
+    def fit(self, X, y=None):
+        labels = np.asarray(self.hdbscan.fit(X).labels_)
+        if self.threshold is not None:
+            labels = join_nearest(labels, self.vectors, self.threshold)
+        self.labels_ = labels
+        return self
 
 
 # The clustering settings UMAP's map depends on; the others (HDBSCAN, keywords, outliers) can
@@ -238,7 +320,7 @@ def reduce(segments: list[Segment], embeddings: np.ndarray, config: ClusteringCo
     if n < MIN_SEGMENTS_TO_CLUSTER or (config.sample_above and n > config.sample_above):
         return None
     vectors = _normalised(embeddings[idx].astype(np.float32))
-    umap_model = _models(config, n)[0]
+    umap_model = _umap_model(config, n)
     if n >= 4096:  # below this UMAP's own search is exact already (and its results unchanged)
         umap_model.precomputed_knn = _exact_neighbours(vectors, umap_model.n_neighbors)
     import warnings

@@ -154,27 +154,19 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     embeddings = embedded.value
     progress.done("embed", f"{len(segments)} segments{tag('embed')}")
 
-    def with_compiled_code(fn):
-        def run(*args):
-            from .cache import keep_compiled_code
-
-            keep_compiled_code()  # UMAP's compiled functions: once a machine, not once a run
-            return fn(*args)
-        return run
-
     # UMAP's map is a stage of its own, so a rerun that changes only HDBSCAN or keyword settings
     # does not compute it again.
     clustered_inputs = {"segments": segmented.digest, "embeddings": embedded.digest}
     umap_settings = {key: getattr(config.clustering, key) for key in UMAP_SETTINGS}
     if "reduced" in inspect.signature(cluster).parameters:  # else a stand-in that cannot take a map
         reduced = stage("reduce", np.ndarray | None, clustered_inputs, {"umap": umap_settings},
-                        with_compiled_code(reduce), segments, embeddings, config.clustering, module="cluster")
+                        reduce, segments, embeddings, config.clustering, module="cluster")
         if reduced.value is not None:
             progress.done("reduce", f"UMAP map of {len(reduced.value)} segments{tag('reduce')}")
         clustered_inputs |= {"reduced": reduced.digest}
         cluster = functools.partial(cluster, reduced=reduced.value)
     clustering = stage("cluster", Clustering, clustered_inputs, {"clustering": config.clustering},
-                       with_compiled_code(cluster), segments, embeddings, config.clustering).value
+                       cluster, segments, embeddings, config.clustering).value
     progress.done("cluster", f"{len(clustering.clusters)} clusters{tag('cluster')}")
 
     if taxonomy is None:

@@ -82,3 +82,43 @@ def test_mapping_ranks_and_abstains(fake_embedder):
     assert scores == sorted(scores, reverse=True)
     assert all(0 <= s <= 1 for s in scores)
     assert set(mapping.segments) == {s.segment_id for s in segments}
+
+
+def test_outliers_join_the_nearest_cluster_only_when_similar_enough():
+    from pipeline.cluster import join_nearest
+
+    vectors = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.8, 0.2], [-1, 0]], dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = np.array([0, 0, 1, 1, UNCLUSTERED, UNCLUSTERED])
+    joined = join_nearest(labels, vectors, threshold=0.5)
+    assert joined.tolist() == [0, 0, 1, 1, 0, UNCLUSTERED]  # the opposite vector stays out
+    assert labels.tolist()[-2:] == [UNCLUSTERED, UNCLUSTERED]  # the input is not changed
+    assert join_nearest(np.full(3, UNCLUSTERED), vectors[:3], 0.0).tolist() == [UNCLUSTERED] * 3
+
+
+def test_fitting_on_a_sample_assigns_the_rest(fake_embedder):
+    segments = make_segments(per_topic=50)
+    vectors = fake_embedder.encode([s.text for s in segments])
+    result = cluster(segments, vectors, ClusteringConfig(min_cluster_size=5, selection_method="eom", sample_above=100))
+    assert any("random sample of 100" in note for note in result.notes)
+    assert len(result.clusters) == 3
+    for c in result.clusters:
+        assert len({sid.split("#")[0] for sid in c.segment_ids}) == 1
+    assert sum(len(c.segment_ids) for c in result.clusters) > 100  # segments outside the sample joined
+
+
+def test_bertopic_is_imported_without_the_parts_the_pipeline_never_uses():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from pipeline.cluster import _bertopic\n"
+        "Topics = _bertopic()\n"
+        "heavy = [m for m in ('torch', 'transformers', 'umap', 'spacy', 'plotly') if m in sys.modules]\n"
+        "blocked = [m for m, v in sys.modules.items() if m.startswith('bertopic') and v is None]\n"
+        "print(Topics.__mro__[1].__name__, heavy, blocked)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent).stdout.split()
+    assert out == ["BERTopic", "[]", "[]"]

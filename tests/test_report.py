@@ -117,3 +117,11 @@ def test_served_page_may_talk_to_its_server_only():
     assert SERVED_CSP.endswith("connect-src 'self'")
     with pytest.raises(ValueError):
         served_html("<html>no policy</html>")
+
+
+def test_merge_targets_are_listed_once_not_once_per_card(tmp_path, store):
+    html = (write_review_run(tmp_path / "run", GROUPS, texts()) / "report.html").read_text()
+    assert html.count('<datalist id="cluster-list">') == 1
+    assert html.count('list="cluster-list"') == 3  # one merge field per card
+    listed = re.search(r'<datalist id="cluster-list">(.*?)</datalist>', html, re.S).group(1)
+    assert re.findall(r'<option value="(\d+)"', listed) == ["0", "1", "2"]

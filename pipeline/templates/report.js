@@ -322,7 +322,10 @@
     else if (action === "accept-other") { decide(cid, "accepted", {code_id: field("code")}); }
     else if (action === "reject") { decide(cid, "rejected", {}); }
     else if (action === "new") { decide(cid, "new", {name: field("name"), definition: field("definition")}); }
-    else if (action === "merge") { decide(cid, "merged", {merge_into: Number(field("merge"))}); }
+    else if (action === "merge") {
+      var target = field("merge").trim();
+      decide(cid, "merged", {merge_into: /^\d+$/.test(target) ? Number(target) : null});
+    }
     else if (action === "memo") { decide(cid, null, {memo: field("memo")}); }
   });
   ["filter-role", "filter-source", "filter-code", "filter-status", "filter-text"].forEach(function (id) {
