@@ -26,6 +26,7 @@ def _umap_model(config: ClusteringConfig, n: int):
         n_components=max(2, min(config.umap_n_components, n - 2)),
         min_dist=config.umap_min_dist, metric="cosine", random_state=config.random_state,
         init="spectral" if n >= 100 else "random", n_jobs=1, low_memory=True,
+        n_epochs=config.umap_n_epochs,
     )
 
 
@@ -146,15 +147,43 @@ def distinct_keywords(words: list[str], k: int) -> tuple[str, ...]:
 
 def embedder_backend(embedder):
     """BERTopic's embedding backend around the run's Embedder, for the parts of BERTopic that
-    embed words or labels themselves (KeyBERTInspired, zero-shot topics): the model already
-    loaded is used, nothing is ever downloaded."""
+    embed words or documents themselves (MMR and KeyBERTInspired keywords): the model already
+    loaded is used, nothing is ever downloaded, and a word met in many clusters is embedded once."""
+    _bertopic()
     from bertopic.backend import BaseEmbedder
 
     class _Backend(BaseEmbedder):
+        def __init__(self):
+            super().__init__()
+            self.seen: dict[str, np.ndarray] = {}
+
         def embed(self, documents, verbose=False):
-            return embedder.encode(list(documents))
+            texts = [str(d) for d in documents]
+            new = list(dict.fromkeys(t for t in texts if t not in self.seen))
+            if new:
+                self.seen.update(zip(new, embedder.encode(new)))
+            return np.stack([self.seen[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
 
     return _Backend()
+
+
+def _representation(config: ClusteringConfig, embedder):
+    """BERTopic's representation model for ``clustering.representation``: None keeps the
+    c-TF-IDF keywords; "mmr" re-ranks them for diversity (Maximal Marginal Relevance against
+    the keywords' joint embedding); "keybert" keeps those closest to the cluster's typical
+    segments. Both embed candidate words with the run's model."""
+    if config.representation == "c-tf-idf":
+        return None, None
+    if embedder is None:
+        raise ValueError(f"clustering.representation {config.representation!r} needs the run's embedder")
+    _bertopic()
+    from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
+
+    if config.representation == "mmr":
+        model = MaximalMarginalRelevance(diversity=config.mmr_diversity, top_n_words=2 * config.top_n_words)
+    else:
+        model = KeyBERTInspired(top_n_words=2 * config.top_n_words, random_state=config.random_state)
+    return model, embedder_backend(embedder)
 
 
 def _representatives(member_idx: np.ndarray, vectors: np.ndarray, k: int) -> np.ndarray:
@@ -172,10 +201,11 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
 
 
 def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringConfig,
-            reduced: np.ndarray | None = None) -> Clustering:
+            reduced: np.ndarray | None = None, embedder=None) -> Clustering:
     """Cluster the clusterable ``segments``; ``embeddings`` has one row per segment given.
     ``reduced``: UMAP's map of them from ``reduce`` (same segments, embeddings and config),
-    so that a rerun that changes only HDBSCAN or keyword settings skips UMAP."""
+    so that a rerun that changes only HDBSCAN or keyword settings skips UMAP. ``embedder``:
+    the run's model, needed only by the "mmr" and "keybert" keyword representations."""
     idx = np.array([i for i, s in enumerate(segments) if s.clusterable], dtype=int)
     ids = [segments[i].segment_id for i in idx]
     docs = [segments[i].text for i in idx]
@@ -198,10 +228,11 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
         notes.append(f"small corpus ({n} segments): min_cluster_size lowered from "
                      f"{config.min_cluster_size} to {min_cluster_size}")
     threshold = config.outlier_threshold if config.reduce_outliers else None
+    representation, backend = _representation(config, embedder)
 
     def model_for(fit_vectors: np.ndarray):
         return BERTopic(
-            embedding_model=None, umap_model=umap_model,
+            embedding_model=backend, representation_model=representation, umap_model=umap_model,
             hdbscan_model=_JoinOutliers(_hdbscan_model(config, n), fit_vectors, threshold),
             vectorizer_model=_vectorizer(config, n), ctfidf_model=_ctfidf(config),
             top_n_words=2 * config.top_n_words, calculate_probabilities=False, verbose=False,
@@ -308,7 +339,8 @@ class _JoinOutliers:
 
 # The clustering settings UMAP's map depends on; the others (HDBSCAN, keywords, outliers) can
 # change without computing it again.
-UMAP_SETTINGS = ("random_state", "umap_n_neighbors", "umap_n_components", "umap_min_dist", "sample_above")
+UMAP_SETTINGS = ("random_state", "umap_n_neighbors", "umap_n_components", "umap_min_dist", "umap_n_epochs",
+                 "sample_above")
 
 
 def reduce(segments: list[Segment], embeddings: np.ndarray, config: ClusteringConfig) -> np.ndarray | None:

@@ -74,12 +74,15 @@ class ClusteringConfig(_Section):
     umap_n_neighbors: int = Field(15, ge=2)
     umap_n_components: int = Field(5, ge=2)
     umap_min_dist: float = Field(0.0, ge=0.0)
+    umap_n_epochs: int | None = Field(None, ge=10)
     top_n_words: int = Field(10, ge=1)
     representatives: int = Field(5, ge=1)
     reduce_outliers: bool = True
     outlier_threshold: float = Field(0.35, ge=0.0, le=1.0)
     stop_words: str | None = "english"
     reduce_frequent_words: bool = True
+    representation: Literal["c-tf-idf", "mmr", "keybert"] = "c-tf-idf"
+    mmr_diversity: float = Field(0.3, ge=0.0, le=1.0)
     sample_above: int | None = Field(20000, ge=100)
 
 

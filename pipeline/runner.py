@@ -165,6 +165,9 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
             progress.done("reduce", f"UMAP map of {len(reduced.value)} segments{tag('reduce')}")
         clustered_inputs |= {"reduced": reduced.digest}
         cluster = functools.partial(cluster, reduced=reduced.value)
+    if config.clustering.representation != "c-tf-idf":  # keywords embedded with the run's model
+        clustered_inputs |= {"embedder": embedder_fingerprint(embedder)}
+        cluster = functools.partial(cluster, embedder=embedder)
     clustering = stage("cluster", Clustering, clustered_inputs, {"clustering": config.clustering},
                        cluster, segments, embeddings, config.clustering).value
     progress.done("cluster", f"{len(clustering.clusters)} clusters{tag('cluster')}")

@@ -1,6 +1,7 @@
 """Clustering and mapping on synthetic segments with the fake embedder."""
 
 import numpy as np
+import pytest
 
 from pipeline.artifacts import UNCLUSTERED, Segment
 from pipeline.cluster import cluster
@@ -122,3 +123,18 @@ def test_bertopic_is_imported_without_the_parts_the_pipeline_never_uses():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent).stdout.split()
     assert out == ["BERTopic", "[]", "[]"]
+
+
+def test_mmr_and_keybert_keywords_come_from_the_runs_model(fake_embedder):
+    segments = make_segments()
+    vectors = fake_embedder.encode([s.text for s in segments])
+    plain = cluster(segments, vectors, ClusteringConfig(min_cluster_size=5, selection_method="eom"))
+    for representation in ("mmr", "keybert"):
+        config = ClusteringConfig(min_cluster_size=5, selection_method="eom", representation=representation)
+        result = cluster(segments, vectors, config, embedder=fake_embedder)
+        assert result.assignments == plain.assignments  # keywords change, clusters do not
+        for c in result.clusters:
+            topic = c.segment_ids[0].split("#")[0]
+            assert c.keywords and set(" ".join(c.keywords).split()) <= set(TOPICS[topic].split())
+    with pytest.raises(ValueError, match="needs the run's embedder"):
+        cluster(segments, vectors, ClusteringConfig(min_cluster_size=5, representation="mmr"))
