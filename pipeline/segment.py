@@ -24,11 +24,27 @@ CJK_LANGUAGES = {"ja", "zh"}
 
 @lru_cache(maxsize=4)
 def _nlp(language: str):
-    import spacy
-
+    spacy = _import_spacy()
     nlp = spacy.blank(language if language in {"en", "de", "fr", "es", "nl", "it", "pt"} else "xx")
     nlp.add_pipe("sentencizer")
     return nlp
+
+
+def _import_spacy():
+    """spaCy, imported without PyTorch when PyTorch is not loaded yet: spaCy's machine-learning
+    layer (thinc) imports it when installed, which took most of the 3 s spaCy took to import,
+    and a blank pipeline with a sentencizer never uses it. PyTorch stays importable after."""
+    import sys
+
+    blocked = "torch" not in sys.modules and "spacy" not in sys.modules
+    if blocked:
+        sys.modules["torch"] = None  # the import raises ImportError: thinc goes on without it
+    try:
+        import spacy
+    finally:
+        if blocked and sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return spacy
 
 
 def sentence_spans(text: str, language: str = "en") -> list[tuple[int, int]]:

@@ -104,3 +104,19 @@ def test_long_turn_segments_without_backtracking():
     t = parse_text(f"User 1: {speech}\n", "m.txt", Path("m.txt"))
     segs = segment([t], SegmentationConfig(), roles())
     assert len(segs) == 400 and segs[0].text == "word more words here. word more words here. word more words here."
+
+
+def test_sentence_splitting_does_not_load_pytorch():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = ("import sys\n"
+             "from pipeline.segment import sentence_spans\n"
+             "assert sentence_spans('One. Two?') == [(0, 4), (5, 9)]\n"
+             "print('torch' in sys.modules, 'torch' in sys.modules and sys.modules['torch'] is None)\n"
+             "import torch\n"
+             "print(torch.tensor([1]).sum().item())\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent).stdout.split()
+    assert out == ["False", "False", "1"]
