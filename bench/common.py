@@ -31,12 +31,15 @@ def require(*paths: Path) -> None:
 
 class CachedEmbedder:
     """Wraps an Embedder with a per-text disk cache (one .npy of vectors and a .json of text
-    hashes per model), so any subsample of texts already seen is not embedded again."""
+    hashes per model build), so any subsample of texts already seen is not embedded again."""
 
     def __init__(self, embedder, cache: Path = CACHE):
         self.embedder = embedder
         self.name = embedder.name
-        slug = hashlib.sha256(self.name.encode("utf-8")).hexdigest()[:12]
+        from pipeline.embed import embedder_fingerprint
+
+        # The fingerprint names the model files themselves: a rebuilt model is a new cache.
+        slug = hashlib.sha256(embedder_fingerprint(embedder).encode("utf-8")).hexdigest()[:12]
         self.vectors_path = cache / f"{slug}.npy"
         self.index_path = cache / f"{slug}.json"
 
