@@ -130,11 +130,6 @@ def _encode(value: Any, arrays: list[np.ndarray]) -> Any:
     return value
 
 
-@lru_cache(maxsize=None)
-def _type_hints(kind: type) -> dict[str, Any]:
-    return typing.get_type_hints(kind)
-
-
 def _decode(kind: Any, value: Any, arrays: list[np.ndarray]) -> Any:
     return _decoder(kind)(value, arrays)
 
@@ -149,7 +144,7 @@ def _decoder(kind: Any) -> Callable[[Any, list[np.ndarray]], Any]:
         options = [a for a in args if a is not type(None)]
         build = _decoder(options[0]) if len(options) == 1 else (lambda value, arrays: value)
     elif dataclasses.is_dataclass(kind):
-        hints = _type_hints(kind)
+        hints = typing.get_type_hints(kind)
         fields = {name: _decoder(hint) for name, hint in hints.items()}
 
         def build(value, arrays):

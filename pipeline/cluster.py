@@ -3,6 +3,7 @@ keywords and representative segments."""
 
 from __future__ import annotations
 
+import functools
 import sys
 import types
 
@@ -60,22 +61,19 @@ class _LeftOut(types.ModuleType):
                              "BERTopic without its charts and model saving")
 
 
+@functools.lru_cache(maxsize=1)
 def _bertopic():
     """BERTopic, imported without the parts listed above, and told to skip its own choice of
     representative documents (the pipeline picks members closest to each cluster's centroid,
     see ``_representatives``; BERTopic's sampling took about 3 s on 10k segments)."""
+    from .imports import without
+
     if "bertopic" not in sys.modules:
-        blocked = [f"bertopic.representation.{name}" for name in _UNUSED_REPRESENTATIONS]
-        for name in blocked:  # None in sys.modules: the import raises ModuleNotFoundError, which
-            sys.modules.setdefault(name, None)  # BERTopic answers with a "not installed" stand-in
         for name in _UNUSED_MODULES:
             sys.modules.setdefault(f"bertopic.{name}", _LeftOut(f"bertopic.{name}"))
-        try:
+        # A representation that cannot be imported becomes BERTopic's "not installed" stand-in.
+        with without(*(f"bertopic.representation.{name}" for name in _UNUSED_REPRESENTATIONS)):
             import bertopic  # noqa: F401
-        finally:
-            for name in blocked:
-                if sys.modules.get(name, 0) is None:
-                    del sys.modules[name]
     from bertopic import BERTopic
 
     class Topics(BERTopic):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import sys
 from functools import lru_cache
 
 from .artifacts import Segment, Transcript, Turn
@@ -34,16 +35,10 @@ def _import_spacy():
     """spaCy, imported without PyTorch when PyTorch is not loaded yet: spaCy's machine-learning
     layer (thinc) imports it when installed, which took most of the 3 s spaCy took to import,
     and a blank pipeline with a sentencizer never uses it. PyTorch stays importable after."""
-    import sys
+    from .imports import without
 
-    blocked = "torch" not in sys.modules and "spacy" not in sys.modules
-    if blocked:
-        sys.modules["torch"] = None  # the import raises ImportError: thinc goes on without it
-    try:
+    with without(*(() if "spacy" in sys.modules else ("torch",))):
         import spacy
-    finally:
-        if blocked and sys.modules.get("torch", 0) is None:
-            del sys.modules["torch"]
     return spacy
 
 
