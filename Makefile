@@ -10,8 +10,11 @@ COMPILED := $(VENV)/.compiled
 
 # The int8 copy of the embedding model (models/, not committed) is exported from the
 # packaged weights; when it is already current this only checks hashes (about a second).
+# Bytecode for the package is written here too, also where PYTHONDONTWRITEBYTECODE is set:
+# otherwise every run compiles it again.
 setup: $(STAMP) $(COMPILED)
 	$(BIN)/python -m pipeline.embed
+	$(BIN)/python -m compileall -q pipeline
 
 # UMAP's numba functions, compiled once for this machine and kept (about a minute, once).
 $(COMPILED): $(STAMP)

@@ -145,10 +145,13 @@ def _decoder(kind: Any) -> Callable[[Any, list[np.ndarray]], Any]:
         build = _decoder(options[0]) if len(options) == 1 else (lambda value, arrays: value)
     elif dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
-        fields = {name: _decoder(hint) for name, hint in hints.items()}
+        # JSON already gives str, bool, int and float fields as they are: only the others
+        # (tuples, nested artifacts, arrays) are converted.
+        fields = {name: _decoder(hint) for name, hint in hints.items() if hint not in (str, bool, int, float)}
 
         def build(value, arrays):
-            return kind(**{name: fields[name](item, arrays) for name, item in value.items()})
+            converted = {name: fields[name](value[name], arrays) for name in fields if name in value}
+            return kind(**(value | converted))
     elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         item_of = _decoder(args[0])
         build = ((lambda value, arrays: tuple(value)) if args[0] is str else

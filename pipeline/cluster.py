@@ -4,6 +4,7 @@ keywords and representative segments."""
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 import types
 
@@ -72,15 +73,45 @@ def _bertopic():
         for name in _UNUSED_MODULES:
             sys.modules.setdefault(f"bertopic.{name}", _LeftOut(f"bertopic.{name}"))
         # A representation that cannot be imported becomes BERTopic's "not installed" stand-in.
-        with without(*(f"bertopic.representation.{name}" for name in _UNUSED_REPRESENTATIONS)):
-            import bertopic  # noqa: F401
+        # The collector would walk the thousands of objects this import creates many times
+        # over; they live as long as the process, so they are left out of its passes.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            with without(*(f"bertopic.representation.{name}" for name in _UNUSED_REPRESENTATIONS)):
+                import bertopic  # noqa: F401
+        finally:
+            if collecting:
+                gc.enable()
+            gc.freeze()
     from bertopic import BERTopic
 
     class Topics(BERTopic):
         def _save_representative_docs(self, documents):
             self.representative_docs_ = {}
 
+        @staticmethod
+        def _top_n_values_sparse(matrix, indices):
+            return top_values(matrix, indices)
+
     return Topics
+
+
+def top_values(matrix, indices) -> np.ndarray:
+    """The values of a sparse matrix at ``indices[row]`` for each row (None: 0), read at once:
+    what BERTopic reads one element at a time for its keywords (0.2 s of a 10k-segment rerun)."""
+    from scipy import sparse
+
+    indices = np.asarray(indices)
+    present = (np.frompyfunc(lambda value: value is not None, 1, 1)(indices).astype(bool)
+               if indices.dtype == object else np.ones(indices.shape, dtype=bool))
+    columns = np.where(present, indices, 0).astype(np.int64)
+    if not columns.size:
+        return np.zeros(columns.shape)
+    rows = np.broadcast_to(np.arange(len(columns))[:, None], columns.shape)
+    values = matrix[rows, columns]
+    values = values.toarray() if sparse.issparse(values) else np.asarray(values)
+    return np.where(present, values, 0.0)
 
 
 # Spoken-language fillers and contraction fragments that make poor keywords.

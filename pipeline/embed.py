@@ -190,16 +190,41 @@ def fast_model_dir(model: str) -> Path:
     return MODELS_DIR / f"{slug}-onnx-int8"
 
 
-def _source_of(folder: Path) -> dict:
-    """What the int8 copy was built from: the weights' hashes, the recipe and the runtime."""
+def _weights(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin") and p.is_file())
+
+
+def _stat_of(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _source_of(folder: Path, recorded: dict | None = None) -> dict:
+    """What the int8 copy was built from: the weights' hashes, the recipe and the runtime.
+    A weights file whose size and modification time are those ``recorded`` at the build keeps
+    its recorded hash (hashing 90 MB took a tenth of every cached rerun)."""
     import importlib.metadata as md
 
-    weights = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin") and p.is_file())
+    recorded = recorded or {}
+    known, seen = recorded.get("weights", {}), recorded.get("weights_stat", {})
     return {
         "recipe": FAST_RECIPE,
         "onnxruntime": md.version("onnxruntime"),
-        "weights": {p.name: file_sha256(p) for p in weights},
+        "weights": {p.name: known[p.name] if p.name in known and seen.get(p.name) == _stat_of(p) else file_sha256(p)
+                    for p in _weights(folder)},
     }
+
+
+def _remember_weights_stat(target: Path, folder: Path) -> None:
+    """Record the size and modification time of weights whose hashes were just confirmed, so
+    that runs need not hash them again."""
+    path = target / FAST_SOURCE
+    source = json.loads(path.read_text(encoding="utf-8"))
+    stats = {p.name: _stat_of(p) for p in _weights(folder)}
+    if source.get("weights_stat") != stats:
+        work = path.with_name(f".{FAST_SOURCE}.tmp-{os.getpid()}")
+        work.write_text(json.dumps(source | {"weights_stat": stats}, indent=2) + "\n", encoding="utf-8")
+        os.replace(work, path)
 
 
 def fast_model_current(model: str) -> bool:
@@ -211,7 +236,7 @@ def fast_model_current(model: str) -> bool:
         return False
     if not (target / FAST_MODEL).is_file() or recorded.get("int8_sha256") is None:
         return False
-    source = _source_of(resolve_model(model))
+    source = _source_of(resolve_model(model), recorded)
     return all(recorded.get(key) == value for key, value in source.items())
 
 
@@ -287,6 +312,7 @@ def build_fast_model(model: str = "all-MiniLM-L6-v2", force: bool = False) -> Pa
     folder. Quick when already current."""
     target = fast_model_dir(model)
     if not force and fast_model_current(model):
+        _remember_weights_stat(target, resolve_model(model))
         return target
     offline()
     import onnx
@@ -331,7 +357,8 @@ def build_fast_model(model: str = "all-MiniLM-L6-v2", force: bool = False) -> Pa
         pooling = folder / "1_Pooling" / "config.json"
         if pooling.is_file():
             shutil.copy2(pooling, work / "pooling.json")
-        source = _source_of(folder) | {"model": model, "int8_sha256": file_sha256(work / FAST_MODEL)}
+        source = _source_of(folder) | {"model": model, "int8_sha256": file_sha256(work / FAST_MODEL),
+                                       "weights_stat": {p.name: _stat_of(p) for p in _weights(folder)}}
         (work / FAST_SOURCE).write_text(json.dumps(source, indent=2) + "\n", encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)

@@ -79,6 +79,16 @@ PATTERNS = {
 }
 
 
+# Every pattern needs a digit, an "@" or a web address: a text with none of them (most
+# segments) is not searched further, which makes the scan several times faster.
+_DIGIT_OR_AT = re.compile(r"[@\d]")
+
+
+def _may_hold_identifier(text: str) -> bool:
+    lowered = text.lower()
+    return bool(_DIGIT_OR_AT.search(text)) or "http" in lowered or "www." in lowered
+
+
 @dataclass(frozen=True)
 class Finding:
     segment_id: str
@@ -109,7 +119,7 @@ def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
         name_pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
     findings = []
     for segment in segments:
-        for kind, pattern in PATTERNS.items():
+        for kind, pattern in PATTERNS.items() if _may_hold_identifier(segment.text) else ():
             for match in pattern.finditer(segment.text):
                 findings.append(Finding(segment.segment_id, kind, match.group(0)))
         if name_pattern:

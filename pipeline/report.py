@@ -70,13 +70,17 @@ def quotes_html(segments: list[Segment], flags: dict[str, list[str]], with_role:
     someone. Built here rather than in the template: a report of 10,000 segments spent most of
     its time rendering these lines."""
     parts = []
+    who: dict[tuple[str, str, str], tuple[str, str]] = {}  # few speakers, roles and sources: escaped once
     for s in segments:
         found = flags.get(s.segment_id)
         flag = (f' <span class="privacy-flag" title="may identify someone: redact before sharing">'
                 f'⚑ may identify: {escape(", ".join(found))}</span>') if found else ""
-        role = f' data-role="{escape(s.role)}"' if with_role else ""
-        parts.append(f'<blockquote class="quote"{role}>“{escape(s.text)}”<div class="who">{escape(s.speaker)} '
-                     f'({escape(s.role)}) · {escape(s.source)}, turn {s.turn_id}{flag}</div></blockquote>\n')
+        if (s.speaker, s.role, s.source) not in who:
+            who[s.speaker, s.role, s.source] = (f"{escape(s.speaker)} ({escape(s.role)}) · {escape(s.source)}",
+                                                f' data-role="{escape(s.role)}"')
+        speaker, role = who[s.speaker, s.role, s.source]
+        parts.append(f'<blockquote class="quote"{role if with_role else ""}>“{escape(s.text)}”<div class="who">'
+                     f'{speaker}, turn {s.turn_id}{flag}</div></blockquote>\n')
     return Markup("".join(parts))
 
 

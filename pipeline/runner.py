@@ -183,8 +183,12 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
                       notes, skipped, timings, cached, flags)
 
 
+# One encoder for every row: json.dumps with options builds a new one on each call.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _suggestions_json(suggestions) -> str:
-    return json.dumps([{"code_id": s.code_id, "score": s.score} for s in suggestions], ensure_ascii=False)
+    return _to_json([{"code_id": s.code_id, "score": s.score} for s in suggestions]) if suggestions else "[]"
 
 
 def scan_flags(segments: list[Segment], config: Config) -> dict[str, list[str]]:
@@ -197,16 +201,16 @@ def segments_csv(outputs: RunOutputs) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(SEGMENT_COLUMNS)
+    flags, assignments = outputs.flags or {}, outputs.clustering.assignments
     for s in outputs.segments:
         suggestions = outputs.mapping.segments.get(s.segment_id, [])
         top = suggestions[0] if suggestions else None
         writer.writerow([
             s.segment_id, s.source, s.turn_id, s.speaker, s.role, s.start, s.end, s.timestamp, s.text,
-            json.dumps(list(s.annotations), ensure_ascii=False) if s.annotations else "",
-            int(s.backchannel), int(s.clusterable),
-            outputs.clustering.assignments.get(s.segment_id, UNCLUSTERED),
+            _to_json(list(s.annotations)) if s.annotations else "",
+            int(s.backchannel), int(s.clusterable), assignments.get(s.segment_id, UNCLUSTERED),
             top.code_id if top else "", f"{top.score:.4f}" if top else "", _suggestions_json(suggestions),
-            ";".join((outputs.flags or {}).get(s.segment_id, ())),
+            ";".join(flags.get(s.segment_id, ())),
         ])
     return buffer.getvalue()
 

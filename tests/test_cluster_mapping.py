@@ -108,6 +108,19 @@ def test_fitting_on_a_sample_assigns_the_rest(fake_embedder):
     assert sum(len(c.segment_ids) for c in result.clusters) > 100  # segments outside the sample joined
 
 
+def test_keyword_scores_are_read_as_bertopic_reads_them():
+    from scipy import sparse
+
+    from pipeline.cluster import _bertopic, top_values
+
+    BERTopic = _bertopic().__mro__[1]
+    for rows, columns, density in [(40, 3000, 0.02), (4, 60, 0.05)]:  # the second has rows of < 30 words
+        matrix = sparse.csr_matrix(sparse.random(rows, columns, density=density, random_state=0))
+        indices = BERTopic._top_n_idx_sparse(matrix, 30)
+        expected = BERTopic._top_n_values_sparse(matrix, indices)
+        assert np.array_equal(top_values(matrix, indices), expected)
+
+
 def test_bertopic_is_imported_without_the_parts_the_pipeline_never_uses():
     import subprocess
     import sys

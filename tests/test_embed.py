@@ -10,7 +10,7 @@ import pytest
 
 import pipeline.embed as embed_module
 from pipeline.config import EmbeddingConfig, load_config
-from pipeline.embed import (OnnxEmbedder, SentenceTransformerEmbedder, embed, embedder_fingerprint,
+from pipeline.embed import (OnnxEmbedder, SentenceTransformerEmbedder, build_fast_model, embed, embedder_fingerprint,
                             fast_model_current, fast_model_dir, make_embedder, quantize_rows, same_length_calls)
 from pipeline.errors import ThemesError
 
@@ -122,10 +122,31 @@ def test_out_of_date_fast_model_is_refused(tmp_path, monkeypatch):
     assert fast_model_current("all-MiniLM-L6-v2")
     source = json.loads((copy / "source.json").read_text())
     source["weights"] = {"model.safetensors": "0" * 64}  # built from other weights
+    source["weights_stat"] = {"model.safetensors": [1, 1]}
     (copy / "source.json").write_text(json.dumps(source))
     assert not fast_model_current("all-MiniLM-L6-v2")
     with pytest.raises(ThemesError, match="embedding.backend.*make setup"):
         OnnxEmbedder("all-MiniLM-L6-v2").encode(["hello"])
+
+
+@needs_fast_model
+def test_weights_are_hashed_again_only_when_their_size_or_time_changed(tmp_path, monkeypatch):
+    copy = tmp_path / fast_model_dir("all-MiniLM-L6-v2").name
+    shutil.copytree(fast_model_dir("all-MiniLM-L6-v2"), copy)
+    monkeypatch.setattr(embed_module, "MODELS_DIR", tmp_path)
+    source = json.loads((copy / "source.json").read_text())
+    source.pop("weights_stat", None)
+    (copy / "source.json").write_text(json.dumps(source))
+    build_fast_model("all-MiniLM-L6-v2")  # current: only records the weights' size and time
+    assert "weights_stat" in json.loads((copy / "source.json").read_text())
+    hashed = []
+    real_hash = embed_module.file_sha256
+    monkeypatch.setattr(embed_module, "file_sha256", lambda path: hashed.append(path) or real_hash(path))
+    assert fast_model_current("all-MiniLM-L6-v2") and hashed == []
+    source = json.loads((copy / "source.json").read_text())
+    source["weights_stat"] = {name: [size, time - 1] for name, (size, time) in source["weights_stat"].items()}
+    (copy / "source.json").write_text(json.dumps(source))  # as if the weights were touched since
+    assert fast_model_current("all-MiniLM-L6-v2") and hashed  # hashed again: same content, still current
 
 
 @needs_fast_model

@@ -44,10 +44,11 @@ def test_scan_flags_identifying_details(tmp_path):
         seg(2, "U", "user", "I live near LS1 4AP, see www.example.com/page"),
         seg(3, "U", "user", "priya said the ward was cold"),
         seg(4, "U", "user", "Nothing identifying in this one at all, we waited 3 months."),
+        seg(5, "U", "user", "The leaflet said HTTPS://Example.org/help, nothing else."),  # no digit, no @
     ]
     kinds = {(f.segment_id, f.kind) for f in scan(segments, load_names(names))}
     assert kinds == {("a.txt#1.1", "email"), ("a.txt#1.1", "phone"), ("a.txt#2.1", "postcode"),
-                     ("a.txt#2.1", "url"), ("a.txt#3.1", "name")}
+                     ("a.txt#2.1", "url"), ("a.txt#3.1", "name"), ("a.txt#5.1", "url")}
 
 
 def test_scan_command(tmp_path):
