@@ -84,7 +84,7 @@ class ConsoleProgress:
 
 
 def _load(config: Optional[Path], inputs: Optional[List[Path]] = None, taxonomy: Optional[str] = None,
-          out: Optional[Path] = None):
+          out: Optional[Path] = None, text_column: Optional[str] = None):
     from .config import load_config
 
     overrides: dict = {}
@@ -94,7 +94,10 @@ def _load(config: Optional[Path], inputs: Optional[List[Path]] = None, taxonomy:
         overrides["taxonomy"] = taxonomy
     if out:
         overrides["output"] = {"dir": str(out)}
-    return load_config(config, overrides)
+    loaded = load_config(config, overrides)
+    if text_column:  # only the text column: the config's other columns stay
+        loaded.input.columns.text = text_column
+    return loaded
 
 
 @app.command()
@@ -104,10 +107,11 @@ def run(
     input: Optional[List[Path]] = typer.Option(None, "--input", "-i", help="Transcript file or folder (repeatable); replaces input.paths."),
     taxonomy: Optional[str] = typer.Option(None, "--taxonomy", "-t", help="Shipped taxonomy name, YAML file, or 'none'."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder to write (replaces output.dir)."),
+    text_column: Optional[str] = typer.Option(None, "--text-column", help="Column holding the text in CSV, TSV or JSONL input (replaces input.columns.text)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every stage; neither read nor write the stage cache."),
 ) -> None:
     """Run the whole pipeline and write a run folder with report.html."""
-    cfg = _load(config, input, taxonomy, out)  # before the runner's imports: config errors answer at once
+    cfg = _load(config, input, taxonomy, out, text_column)  # before the runner's imports: config errors answer at once
     if no_cache:
         cfg.cache.enabled = False
     from .runner import execute, write_run

@@ -73,3 +73,14 @@ def test_taxonomy_check_prints_tree():
     result = themes("taxonomy", "check", "nakanishi2021")
     assert result.returncode == 0
     assert "barrier.safety.lack_of_compassion" in result.stdout
+
+
+def test_text_column_option_names_the_text_column_and_keeps_the_rest(tmp_path):
+    from pipeline.cli import _load
+
+    config = tmp_path / "my.yaml"
+    config.write_text("input:\n  columns: {id: row, speaker: who}\n")
+    cfg = _load(config, [tmp_path / "quotes.csv"], None, None, text_column="quote")
+    assert cfg.input.paths == [str(tmp_path / "quotes.csv")]
+    assert (cfg.input.columns.text, cfg.input.columns.id, cfg.input.columns.speaker) == ("quote", "row", "who")
+    assert _load(config).input.columns.text is None  # the default: the column named "text"
