@@ -129,6 +129,9 @@ VARIANTS = {
     "  plain c-TF-IDF keywords": {"reduce_frequent_words": False},
     "  MMR keywords (diversity 0.3)": {"representation": "mmr"},
     "  KeyBERTInspired keywords": {"representation": "keybert"},
+    "  min cluster size 8": {"min_cluster_size": 8},
+    "  min cluster size 16": {"min_cluster_size": 16},
+    "  min cluster size 24": {"min_cluster_size": 24},
     "  UMAP 100 epochs": {"umap_n_epochs": 100},
     "  UMAP 200 epochs": {"umap_n_epochs": 200},
 }

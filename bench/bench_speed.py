@@ -49,7 +49,7 @@ taxonomy: none
 output:
   dir: {out}
 """
-RERUN_CHANGE = "clustering:\n  min_cluster_size: 12\n"
+RERUN_CHANGE = "clustering:\n  min_cluster_size: 16\n"
 
 REFERENCE = """\
 import sys, json

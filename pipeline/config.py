@@ -68,7 +68,7 @@ class CacheConfig(_Section):
 
 class ClusteringConfig(_Section):
     random_state: int = 42
-    min_cluster_size: int = Field(8, ge=2)
+    min_cluster_size: int = Field(12, ge=2)
     min_samples: int | None = Field(4, ge=1)
     selection_method: Literal["eom", "leaf"] = "leaf"
     umap_n_neighbors: int = Field(15, ge=2)
