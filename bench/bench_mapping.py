@@ -190,6 +190,54 @@ def turn_context_check(embedder, tax, settings, extra_weights=()) -> dict:
     return out
 
 
+def cluster_check(embedder, tax, settings, thresholds=(0.1, 0.2, 0.3)) -> list[tuple[str, dict]]:
+    """Suggestions for clusters: the NHS evaluation sample clustered with the pipeline's
+    defaults, each cluster's right answer the staff subcategory most of its members carry.
+    Rows: the pipeline's cluster suggestions at a few ``mapping.cluster_threshold`` values, and
+    plain label similarity of the cluster's centroid (always suggests). Figures: the share of
+    clusters given a suggestion, and of those, the first right / the right one in the top 3;
+    the same weighted by cluster size."""
+    from collections import Counter
+
+    from pipeline.artifacts import Segment
+    from pipeline.cluster import cluster
+    from pipeline.config import ClusteringConfig
+    from pipeline.mapping import map_to_taxonomy
+
+    frame, truth = nhs_items(3000, 0, tax)
+    docs = frame["feedback"].tolist()
+    segments = [Segment(f"d#{i}.1", "d", i, "P", "user", text, 0, len(text)) for i, text in enumerate(docs)]
+    X = embedder.encode(docs)
+    clustering = cluster(segments, X, ClusteringConfig())
+    index = {s.segment_id: i for i, s in enumerate(segments)}
+    members = [[index[sid] for sid in c.segment_ids] for c in clustering.clusters]
+    majority = [Counter(truth[i] for i in rows).most_common(1)[0][0] for rows in members]
+    sizes = np.array([len(rows) for rows in members], dtype=float)
+
+    def figures(suggested: list[list[str]]) -> dict:
+        given = np.array([bool(codes) for codes in suggested])
+        first = np.array([bool(codes) and codes[0] == m for codes, m in zip(suggested, majority)])
+        top3 = np.array([m in codes[:3] for codes, m in zip(suggested, majority)])
+        return {"clusters": len(suggested), "suggested": given.mean(),
+                "first right": first[given].mean() if given.any() else 0.0,
+                "top3 right": top3[given].mean() if given.any() else 0.0,
+                "first right (by size)": (first * sizes)[given].sum() / sizes[given].sum() if given.any() else 0.0}
+
+    rows = []
+    for threshold in thresholds:
+        mapping = map_to_taxonomy(segments, X, clustering, tax, embedder,
+                                  settings.model_copy(update={"cluster_threshold": threshold}))
+        suggested = [[s.code_id for s in mapping.clusters[c.cluster_id]] for c in clustering.clusters]
+        default = " (default)" if threshold == settings.cluster_threshold else ""
+        rows.append((f"pipeline, cluster_threshold {threshold}{default}", figures(suggested)))
+    leaves = [c.id for c in tax.walk() if c.is_leaf]
+    centroids = np.stack([X[rows].mean(axis=0) for rows in members])
+    plain = label_similarity(centroids / np.linalg.norm(centroids, axis=1, keepdims=True), tax, embedder)
+    rows.append(("plain label similarity of the centroid",
+                 figures([[leaves[j] for j in np.argsort(-row, kind="stable")[:3]] for row in plain])))
+    return rows
+
+
 def counsel_half(fit: bool) -> list[str]:
     """Alternate counsel-chat questions: the odd rows fit the calibration, the even ones test it."""
     texts = load_counsel()["text"].tolist()
@@ -304,6 +352,11 @@ def main() -> None:
     _, (_, p_fit) = map_vectors(embedder.encode(counsel), taxonomy("nhs_subcategories_described"), embedder)
     print(f"\noff-topic: {len(counsel)} counsel-chat questions (the half not used in the fit) mapped to the NHS codebook: "
           f"abstained on {100 * (p_fit < settings.threshold).mean():.1f}% (right answer: all)")
+
+    clusters = cluster_check(embedder, taxonomy("nhs_subcategories_described"), settings)
+    print(f"\nclusters of the same {args.sample} comments (pipeline defaults, {clusters[0][1]['clusters']} clusters), "
+          "descriptions codebook; right answer = the subcategory most members carry:")
+    table(clusters, ["suggested", "first right", "top3 right", "first right (by size)"])
 
     tc = turn_context_check(embedder, taxonomy("nhs_subcategories_described"), settings)
     print(f"turn context: {tc['segments']} segments of {tc['turns']} long comments (3 sentences a segment), top-3 " +
