@@ -1,4 +1,5 @@
-"""Taxonomies (codebooks): a YAML tree of codes; leaves are what suggestions name."""
+"""Taxonomies (codebooks): a YAML tree of codes; leaves are what suggestions name. Tables and
+REFI-QDA codebooks are read into the same tree (``codebooks``)."""
 
 from __future__ import annotations
 
@@ -163,10 +164,21 @@ def _check_dotted_ids(codes: dict[str, Code], code_lines: dict, path: Path) -> N
 
 
 def load_taxonomy(path: Path) -> Taxonomy:
-    data, lines = read_yaml(Path(path))
+    """A taxonomy YAML file, or a codebook kept elsewhere: a table (.csv, .tsv) or a REFI-QDA
+    codebook (.qdc); see ``codebooks``."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv", ".qdc"):
+        from .codebooks import read_qdc, read_table
+
+        if not path.is_file():
+            raise ThemesError(f"{path}: codebook not found")
+        data, lines = read_qdc(path) if suffix == ".qdc" else read_table(path)
+        return parse_taxonomy(data, lines, path)
+    data, lines = read_yaml(path)
     if data is None:
         raise ThemesError(f"{path}: file is empty")
-    return parse_taxonomy(data, lines, Path(path))
+    return parse_taxonomy(data, lines, path)
 
 
 def render_tree(taxonomy: Taxonomy) -> str:

@@ -1,0 +1,141 @@
+"""Codebooks kept elsewhere, read as taxonomies: a spreadsheet saved as CSV or TSV, and a
+REFI-QDA codebook (.qdc) exported by NVivo, ATLAS.ti, MAXQDA or QualCoder.
+
+Both become the same tree a taxonomy YAML file describes (``taxonomy.parse_taxonomy`` checks
+it), so every rule and message about codes applies to them too; errors name the file and
+its line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from .errors import ThemesError
+from .formats.encoding import decode
+
+# Column names a codebook table may use for each field (matched case-insensitively).
+COLUMNS = {
+    "label": ("label", "code", "name", "code name"),
+    "id": ("id", "code id"),
+    "description": ("description", "definition", "meaning"),
+    "group": ("group", "parent", "category", "theme"),
+    "examples": ("examples", "example"),
+    "keywords": ("keywords",),
+}
+PATH_SEPARATOR = ">"  # a group cell "Theme > Group" names a path of groups
+LIST_SEPARATOR = ";"  # examples and keywords cells hold several, separated by ";"
+QDC_NAMESPACE = "urn:QDA-XML:codebook:1.0"
+
+
+def slug(text: str) -> str:
+    """A code id from a label: lower case words joined by "_" (dots separate levels)."""
+    return re.sub(r"[^\w]+", "_", text.strip().lower()).strip("_") or "code"
+
+
+def _node(label: str, code_id: str, line: int) -> dict:
+    return {"id": code_id, "label": label, "_line": line}
+
+
+def read_table(path: Path) -> tuple[dict, dict]:
+    """A codebook table -> (taxonomy data, lines). One row a code; its `group` cell names the
+    groups above it, created in order of first appearance. A row may also describe a group:
+    its label is the one other rows name in their `group` cell."""
+    text = decode(Path(path).read_bytes(), path)
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    delimiter = "\t" if Path(path).suffix.lower() == ".tsv" else max(",;|\t", key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [cell.strip().lower() for cell in next(reader, [])]
+    if not any(header):
+        raise ThemesError(f"{path}: file is empty")
+    where = {field: next((header.index(name) for name in names if name in header), None)
+             for field, names in COLUMNS.items()}
+    if where["label"] is None:
+        raise ThemesError(f"{path}:1 (label): no column for the code's label; name one 'label', 'code' or "
+                          f"'name' (the columns are {', '.join(repr(c) for c in header)})")
+    top: list[dict] = []
+    nodes: dict[tuple[str, ...], dict] = {}  # label path -> code
+    rows_of: dict[tuple[str, ...], int] = {}  # label path -> the line of the row that gave it
+
+    def place(key: tuple[str, ...], line: int) -> dict:
+        """The code at this label path, created under its parent when new."""
+        if key not in nodes:
+            parent = place(key[:-1], line) if len(key) > 1 else None
+            siblings = top if parent is None else parent.setdefault("codes", [])
+            nodes[key] = _node(key[-1], f"{parent['id'] + '.' if parent else ''}{slug(key[-1])}", line)
+            siblings.append(nodes[key])
+        return nodes[key]
+
+    line = reader.line_num + 1
+    for row in reader:
+        cell = {field: (row[i].strip() if i is not None and i < len(row) else "") for field, i in where.items()}
+        if any(cell.values()):
+            if not cell["label"]:
+                raise ThemesError(f"{path}:{line} (label): a code has no label")
+            key = tuple(part.strip() for part in cell["group"].split(PATH_SEPARATOR) if part.strip())
+            key += (cell["label"],)
+            if key in rows_of:
+                raise ThemesError(f"{path}:{line} ({cell['label']}): the same code as line {rows_of[key]} "
+                                  f"(same label{' in the same group' if len(key) > 1 else ''})")
+            rows_of[key] = line
+            code = place(key, line)
+            code["_line"] = line
+            if cell["id"] and "codes" not in code:
+                code["id"] = cell["id"]
+            if cell["description"]:
+                code["description"] = cell["description"]
+            for field in ("examples", "keywords"):
+                parts = [part.strip() for part in cell[field].split(LIST_SEPARATOR) if part.strip()]
+                if parts:
+                    code[field] = parts
+        line = reader.line_num + 1
+    if not top:
+        raise ThemesError(f"{path}: the codebook has no codes")
+    return {"id": slug(Path(path).stem), "label": Path(path).stem, "codes": top}, _lines_by_position(top)
+
+
+def read_qdc(path: Path) -> tuple[dict, dict]:
+    """A REFI-QDA codebook (QDA-XML 1.0) -> (taxonomy data, lines). Codes nest as in the file;
+    a code's description is its <Description>. A code with child codes is a group here, even
+    where the QDA program lets it be coded itself."""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(Path(path).read_bytes(), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as err:
+        raise ThemesError(f"{path}:{err.position[0]}: not a REFI-QDA codebook (XML error: {err.msg})") from None
+    ns = {"q": root.nsmap.get(None) or QDC_NAMESPACE}
+    codes_element = root.find("q:Codes", ns)
+    if codes_element is None or codes_element.find("q:Code", ns) is None:
+        raise ThemesError(f"{path}: the codebook has no codes (no <Codes><Code> elements)")
+    def visit(element, prefix: str) -> dict:
+        name = (element.get("name") or "").strip()
+        if not name:
+            raise ThemesError(f"{path}:{element.sourceline} (name): a <Code> has no name")
+        code = _node(name, f"{prefix}{slug(name)}", element.sourceline)
+        description = element.findtext("q:Description", default="", namespaces=ns).strip()
+        if description:
+            code["description"] = description
+        children = [visit(child, f"{code['id']}.") for child in element.findall("q:Code", ns)]
+        if children:
+            code["codes"] = children
+        return code
+
+    top = [visit(element, "") for element in codes_element.findall("q:Code", ns)]
+    return {"id": slug(Path(path).stem), "label": Path(path).stem, "codes": top}, _lines_by_position(top)
+
+
+def _lines_by_position(top: list[dict]) -> dict:
+    """Each code's line, keyed by its position in the tree as ``parse_taxonomy`` looks it up
+    (``("codes", 0, "codes", 2)``); the nodes' own record of it is removed."""
+    by_position: dict = {("codes",): top[0]["_line"] if top else 1}
+
+    def visit(nodes: list[dict], loc: tuple) -> None:
+        for i, node in enumerate(nodes):
+            by_position[loc + (i,)] = node.pop("_line", "?")
+            visit(node.get("codes", []), loc + (i, "codes"))
+
+    visit(top, ("codes",))
+    return by_position

@@ -1,0 +1,105 @@
+"""Codebooks kept elsewhere — a spreadsheet saved as CSV/TSV, a REFI-QDA .qdc — read as taxonomies."""
+
+import pytest
+
+from pipeline.errors import ThemesError
+from pipeline.taxonomy import load_taxonomy
+
+from conftest import themes
+
+TABLE = """code,definition,category,examples
+Access,Getting to the service at all,,
+Waiting time,"Long waits for a first appointment, or between appointments",Access,I waited six months; The gap was too long
+Location,Where the service is,Access,
+Staff attitude,"Whether staff were kind, respectful
+and listened",Care,
+Communication,Being told what is happening,Care > Information,
+Nothing to add,,,
+"""
+
+QDC = """<?xml version="1.0" encoding="utf-8"?>
+<CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="test">
+  <Codes>
+    <Code guid="1" name="Access" isCodable="true">
+      <Description>Getting to the service at all</Description>
+      <Code guid="2" name="Waiting time" isCodable="true"><Description>Long waits</Description></Code>
+      <Code guid="3" name="Location" isCodable="true"/>
+    </Code>
+    <Code guid="4" name="Staff attitude" isCodable="true"/>
+  </Codes>
+</CodeBook>
+"""
+
+
+def test_a_codebook_table_becomes_a_tree(tmp_path):
+    path = tmp_path / "nhs book.csv"
+    path.write_text(TABLE, encoding="utf-8")
+    tax = load_taxonomy(path)
+    assert (tax.id, tax.label) == ("nhs_book", "nhs book")
+    assert [c.id for c in tax.walk()] == ["access", "access.waiting_time", "access.location", "care",
+                                         "care.staff_attitude", "care.information",
+                                         "care.information.communication", "nothing_to_add"]
+    assert tax.codes["access"].description == "Getting to the service at all"  # a row describing a group
+    assert not tax.codes["access"].is_leaf and tax.codes["nothing_to_add"].is_leaf
+    waiting = tax.codes["access.waiting_time"]
+    assert waiting.examples == ("I waited six months", "The gap was too long")
+    assert [a.id for a in tax.ancestors("care.information.communication")] == ["care", "care.information"]
+    assert tax.codes["care.staff_attitude"].description == "Whether staff were kind, respectful and listened"
+
+
+def test_table_delimiters_ids_and_tsv(tmp_path):
+    semicolons = tmp_path / "book.csv"
+    semicolons.write_text("ID;Name;Group\nA1;Kindness;Care\nA2;Waiting;\n", encoding="cp1252")
+    tax = load_taxonomy(semicolons)
+    assert [c.id for c in tax.walk()] == ["care", "A1", "A2"]
+    tabs = tmp_path / "book.tsv"
+    tabs.write_text("label\tdescription\nKindness\tStaff were kind\n", encoding="utf-16")
+    assert load_taxonomy(tabs).codes["kindness"].description == "Staff were kind"
+
+
+@pytest.mark.parametrize("body, message", [
+    ("", "file is empty"),
+    ("title,text\nKindness,x\n", "book.csv:1 (label): no column for the code's label"),
+    ("label,group\nKindness,Care\n,Care\n", "book.csv:3 (label): a code has no label"),
+    ("label,group\nKindness,Care\nKindness,Care\n", "book.csv:3 (Kindness): the same code as line 2"),
+    ("label,id\nKindness,k\nWaiting,k\n", "book.csv:3 (k): duplicate code id"),
+])
+def test_bad_codebook_tables_name_the_file_and_line(tmp_path, body, message):
+    path = tmp_path / "book.csv"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ThemesError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_taxonomy(path)
+
+
+def test_a_refi_qda_codebook_becomes_a_tree(tmp_path):
+    path = tmp_path / "exported.qdc"
+    path.write_text(QDC, encoding="utf-8")
+    tax = load_taxonomy(path)
+    assert [c.id for c in tax.walk()] == ["access", "access.waiting_time", "access.location", "staff_attitude"]
+    assert tax.codes["access.waiting_time"].description == "Long waits"
+    assert [c.id for c in tax.leaves] == ["access.waiting_time", "access.location", "staff_attitude"]
+
+
+@pytest.mark.parametrize("body, message", [
+    ("<CodeBook><Codes>", "exported.qdc:1: not a REFI-QDA codebook"),
+    ('<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes/></CodeBook>', "the codebook has no codes"),
+    ('<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>\n<Code guid="1"/></Codes></CodeBook>',
+     r"exported.qdc:2 \(name\): a <Code> has no name"),
+])
+def test_bad_refi_qda_codebooks_name_the_file_and_line(tmp_path, body, message):
+    path = tmp_path / "exported.qdc"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ThemesError, match=message):
+        load_taxonomy(path)
+
+
+def test_check_command_reads_tables_and_refuses_bad_ones(tmp_path):
+    good = tmp_path / "book.csv"
+    good.write_text(TABLE, encoding="utf-8")
+    result = themes("taxonomy", "check", good)
+    assert result.returncode == 0 and "care.information.communication" in result.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("title\nx\n", encoding="utf-8")
+    result = themes("taxonomy", "check", bad)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "bad.csv:1 (label)" in result.stderr
+    assert themes("taxonomy", "check", tmp_path / "missing.csv").returncode == 2
