@@ -104,6 +104,17 @@ def test_cluster_score_is_the_share_of_members_and_the_threshold_applies(taxonom
     assert run(members, taxonomy, fake_embedder, clusters=[cluster], cluster_threshold=0.6).clusters[0] == []
 
 
+def test_cluster_runners_up_need_a_tenth_of_the_members(taxonomy, fake_embedder):
+    waiting = [seg(f"w#{i}.1", "waiting list months referral delay", turn=i) for i in range(8)]
+    meds = [seg("m#1.1", "tablets medication side effects dose", turn=20)]
+    for members, listed in ((waiting + meds, ["access.waiting", "treatment.meds"]),  # 1 of 9: over a tenth
+                            (waiting * 2 + meds, ["access.waiting"])):  # 1 of 17: under
+        members = [seg(f"x#{i}.1", s.text, turn=i) for i, s in enumerate(members)]
+        cluster = Cluster(0, tuple(s.segment_id for s in members), (), ())
+        mapping = run(members, taxonomy, fake_embedder, clusters=[cluster], cluster_threshold=0.2)
+        assert [s.code_id for s in mapping.clusters[0]] == listed
+
+
 def test_calibration_is_monotone_and_bounded():
     lifts = np.array([[0.0, 0.1, 0.2, 0.4, 0.6]])
     p_code, p_fit = calibrate(lifts)
