@@ -70,3 +70,29 @@ def test_small_transcript_runs(tmp_path):
     result = themes("run", "--input", FIXTURES / "small" / "short_meeting.txt", "--out", out)
     assert result.returncode == 0, result.stderr
     assert (out / "report.html").is_file()
+
+
+def test_quotes_table_with_a_teams_own_codebook(tmp_path):
+    """The documented contract for coded excerpts: a table of quotes, its text column named on
+    the command line, mapped to a codebook kept as a spreadsheet."""
+    quotes = tmp_path / "quotes.csv"
+    with open(quotes, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "quote"])
+        for i, text in enumerate(["I waited eight months for my first appointment.",
+                                  "The nurse was kind and took time to listen to me.",
+                                  "Nobody gave me any information about my treatment or what the medication was for."] * 4):
+            writer.writerow([i, text])
+    codebook = tmp_path / "team codebook.csv"
+    codebook.write_text("code,definition,group\n"
+                        "Waiting,Long waits for appointments or referrals,Access\n"
+                        "Staff attitude,Whether staff were kind and listened,Care\n"
+                        "Information,Being told about treatment and medication,Care\n", encoding="utf-8")
+    out = tmp_path / "run"
+    result = themes("run", "--input", quotes, "--text-column", "quote", "--taxonomy", codebook, "--out", out,
+                    "--no-cache")
+    assert result.returncode == 0, result.stderr
+    with open(out / "segments.csv", newline="", encoding="utf-8") as handle:
+        firsts = [row["code_id"] for row in csv.DictReader(handle)][:3]
+    assert firsts == ["access.waiting", "care.staff_attitude", "care.information"]
+    assert json.loads((out / "clusters.json").read_text(encoding="utf-8"))["taxonomy"] == "team_codebook"
