@@ -43,7 +43,7 @@ def read_table(path: Path) -> tuple[dict, dict]:
     """A codebook table -> (taxonomy data, lines). One row a code; its `group` cell names the
     groups above it, created in order of first appearance. A row may also describe a group:
     its label is the one other rows name in their `group` cell."""
-    text = decode(Path(path).read_bytes(), path)
+    text = decode(Path(path).read_bytes(), path, "a codebook table saved as CSV or TSV")
     first = text.lstrip("\ufeff").split("\n", 1)[0]
     delimiter = "\t" if Path(path).suffix.lower() == ".tsv" else max(",;|\t", key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

@@ -71,6 +71,13 @@ def test_bad_codebook_tables_name_the_file_and_line(tmp_path, body, message):
         load_taxonomy(path)
 
 
+def test_a_spreadsheet_not_saved_as_csv_is_refused(tmp_path):
+    path = tmp_path / "book.csv"
+    path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)))  # an .xlsx renamed
+    with pytest.raises(ThemesError, match="book.csv: looks like a binary file, not a codebook table"):
+        load_taxonomy(path)
+
+
 def test_a_refi_qda_codebook_becomes_a_tree(tmp_path):
     path = tmp_path / "exported.qdc"
     path.write_text(QDC, encoding="utf-8")

@@ -14,9 +14,9 @@ PREFERRED_CODEPAGES = ("cp1252", "iso8859_15", "latin_1")
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 27))
 
 
-def decode(raw: bytes, path: Path) -> str:
-    """Decode a transcript's bytes. Raises ThemesError naming ``path`` for binary files and
-    bytes that no text encoding explains."""
+def decode(raw: bytes, path: Path, what: str = "a transcript") -> str:
+    """Decode a transcript's (or ``what``'s) bytes. Raises ThemesError naming ``path`` for
+    binary files and bytes that no text encoding explains."""
     if raw.startswith(b"\xef\xbb\xbf"):
         encoding = "utf-8-sig"
     elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -26,7 +26,7 @@ def decode(raw: bytes, path: Path) -> str:
     else:
         # NUL and other control bytes are valid UTF-8 but never text: check them first.
         if looks_binary(raw):
-            raise ThemesError(f"{path}: looks like a binary file, not a transcript")
+            raise ThemesError(f"{path}: looks like a binary file, not {what}")
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
