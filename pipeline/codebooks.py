@@ -27,7 +27,6 @@ COLUMNS = {
 }
 PATH_SEPARATOR = ">"  # a group cell "Theme > Group" names a path of groups
 LIST_SEPARATOR = ";"  # examples and keywords cells hold several, separated by ";"
-QDC_NAMESPACE = "urn:QDA-XML:codebook:1.0"
 
 
 def slug(text: str) -> str:
@@ -106,24 +105,26 @@ def read_qdc(path: Path) -> tuple[dict, dict]:
         root = etree.fromstring(Path(path).read_bytes(), etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as err:
         raise ThemesError(f"{path}:{err.position[0]}: not a REFI-QDA codebook (XML error: {err.msg})") from None
-    ns = {"q": root.nsmap.get(None) or QDC_NAMESPACE}
-    codes_element = root.find("q:Codes", ns)
-    if codes_element is None or codes_element.find("q:Code", ns) is None:
+    # QDA-XML's namespace (urn:QDA-XML:codebook:1.0), or none where a program leaves it out.
+    q = f"{{{root.nsmap[None]}}}" if root.nsmap.get(None) else ""
+    codes_element = root.find(f"{q}Codes")
+    if codes_element is None or codes_element.find(f"{q}Code") is None:
         raise ThemesError(f"{path}: the codebook has no codes (no <Codes><Code> elements)")
+
     def visit(element, prefix: str) -> dict:
         name = (element.get("name") or "").strip()
         if not name:
             raise ThemesError(f"{path}:{element.sourceline} (name): a <Code> has no name")
         code = _node(name, f"{prefix}{slug(name)}", element.sourceline)
-        description = element.findtext("q:Description", default="", namespaces=ns).strip()
+        description = (element.findtext(f"{q}Description") or "").strip()
         if description:
             code["description"] = description
-        children = [visit(child, f"{code['id']}.") for child in element.findall("q:Code", ns)]
+        children = [visit(child, f"{code['id']}.") for child in element.findall(f"{q}Code")]
         if children:
             code["codes"] = children
         return code
 
-    top = [visit(element, "") for element in codes_element.findall("q:Code", ns)]
+    top = [visit(element, "") for element in codes_element.findall(f"{q}Code")]
     return {"id": slug(Path(path).stem), "label": Path(path).stem, "codes": top}, _lines_by_position(top)
 
 

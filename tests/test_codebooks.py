@@ -85,6 +85,9 @@ def test_a_refi_qda_codebook_becomes_a_tree(tmp_path):
     assert [c.id for c in tax.walk()] == ["access", "access.waiting_time", "access.location", "staff_attitude"]
     assert tax.codes["access.waiting_time"].description == "Long waits"
     assert [c.id for c in tax.leaves] == ["access.waiting_time", "access.location", "staff_attitude"]
+    plain = tmp_path / "plain.qdc"  # no namespace, as some programs write it
+    plain.write_text(QDC.replace(' xmlns="urn:QDA-XML:codebook:1.0"', ""), encoding="utf-8")
+    assert [c.id for c in load_taxonomy(plain).walk()] == [c.id for c in tax.walk()]
 
 
 @pytest.mark.parametrize("body, message", [
