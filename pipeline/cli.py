@@ -105,7 +105,7 @@ def _load(config: Optional[Path], inputs: Optional[List[Path]] = None, taxonomy:
 def run(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml."),
     input: Optional[List[Path]] = typer.Option(None, "--input", "-i", help="Transcript file or folder (repeatable); replaces input.paths."),
-    taxonomy: Optional[str] = typer.Option(None, "--taxonomy", "-t", help="Shipped taxonomy name, YAML file, or 'none'."),
+    taxonomy: Optional[str] = typer.Option(None, "--taxonomy", "-t", help="Shipped taxonomy name; a YAML, CSV/TSV or REFI-QDA .qdc codebook; or 'none'."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder to write (replaces output.dir)."),
     text_column: Optional[str] = typer.Option(None, "--text-column", help="Column holding the text in CSV, TSV or JSONL input (replaces input.columns.text)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every stage; neither read nor write the stage cache."),
