@@ -175,7 +175,7 @@ def cache_clear(config: Optional[Path] = typer.Option(None, "--config", "-c", he
 
 @taxonomy_app.command("check")
 @friendly
-def taxonomy_check(path: str = typer.Argument(..., help="A taxonomy YAML file or a shipped name.")) -> None:
+def taxonomy_check(path: str = typer.Argument(..., help="A taxonomy (YAML), a codebook table (CSV/TSV) or a REFI-QDA codebook (.qdc), or a shipped name.")) -> None:
     """Validate a taxonomy and print its tree."""
     from .config import resolve_taxonomy_path
     from .taxonomy import load_taxonomy, render_tree
