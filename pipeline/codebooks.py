@@ -8,13 +8,12 @@ its line.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
 from .errors import ThemesError
 from .formats.encoding import decode
+from .formats.table import csv_rows
 
 # Column names a codebook table may use for each field (matched case-insensitively).
 COLUMNS = {
@@ -43,17 +42,16 @@ def read_table(path: Path) -> tuple[dict, dict]:
     groups above it, created in order of first appearance. A row may also describe a group:
     its label is the one other rows name in their `group` cell."""
     text = decode(Path(path).read_bytes(), path, "a codebook table saved as CSV or TSV")
-    first = text.lstrip("\ufeff").split("\n", 1)[0]
-    delimiter = "\t" if Path(path).suffix.lower() == ".tsv" else max(",;|\t", key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [cell.strip().lower() for cell in next(reader, [])]
-    if not any(header):
+    if not text.strip():
         raise ThemesError(f"{path}: file is empty")
-    where = {field: next((header.index(name) for name in names if name in header), None)
-             for field, names in COLUMNS.items()}
-    if where["label"] is None:
+    rows = csv_rows(text, "\t" if Path(path).suffix.lower() == ".tsv" else None, path)
+    _, names = next(rows)
+    by_lower = {name.lower(): name for name in names}
+    column = {field: next((by_lower[name] for name in aliases if name in by_lower), None)
+              for field, aliases in COLUMNS.items()}
+    if column["label"] is None:
         raise ThemesError(f"{path}:1 (label): no column for the code's label; name one 'label', 'code' or "
-                          f"'name' (the columns are {', '.join(repr(c) for c in header)})")
+                          f"'name' (the columns are {', '.join(repr(name) for name in names)})")
     top: list[dict] = []
     nodes: dict[tuple[str, ...], dict] = {}  # label path -> code
     rows_of: dict[tuple[str, ...], int] = {}  # label path -> the line of the row that gave it
@@ -67,9 +65,8 @@ def read_table(path: Path) -> tuple[dict, dict]:
             siblings.append(nodes[key])
         return nodes[key]
 
-    line = reader.line_num + 1
-    for row in reader:
-        cell = {field: (row[i].strip() if i is not None and i < len(row) else "") for field, i in where.items()}
+    for line, row in rows:
+        cell = {field: (row.get(name) or "").strip() if name else "" for field, name in column.items()}
         if any(cell.values()):
             if not cell["label"]:
                 raise ThemesError(f"{path}:{line} (label): a code has no label")
@@ -89,7 +86,6 @@ def read_table(path: Path) -> tuple[dict, dict]:
                 parts = [part.strip() for part in cell[field].split(LIST_SEPARATOR) if part.strip()]
                 if parts:
                     code[field] = parts
-        line = reader.line_num + 1
     if not top:
         raise ThemesError(f"{path}: the codebook has no codes")
     return {"id": slug(Path(path).stem), "label": Path(path).stem, "codes": top}, _lines_by_position(top)

@@ -56,7 +56,7 @@ def _resolve(columns: dict[str, str | None], present: list[str], path: Path, lin
     return chosen
 
 
-def _rows_csv(text: str, delimiter: str | None, path: Path):
+def csv_rows(text: str, delimiter: str | None, path: Path):
     """Yield (line number, row dict) after the header; the header's names first."""
     sample = text[:65536]
     if delimiter is None:
@@ -117,7 +117,7 @@ def _cell(value) -> str:
 def parse_table(text: str, source: str, path: Path, sha256: str = "", kind: str = "csv",
                 columns: dict[str, str | None] | None = None) -> list[Transcript]:
     """Read a table into one transcript (or one per ``source`` value)."""
-    rows = _rows_jsonl(text, path) if kind == "jsonl" else _rows_csv(text, "\t" if kind == "tsv" else None, path)
+    rows = _rows_jsonl(text, path) if kind == "jsonl" else csv_rows(text, "\t" if kind == "tsv" else None, path)
     _, header = next(rows)
     chosen = _resolve(columns or {}, header, path, 1)
     groups: dict[str, dict] = {}
