@@ -199,6 +199,11 @@ def _stat_of(path: Path) -> list[int]:
     return [stat.st_size, stat.st_mtime_ns]
 
 
+def _weights_stat(folder: Path) -> dict[str, list[int]]:
+    """Size and modification time of each weights file, recorded beside their hashes."""
+    return {p.name: _stat_of(p) for p in _weights(folder)}
+
+
 def _source_of(folder: Path, recorded: dict | None = None) -> dict:
     """What the int8 copy was built from: the weights' hashes, the recipe and the runtime.
     A weights file whose size and modification time are those ``recorded`` at the build keeps
@@ -220,11 +225,11 @@ def _remember_weights_stat(target: Path, folder: Path) -> None:
     that runs need not hash them again."""
     path = target / FAST_SOURCE
     source = json.loads(path.read_text(encoding="utf-8"))
-    stats = {p.name: _stat_of(p) for p in _weights(folder)}
+    stats = _weights_stat(folder)
     if source.get("weights_stat") != stats:
-        work = path.with_name(f".{FAST_SOURCE}.tmp-{os.getpid()}")
-        work.write_text(json.dumps(source | {"weights_stat": stats}, indent=2) + "\n", encoding="utf-8")
-        os.replace(work, path)
+        from .export import write_atomic
+
+        write_atomic(path, (json.dumps(source | {"weights_stat": stats}, indent=2) + "\n").encode("utf-8"))
 
 
 def fast_model_current(model: str) -> bool:
@@ -358,7 +363,7 @@ def build_fast_model(model: str = "all-MiniLM-L6-v2", force: bool = False) -> Pa
         if pooling.is_file():
             shutil.copy2(pooling, work / "pooling.json")
         source = _source_of(folder) | {"model": model, "int8_sha256": file_sha256(work / FAST_MODEL),
-                                       "weights_stat": {p.name: _stat_of(p) for p in _weights(folder)}}
+                                       "weights_stat": _weights_stat(folder)}
         (work / FAST_SOURCE).write_text(json.dumps(source, indent=2) + "\n", encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
