@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import COUNSEL, NHS, default_embedder, load_counsel, load_nhs, require  # noqa: E402
+from common import COUNSEL, NHS, default_embedder, load_counsel, load_nhs, require, segments_of  # noqa: E402
 
 
 def bertopic_defaults(docs: list[str], X: np.ndarray, embedder) -> np.ndarray:
@@ -43,12 +43,11 @@ def bertopic_defaults(docs: list[str], X: np.ndarray, embedder) -> np.ndarray:
 
 
 def pipeline_clusters(docs: list[str], X: np.ndarray, embedder, **overrides) -> np.ndarray:
-    from pipeline.artifacts import Segment
     from pipeline.cluster import cluster
     from pipeline.config import load_config
 
     config = load_config().clustering.model_copy(update=overrides)
-    segments = [Segment(f"d#{i}.1", "d", i, "P", "user", text, 0, len(text)) for i, text in enumerate(docs)]
+    segments = segments_of(docs)
     result = cluster(segments, X, config, embedder=embedder)
     return np.array([result.assignments[s.segment_id] for s in segments]), [list(c.keywords) for c in result.clusters]
 

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import COUNSEL, NHS, ROOT, default_embedder, load_counsel, load_nhs, require  # noqa: E402
+from common import COUNSEL, NHS, ROOT, default_embedder, load_counsel, load_nhs, require, segments_of  # noqa: E402
 
 CODEBOOKS = ROOT / "bench" / "codebooks"
 DEV_SET = ROOT / "bench" / "nakanishi_utterances.yaml"
@@ -199,14 +199,13 @@ def cluster_check(embedder, tax, settings, thresholds=(0.1, 0.2, 0.3)) -> list[t
     the same weighted by cluster size."""
     from collections import Counter
 
-    from pipeline.artifacts import Segment
     from pipeline.cluster import cluster
     from pipeline.config import ClusteringConfig
     from pipeline.mapping import map_to_taxonomy
 
     frame, truth = nhs_items(3000, 0, tax)
     docs = frame["feedback"].tolist()
-    segments = [Segment(f"d#{i}.1", "d", i, "P", "user", text, 0, len(text)) for i, text in enumerate(docs)]
+    segments = segments_of(docs)
     X = embedder.encode(docs)
     clustering = cluster(segments, X, ClusteringConfig())
     index = {s.segment_id: i for i, s in enumerate(segments)}

@@ -102,3 +102,10 @@ def load_counsel(min_questions: int = 10):
     counts = frame["topic"].value_counts()
     keep = counts[counts >= min_questions].index
     return frame[frame["topic"].isin(keep)].reset_index(drop=True)
+
+
+def segments_of(docs: list[str]):
+    """Each text as one clusterable segment of its own turn (document ``d``)."""
+    from pipeline.artifacts import Segment
+
+    return [Segment(f"d#{i}.1", "d", i, "P", "user", text, 0, len(text)) for i, text in enumerate(docs)]
