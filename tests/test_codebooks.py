@@ -63,6 +63,7 @@ def test_table_delimiters_ids_and_tsv(tmp_path):
     ("label,group\nKindness,Care\n,Care\n", "book.csv:3 (label): a code has no label"),
     ("label,group\nKindness,Care\nKindness,Care\n", "book.csv:3 (Kindness): the same code as line 2"),
     ("label,id\nKindness,k\nWaiting,k\n", "book.csv:3 (k): duplicate code id"),
+    ("label,group\nKindness,Care,extra\n", "book.csv:2: row has 3 cells but the header has 2"),
 ])
 def test_bad_codebook_tables_name_the_file_and_line(tmp_path, body, message):
     path = tmp_path / "book.csv"
