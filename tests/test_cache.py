@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from pipeline.artifacts import Cluster, Clustering, Mapping, Segment, Suggestion, Transcript, Turn
-from pipeline.cache import StageCache, clear, code_version, digest_of, files_digest, from_files, to_files
+import pipeline.cache
+from pipeline.cache import (StageCache, clear, code_version, digest_of, files_digest, from_files,
+                            installed_versions, library_versions, to_files)
 from pipeline.config import load_config
 
 from conftest import FIXTURES, FakeEmbedder, themes
@@ -61,6 +63,21 @@ def test_key_depends_on_stage_inputs_and_config():
     changed = config.clustering.model_copy(update={"min_cluster_size": 9})
     assert base != cache.key("cluster", {"segments": "a"}, {"clustering": changed})
     assert len(code_version("cluster")) == 64 and code_version("cluster") != code_version("ingest")
+
+
+def test_key_depends_on_the_versions_of_the_stage_libraries(monkeypatch):
+    import scipy
+    import sklearn
+
+    assert library_versions("reduce")["scipy"] == scipy.__version__
+    assert library_versions("cluster")["scikit-learn"] == sklearn.__version__
+    cache = StageCache(None)
+    inputs, sections = {"segments": "a"}, {"clustering": load_config().clustering}
+    cluster, ingest = cache.key("cluster", inputs, sections), cache.key("ingest", inputs, sections)
+    other = dict(installed_versions(), scipy="0.0.1")
+    monkeypatch.setattr(pipeline.cache, "installed_versions", lambda: other)
+    assert cache.key("cluster", inputs, sections) != cluster  # another SciPy: recomputed
+    assert cache.key("ingest", inputs, sections) == ingest  # reading files does not use it
 
 
 def test_files_digest_follows_contents(tmp_path):
