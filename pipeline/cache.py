@@ -35,7 +35,7 @@ CACHE_ENV = "THEMES_CACHE_DIR"
 ENTRY = "entry.json"
 VALUE = "value.json"
 FORMAT = 1
-STAGES = ("ingest", "segment", "embed", "reduce", "cluster", "mapping")
+STAGES = ("ingest", "segment", "embed", "reduce", "tree", "cluster", "mapping")
 
 
 # The libraries whose versions can change each stage's output: an entry is reused only with
@@ -46,6 +46,7 @@ LIBRARIES = {
     "segment": ("spacy",),
     "embed": ("numpy",),
     "reduce": ("numpy", "scipy", "scikit-learn", "umap-learn", "pynndescent", "numba"),
+    "tree": ("numpy", "scipy", "scikit-learn", "hdbscan"),
     "cluster": ("numpy", "scipy", "scikit-learn", "hdbscan", "bertopic", "pandas"),
     "mapping": ("numpy",),
 }

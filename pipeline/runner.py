@@ -109,6 +109,13 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         cached[name] = result.cached
         return result
 
+    def keep_tree(inputs, compute):
+        """HDBSCAN's single-linkage tree, kept in the cache on its own (see cluster.TreeMemory);
+        part of the cluster stage, not timed or reported as a stage of its own."""
+        key = cache.key("tree", inputs, {}, module="cluster")
+        hit = cache.load("tree", key, tuple[np.ndarray, np.ndarray | None])
+        return hit.value if hit else cache.save("tree", key, compute()).value
+
     def tag(name):
         return " (cached)" if cached.get(name) else ""
 
@@ -165,6 +172,8 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
             progress.done("reduce", f"UMAP map of {len(reduced.value)} segments{tag('reduce')}")
         clustered_inputs |= {"reduced": reduced.digest}
         cluster = functools.partial(cluster, reduced=reduced.value)
+    if "keep" in inspect.signature(cluster).parameters:
+        cluster = functools.partial(cluster, keep=keep_tree)
     if config.clustering.representation != "c-tf-idf":  # keywords embedded with the run's model
         clustered_inputs |= {"embedder": embedder_fingerprint(embedder)}
         cluster = functools.partial(cluster, embedder=embedder)

@@ -50,6 +50,29 @@ def test_clustering_is_deterministic(fake_embedder):
     assert [c.keywords for c in a.clusters] == [c.keywords for c in b.clusters]
 
 
+def test_hdbscan_tree_is_kept_for_a_change_of_cluster_size_only(fake_embedder):
+    segments = make_segments()
+    vectors = fake_embedder.encode([s.text for s in segments])
+    kept, computed = {}, []
+
+    def keep(inputs, compute):
+        key = repr(sorted(inputs.items()))
+        if key not in kept:
+            computed.append(key)
+            kept[key] = compute()
+        return kept[key]
+
+    for size in (5, 8):
+        config = ClusteringConfig(min_cluster_size=size, selection_method="eom")
+        with_tree = cluster(segments, vectors, config, keep=keep)
+        plain = cluster(segments, vectors, config)
+        assert with_tree.assignments == plain.assignments
+        assert [c.keywords for c in with_tree.clusters] == [c.keywords for c in plain.clusters]
+    assert len(computed) == 1  # the second size took the tree kept by the first
+    cluster(segments, vectors, ClusteringConfig(min_cluster_size=5, min_samples=2), keep=keep)
+    assert len(computed) == 2  # min_samples changes the tree
+
+
 def test_tiny_corpus_degrades_with_a_note(fake_embedder):
     segments = make_segments(per_topic=2)
     vectors = fake_embedder.encode([s.text for s in segments])
