@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 import sys
+import unicodedata
 from functools import lru_cache
 
 from .artifacts import Segment, Transcript, Turn
@@ -49,12 +50,25 @@ def sentence_spans(text: str, language: str = "en") -> list[tuple[int, int]]:
 
 def sentence_spans_many(texts: list[str], language: str = "en") -> list[list[tuple[int, int]]]:
     """``sentence_spans`` for many texts at once (spaCy's batching is much faster)."""
+    if not texts:
+        return []
     if language in CJK_LANGUAGES:
         raws = [[(m.start(), m.end()) for m in _CJK_SENTENCE.finditer(text)] for text in texts]
     else:
         raws = [[(sent.start_char, sent.end_char) for sent in doc.sents]
                 for doc in _nlp(language).pipe(texts, batch_size=256)]
     return [_trimmed(text, raw) for text, raw in zip(texts, raws)]
+
+
+def most_sentences(text: str) -> int:
+    """An upper bound on the sentences ``sentence_spans`` finds in ``text``, without spaCy: a
+    sentence ends only on a character of Unicode category Po (spaCy's sentencizer ends them on
+    ".", "!", "?" and 125 others, all Po and beyond ASCII; so do the Japanese and Chinese ones
+    above), so there are at most one more sentences than such characters."""
+    ends = text.count(".") + text.count("!") + text.count("?")
+    if not text.isascii():
+        ends += sum(1 for ch in text if ord(ch) > 127 and unicodedata.category(ch) == "Po")
+    return ends + 1
 
 
 def _trimmed(text: str, raw: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -124,9 +138,27 @@ def segment_turns(turns: list[Turn], segmentation: SegmentationConfig):
     annotations, timestamp."""
     markers = [find_markers(turn.text) for turn in turns]
     speech = [without_markers(turn.text, found) for turn, found in zip(turns, markers)]
-    spans = sentence_spans_many(speech, segmentation.language)
+    spans: list[list[tuple[int, int]] | None] = [_one_window(text, segmentation) for text in speech]
+    # Only turns that may need more than one window are split into sentences; a short answer
+    # is one window whatever its sentences (and spaCy is not even imported when none needs it).
+    longer = [i for i, found in enumerate(spans) if found is None]
+    for i, found in zip(longer, sentence_spans_many([speech[i] for i in longer], segmentation.language)):
+        spans[i] = found
     return [_split(turn, found, view, turn_spans, segmentation)
             for turn, found, view, turn_spans in zip(turns, markers, speech, spans)]
+
+
+def _one_window(text: str, segmentation: SegmentationConfig) -> list[tuple[int, int]] | None:
+    """The span of the whole (trimmed) text when it is certainly one window: no longer than
+    ``max_chars`` and with no more than ``max_sentences`` sentences, so ``_windows`` would join
+    all its sentences anyway; else None (it must be split into sentences)."""
+    stripped = text.strip()
+    if not stripped:
+        return []
+    if len(stripped) > segmentation.max_chars or most_sentences(stripped) > segmentation.max_sentences:
+        return None
+    start = len(text) - len(text.lstrip())
+    return [(start, start + len(stripped))]
 
 
 def _split(turn: Turn, markers: list[Marker], speech: str, spans: list[tuple[int, int]],

@@ -1,5 +1,8 @@
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from pipeline.config import SegmentationConfig, SpeakersConfig, load_config
 from pipeline.ingest import parse_text
 from pipeline.segment import normalise, segment, sentence_spans
@@ -120,3 +123,31 @@ def test_sentence_splitting_does_not_load_pytorch():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent).stdout.split()
     assert out == ["False", "False", "1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.sampled_from(["Yes", " ", "  ", "well", ".", "!", "?", ",", "...", "…", "。", "！", "\n",
+                                      "\xa0", "\u3000", "e.g.", "Dr.", "'", "\"", "(", ")", "」", "¿", "؟", "a"]),
+                      max_size=40),
+       max_sentences=st.integers(1, 4), max_chars=st.integers(20, 60), language=st.sampled_from(["en", "ja", "fr"]))
+def test_short_turns_are_one_window_exactly_as_when_split(parts, max_sentences, max_chars, language):
+    """A turn taken whole without splitting it into sentences gets the window splitting it
+    would have given."""
+    from pipeline.segment import _one_window, _windows, most_sentences
+
+    text = "".join(parts)
+    config = SegmentationConfig(max_sentences=max_sentences, max_chars=max_chars, language=language)
+    spans = sentence_spans(text, language)
+    assert len(spans) <= most_sentences(text)
+    whole = _one_window(text, config)
+    if whole is not None:
+        assert whole == _windows(spans, max_sentences, max_chars)
+
+
+def test_every_sentence_end_is_counted():
+    import unicodedata
+
+    from spacy.pipeline import Sentencizer
+
+    for ch in list(Sentencizer.default_punct_chars) + list("。！？!?"):
+        assert ch in ".!?" or (ord(ch) > 127 and unicodedata.category(ch) == "Po"), repr(ch)
