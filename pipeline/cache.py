@@ -158,12 +158,28 @@ def _files_digest(paths: list[str | Path]) -> str:
 
 # -- artifacts <-> plain JSON and .npy ---------------------------------------------------------
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
+@lru_cache(maxsize=None)
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """A dataclass's field names, looked up once per type (None: not a dataclass)."""
+    return tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
+
+
 def _encode(value: Any, arrays: list[np.ndarray]) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:  # most values: asked first, and by exact type, as a run writes 100,000s of them
+        return value
+    if kind is np.ndarray:
+        arrays.append(value)
+        return {"__npy__": len(arrays) - 1}
+    names = _field_names(kind)
+    if names is not None:
+        return {name: _encode(getattr(value, name), arrays) for name in names}
     if isinstance(value, np.ndarray):
         arrays.append(value)
         return {"__npy__": len(arrays) - 1}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name), arrays) for f in dataclasses.fields(value)}
     if isinstance(value, (list, tuple)):
         return [_encode(item, arrays) for item in value]
     if isinstance(value, dict):
