@@ -174,3 +174,16 @@ def test_mmr_and_keybert_keywords_come_from_the_runs_model(fake_embedder):
             assert c.keywords and set(" ".join(c.keywords).split()) <= set(TOPICS[topic].split())
     with pytest.raises(ValueError, match="needs the run's embedder"):
         cluster(segments, vectors, ClusteringConfig(min_cluster_size=5, representation="mmr"))
+
+
+def test_exact_neighbours_match_a_full_sort_whatever_the_blocks():
+    from pipeline.cluster import _exact_neighbours, _normalised
+
+    vectors = _normalised(np.random.default_rng(3).normal(size=(300, 16)).astype(np.float32))
+    sims = vectors @ vectors.T
+    expected = np.argsort(-sims, axis=1, kind="stable")[:, :7]
+    for block in (64, 100, 1024):
+        indices, distances, _ = _exact_neighbours(vectors, 7, block=block)
+        assert np.array_equal(indices, expected)
+        assert distances[:, 0].max() == 0.0
+        assert np.allclose(distances[:, 1:], 1 - np.take_along_axis(sims, expected, axis=1)[:, 1:], atol=1e-6)
