@@ -74,10 +74,14 @@ def installed_versions() -> dict[str, str]:
     return found
 
 
+def installed_version(name: str) -> str:
+    """The installed version of the distribution ``name``; "" when it is not installed."""
+    return installed_versions().get(_normalised_name(name), "")
+
+
 def library_versions(stage: str) -> dict[str, str]:
     """The versions of the libraries ``stage`` depends on ("" for one not installed)."""
-    installed = installed_versions()
-    return {name: installed.get(_normalised_name(name), "") for name in LIBRARIES.get(stage, ())}
+    return {name: installed_version(name) for name in LIBRARIES.get(stage, ())}
 
 
 PACKAGE = Path(__file__).resolve().parent
@@ -278,9 +282,14 @@ def from_files(kind: Any, files: dict[str, bytes]) -> Any:
 
 def digest_of(files: dict[str, bytes]) -> str:
     """One hash over an entry's files: the output's identity for the stages downstream."""
+    return _digest_of_hashes({name: sha256_bytes(data) for name, data in files.items()})
+
+
+def _digest_of_hashes(hashes: dict[str, str]) -> str:
+    """``digest_of`` from the files' own sha256 hashes."""
     digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + sha256_bytes(files[name]).encode() + b"\0")
+    for name in sorted(hashes):
+        digest.update(name.encode() + b"\0" + hashes[name].encode() + b"\0")
     return digest.hexdigest()
 
 
@@ -339,7 +348,7 @@ class StageCache:
             value = from_files(kind, files)
         except Exception as err:  # a well-hashed entry from an incompatible layout
             return self._reject(stage, entry, f"it cannot be read ({type(err).__name__})")
-        return Result(value, digest_of(files), cached=True)
+        return Result(value, _digest_of_hashes(listing["files"]), cached=True)  # just checked
 
     def save(self, stage: str, key: str | None, value: Any) -> Result:
         files = to_files(value)

@@ -10,7 +10,7 @@ import pytest
 from pipeline.artifacts import Cluster, Clustering, Mapping, Segment, Suggestion, Transcript, Turn
 import pipeline.cache
 from pipeline.cache import (StageCache, clear, code_version, digest_of, files_digest, from_files,
-                            installed_versions, library_versions, to_files)
+                            installed_version, installed_versions, library_versions, to_files)
 from pipeline.config import load_config
 
 from conftest import FIXTURES, FakeEmbedder, themes
@@ -78,6 +78,22 @@ def test_key_depends_on_the_versions_of_the_stage_libraries(monkeypatch):
     monkeypatch.setattr(pipeline.cache, "installed_versions", lambda: other)
     assert cache.key("cluster", inputs, sections) != cluster  # another SciPy: recomputed
     assert cache.key("ingest", inputs, sections) == ingest  # reading files does not use it
+
+
+def test_installed_versions_agree_with_package_metadata():
+    import importlib.metadata as md
+
+    for name in ("numpy", "scipy", "scikit-learn", "umap-learn", "sentence-transformers", "PyYAML", "charset_normalizer"):
+        assert installed_version(name) == md.version(name), name
+    assert installed_version("no-such-package-here") == ""
+
+
+def test_a_loaded_entry_has_the_digest_it_was_saved_with(tmp_path):
+    cache = StageCache(tmp_path)
+    value = [Segment("a#1.1", "a.txt", 1, "User 1", "user", "Hi there.", 8, 17)]
+    saved = cache.save("segment", "k" * 64, value)
+    loaded = cache.load("segment", "k" * 64, list[Segment])
+    assert loaded.cached and loaded.value == value and loaded.digest == saved.digest == digest_of(to_files(value))
 
 
 def test_files_digest_follows_contents(tmp_path):
