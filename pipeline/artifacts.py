@@ -51,6 +51,23 @@ class Transcript:
 
 
 @dataclass(frozen=True)
+class Source:
+    """What a run needs of a transcript once it is split into segments: where it came from,
+    its hash, how many turns it had and its speaker labels (in order of their first turn)."""
+
+    source: str
+    path: str
+    sha256: str
+    turns: int
+    speakers: tuple[str, ...]
+
+    @classmethod
+    def of(cls, transcript: Transcript) -> "Source":
+        return cls(transcript.source, transcript.path, transcript.sha256, len(transcript.turns),
+                   tuple(dict.fromkeys(turn.speaker for turn in transcript.turns)))
+
+
+@dataclass(frozen=True)
 class Segment:
     """A unit of speech that gets embedded and clustered (one or a few sentences)."""
 

@@ -35,7 +35,7 @@ CACHE_ENV = "THEMES_CACHE_DIR"
 ENTRY = "entry.json"
 VALUE = "value.json"
 FORMAT = 1
-STAGES = ("ingest", "segment", "embed", "reduce", "tree", "cluster", "mapping")
+STAGES = ("ingest", "sources", "segment", "embed", "reduce", "tree", "cluster", "mapping")
 
 
 # The libraries whose versions can change each stage's output: an entry is reused only with
@@ -43,6 +43,7 @@ STAGES = ("ingest", "segment", "embed", "reduce", "tree", "cluster", "mapping")
 # embeddings, for example). The embedder's own fingerprint already names its runtime.
 LIBRARIES = {
     "ingest": ("charset-normalizer", "python-docx", "lxml", "openpyxl", "pyyaml"),
+    "sources": ("charset-normalizer", "python-docx", "lxml", "openpyxl", "pyyaml"),
     "segment": ("spacy",),
     "embed": ("numpy",),
     "reduce": ("numpy", "scipy", "scikit-learn", "umap-learn", "pynndescent", "numba"),
@@ -295,14 +296,19 @@ def _digest_of_hashes(hashes: dict[str, str]) -> str:
 
 # -- the cache -----------------------------------------------------------------------------------
 
-@dataclasses.dataclass
 class Result:
     """A stage's output, its content hash (for the stages downstream) and whether it came from
-    the cache."""
+    the cache. ``decode``: the output is read only when first asked for (see ``load``)."""
 
-    value: Any
-    digest: str
-    cached: bool
+    def __init__(self, value: Any, digest: str, cached: bool, decode: Callable[[], Any] | None = None):
+        self._value, self.digest, self.cached, self._decode = value, digest, cached, decode
+
+    @property
+    def value(self) -> Any:
+        if self._decode is not None:
+            decode, self._decode = self._decode, None
+            self._value = decode()
+        return self._value
 
 
 class StageCache:
@@ -327,7 +333,12 @@ class StageCache:
     def _entry(self, stage: str, key: str) -> Path:
         return self.root / stage / key[:2] / key
 
-    def load(self, stage: str, key: str, kind: Any) -> Result | None:
+    def load(self, stage: str, key: str, kind: Any, recompute: Callable[[], Any] | None = None) -> Result | None:
+        """The entry under ``key``, its files checked against their hashes; None when there is
+        none or it is damaged (then removed). With ``recompute`` the value is decoded only when
+        first asked for, so an output no later stage needs is never read (a rerun's
+        transcripts); an entry that cannot be decoded then is removed and ``recompute()``
+        gives the value."""
         if self.root is None:
             return None
         entry = self._entry(stage, key)
@@ -344,11 +355,20 @@ class StageCache:
         bad = [name for name, data in files.items() if sha256_bytes(data) != listing["files"][name]]
         if bad or listing.get("key") != key:
             return self._reject(stage, entry, f"{', '.join(bad) or 'its key'} does not match its hash")
+        digest = _digest_of_hashes(listing["files"])  # just checked
+        if recompute is not None:
+            def decode():
+                try:
+                    return from_files(kind, files)
+                except Exception as err:  # a well-hashed entry from an incompatible layout
+                    self._reject(stage, entry, f"it cannot be read ({type(err).__name__})")
+                    return recompute()
+            return Result(None, digest, cached=True, decode=decode)
         try:
             value = from_files(kind, files)
         except Exception as err:  # a well-hashed entry from an incompatible layout
             return self._reject(stage, entry, f"it cannot be read ({type(err).__name__})")
-        return Result(value, _digest_of_hashes(listing["files"]), cached=True)  # just checked
+        return Result(value, digest, cached=True)
 
     def save(self, stage: str, key: str | None, value: Any) -> Result:
         files = to_files(value)

@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from . import __version__
-from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Transcript
+from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Source, Transcript
 from .config import Config, dump_config, resolve_taxonomy_path
 from .embed import Embedder, embed, make_embedder
 from .errors import ThemesError
@@ -44,7 +44,7 @@ class Progress:
 @dataclass
 class RunOutputs:
     config: Config
-    transcripts: list[Transcript]
+    sources: list[Source]
     segments: list[Segment]
     embeddings: np.ndarray
     clustering: Clustering
@@ -96,12 +96,17 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     cache = StageCache(cache_dir(config.cache.dir) if config.cache.enabled else None, progress.warn)
     cached: dict[str, bool] = {}
 
-    def stage(name, kind, inputs, sections, fn, *args, total=None, module=None):
+    def stage(name, kind, inputs, sections, fn, *args, total=None, module=None, lazy=False):
         """Run a stage or take its output from the cache -> Result (output, content hash).
-        ``inputs`` None (an input the cache cannot identify): always run."""
+        ``inputs`` None (an input the cache cannot identify): always run. ``lazy``: a cached
+        output is decoded only when asked for."""
         started = time.perf_counter()
         key = cache.key(name, inputs, sections, module) if inputs is not None else None
-        hit = cache.load(name, key, kind) if key else None
+
+        def compute():
+            return cache.save(name, key, timed(name, fn, *args, total=total)).value
+
+        hit = cache.load(name, key, kind, recompute=compute if lazy else None) if key else None
         if hit is not None:
             progress.start(name)
             timings[name] = round(time.perf_counter() - started, 3)
@@ -109,26 +114,32 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         cached[name] = result.cached
         return result
 
+    def kept(name, kind, inputs, compute, module):
+        """A part of a stage kept in the cache on its own: not timed or reported as a stage."""
+        key = cache.key(name, inputs, {}, module)
+        hit = cache.load(name, key, kind)
+        return hit.value if hit else cache.save(name, key, compute()).value
+
     def keep_tree(inputs, compute):
-        """HDBSCAN's single-linkage tree, kept in the cache on its own (see cluster.TreeMemory);
-        part of the cluster stage, not timed or reported as a stage of its own."""
-        key = cache.key("tree", inputs, {}, module="cluster")
-        hit = cache.load("tree", key, tuple[np.ndarray, np.ndarray | None])
-        return hit.value if hit else cache.save("tree", key, compute()).value
+        """HDBSCAN's single-linkage tree (see cluster.TreeMemory), part of the cluster stage."""
+        return kept("tree", tuple[np.ndarray, np.ndarray | None], inputs, compute, "cluster")
 
     def tag(name):
         return " (cached)" if cached.get(name) else ""
 
     files = files_digest(config.input.paths)
+    # The transcripts themselves are read from the cache only when segments must be made
+    # again; the run needs only what ``Source`` keeps of them (a cached entry of its own).
     ingested = stage("ingest", tuple[list[Transcript], list[str]], files and {"files": files},
                      {"input": config.input}, ingest, config.input.paths, config.input.on_error,
-                     config.input.columns.model_dump(), config.input.max_file_mb)
-    transcripts, skipped = ingested.value
+                     config.input.columns.model_dump(), config.input.max_file_mb, lazy=True)
+    sources, skipped = kept("sources", tuple[list[Source], list[str]], {"transcripts": ingested.digest},
+                            lambda: ([Source.of(t) for t in ingested.value[0]], ingested.value[1]), "ingest")
     for problem in skipped:
         notes.append(f"skipped: {problem}")
         progress.warn(f"skipped: {problem}")
-    progress.done("ingest", f"{len(transcripts)} transcripts, {sum(len(t.turns) for t in transcripts)} turns{tag('ingest')}")
-    unknown = unknown_speakers(transcripts, config.speakers)
+    progress.done("ingest", f"{len(sources)} transcripts, {sum(s.turns for s in sources)} turns{tag('ingest')}")
+    unknown = unknown_speakers(sources, config.speakers)
     if unknown:
         message = (f"{len(unknown)} speaker label(s) match no role in speakers.roles and get the role "
                    f"'{config.speakers.unknown_role}': {', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}")
@@ -137,7 +148,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
 
     segmented = stage("segment", list[Segment], {"transcripts": ingested.digest},
                       {"segmentation": config.segmentation, "speakers": config.speakers},
-                      segment, transcripts, config.segmentation, config.speakers)
+                      lambda: segment(ingested.value[0], config.segmentation, config.speakers))
     segments = segmented.value
     if config.privacy.pseudonymise:
         # Speaker labels become stable role codes (U1, P2, F1) before anything is shown or
@@ -188,7 +199,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
                         config.mapping)
     progress.done("mapping", taxonomy.id if taxonomy else "no taxonomy")
     notes.extend(cache.notes)
-    return RunOutputs(config, transcripts, segments, embeddings, clustering, mapping, taxonomy,
+    return RunOutputs(config, sources, segments, embeddings, clustering, mapping, taxonomy,
                       notes, skipped, timings, cached, flags)
 
 
@@ -266,8 +277,8 @@ def manifest(outputs: RunOutputs) -> dict:
             versions[package] = installed_version(package)
     return {
         "versions": versions,
-        "inputs": [{"source": t.source, "path": t.path, "sha256": t.sha256, "turns": len(t.turns)}
-                   for t in outputs.transcripts],
+        "inputs": [{"source": s.source, "path": s.path, "sha256": s.sha256, "turns": s.turns}
+                   for s in outputs.sources],
         "skipped": outputs.skipped,
         "taxonomy": outputs.taxonomy.path if outputs.taxonomy else None,
         "stage_seconds": outputs.timings,
@@ -298,7 +309,7 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
         # run only reads the store. The run id covers the config and inputs that shaped it.
         settings = {k: v for k, v in dump_config(outputs.config).items()
                     if k not in ("output", "decisions", "cache")}  # the cache never changes results
-        fingerprint = {"config": settings, "inputs": [t.sha256 for t in outputs.transcripts]}
+        fingerprint = {"config": settings, "inputs": [s.sha256 for s in outputs.sources]}
         orphaned = attach_decisions(document, out_dir.name, store_path(outputs.config), fingerprint)
         run_manifest["run"] = document["run"]
         run_manifest["orphaned_decisions"] = [orphan_view(d) for d in orphaned]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from fnmatch import fnmatchcase
 
-from .artifacts import Transcript
+from .artifacts import Source, Transcript
 from .config import SpeakersConfig
 
 UNLABELLED_ROLE = "respondent"
@@ -46,10 +46,11 @@ def speaker_table(transcripts: list[Transcript], config: SpeakersConfig) -> list
     ]
 
 
-def unknown_speakers(transcripts: list[Transcript], config: SpeakersConfig) -> list[str]:
+def unknown_speakers(sources: list[Source], config: SpeakersConfig) -> list[str]:
+    """The speaker labels of ``sources`` that match no role."""
     return sorted({
-        turn.speaker for t in transcripts for turn in t.turns
-        if role_of(turn.speaker, t.source, config) == config.unknown_role
+        speaker for source in sources for speaker in source.speakers
+        if role_of(speaker, source.source, config) == config.unknown_role
     })
 
 

@@ -64,7 +64,7 @@ def write_review_run(out_dir, groups, texts=None, taxonomy="nakanishi2021", over
     user (even i) or a nurse (odd i). Cluster k suggests the taxonomy's leaves k and k+1. The
     decisions come from the store $THEMES_DECISIONS names, as in a real run.
     """
-    from pipeline.artifacts import Cluster, Clustering, Mapping, Segment, Suggestion, Transcript
+    from pipeline.artifacts import Cluster, Clustering, Mapping, Segment, Source, Suggestion, Transcript
     from pipeline.config import load_config, merge
     from pipeline.runner import RunOutputs, load_run_taxonomy, write_run
 
@@ -87,8 +87,7 @@ def write_review_run(out_dir, groups, texts=None, taxonomy="nakanishi2021", over
                             for k in range(2)] if leaves else []
     clustering = Clustering(clusters, assignments, [s.segment_id for s in segments],
                             np.random.default_rng(0).normal(size=(n, 2)))
-    outputs = RunOutputs(config=config, transcripts=[Transcript("meeting.txt", "meeting.txt", "\n".join(texts), (),
-                                                                sha256="0" * 64)],
+    outputs = RunOutputs(config=config, sources=[Source("meeting.txt", "meeting.txt", "0" * 64, n, ("User 1",))],
                          segments=segments, embeddings=np.zeros((n, 4), np.float32), clustering=clustering,
                          mapping=Mapping(tax.id if tax else "", suggestions, {}, 0.35), taxonomy=tax)
     return write_run(outputs, Path(out_dir))

@@ -181,14 +181,29 @@ def test_rerun_recomputes_only_what_changed(tmp_path, monkeypatch):
     assert again.clustering.assignments == first.clustering.assignments
     assert np.array_equal(again.embeddings, first.embeddings)
 
+    decoded = []
+    real_from_files = pipeline.cache.from_files
+    monkeypatch.setattr(pipeline.cache, "from_files", lambda kind, files: decoded.append(kind) or real_from_files(kind, files))
     changed = execute(_config(tmp_path, min_cluster_size=5, selection_method="eom"), embedder=embedder)
     assert changed.cached == {"ingest": True, "segment": True, "embed": True, "cluster": False}
+    assert tuple[list[Transcript], list[str]] not in decoded  # segments were cached: transcripts never read
+    assert [s.source for s in changed.sources] == [s.source for s in first.sources] and changed.sources[0].turns
     assert embedder.calls == 1
     assert manifest(changed)["cached"]["embed"] is True
 
     disabled = _config(tmp_path)
     disabled.cache.enabled = False
     assert set(execute(disabled, embedder=embedder).cached.values()) == {False} and embedder.calls == 2
+
+
+def test_a_lazy_entry_that_cannot_be_decoded_is_recomputed(tmp_path):
+    cache = StageCache(tmp_path)
+    cache.save("segment", "k" * 64, [Segment("a#1.1", "a.txt", 1, "User 1", "user", "Hi there.", 8, 17)])
+    recomputed = []
+    hit = cache.load("segment", "k" * 64, dict[str, int], recompute=lambda: recomputed.append(1) or "again")
+    assert hit.cached and not recomputed  # nothing decoded yet
+    assert hit.value == "again" and recomputed == [1]
+    assert "cannot be read" in cache.notes[0] and cache.load("segment", "k" * 64, int) is None  # removed
 
 
 def test_unidentified_embedder_is_not_cached_but_clustering_is(tmp_path, monkeypatch, fake_embedder):
