@@ -71,8 +71,22 @@ class TreeMemory:
         return kept
 
 
+# min_cluster_size "auto": the agreement with human coding peaks at larger sizes on larger
+# corpora (AMI on NHS comments: 12 best on 765 and 3000 of them, 24-32 on 10,334; see
+# docs/config.md), so it grows by one for every 400 segments clustered beyond 12 x 400.
+AUTO_MIN_CLUSTER_SIZE = 12
+SEGMENTS_PER_CLUSTER_SIZE = 400
+
+
+def chosen_min_cluster_size(config: ClusteringConfig, n: int) -> int:
+    """``clustering.min_cluster_size`` for ``n`` segments fitted, "auto" worked out."""
+    if config.min_cluster_size == "auto":
+        return max(AUTO_MIN_CLUSTER_SIZE, n // SEGMENTS_PER_CLUSTER_SIZE)
+    return config.min_cluster_size
+
+
 def _min_cluster_size(config: ClusteringConfig, n: int) -> int:
-    return max(2, min(config.min_cluster_size, n // 3))
+    return max(2, min(chosen_min_cluster_size(config, n), n // 3))
 
 
 # Parts of BERTopic the pipeline never uses, left out of its import: their imports (transformers
@@ -280,20 +294,24 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
         return Clustering(clusters=[], assignments={i: UNCLUSTERED for i in ids}, order=ids, notes=notes)
 
     BERTopic = _bertopic()
-    min_cluster_size = _min_cluster_size(config, n)
+    fitted = min(n, config.sample_above) if config.sample_above else n  # the segments HDBSCAN sees
+    chosen, min_cluster_size = chosen_min_cluster_size(config, fitted), _min_cluster_size(config, fitted)
     if reduced is None:
         reduced = reduce(segments, embeddings, config)
     umap_model = _umap_model(config, n) if reduced is None else _Reduced(reduced)
-    if min_cluster_size < config.min_cluster_size:
+    if min_cluster_size < chosen:
         notes.append(f"small corpus ({n} segments): min_cluster_size lowered from "
-                     f"{config.min_cluster_size} to {min_cluster_size}")
+                     f"{chosen} to {min_cluster_size}")
+    elif config.min_cluster_size == "auto" and chosen > AUTO_MIN_CLUSTER_SIZE:
+        notes.append(f"min_cluster_size auto: {chosen} for {fitted} segments (one in "
+                     f"{SEGMENTS_PER_CLUSTER_SIZE}; set clustering.min_cluster_size for finer clusters)")
     threshold = config.outlier_threshold if config.reduce_outliers else None
     representation, backend = _representation(config, embedder)
 
     def model_for(fit_vectors: np.ndarray):
         return BERTopic(
             embedding_model=backend, representation_model=representation, umap_model=umap_model,
-            hdbscan_model=_JoinOutliers(_hdbscan_model(config, n, keep and TreeMemory(keep)), fit_vectors,
+            hdbscan_model=_JoinOutliers(_hdbscan_model(config, fitted, keep and TreeMemory(keep)), fit_vectors,
                                         threshold),
             vectorizer_model=_vectorizer(config, n), ctfidf_model=_ctfidf(config),
             top_n_words=2 * config.top_n_words, calculate_probabilities=False, verbose=False,

@@ -68,7 +68,8 @@ class CacheConfig(_Section):
 
 class ClusteringConfig(_Section):
     random_state: int = 42
-    min_cluster_size: int = Field(12, ge=2)
+    # "auto": 12, or one in every 400 segments clustered where that is more (cluster.py).
+    min_cluster_size: Literal["auto"] | int = "auto"
     min_samples: int | None = Field(4, ge=1)
     selection_method: Literal["eom", "leaf"] = "leaf"
     umap_n_neighbors: int = Field(15, ge=2)
@@ -84,6 +85,13 @@ class ClusteringConfig(_Section):
     representation: Literal["c-tf-idf", "mmr", "keybert"] = "c-tf-idf"
     mmr_diversity: float = Field(0.3, ge=0.0, le=1.0)
     sample_above: int | None = Field(20000, ge=100)
+
+    @field_validator("min_cluster_size", mode="before")
+    @classmethod
+    def _auto_or_size(cls, value: Any) -> Any:
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 2):
+            return value
+        raise ValueError("should be auto or a whole number of at least 2")
 
 
 class MappingConfig(_Section):
@@ -152,7 +160,7 @@ def _validate(data: dict, sources: list[tuple[Path, dict]]) -> Config:
         first = err.errors()[0]
         loc = tuple(first["loc"])
         key = ".".join(str(part) for part in loc)
-        message = first["msg"]
+        message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown key"
         # Name the file that set the key (the user config wins over the default).

@@ -162,8 +162,10 @@ def _config(tmp_path, **clustering):
 def quick_cluster(segments, embeddings, config):
     """A stand-in for the cluster stage (UMAP's first call is slow; the real stage goes through
     the cache in test_determinism): segment i joins cluster i % min_cluster_size."""
+    from pipeline.cluster import chosen_min_cluster_size
+
     ids = [s.segment_id for s in segments if s.clusterable]
-    assignments = {sid: i % config.min_cluster_size for i, sid in enumerate(ids)}
+    assignments = {sid: i % chosen_min_cluster_size(config, len(ids)) for i, sid in enumerate(ids)}
     return Clustering([], assignments, ids, np.asarray(embeddings[:len(ids), :2], np.float32))
 
 

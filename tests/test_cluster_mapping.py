@@ -73,6 +73,19 @@ def test_hdbscan_tree_is_kept_for_a_change_of_cluster_size_only(fake_embedder):
     assert len(computed) == 2  # min_samples changes the tree
 
 
+def test_min_cluster_size_auto_grows_with_the_corpus():
+    from pipeline.cluster import chosen_min_cluster_size
+
+    auto = ClusteringConfig()
+    assert auto.min_cluster_size == "auto"
+    assert [chosen_min_cluster_size(auto, n) for n in (60, 3000, 5199, 5200, 10334, 20000)] == [12, 12, 12, 13, 25, 50]
+    assert chosen_min_cluster_size(ClusteringConfig(min_cluster_size=8), 10334) == 8
+    with pytest.raises(ValueError):
+        ClusteringConfig(min_cluster_size=1)
+    with pytest.raises(ValueError):
+        ClusteringConfig(min_cluster_size="large")
+
+
 def test_tiny_corpus_degrades_with_a_note(fake_embedder):
     segments = make_segments(per_topic=2)
     vectors = fake_embedder.encode([s.text for s in segments])
