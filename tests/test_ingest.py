@@ -93,3 +93,15 @@ def test_sample_has_design():
 def test_small_fixture_has_30_turns():
     transcripts, _ = ingest([FIXTURES / "small" / "short_meeting.txt"])
     assert len(transcripts[0].turns) == 30
+
+
+def test_a_source_keeps_what_a_rerun_needs_of_its_transcript():
+    from pipeline.artifacts import Source, Transcript, Turn
+    from pipeline.config import load_config
+    from pipeline.speakers import unknown_speakers
+
+    turns = tuple(Turn(i, speaker, "Hello.", 0, 6, i) for i, speaker in enumerate(["Bob", "User 1", "Bob", "Zed"], 1))
+    source = Source.of(Transcript("a.txt", "/in/a.txt", "...", turns, sha256="f" * 64))
+    assert (source.source, source.path, source.sha256, source.turns) == ("a.txt", "/in/a.txt", "f" * 64, 4)
+    assert source.speakers == ("Bob", "User 1", "Zed")  # in order of their first turn
+    assert unknown_speakers([source], load_config().speakers) == ["Bob", "Zed"]
