@@ -34,11 +34,11 @@ def _umap_model(config: ClusteringConfig, n: int):
     )
 
 
-def _hdbscan_model(config: ClusteringConfig, n: int, memory: "TreeMemory | None" = None):
+def _hdbscan_model(config: ClusteringConfig, min_cluster_size: int, memory: "TreeMemory | None" = None):
     from hdbscan import HDBSCAN
 
     return HDBSCAN(
-        min_cluster_size=_min_cluster_size(config, n), min_samples=config.min_samples, metric="euclidean",
+        min_cluster_size=min_cluster_size, min_samples=config.min_samples, metric="euclidean",
         cluster_selection_method=config.selection_method, prediction_data=False, core_dist_n_jobs=1,
         **({"memory": memory} if memory is not None else {}),
     )
@@ -83,10 +83,6 @@ def chosen_min_cluster_size(config: ClusteringConfig, n: int) -> int:
     if config.min_cluster_size == "auto":
         return max(AUTO_MIN_CLUSTER_SIZE, n // SEGMENTS_PER_CLUSTER_SIZE)
     return config.min_cluster_size
-
-
-def _min_cluster_size(config: ClusteringConfig, n: int) -> int:
-    return max(2, min(chosen_min_cluster_size(config, n), n // 3))
 
 
 # Parts of BERTopic the pipeline never uses, left out of its import: their imports (transformers
@@ -295,7 +291,8 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
 
     BERTopic = _bertopic()
     fitted = min(n, config.sample_above) if config.sample_above else n  # the segments HDBSCAN sees
-    chosen, min_cluster_size = chosen_min_cluster_size(config, fitted), _min_cluster_size(config, fitted)
+    chosen = chosen_min_cluster_size(config, fitted)
+    min_cluster_size = max(2, min(chosen, fitted // 3))
     if reduced is None:
         reduced = reduce(segments, embeddings, config)
     umap_model = _umap_model(config, n) if reduced is None else _Reduced(reduced)
@@ -311,8 +308,8 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
     def model_for(fit_vectors: np.ndarray):
         return BERTopic(
             embedding_model=backend, representation_model=representation, umap_model=umap_model,
-            hdbscan_model=_JoinOutliers(_hdbscan_model(config, fitted, keep and TreeMemory(keep)), fit_vectors,
-                                        threshold),
+            hdbscan_model=_JoinOutliers(_hdbscan_model(config, min_cluster_size, keep and TreeMemory(keep)),
+                                        fit_vectors, threshold),
             vectorizer_model=_vectorizer(config, n), ctfidf_model=_ctfidf(config),
             top_n_words=2 * config.top_n_words, calculate_probabilities=False, verbose=False,
         )
