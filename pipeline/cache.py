@@ -41,9 +41,10 @@ STAGES = ("ingest", "sources", "segment", "embed", "reduce", "tree", "cluster", 
 # The libraries whose versions can change each stage's output: an entry is reused only with
 # the versions that computed it (a newer SciPy can draw a different UMAP map from the same
 # embeddings, for example). The embedder's own fingerprint already names its runtime.
+_READERS = ("charset-normalizer", "python-docx", "lxml", "openpyxl", "pyyaml")
 LIBRARIES = {
-    "ingest": ("charset-normalizer", "python-docx", "lxml", "openpyxl", "pyyaml"),
-    "sources": ("charset-normalizer", "python-docx", "lxml", "openpyxl", "pyyaml"),
+    "ingest": _READERS,
+    "sources": _READERS,
     "segment": ("spacy",),
     "embed": ("numpy",),
     "reduce": ("numpy", "scipy", "scikit-learn", "umap-learn", "pynndescent", "numba"),
@@ -176,15 +177,12 @@ def _encode(value: Any, arrays: list[np.ndarray]) -> Any:
     kind = type(value)
     if kind in _PLAIN:  # most values: asked first, and by exact type, as a run writes 100,000s of them
         return value
-    if kind is np.ndarray:
+    if isinstance(value, np.ndarray):
         arrays.append(value)
         return {"__npy__": len(arrays) - 1}
     names = _field_names(kind)
     if names is not None:
         return {name: _encode(getattr(value, name), arrays) for name in names}
-    if isinstance(value, np.ndarray):
-        arrays.append(value)
-        return {"__npy__": len(arrays) - 1}
     if isinstance(value, (list, tuple)):
         return [_encode(item, arrays) for item in value]
     if isinstance(value, dict):

@@ -104,13 +104,13 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         key = cache.key(name, inputs, sections, module) if inputs is not None else None
 
         def compute():
-            return cache.save(name, key, timed(name, fn, *args, total=total)).value
+            return cache.save(name, key, timed(name, fn, *args, total=total))
 
-        hit = cache.load(name, key, kind, recompute=compute if lazy else None) if key else None
+        hit = cache.load(name, key, kind, recompute=(lambda: compute().value) if lazy else None) if key else None
         if hit is not None:
             progress.start(name)
             timings[name] = round(time.perf_counter() - started, 3)
-        result = hit or cache.save(name, key, timed(name, fn, *args, total=total))
+        result = hit or compute()
         cached[name] = result.cached
         return result
 
@@ -273,8 +273,8 @@ def manifest(outputs: RunOutputs) -> dict:
     versions = {"pipeline": __version__, "python": platform.python_version()}
     for package in ("sentence-transformers", "bertopic", "hdbscan", "umap-learn", "spacy", "torch",
                     "scikit-learn", "scipy", "numpy"):
-        if installed_version(package):
-            versions[package] = installed_version(package)
+        if version := installed_version(package):
+            versions[package] = version
     return {
         "versions": versions,
         "inputs": [{"source": s.source, "path": s.path, "sha256": s.sha256, "turns": s.turns}
