@@ -62,6 +62,7 @@ bench-mapping: setup
 
 bench-clusters: setup
 	$(BIN)/python bench/bench_clusters.py
+	$(BIN)/python bench/bench_speakers.py
 
 clean:
 	rm -rf runs .pytest_cache

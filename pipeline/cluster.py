@@ -255,13 +255,31 @@ def _representation(config: ClusteringConfig, embedder):
     return model, embedder_backend(embedder)
 
 
-def _representatives(member_idx: np.ndarray, vectors: np.ndarray, k: int) -> np.ndarray:
-    """The ``k`` members closest to the cluster's centroid (cosine), closest first."""
+def _representatives(member_idx: np.ndarray, vectors: np.ndarray, k: int,
+                     voices: list[tuple[str, str]] | None = None) -> np.ndarray:
+    """``k`` members close to the cluster's centroid (cosine), closest first.
+
+    ``voices`` (the (source, speaker) of every row of ``vectors``): the closest member of each
+    speaker label is taken first, then of each speaker in each source (an interviewee labelled
+    "Participant" in every file), and only then more members of a speaker already quoted; so
+    the quotes show how many people say it. None: the ``k`` closest, whoever said them."""
     centroid = vectors[member_idx].mean(axis=0)
     centroid /= np.linalg.norm(centroid) or 1.0
     sims = vectors[member_idx] @ centroid
-    order = np.lexsort((member_idx, -np.round(sims, 6)))
-    return member_idx[order[:k]]
+    order = member_idx[np.lexsort((member_idx, -np.round(sims, 6)))]
+    if voices is None:
+        return order[:k]
+    picked: list[int] = []
+    for voice in (lambda i: voices[i][1], lambda i: voices[i], lambda i: i):
+        heard = {voice(i) for i in picked}
+        for i in order:
+            if len(picked) == k:
+                break
+            if voice(i) not in heard and i not in picked:
+                picked.append(i)
+                heard.add(voice(i))
+    rank = {i: r for r, i in enumerate(order)}
+    return np.array(sorted(picked, key=rank.__getitem__), dtype=member_idx.dtype)
 
 
 def _normalised(vectors: np.ndarray) -> np.ndarray:
@@ -316,12 +334,14 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
 
     topics, model = _fit_topics(model_for, docs, vectors, config, notes)
     topics_arr = np.array(topics)
+    voices = ([(segments[i].source, segments[i].speaker) for i in idx]
+              if config.representatives_from == "many_speakers" else None)
 
     clusters: list[Cluster] = []
     for topic in sorted(t for t in set(topics) if t != UNCLUSTERED):
         member_idx = np.flatnonzero(topics_arr == topic)
         words = distinct_keywords([w for w, _ in (model.get_topic(topic) or []) if w], config.top_n_words)
-        reps = _representatives(member_idx, vectors, config.representatives)
+        reps = _representatives(member_idx, vectors, config.representatives, voices)
         clusters.append(Cluster(
             cluster_id=int(topic), segment_ids=tuple(ids[i] for i in member_idx),
             keywords=words, representative_ids=tuple(ids[i] for i in reps),

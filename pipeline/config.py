@@ -78,6 +78,7 @@ class ClusteringConfig(_Section):
     umap_n_epochs: int | None = Field(None, ge=10)
     top_n_words: int = Field(10, ge=1)
     representatives: int = Field(5, ge=1)
+    representatives_from: Literal["many_speakers", "closest"] = "many_speakers"
     reduce_outliers: bool = True
     outlier_threshold: float = Field(0.35, ge=0.0, le=1.0)
     stop_words: str | None = "english"

@@ -200,3 +200,67 @@ def test_exact_neighbours_match_a_full_sort_whatever_the_blocks():
         assert np.array_equal(indices, expected)
         assert distances[:, 0].max() == 0.0
         assert np.allclose(distances[:, 1:], 1 - np.take_along_axis(sims, expected, axis=1)[:, 1:], atol=1e-6)
+
+
+def _line_of_members(n=8):
+    """Unit vectors fanning out from one direction: member i is the i-th closest to the centre."""
+    angles = np.linspace(0.0, 1.2, n)
+    return np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
+
+
+def test_representatives_closest_ignore_who_spoke():
+    from pipeline.cluster import _representatives
+
+    vectors = _line_of_members()
+    centre_order = _representatives(np.arange(8), vectors, 8)
+    got = _representatives(np.arange(8), vectors, 3)
+    assert list(got) == list(centre_order[:3])
+
+
+def test_representatives_take_each_speaker_before_a_second_quote_of_one():
+    from pipeline.cluster import _representatives
+
+    vectors = _line_of_members()
+    order = list(_representatives(np.arange(8), vectors, 8))
+    # The three closest members are one talkative speaker's; two others speak further out.
+    voices = [("m1.txt", "User 9")] * 8
+    for i in order[3:5]:
+        voices[i] = ("m1.txt", "User 2")
+    for i in order[5:]:
+        voices[i] = ("m2.txt", "User 3")
+    got = list(_representatives(np.arange(8), vectors, 3, voices))
+    assert {voices[i][1] for i in got} == {"User 9", "User 2", "User 3"}
+    assert got == [order[0], order[3], order[5]]  # each speaker's closest, still closest first
+
+
+def test_representatives_then_each_speaker_per_source_then_the_closest_left():
+    from pipeline.cluster import _representatives
+
+    vectors = _line_of_members()
+    order = list(_representatives(np.arange(8), vectors, 8))
+    # Interviews: "Participant" in every file is a different person.
+    voices = [("a.txt", "Participant")] * 8
+    voices[order[6]] = ("b.txt", "Participant")
+    got = list(_representatives(np.arange(8), vectors, 3, voices))
+    assert got == [order[0], order[1], order[6]]
+    # Fewer voices than quotes: the closest members fill the rest.
+    assert list(_representatives(np.arange(8), vectors, 8, voices)) == order
+
+
+def test_quotes_come_from_many_speakers_by_default(fake_embedder):
+    from dataclasses import replace
+
+    # One talkative speaker says two thirds of everything.
+    segments = [replace(s, speaker=f"User {i % 7}" if i % 3 == 0 else "User 0")
+                for i, s in enumerate(make_segments())]
+    vectors = fake_embedder.encode([s.text for s in segments])
+    speaker = {s.segment_id: s.speaker for s in segments}
+    spread = cluster(segments, vectors, ClusteringConfig(min_cluster_size=5, selection_method="eom"))
+    closest = cluster(segments, vectors, ClusteringConfig(min_cluster_size=5, selection_method="eom",
+                                                           representatives_from="closest"))
+    assert spread.assignments == closest.assignments
+    for c in spread.clusters:
+        speakers_in_cluster = {speaker[sid] for sid in c.segment_ids}
+        assert len({speaker[sid] for sid in c.representative_ids}) == min(5, len(speakers_in_cluster))
+    # The closest members alone quote fewer people here.
+    assert any(len({speaker[sid] for sid in c.representative_ids}) < 5 for c in closest.clusters)
