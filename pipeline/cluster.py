@@ -163,6 +163,8 @@ SPOKEN_STOP_WORDS = {
     "im", "ive", "id", "ill", "youre", "youve", "youd", "theyre", "theyve", "weve", "wed", "hes",
     "shes", "theres", "whats", "lets", "isnt", "wasnt", "didnt", "doesnt", "cant", "wont",
     "wouldnt", "couldnt", "shouldnt", "arent", "werent", "havent", "hasnt", "hadnt", "itll",
+    "heres", "hows", "whos", "wheres", "theyd", "theyll", "youll", "hed", "itd", "thatll", "aint",
+    "wouldve", "couldve", "shouldve", "mustnt", "neednt",
     "ll", "re", "ve", "s", "t", "d", "m", "laughs", "pause", "inaudible", "crosstalk", "name",
 }
 
