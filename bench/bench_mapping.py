@@ -138,12 +138,15 @@ def bertopic_zeroshot(docs: list[str], X: np.ndarray, tax, embedder, truth: list
     return {"top1": hits.mean(), "top3": hits.mean(), "assigned": np.mean([a is not None for a in assigned])}
 
 
-def map_vectors(X: np.ndarray, tax, embedder):
+def map_vectors(X: np.ndarray, tax, embedder, texts: list[str]):
+    """The pipeline's lifts and calibrated (P(code), P(fit)) for texts embedded as ``X``."""
     from pipeline.mapping import build_profiles, calibrate, lift
+    from pipeline.words import content_words
 
     profiles = build_profiles(tax, embedder)
-    lifts, _ = lift(X, profiles)
-    return lifts, calibrate(lifts)
+    lifts, _ = lift(X, profiles, [content_words(t) for t in texts])
+    meaning, _ = lift(X, profiles)
+    return lifts, meaning, calibrate(lifts, meaning)
 
 
 def fmt(value) -> str:
@@ -164,6 +167,7 @@ def turn_context_check(embedder, tax, settings, extra_weights=()) -> dict:
     from pipeline.config import SegmentationConfig, SpeakersConfig
     from pipeline.mapping import build_profiles, in_turn_context, lift
     from pipeline.segment import segment
+    from pipeline.words import content_words
 
     frame = load_nhs(None)
     frame = frame[frame["feedback"].str.len() > 300]
@@ -184,7 +188,7 @@ def turn_context_check(embedder, tax, settings, extra_weights=()) -> dict:
     y = np.array(truth)
     out = {"segments": len(segments), "turns": len(frame)}
     for weight in sorted({0.0, settings.turn_context, *extra_weights}):
-        lifts = lift(in_turn_context(segments, X, weight), profiles)[0]
+        lifts = lift(in_turn_context(segments, X, weight), profiles, [content_words(s.text) for s in segments])[0]
         order = np.argsort(-lifts, axis=1, kind="stable")
         out[f"top3 w={weight:g}"] = (order[:, :3] == y[:, None]).any(axis=1).mean()
     return out
@@ -252,8 +256,8 @@ def fit_calibration(embedder) -> None:
 
     from pipeline.mapping import margins
 
-    def add(lifts, y, present):
-        best, margin = lifts.max(axis=1), margins(lifts)
+    def add(lifts, meaning, y, present):
+        best, margin = meaning.max(axis=1), margins(lifts)
         n, k = lifts.shape
         weight = 1000.0 / n  # each data set counts the same
         for i in range(n):
@@ -269,19 +273,21 @@ def fit_calibration(embedder) -> None:
     for name in ("nhs_subcategories_labels", "nhs_subcategories_described"):
         tax = taxonomy(name)
         frame, truth = nhs_items(3000, 1, tax, exclude=evaluation)
-        sets.append((tax, embedder.encode(frame["feedback"].tolist()), truth))
+        docs = frame["feedback"].tolist()
+        sets.append((tax, docs, embedder.encode(docs), truth))
     texts, truth = dev_items()
-    sets.append((taxonomy("nakanishi2021"), embedder.encode(texts), truth))
-    for tax, X, truth in sets:
+    sets.append((taxonomy("nakanishi2021"), texts, embedder.encode(texts), truth))
+    for tax, docs, X, truth in sets:
         leaves = [c.id for c in tax.walk() if c.is_leaf]
-        lifts, _ = map_vectors(X, tax, embedder)
-        add(lifts, np.array([leaves.index(t) for t in truth]), np.ones(len(truth), dtype=bool))
+        lifts, meaning, _ = map_vectors(X, tax, embedder, docs)
+        add(lifts, meaning, np.array([leaves.index(t) for t in truth]), np.ones(len(truth), dtype=bool))
     # Off-topic text fits no code: private-life questions to counsellors, against the NHS
     # codebook and the default taxonomy (system-level barriers), and generic small talk.
-    counsel = embedder.encode(counsel_half(fit=True))
+    counsel_texts = counsel_half(fit=True)
+    counsel = embedder.encode(counsel_texts)
     for name in ("nhs_subcategories_described", "nakanishi2021"):
-        lifts, _ = map_vectors(counsel, taxonomy(name), embedder)
-        add(lifts, np.full(len(counsel), -1), np.zeros(len(counsel), dtype=bool))
+        lifts, meaning, _ = map_vectors(counsel, taxonomy(name), embedder, counsel_texts)
+        add(lifts, meaning, np.full(len(counsel), -1), np.zeros(len(counsel), dtype=bool))
     code = LogisticRegression(C=100.0, max_iter=5000).fit(np.array(code_x), code_y, sample_weight=code_w)
     fit = LogisticRegression(C=100.0, max_iter=5000).fit(np.array(fit_x), fit_y, sample_weight=fit_w)
     a, b = code.coef_[0]
@@ -333,7 +339,7 @@ def main() -> None:
         elif labels not in zeroshot:  # both codebooks share the labels: BERTopic runs once
             zeroshot[labels] = bertopic_zeroshot(docs, X, tax, embedder, truth)
         rows.append(("BERTopic zero-shot (min sim 0.7)", zeroshot[labels]))
-        lifts, (p_code, p_fit) = map_vectors(X, tax, embedder)
+        lifts, _, (p_code, p_fit) = map_vectors(X, tax, embedder, docs)
         ours = rank_metrics(lifts, p_fit, truth, tax, settings.threshold)  # ranked by lift, as the product
         ours["ece"] = reliability(p_code, y)
         rows.append(("pipeline mapping", ours))
@@ -341,14 +347,14 @@ def main() -> None:
         table(rows, columns + ["assigned", "ece"])
 
         removed = set(leaves[3::4])
-        _, (_, p_fit_open) = map_vectors(X, without_leaves(tax, removed), embedder)
+        _, _, (_, p_fit_open) = map_vectors(X, without_leaves(tax, removed), embedder, docs)
         absent = np.array([t in removed for t in truth])
         abstained = p_fit_open < settings.threshold
         print(f"  abstain, {len(removed)} codes held out: on comments whose code is absent "
               f"{100 * abstained[absent].mean():.1f}%, on the others {100 * abstained[~absent].mean():.1f}%, "
               f"abstentions that were right {100 * (absent & abstained).sum() / max(1, abstained.sum()):.1f}%")
     counsel = counsel_half(fit=False)
-    _, (_, p_fit) = map_vectors(embedder.encode(counsel), taxonomy("nhs_subcategories_described"), embedder)
+    _, _, (_, p_fit) = map_vectors(embedder.encode(counsel), taxonomy("nhs_subcategories_described"), embedder, counsel)
     print(f"\noff-topic: {len(counsel)} counsel-chat questions (the half not used in the fit) mapped to the NHS codebook: "
           f"abstained on {100 * (p_fit < settings.threshold).mean():.1f}% (right answer: all)")
 
@@ -367,7 +373,7 @@ def main() -> None:
         texts, truth = dev_items(path)
         X = embedder.encode(texts)
         plain = label_similarity(X, tax, embedder)
-        lifts, (p_code, p_fit) = map_vectors(X, tax, embedder)
+        lifts, _, (p_code, p_fit) = map_vectors(X, tax, embedder, texts)
         print(f"\n{what}, written by the project (not real data): {len(texts)} utterances, nakanishi2021")
         table([("plain label similarity", rank_metrics(plain, np.ones(len(X)), truth, tax, 0.0)),
                ("pipeline mapping", rank_metrics(lifts, p_fit, truth, tax, settings.threshold))],

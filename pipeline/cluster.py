@@ -14,6 +14,7 @@ import numpy as np
 
 from .artifacts import UNCLUSTERED, Cluster, Clustering, Segment
 from .config import ClusteringConfig
+from .words import SPOKEN_STOP_WORDS, english_stop_words
 
 # Below this many segments UMAP and HDBSCAN have nothing to work with.
 MIN_SEGMENTS_TO_CLUSTER = 12
@@ -154,28 +155,13 @@ def top_values(matrix, indices) -> np.ndarray:
     return np.where(present, values, 0.0)
 
 
-# Spoken-language fillers and contraction fragments that make poor keywords.
-SPOKEN_STOP_WORDS = {
-    "yeah", "yes", "okay", "ok", "oh", "um", "uh", "erm", "er", "mm", "hmm", "ah", "like", "just",
-    "really", "know", "think", "mean", "thing", "things", "got", "get", "going", "gonna", "said",
-    "say", "sort", "kind", "bit", "lot", "actually", "right", "well", "dont", "don", "thats",
-    # BERTopic strips apostrophes before counting words, so contractions arrive as "dont".
-    "im", "ive", "id", "ill", "youre", "youve", "youd", "theyre", "theyve", "weve", "wed", "hes",
-    "shes", "theres", "whats", "lets", "isnt", "wasnt", "didnt", "doesnt", "cant", "wont",
-    "wouldnt", "couldnt", "shouldnt", "arent", "werent", "havent", "hasnt", "hadnt", "itll",
-    "heres", "hows", "whos", "wheres", "theyd", "theyll", "youll", "hed", "itd", "thatll", "aint",
-    "wouldve", "couldve", "shouldve", "mustnt", "neednt",
-    "ll", "re", "ve", "s", "t", "d", "m", "laughs", "pause", "inaudible", "crosstalk", "name",
-}
 
 
 def stop_words(setting: str | None) -> list[str] | None:
     """The configured stop-word list plus spoken fillers; None when switched off."""
     if not setting:
         return None
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    base = ENGLISH_STOP_WORDS if setting == "english" else set()
+    base = english_stop_words() if setting == "english" else set()
     return sorted(set(base) | SPOKEN_STOP_WORDS)
 
 

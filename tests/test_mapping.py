@@ -160,3 +160,46 @@ def test_docs_state_the_calibration_in_use():
     text = (ROOT / "docs" / "taxonomy.md").read_text(encoding="utf-8")
     for value in (*CODE_CALIBRATION, *FIT_CALIBRATION):
         assert f"{abs(value):.2f}" in text, f"docs/taxonomy.md does not give the calibration value {value}"
+
+
+class BlindEmbedder:
+    """Every text gets the same vector: meaning tells the codes apart not at all."""
+
+    name = "blind"
+
+    def encode(self, texts, progress=None):
+        return np.ones((len(texts), 8), dtype=np.float32) / np.sqrt(8)
+
+
+def test_words_shared_with_a_code_rank_it_when_meaning_cannot(taxonomy):
+    segments = [seg("m#1.1", "I waited months after the referral"),
+                seg("m#2.1", "They doubled the dose again", turn=2)]
+    mapping = run(segments, taxonomy, BlindEmbedder(), threshold=0.0)
+    waiting, dose = mapping.segments["m#1.1"][0], mapping.segments["m#2.1"][0]
+    assert waiting.code_id == "access.waiting" and dose.code_id == "treatment.meds"
+    shared = waiting.rationale.split("; words in common: ")[1]
+    assert set(re.findall(r"“(\w+)”", shared)) == {"waited", "months", "referral"}  # as the segment wrote them
+    assert dose.rationale.endswith("; words in common: “dose”")
+
+
+def test_shared_words_alone_do_not_make_a_code_fit(taxonomy):
+    """Whether any code fits is read from meaning: everyday words a code happens to use
+    are no evidence that the taxonomy covers the talk."""
+    segments = [seg("m#1.1", "I waited months after the referral")]
+    assert run(segments, taxonomy, BlindEmbedder()).segments["m#1.1"] == []
+    lifts = np.array([[0.1, 0.5]])
+    meaning = np.array([[0.1, 0.2]])
+    assert np.allclose(calibrate(lifts, meaning)[1], calibrate(meaning)[1])
+    assert np.allclose(calibrate(lifts, meaning)[0], calibrate(lifts)[0])
+
+
+def test_bm25_weights_favour_rare_words_and_short_profiles():
+    from pipeline.mapping import _bm25_weights
+
+    stems, weights = _bm25_weights([["wait", "list", "list"], ["dose", "list"], ["list", "bus", "clinic", "far"]])
+    assert weights.shape == (3, len(stems))
+    # "list" is in every profile: it tells them apart least.
+    assert weights[0, stems["wait"]] > weights[0, stems["list"]]
+    # The same rare word weighs more in a shorter profile.
+    assert weights[1, stems["dose"]] > weights[2, stems["bus"]]
+    assert (weights[0] > 0).sum() == 2 and weights[0, stems["dose"]] == 0
