@@ -89,7 +89,9 @@ class Segment:
 class Suggestion:
     """A taxonomy code suggested for a cluster or segment, best first in a list.
 
-    ``score`` is in [0, 1]; ``path`` lists the ancestors' ids, theme first.
+    ``score`` is in [0, 1]; ``path`` lists the ancestors' ids, theme first. ``words``: words
+    of the segment (for a cluster, of the members it is first for) that the code's profile
+    uses too, as written, most telling first.
     """
 
     code_id: str
@@ -98,6 +100,7 @@ class Suggestion:
     path: tuple[str, ...] = ()
     rationale: str = ""
     evidence: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

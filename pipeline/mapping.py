@@ -34,6 +34,7 @@ ancestors. Everything here is deterministic: no sampling, ties broken by taxonom
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +43,7 @@ from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Suggestion
 from .config import MappingConfig
 from .embed import Embedder
 from .taxonomy import Taxonomy
-from .words import content_words
+from .words import content_words, stem
 
 # Generic sentences a code should not match: everyday small talk and the talk that runs a group.
 BACKGROUND = (
@@ -175,7 +176,7 @@ def build_profiles(taxonomy: Taxonomy, embedder: Embedder) -> CodeProfiles:
                  for rows in under.values()]
     documents: list[list[str]] = [[] for _ in leaf_ids]  # a leaf's profile texts as one document
     for text, index in zip(texts, owner):
-        documents[index] += [stem for _, stem in content_words(text)]
+        documents[index] += [root for _, root in content_words(text)]
     stems, bm25 = _bm25_weights(documents)
     profiles = CodeProfiles(leaf_ids, texts, kinds, owner_arr, vectors, centroids,
                             np.zeros(len(leaf_ids), dtype=np.float32), ancestors, stems, bm25)
@@ -217,10 +218,10 @@ def words_in_common(words: list[tuple[str, str]], leaf: int, profiles: CodeProfi
     """Up to ``k`` of a text's words (its ``content_words``) whose stems weigh most in the
     leaf's profile, each in the first form the text used."""
     found: dict[str, tuple[float, str]] = {}
-    for word, stem in words:
-        column = profiles.stems.get(stem)
-        if column is not None and stem not in found and profiles.bm25[leaf, column] > 0:
-            found[stem] = (float(profiles.bm25[leaf, column]), word)
+    for word, root in words:
+        column = profiles.stems.get(root)
+        if column is not None and root not in found and profiles.bm25[leaf, column] > 0:
+            found[root] = (float(profiles.bm25[leaf, column]), word)
     return [word for _, word in sorted(found.values(), key=lambda pair: -pair[0])[:k]]
 
 
@@ -308,15 +309,20 @@ def _order(scores: np.ndarray) -> np.ndarray:
 
 
 def _suggestion(leaf: int, score: float, profiles: CodeProfiles, taxonomy: Taxonomy, text_index: int,
-                evidence: tuple[str, ...] = (), matched: str = "", shared: list[str] = ()) -> Suggestion:
+                evidence: tuple[str, ...] = (), matched: str = "", shared: list[str] = (),
+                members: list[int] | None = None) -> Suggestion:
+    """``shared``: words in common with the code; ``members``: for a cluster, how many of the
+    members it is first for use each of them."""
     code_id = profiles.leaf_ids[leaf]
     kind, text = profiles.kinds[text_index], profiles.texts[text_index]
     rationale = f"{matched}closest to its {kind}: “{text}”"
     if shared:
-        rationale += "; words in common: " + ", ".join(f"“{w}”" for w in shared)
+        rationale += "; words in common: " + ", ".join(
+            f"“{w}”" + (f" ({n} member{'s' if n != 1 else ''})" if members else "")
+            for w, n in zip(shared, members or shared))
     return Suggestion(code_id=code_id, score=round(float(score), 4), label=taxonomy.codes[code_id].label,
                       path=tuple(a.id for a in taxonomy.ancestors(code_id)), rationale=rationale,
-                      evidence=evidence)
+                      evidence=evidence, words=tuple(shared))
 
 
 def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering: Clustering,
@@ -350,18 +356,19 @@ def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering:
     for cluster in clustering.clusters:
         rows = np.array([index[sid] for sid in cluster.segment_ids if sid in index], dtype=int)
         cluster_suggestions[cluster.cluster_id] = _cluster_suggestions(
-            rows, segments, firsts, p_code, which, profiles, taxonomy, settings)
+            rows, segments, words, firsts, p_code, which, profiles, taxonomy, settings)
     return Mapping(taxonomy_id=taxonomy.id, clusters=cluster_suggestions,
                    segments=segment_suggestions, threshold=settings.cluster_threshold)
 
 
-def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], firsts: np.ndarray, p_code: np.ndarray,
-                         which: np.ndarray, profiles: CodeProfiles, taxonomy: Taxonomy,
-                         settings: MappingConfig) -> list[Suggestion]:
+def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], words: list[list[tuple[str, str]]],
+                         firsts: np.ndarray, p_code: np.ndarray, which: np.ndarray, profiles: CodeProfiles,
+                         taxonomy: Taxonomy, settings: MappingConfig) -> list[Suggestion]:
     """Codes by the share of the cluster's members whose first suggestion they are (members
     that got no suggestion count too); [] when no code's share reaches ``cluster_threshold``.
     After the first, runners-up are listed down to ``RUNNER_UP_SHARE`` of the members.
-    ``firsts`` holds each segment's first leaf index, -1 where it abstained."""
+    ``firsts`` holds each segment's first leaf index, -1 where it abstained; ``words`` each
+    segment's ``content_words``."""
     if not len(rows):
         return []
     counts = np.bincount(firsts[rows][firsts[rows] >= 0], minlength=len(profiles.leaf_ids))
@@ -378,8 +385,17 @@ def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], firsts: np.n
         # The profile text most of the supporting members came closest to.
         text_index = int(np.bincount(which[best, leaf]).argmax())
         matched = f"first suggestion for {counts[leaf]} of {len(rows)} members; "
+        # The words most of those members share with the code, counted once a member by stem
+        # and shown in the first form a member used.
+        used: Counter[str] = Counter()
+        form: dict[str, str] = {}
+        for i in rows[firsts[rows] == leaf]:
+            for word in words_in_common(words[i], leaf, profiles):
+                used[form.setdefault(stem(word), word)] += 1
+        common = used.most_common(3)
         out.append(_suggestion(leaf, shares[leaf], profiles, taxonomy, text_index,
-                               tuple(segments[i].segment_id for i in best), matched))
+                               tuple(segments[i].segment_id for i in best), matched,
+                               [w for w, _ in common], [n for _, n in common]))
     return out
 
 

@@ -208,7 +208,8 @@ _to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _suggestions_json(suggestions) -> str:
-    return _to_json([{"code_id": s.code_id, "score": s.score} for s in suggestions]) if suggestions else "[]"
+    return _to_json([{"code_id": s.code_id, "score": s.score, **({"words": list(s.words)} if s.words else {})}
+                     for s in suggestions]) if suggestions else "[]"
 
 
 def scan_flags(segments: list[Segment], config: Config) -> dict[str, list[str]]:
@@ -252,7 +253,7 @@ def clusters_document(outputs: RunOutputs) -> dict:
             "role_counts": dict(sorted(roles.items())), "source_counts": dict(sorted(sources.items())),
             "suggestions": [
                 {"code_id": s.code_id, "score": s.score, "label": s.label, "path": list(s.path),
-                 "rationale": s.rationale, "evidence": list(s.evidence)}
+                 "rationale": s.rationale, "evidence": list(s.evidence), "words": list(s.words)}
                 for s in outputs.mapping.clusters.get(c.cluster_id, [])
             ],
             "decision": None,

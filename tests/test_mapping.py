@@ -1,5 +1,6 @@
 """Mapping: profiles, lift, calibration, abstaining, evidence, turn context (fake embedder)."""
 
+import json
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from pipeline.artifacts import Cluster, Clustering, Segment
 from pipeline.config import MappingConfig
 from pipeline.mapping import (BACKGROUND, CODE_CALIBRATION, FIT_CALIBRATION, build_profiles, calibrate,
                               in_turn_context, lift, map_to_taxonomy, profile_texts)
+from pipeline.runner import _suggestions_json
 from pipeline.taxonomy import parse_taxonomy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,3 +205,19 @@ def test_bm25_weights_favour_rare_words_and_short_profiles():
     # The same rare word weighs more in a shorter profile.
     assert weights[1, stems["dose"]] > weights[2, stems["bus"]]
     assert (weights[0] > 0).sum() == 2 and weights[0, stems["dose"]] == 0
+
+
+def test_cluster_suggestions_name_the_words_their_members_share_with_the_code(taxonomy):
+    segments = [seg("m#1.1", "I waited months for the referral"), seg("m#2.1", "still waiting, months now", turn=2),
+                seg("m#3.1", "The referral took months", turn=3)]
+    cluster = Cluster(cluster_id=0, segment_ids=tuple(s.segment_id for s in segments), keywords=("wait",),
+                      representative_ids=("m#1.1",), label="wait")
+    mapping = run(segments, taxonomy, BlindEmbedder(), clusters=[cluster], threshold=0.0)
+    first = mapping.clusters[0][0]
+    assert first.code_id == "access.waiting"
+    # "waited" and "waiting" are one word to count (one stem), shown as the first member wrote it.
+    assert set(first.words) == {"months", "waited", "referral"}
+    assert "“months” (3 members)" in first.rationale and "“waited” (2 members)" in first.rationale
+    # segments.csv's suggestions column carries a segment's words as well.
+    column = json.loads(_suggestions_json(mapping.segments["m#1.1"]))
+    assert column[0]["code_id"] == "access.waiting" and set(column[0]["words"]) == {"waited", "months", "referral"}
