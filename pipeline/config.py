@@ -100,6 +100,8 @@ class MappingConfig(_Section):
     cluster_threshold: float = Field(0.2, ge=0.0, le=1.0)
     top_k: int = Field(3, ge=1)
     turn_context: float = Field(1.0, ge=0.0)
+    # Lift per BM25 unit of words a segment shares with a code's profile (mapping.py); 0: meaning only.
+    shared_words: float = Field(0.03, ge=0.0)
 
 
 class OutputConfig(_Section):

@@ -13,7 +13,7 @@ How a score is made (docs/taxonomy.md says the same for analysts):
    (each the mean lift of its five best leaves, with weight 0.5 shared between them), so a
    leaf in a well-matched group and theme ranks higher. Lift is in cosine units.
    *Shared words* count too: the segment's words (stemmed, stop words left out) scored
-   against each leaf's profile words with BM25 (``LEXICAL_WEIGHT`` lift per BM25 unit), so a
+   against each leaf's profile words with BM25 (``mapping.shared_words`` lift per BM25 unit), so a
    segment that uses a code's own terms ("restraint", "waiting list") gets that evidence
    even where its meaning is spread over a long sentence.
 4. *Turn context.* A segment's vector is blended with its turn's mean vector
@@ -103,10 +103,6 @@ RUNNER_UP_SHARE = 0.1
 TOP_TEXTS = 3
 TOP_LEAVES = 5  # 3, 4, 7, 10 and all measured; 5 ranked best on both benchmarks
 ANCESTOR_SUPPORT = 0.5
-# Lift per BM25 unit of words shared with a leaf's profile. 0.02-0.05 measured on the
-# calibration-fit sample of NHS comments and the development set (docs/taxonomy.md); above
-# 0.03 the development set's right-theme-first rate falls.
-LEXICAL_WEIGHT = 0.03
 BM25_K1, BM25_B = 1.2, 0.75
 
 
@@ -242,19 +238,20 @@ def similarity(vectors: np.ndarray, profiles: CodeProfiles) -> tuple[np.ndarray,
     return score, which
 
 
-def lift(vectors: np.ndarray, profiles: CodeProfiles,
-         words: list[list[tuple[str, str]]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def lift(vectors: np.ndarray, profiles: CodeProfiles, words: list[list[tuple[str, str]]] | None = None,
+         word_weight: float = MappingConfig().shared_words) -> tuple[np.ndarray, np.ndarray]:
     """(n, leaves) similarity above each leaf's background level, plus the words the texts
     share with the leaf (``words``: each text's ``content_words``, one per vector; None:
-    meaning only), plus its ancestors' support; and the index of the best profile text per leaf.
+    meaning only) times ``word_weight`` per BM25 unit, plus its ancestors' support; and the
+    index of the best profile text per leaf.
 
     An ancestor's support is the mean lift of its five best leaves; a leaf gets its
     ancestors' support with ``ANCESTOR_SUPPORT`` shared equally between them, so a leaf in a
     well-matched group and theme ranks higher."""
     score, which = similarity(vectors, profiles)
     lifted = score - profiles.baseline[None, :]
-    if words is not None:
-        lifted += LEXICAL_WEIGHT * shared_words(words, profiles)
+    if words is not None and word_weight:
+        lifted += word_weight * shared_words(words, profiles)
     out = lifted.copy()
     for rows, weights in profiles.ancestors:
         support = np.sort(lifted[:, rows], axis=1)[:, -TOP_LEAVES:].mean(axis=1)
@@ -331,7 +328,7 @@ def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering:
     profiles = build_profiles(taxonomy, embedder)
     vectors = in_turn_context(segments, embeddings, settings.turn_context)
     words = [content_words(s.text) for s in segments]
-    lifts, which = lift(vectors, profiles, words)
+    lifts, which = lift(vectors, profiles, words, settings.shared_words)
     # Whether any code fits at all is read from meaning alone: off-topic talk shares everyday
     # words with codes ("feel", "time"), and with them counted, counsel-chat questions about
     # private life got no suggestion 29 % of the time instead of 71 % (bench/bench_mapping.py).

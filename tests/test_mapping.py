@@ -221,3 +221,11 @@ def test_cluster_suggestions_name_the_words_their_members_share_with_the_code(ta
     # segments.csv's suggestions column carries a segment's words as well.
     column = json.loads(_suggestions_json(mapping.segments["m#1.1"]))
     assert column[0]["code_id"] == "access.waiting" and set(column[0]["words"]) == {"waited", "months", "referral"}
+
+
+def test_shared_words_weight_zero_ranks_by_meaning_alone(taxonomy):
+    segments = [seg("m#1.1", "I waited months after the referral")]
+    ranked = run(segments, taxonomy, BlindEmbedder(), threshold=0.0).segments["m#1.1"]
+    blind = run(segments, taxonomy, BlindEmbedder(), threshold=0.0, shared_words=0.0).segments["m#1.1"]
+    assert ranked[0].code_id == "access.waiting"
+    assert len({s.score for s in blind}) == 1  # nothing tells the codes apart
