@@ -26,3 +26,30 @@ def test_content_words_drop_stop_words_fillers_and_apostrophes():
 def test_stems_join_the_forms_of_a_word():
     assert stem("waiting") == stem("waited") == stem("waits") == "wait"
     assert stem("listened") == stem("listening") == "listen"
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=400))
+def test_any_text_gives_lower_case_content_words(text):
+    for word, root in content_words(text):
+        assert len(word) >= 3 and word == word.lower() and word not in english_stop_words()
+        assert root == stem(word)
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(st.text(max_size=200), min_size=1, max_size=5))
+def test_shared_words_of_any_text_are_finite_and_never_negative(texts):
+    from pipeline.mapping import _bm25_weights, shared_words, words_in_common
+    from types import SimpleNamespace
+
+    stems, bm25 = _bm25_weights([["wait", "list"], ["dose"], []])
+    profiles = SimpleNamespace(leaf_ids=["a", "b", "c"], stems=stems, bm25=bm25)
+    words = [content_words(t) for t in texts]
+    scores = shared_words(words, profiles)
+    assert scores.shape == (len(texts), 3) and (scores >= 0).all() and (scores[:, 2] == 0).all()
+    for w in words:
+        assert set(words_in_common(w, 0, profiles)) <= {word for word, _ in w}
