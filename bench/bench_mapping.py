@@ -241,6 +241,42 @@ def cluster_check(embedder, tax, settings, thresholds=(0.1, 0.2, 0.3)) -> list[t
     return rows
 
 
+def through_run(path: Path) -> dict:
+    """A project-written set mapped the way a user maps quotes: ``themes run`` on a CSV (one
+    utterance a row, default config and taxonomy), read from each segment's suggestions; an
+    utterance may become more than one segment. A segment that got no suggestion counts as a
+    miss (every utterance has a code)."""
+    import csv
+    import os
+    import tempfile
+
+    from pipeline.config import load_config
+    from pipeline.runner import execute
+
+    texts, truth = dev_items(path)
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / "utterances.csv"
+        with open(data, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text"])
+            writer.writerows([t] for t in texts)
+        cache = os.environ.get("THEMES_CACHE_DIR")
+        os.environ["THEMES_CACHE_DIR"] = str(Path(folder) / "cache")
+        try:
+            outputs = execute(load_config(None, {"input": {"paths": [str(data)]}}))
+        finally:
+            os.environ.pop("THEMES_CACHE_DIR") if cache is None else os.environ.update(THEMES_CACHE_DIR=cache)
+    rows = []
+    for s in outputs.segments:
+        right = truth[s.turn_id - 1]
+        codes = [x.code_id for x in outputs.mapping.segments.get(s.segment_id, [])]
+        rows.append((codes[:1] == [right], right in codes[:3],
+                     bool(codes) and codes[0].split(".")[0] == right.split(".")[0], not codes))
+    share = lambda i: sum(r[i] for r in rows) / len(rows)  # noqa: E731
+    return {"segments": len(rows), "utterances": len(texts), "top1": share(0), "top3": share(1),
+            "theme1": share(2), "abstain": share(3)}
+
+
 def counsel_half(fit: bool) -> list[str]:
     """Alternate counsel-chat questions: the odd rows fit the calibration, the even ones test it."""
     texts = load_counsel()["text"].tolist()
@@ -378,6 +414,10 @@ def main() -> None:
         table([("plain label similarity", rank_metrics(plain, np.ones(len(X)), truth, tax, 0.0)),
                ("pipeline mapping", rank_metrics(lifts, p_fit, truth, tax, settings.threshold))],
               ["top1", "top3", "group1", "theme1", "abstain"])
+        run = through_run(path)
+        print(f"  through `themes run` (a CSV row each; {run['segments']} segments; no suggestion = a miss): "
+              f"top1 {100 * run['top1']:.1f}, top3 {100 * run['top3']:.1f}, theme1 {100 * run['theme1']:.1f}, "
+              f"abstain {100 * run['abstain']:.1f}")
     print(f"\n{time.perf_counter() - started:.0f} s")
 
 
