@@ -306,7 +306,7 @@ def _order(scores: np.ndarray) -> np.ndarray:
 
 
 def _suggestion(leaf: int, score: float, profiles: CodeProfiles, taxonomy: Taxonomy, text_index: int,
-                evidence: tuple[str, ...] = (), matched: str = "", shared: list[str] = (),
+                evidence: tuple[str, ...] = (), matched: str = "", shared: tuple[str, ...] | list[str] = (),
                 members: list[int] | None = None) -> Suggestion:
     """``shared``: words in common with the code; ``members``: for a cluster, how many of the
     members it is first for use each of them."""
