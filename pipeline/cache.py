@@ -50,7 +50,7 @@ LIBRARIES = {
     "reduce": ("numpy", "scipy", "scikit-learn", "umap-learn", "pynndescent", "numba"),
     "tree": ("numpy", "scipy", "scikit-learn", "hdbscan"),
     "cluster": ("numpy", "scipy", "scikit-learn", "hdbscan", "bertopic", "pandas"),
-    "mapping": ("numpy",),
+    "mapping": ("numpy", "scikit-learn", "PyStemmer"),  # stop words, stems of shared words
 }
 
 

