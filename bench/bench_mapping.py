@@ -144,8 +144,7 @@ def map_vectors(X: np.ndarray, tax, embedder, texts: list[str]):
     from pipeline.words import content_words
 
     profiles = build_profiles(tax, embedder)
-    lifts, _ = lift(X, profiles, [content_words(t) for t in texts])
-    meaning, _ = lift(X, profiles)
+    lifts, meaning, _ = lift(X, profiles, [content_words(t) for t in texts])
     return lifts, meaning, calibrate(lifts, meaning)
 
 

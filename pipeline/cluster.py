@@ -155,8 +155,6 @@ def top_values(matrix, indices) -> np.ndarray:
     return np.where(present, values, 0.0)
 
 
-
-
 def stop_words(setting: str | None) -> list[str] | None:
     """The configured stop-word list plus spoken fillers; None when switched off."""
     if not setting:
@@ -263,7 +261,7 @@ def _representatives(member_idx: np.ndarray, vectors: np.ndarray, k: int,
         for i in order:
             if len(picked) == k:
                 break
-            if voice(i) not in heard and i not in picked:
+            if voice(i) not in heard:  # a member already picked is heard at every pass
                 picked.append(i)
                 heard.add(voice(i))
     rank = {i: r for r, i in enumerate(order)}

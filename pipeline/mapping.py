@@ -239,24 +239,30 @@ def similarity(vectors: np.ndarray, profiles: CodeProfiles) -> tuple[np.ndarray,
 
 
 def lift(vectors: np.ndarray, profiles: CodeProfiles, words: list[list[tuple[str, str]]] | None = None,
-         word_weight: float = MappingConfig().shared_words) -> tuple[np.ndarray, np.ndarray]:
-    """(n, leaves) similarity above each leaf's background level, plus the words the texts
-    share with the leaf (``words``: each text's ``content_words``, one per vector; None:
-    meaning only) times ``word_weight`` per BM25 unit, plus its ancestors' support; and the
-    index of the best profile text per leaf.
+         word_weight: float = MappingConfig().shared_words) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """-> (lifts, meaning, which). ``lifts`` (n, leaves): similarity above each leaf's
+    background level, plus the words the texts share with the leaf (``words``: each text's
+    ``content_words``, one per vector; None: meaning only) times ``word_weight`` per BM25
+    unit, plus its ancestors' support. ``meaning``: the same without shared words (the same
+    array when none count). ``which``: the index of the best profile text per leaf.
 
     An ancestor's support is the mean lift of its five best leaves; a leaf gets its
     ancestors' support with ``ANCESTOR_SUPPORT`` shared equally between them, so a leaf in a
     well-matched group and theme ranks higher."""
     score, which = similarity(vectors, profiles)
     lifted = score - profiles.baseline[None, :]
-    if words is not None and word_weight:
-        lifted += word_weight * shared_words(words, profiles)
+    meaning = _with_ancestor_support(lifted, profiles)
+    if words is None or not word_weight:
+        return meaning, meaning, which
+    return _with_ancestor_support(lifted + word_weight * shared_words(words, profiles), profiles), meaning, which
+
+
+def _with_ancestor_support(lifted: np.ndarray, profiles: CodeProfiles) -> np.ndarray:
     out = lifted.copy()
     for rows, weights in profiles.ancestors:
         support = np.sort(lifted[:, rows], axis=1)[:, -TOP_LEAVES:].mean(axis=1)
         out[:, rows] += support[:, None] * weights[None, :]
-    return out, which
+    return out
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -328,11 +334,11 @@ def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering:
     profiles = build_profiles(taxonomy, embedder)
     vectors = in_turn_context(segments, embeddings, settings.turn_context)
     words = [content_words(s.text) for s in segments]
-    lifts, which = lift(vectors, profiles, words, settings.shared_words)
+    lifts, meaning, which = lift(vectors, profiles, words, settings.shared_words)
     # Whether any code fits at all is read from meaning alone: off-topic talk shares everyday
     # words with codes ("feel", "time"), and with them counted, counsel-chat questions about
     # private life got no suggestion 29 % of the time instead of 71 % (bench/bench_mapping.py).
-    p_code, p_fit = calibrate(lifts, lift(vectors, profiles)[0])
+    p_code, p_fit = calibrate(lifts, meaning)
     index = {s.segment_id: i for i, s in enumerate(segments)}
 
     segment_suggestions: dict[str, list[Suggestion]] = {}

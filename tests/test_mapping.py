@@ -129,7 +129,7 @@ def test_calibration_is_monotone_and_bounded():
 
 def test_background_lowers_codes_that_match_anything(taxonomy, fake_embedder):
     profiles = build_profiles(taxonomy, fake_embedder)
-    lifts, _ = lift(fake_embedder.encode(list(BACKGROUND)), profiles)
+    lifts, _, _ = lift(fake_embedder.encode(list(BACKGROUND)), profiles)
     assert abs(float(np.mean(lifts))) < 0.1  # generic talk sits near zero lift
 
 
