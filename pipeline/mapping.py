@@ -343,35 +343,38 @@ def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering:
 
     segment_suggestions: dict[str, list[Suggestion]] = {}
     firsts = np.full(len(segments), -1, dtype=int)
+    first_words: list[tuple[str, ...]] = [()] * len(segments)
     for i, s in enumerate(segments):
         if s.backchannel or p_fit[i] < settings.threshold:
             segment_suggestions[s.segment_id] = []
             continue
-        firsts[i] = _order(lifts[i])[0]
+        # Ordered by lift: the same order as P(code), without ties where P(code) underflows.
+        order = _order(lifts[i])
+        firsts[i] = order[0]
         segment_suggestions[s.segment_id] = [
             _suggestion(leaf, p_code[i, leaf], profiles, taxonomy, which[i, leaf],
                         shared=words_in_common(words[i], leaf, profiles))
-            # Ordered by lift: the same order as P(code), without ties where P(code) underflows.
-            for leaf in _order(lifts[i])[: settings.top_k]
+            for leaf in order[: settings.top_k]
         ]
+        first_words[i] = segment_suggestions[s.segment_id][0].words
 
     cluster_suggestions: dict[int, list[Suggestion]] = {}
     for cluster in clustering.clusters:
         rows = np.array([index[sid] for sid in cluster.segment_ids if sid in index], dtype=int)
         cluster_suggestions[cluster.cluster_id] = _cluster_suggestions(
-            rows, segments, words, firsts, p_code, which, profiles, taxonomy, settings)
+            rows, segments, first_words, firsts, p_code, which, profiles, taxonomy, settings)
     return Mapping(taxonomy_id=taxonomy.id, clusters=cluster_suggestions,
                    segments=segment_suggestions, threshold=settings.cluster_threshold)
 
 
-def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], words: list[list[tuple[str, str]]],
+def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], first_words: list[tuple[str, ...]],
                          firsts: np.ndarray, p_code: np.ndarray, which: np.ndarray, profiles: CodeProfiles,
                          taxonomy: Taxonomy, settings: MappingConfig) -> list[Suggestion]:
     """Codes by the share of the cluster's members whose first suggestion they are (members
     that got no suggestion count too); [] when no code's share reaches ``cluster_threshold``.
     After the first, runners-up are listed down to ``RUNNER_UP_SHARE`` of the members.
-    ``firsts`` holds each segment's first leaf index, -1 where it abstained; ``words`` each
-    segment's ``content_words``."""
+    ``firsts`` holds each segment's first leaf index, -1 where it abstained; ``first_words``
+    the words its first suggestion shares with that leaf."""
     if not len(rows):
         return []
     counts = np.bincount(firsts[rows][firsts[rows] >= 0], minlength=len(profiles.leaf_ids))
@@ -393,7 +396,7 @@ def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], words: list[
         used: Counter[str] = Counter()
         form: dict[str, str] = {}
         for i in rows[firsts[rows] == leaf]:
-            for word in words_in_common(words[i], leaf, profiles):
+            for word in first_words[i]:
                 used[form.setdefault(stem(word), word)] += 1
         common = used.most_common(3)
         out.append(_suggestion(leaf, shares[leaf], profiles, taxonomy, text_index,
