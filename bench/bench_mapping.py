@@ -248,6 +248,7 @@ def through_run(path: Path) -> dict:
     import csv
     import os
     import tempfile
+    from unittest import mock
 
     from pipeline.config import load_config
     from pipeline.runner import execute
@@ -259,12 +260,8 @@ def through_run(path: Path) -> dict:
             writer = csv.writer(handle)
             writer.writerow(["text"])
             writer.writerows([t] for t in texts)
-        cache = os.environ.get("THEMES_CACHE_DIR")
-        os.environ["THEMES_CACHE_DIR"] = str(Path(folder) / "cache")
-        try:
+        with mock.patch.dict(os.environ, THEMES_CACHE_DIR=str(Path(folder) / "cache")):
             outputs = execute(load_config(None, {"input": {"paths": [str(data)]}}))
-        finally:
-            os.environ.pop("THEMES_CACHE_DIR") if cache is None else os.environ.update(THEMES_CACHE_DIR=cache)
     rows = []
     for s in outputs.segments:
         right = truth[s.turn_id - 1]
