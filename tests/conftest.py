@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +57,31 @@ def themes(*args, cwd=ROOT, env=None, timeout=600):
     """Run the CLI in a subprocess; returns the CompletedProcess."""
     return subprocess.run([*THEMES, *map(str, args)], cwd=cwd, capture_output=True, text=True,
                           env=env, timeout=timeout)
+
+
+def start_review(run_dir, env, *extra):
+    """`themes review RUN_DIR` in the background -> (process, the page's URL). Python's fault
+    handler is on, so ``stop_review`` can show where a server that ignores Ctrl-C is stuck."""
+    process = subprocess.Popen([*THEMES, "review", str(run_dir), *map(str, extra)], cwd=ROOT,
+                               env={**env, "PYTHONFAULTHANDLER": "1"}, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = process.stdout.readline()
+    if not line.startswith("review: http://127.0.0.1:"):
+        process.kill()
+        pytest.fail(f"review did not start: {line!r} {process.communicate()[1]}")
+    return process, line.split()[1]
+
+
+def stop_review(process) -> str:
+    """Ctrl-C a review server started by ``start_review`` -> its stderr. One still running 20 s
+    later is aborted, and the test fails with every thread's stack."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.communicate(timeout=20)[1]
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        stderr = process.communicate(timeout=20)[1]
+        pytest.fail(f"review did not stop within 20 s of Ctrl-C; where it was:\n{stderr}")
 
 
 def write_review_run(out_dir, groups, texts=None, taxonomy="nakanishi2021", overrides=None):

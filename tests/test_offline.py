@@ -2,14 +2,14 @@
 
 import json
 import os
-import signal
 import stat
 import subprocess
+import sys
 import urllib.request
 
 import pytest
 
-from conftest import FIXTURES, ROOT, THEMES, themes
+from conftest import FIXTURES, ROOT, start_review, stop_review, themes
 
 pytestmark = pytest.mark.e2e
 
@@ -26,9 +26,6 @@ def guarded_env(log):
 
 
 def test_guard_blocks_and_records(tmp_path):
-    import subprocess
-    import sys
-
     log = tmp_path / "net.log"
     code = "import socket\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=1)\nexcept OSError:\n    pass\n"
     subprocess.run([sys.executable, "-c", code], env=guarded_env(log), check=True)
@@ -60,13 +57,10 @@ def test_run_review_and_export_use_no_network(tmp_path):
     exported = themes("export", out, "--format", "qdpx", "--out", tmp_path / "project.qdpx", env=env)
     assert exported.returncode == 0, exported.stderr
     assert stat.S_IMODE((tmp_path / "project.qdpx").stat().st_mode) & 0o077 == 0
-    review = subprocess.Popen([*THEMES, "review", str(out)], cwd=ROOT, env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    review, url = start_review(out, env)
     try:
-        url = review.stdout.readline().split()[1]
         with urllib.request.urlopen(url, timeout=30) as response:
             assert response.status == 200 and b"Content-Security-Policy" in response.read()
     finally:
-        review.send_signal(signal.SIGINT)
-        review.communicate(timeout=20)
+        stop_review(review)
     assert not log.exists(), log.read_text()

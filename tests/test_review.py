@@ -4,9 +4,6 @@ import dataclasses
 import http.client
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -15,7 +12,7 @@ from pipeline.decisions import Decision, load_decisions, read_run
 from pipeline.errors import ThemesError
 from pipeline.review import ReviewServer, codebook, decide, import_decisions, leaf_codes, make_decision
 
-from conftest import ROOT, THEMES, themes, write_review_run
+from conftest import ROOT, start_review, stop_review, themes, write_review_run
 
 GROUPS = {0: range(0, 6), 1: range(6, 10), 2: range(10, 14)}
 
@@ -219,21 +216,15 @@ def test_server_answers_a_bad_decision_with_its_reason(server, store):
 
 
 def test_review_command_prints_url_and_stops_cleanly_on_ctrl_c(run, store):
-    env = {**os.environ, "THEMES_DECISIONS": str(store)}
-    process = subprocess.Popen([*THEMES, "review", str(run)], cwd=ROOT, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process, url = start_review(run, {**os.environ, "THEMES_DECISIONS": str(store)})
     try:
-        line = process.stdout.readline()
-        assert line.startswith("review: http://127.0.0.1:"), process.stderr.read()
-        url = line.split()[1]
         host, path = url.removeprefix("http://").split("/", 1)
         connection = http.client.HTTPConnection(host, timeout=10)
         connection.request("GET", "/" + path)
         assert connection.getresponse().status == 200
         connection.close()
     finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=20)
+        stderr = stop_review(process)
     assert process.returncode == 0, stderr
     assert "review stopped" in stderr and "Traceback" not in stderr
 

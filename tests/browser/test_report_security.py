@@ -3,13 +3,11 @@ page of a run whose segments carry script, event-handler, javascript: and iframe
 checks that none executes and that no request leaves the page."""
 
 import os
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, THEMES, write_review_run
+from conftest import start_review, stop_review, write_review_run
 
 CHROMIUM = Path(os.environ.get("THEMES_CHROMIUM", "/usr/bin/chromium"))
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing: `make setup` installs it")
@@ -77,15 +75,8 @@ def test_static_report_runs_no_payload(browser, hostile_run):
 
 def test_review_page_runs_no_payload(browser, hostile_run):
     run, store = hostile_run
-    env = {**os.environ, "THEMES_DECISIONS": str(store)}
-    process = subprocess.Popen([*THEMES, "review", str(run)], cwd=ROOT, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process, url = start_review(run, {**os.environ, "THEMES_DECISIONS": str(store)})
     try:
-        line = process.stdout.readline()
-        assert line.startswith("review: http://127.0.0.1:"), process.stderr.read()
-        url = line.split()[1]
-        origin = url.split("/", 3)[:3]
-        check_page(browser, url, "/".join(origin))
+        check_page(browser, url, "/".join(url.split("/", 3)[:3]))
     finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=20)
+        stop_review(process)

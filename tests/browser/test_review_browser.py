@@ -2,15 +2,13 @@
 static report: decisions made by clicking are saved, survive a reload and reach the store."""
 
 import os
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from pipeline.decisions import load_decisions, read_run
 
-from conftest import ROOT, THEMES, themes, write_review_run
+from conftest import ROOT, start_review, stop_review, themes, write_review_run
 
 CHROMIUM = Path(os.environ.get("THEMES_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "test-artifacts"
@@ -37,14 +35,9 @@ def run(tmp_path, store):
 
 @pytest.fixture
 def review(run, store):
-    env = {**os.environ, "THEMES_DECISIONS": str(store)}
-    process = subprocess.Popen([*THEMES, "review", str(run), "--author", "Browser Test"], cwd=ROOT, env=env,
-                               text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    line = process.stdout.readline()
-    assert line.startswith("review: http://127.0.0.1:"), process.stderr.read()
-    yield line.split()[1]
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=20)
+    process, url = start_review(run, {**os.environ, "THEMES_DECISIONS": str(store)}, "--author", "Browser Test")
+    yield url
+    stop_review(process)
 
 
 def open_page(browser, url):
