@@ -10,8 +10,10 @@ How a score is made (docs/taxonomy.md says the same for analysts):
 3. *Lift.* From that similarity we subtract the leaf's mean similarity to a fixed set of
    generic, off-topic sentences (``BACKGROUND``), so codes whose wording matches any talk
    ("support", "feelings") lose their head start; and add the support of its group and theme
-   (each the mean lift of its five best leaves, with weight 0.5 shared between them), so a
-   leaf in a well-matched group and theme ranks higher. Lift is in cosine units.
+   (weight 0.75 shared between them), so a leaf in a well-matched group and theme ranks
+   higher. A group's or theme's support is the mean lift of its five best leaves, averaged
+   with the lift of its own texts when it has a description or examples. Lift is in cosine
+   units.
    *Shared words* count too: the segment's words (stemmed, stop words left out) scored
    against each leaf's profile words with BM25 (``mapping.shared_words`` lift per BM25 unit), so a
    segment that uses a code's own terms ("restraint", "waiting list") gets that evidence
@@ -91,9 +93,9 @@ BACKGROUND = (
 
 # Logistic calibration, fitted by `python bench/bench_mapping.py --fit` (see docs/taxonomy.md):
 # P(code) = sigmoid(a * lift + b * (lift - best lift of the other codes) + c)
-CODE_CALIBRATION = (2.22, 8.47, -2.55)
+CODE_CALIBRATION = (1.90, 8.26, -2.48)
 # P(fit) = sigmoid(a * best lift + c)
-FIT_CALIBRATION = (16.72, -4.89)
+FIT_CALIBRATION = (15.16, -4.78)
 
 # A cluster's runners-up (its second and third suggestions) need this share of its members,
 # the first ``mapping.cluster_threshold``: on 70 clusters of NHS comments the right code was
@@ -102,7 +104,10 @@ FIT_CALIBRATION = (16.72, -4.89)
 RUNNER_UP_SHARE = 0.1
 TOP_TEXTS = 3
 TOP_LEAVES = 5  # 3, 4, 7, 10 and all measured; 5 ranked best on both benchmarks
-ANCESTOR_SUPPORT = 0.5
+ANCESTOR_SUPPORT = 0.75
+# The share of a group's or theme's support that comes from its own texts (description,
+# examples), when it has them; the rest is the mean lift of its best leaves.
+ANCESTOR_OWN = 0.5
 BM25_K1, BM25_B = 1.2, 0.75
 
 
@@ -113,9 +118,11 @@ class CodeProfiles:
     ``owner[i]`` is the leaf index of ``texts[i]``; ``centroids`` (leaves, d) are the unit
     means of each leaf's text vectors; ``baseline`` (leaves,) is each leaf's mean similarity
     to ``BACKGROUND``; ``ancestors`` holds, per group or theme, the indices of the leaves under
-    it and the weight its support gets in each of them. ``stems`` numbers the stems of the
-    leaves' profile words and ``bm25`` (leaves, stems) holds each stem's BM25 weight in each
-    leaf's profile (all its texts as one document).
+    it, the weight its support gets in each of them, and its row in ``own`` (-1: it has no
+    description or examples). ``own`` profiles those groups' and themes' own texts the same
+    way (its ``leaf_ids`` are their ids; it has no ancestors or words). ``stems`` numbers the stems of the leaves' profile words and ``bm25``
+    (leaves, stems) holds each stem's BM25 weight in each leaf's profile (all its texts as
+    one document).
     """
 
     leaf_ids: list[str]
@@ -125,13 +132,14 @@ class CodeProfiles:
     vectors: np.ndarray
     centroids: np.ndarray
     baseline: np.ndarray
-    ancestors: list[tuple[np.ndarray, np.ndarray]]
+    ancestors: list[tuple[np.ndarray, np.ndarray, int]]
     stems: dict[str, int]
     bm25: np.ndarray
+    own: CodeProfiles | None = None
 
 
 def profile_texts(taxonomy: Taxonomy, code_id: str) -> list[tuple[str, str]]:
-    """(kind, text) pairs that describe a leaf: label, description, aliases, keywords, examples."""
+    """(kind, text) pairs that describe a code: label, description, aliases, keywords, examples."""
     code = taxonomy.codes[code_id]
     # The bare label: prefixing the parents' labels ("Access > General") measured worse.
     texts = [("label", code.label)]
@@ -150,32 +158,50 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def build_profiles(taxonomy: Taxonomy, embedder: Embedder) -> CodeProfiles:
-    leaf_ids, texts, kinds, owner = [], [], [], []
-    for index, leaf in enumerate(code for code in taxonomy.walk() if code.is_leaf):
-        leaf_ids.append(leaf.id)
-        for kind, text in profile_texts(taxonomy, leaf.id):
-            texts.append(text)
-            kinds.append(kind)
-            owner.append(index)
-    embedded = _unit(np.asarray(embedder.encode(texts + list(BACKGROUND)), dtype=np.float32))
-    vectors, background = embedded[: len(texts)], embedded[len(texts):]
-    owner_arr = np.array(owner)
-    centroids = _unit(np.stack([vectors[owner_arr == i].mean(axis=0) for i in range(len(leaf_ids))]))
+    leaves = [code.id for code in taxonomy.walk() if code.is_leaf]
+    # Groups and themes with a description or examples get their own profile; one with a
+    # label only is judged by its leaves alone (its label added nothing on a labels-only
+    # codebook, bench/bench_mapping.py).
+    described = [code.id for code in taxonomy.walk()
+                 if not code.is_leaf and (code.description or code.examples)]
+    rows = [(index, kind, text) for index, code_id in enumerate(leaves + described)
+            for kind, text in profile_texts(taxonomy, code_id)]
+    embedded = _unit(np.asarray(embedder.encode([text for _, _, text in rows] + list(BACKGROUND)),
+                                dtype=np.float32))
+    background = embedded[len(rows):]
+    owner = np.array([index for index, _, _ in rows])
+    in_leaf = owner < len(leaves)
+    profiles = _profiles(leaves, rows, owner, embedded, in_leaf, background)
     # Leaves of a flat codebook share the whole taxonomy as their one ancestor: a uniform
     # shift that keeps lifts on the same scale as in a tree.
     under: dict[str, list[tuple[int, float]]] = {}
-    for index, leaf_id in enumerate(leaf_ids):
+    for index, leaf_id in enumerate(leaves):
         chain = [a.id for a in taxonomy.ancestors(leaf_id)] or [""]
         for ancestor in chain:
             under.setdefault(ancestor, []).append((index, ANCESTOR_SUPPORT / len(chain)))
-    ancestors = [(np.array([i for i, _ in rows]), np.array([w for _, w in rows], dtype=np.float32))
-                 for rows in under.values()]
-    documents: list[list[str]] = [[] for _ in leaf_ids]  # a leaf's profile texts as one document
-    for text, index in zip(texts, owner):
-        documents[index] += [root for _, root in content_words(text)]
-    stems, bm25 = _bm25_weights(documents)
-    profiles = CodeProfiles(leaf_ids, texts, kinds, owner_arr, vectors, centroids,
-                            np.zeros(len(leaf_ids), dtype=np.float32), ancestors, stems, bm25)
+    own_row = {code_id: row for row, code_id in enumerate(described)}
+    profiles.ancestors = [(np.array([i for i, _ in pairs]), np.array([w for _, w in pairs], dtype=np.float32),
+                           own_row.get(ancestor, -1)) for ancestor, pairs in under.items()]
+    documents: list[list[str]] = [[] for _ in leaves]  # a leaf's profile texts as one document
+    for index, _, text in rows:
+        if index < len(leaves):
+            documents[index] += [root for _, root in content_words(text)]
+    profiles.stems, profiles.bm25 = _bm25_weights(documents)
+    if described:
+        profiles.own = _profiles(described, rows, owner - len(leaves), embedded, ~in_leaf, background)
+    return profiles
+
+
+def _profiles(ids: list[str], rows: list[tuple[int, str, str]], owner: np.ndarray, embedded: np.ndarray,
+              chosen: np.ndarray, background: np.ndarray) -> CodeProfiles:
+    """The profiles of ``ids`` from the ``chosen`` rows of the embedded texts (``owner``: each
+    row's index in ``ids``), with no ancestors or words yet."""
+    vectors, owner = embedded[: len(rows)][chosen], owner[chosen]
+    centroids = _unit(np.stack([vectors[owner == i].mean(axis=0) for i in range(len(ids))]))
+    picked = [row for row, keep in zip(rows, chosen) if keep]
+    profiles = CodeProfiles(ids, [text for _, _, text in picked], [kind for _, kind, _ in picked], owner,
+                            vectors, centroids, np.zeros(len(ids), dtype=np.float32), [], {},
+                            np.zeros((len(ids), 0), dtype=np.float32))
     profiles.baseline = similarity(background, profiles)[0].mean(axis=0)
     return profiles
 
@@ -246,21 +272,29 @@ def lift(vectors: np.ndarray, profiles: CodeProfiles, words: list[list[tuple[str
     unit, plus its ancestors' support. ``meaning``: the same without shared words (the same
     array when none count). ``which``: the index of the best profile text per leaf.
 
-    An ancestor's support is the mean lift of its five best leaves; a leaf gets its
-    ancestors' support with ``ANCESTOR_SUPPORT`` shared equally between them, so a leaf in a
-    well-matched group and theme ranks higher."""
+    An ancestor's support is the mean lift of its five best leaves, averaged (``ANCESTOR_OWN``)
+    with the lift of its own texts when it has some; a leaf gets its ancestors' support with
+    ``ANCESTOR_SUPPORT`` shared equally between them, so a leaf in a well-matched group and
+    theme ranks higher."""
     score, which = similarity(vectors, profiles)
     lifted = score - profiles.baseline[None, :]
-    meaning = _with_ancestor_support(lifted, profiles)
+    own = None
+    if profiles.own is not None:
+        own = similarity(vectors, profiles.own)[0] - profiles.own.baseline[None, :]
+    meaning = _with_ancestor_support(lifted, own, profiles)
     if words is None or not word_weight:
         return meaning, meaning, which
-    return _with_ancestor_support(lifted + word_weight * shared_words(words, profiles), profiles), meaning, which
+    return (_with_ancestor_support(lifted + word_weight * shared_words(words, profiles), own, profiles),
+            meaning, which)
 
 
-def _with_ancestor_support(lifted: np.ndarray, profiles: CodeProfiles) -> np.ndarray:
+def _with_ancestor_support(lifted: np.ndarray, own: np.ndarray | None, profiles: CodeProfiles) -> np.ndarray:
+    """``own`` (n, described groups and themes): the lift of their own texts."""
     out = lifted.copy()
-    for rows, weights in profiles.ancestors:
+    for rows, weights, own_row in profiles.ancestors:
         support = np.sort(lifted[:, rows], axis=1)[:, -TOP_LEAVES:].mean(axis=1)
+        if own_row >= 0:
+            support = (1 - ANCESTOR_OWN) * support + ANCESTOR_OWN * own[:, own_row]
         out[:, rows] += support[:, None] * weights[None, :]
     return out
 
