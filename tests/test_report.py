@@ -91,7 +91,7 @@ def test_decisions_and_coverage_show_in_a_rerun(tmp_path, store):
     assert second["name"] == "Opening <hours>" and "Opening &lt;hours&gt;" in html
     code = first["code_id"]
     row = re.search(rf'<tr data-code="{re.escape(code)}">(.*?)</tr>', html, re.S).group(1)
-    assert re.search(r'class="accepted-cell">0<', row)
+    assert re.search(r'class="accepted-cell"><a href="#cluster-0">cluster 0</a><', row)
     assert html.count('<span class="none">none</span>') == 19  # the 19 codes nobody accepted
 
 

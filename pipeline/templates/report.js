@@ -208,7 +208,13 @@
       var ids = accepted[row.dataset.code] || [];
       var cell = $(".accepted-cell", row);
       cell.textContent = "";
-      cell.appendChild(ids.length ? el("span", "", ids.join(", ")) : el("span", "none", "none"));
+      if (!ids.length) { cell.appendChild(el("span", "none", "none")); }
+      ids.forEach(function (id, i) {
+        var link = el("a", "", "cluster " + id);
+        link.href = "#cluster-" + id;
+        if (i) { cell.appendChild(document.createTextNode(", ")); }
+        cell.appendChild(link);
+      });
       row.classList.toggle("covered", ids.length > 0);
       if (ids.length) { covered += 1; }
     });

@@ -62,7 +62,8 @@ def test_accept_reload_reject_in_a_real_browser(browser, review, run, store):
     page.reload()
     expect(page.locator("#cluster-0 .badge")).to_have_text("accepted")
     expect(page.locator('[data-decision="0"]')).to_contain_text(second)
-    expect(page.locator(f'#coverage tr[data-code="{second}"] .accepted-cell')).to_have_text("0")
+    expect(page.locator(f'#coverage tr[data-code="{second}"] .accepted-cell')).to_have_text("cluster 0")
+    assert page.get_attribute(f'#coverage tr[data-code="{second}"] .accepted-cell a', "href") == "#cluster-0"
 
     page.click('#cluster-1 button[data-action="reject"]')
     expect(page.locator("#cluster-1 .badge")).to_have_text("rejected")
