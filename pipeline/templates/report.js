@@ -325,7 +325,10 @@
     var field = function (name) { var node = $('[data-field="' + name + '"]', card); return node ? node.value : ""; };
     var action = button.dataset.action;
     if (action === "accept") { decide(cid, "accepted", {code_id: button.dataset.code}); }
-    else if (action === "accept-other") { decide(cid, "accepted", {code_id: field("code")}); }
+    else if (action === "accept-other") {
+      if (!field("code")) { say("Choose a code in the list first.", true); }
+      else { decide(cid, "accepted", {code_id: field("code")}); }
+    }
     else if (action === "reject") { decide(cid, "rejected", {}); }
     else if (action === "new") { decide(cid, "new", {name: field("name"), definition: field("definition")}); }
     else if (action === "merge") {

@@ -113,3 +113,18 @@ def test_static_report_downloads_decisions_to_import(browser, run, store, tmp_pa
     (decision,) = load_decisions(store)
     assert (decision.cluster_id, decision.status, decision.name, decision.author) == (
         2, "new", "Opening hours", "Offline Analyst")
+
+
+def test_another_code_must_be_chosen_before_it_is_accepted(browser, run):
+    expect = sync_api.expect
+    page = open_page(browser, (run / "report.html").as_uri())
+    select = page.locator('#cluster-1 select[data-field="code"]')
+    assert select.input_value() == ""  # no code is picked for the analyst
+    page.click('#cluster-1 button[data-action="accept-other"]')
+    expect(page.locator("#message")).to_have_text("Choose a code in the list first.")
+    expect(page.locator("#cluster-1 .badge")).to_have_text("undecided")
+    code = read_run(run).cluster(1)["suggestions"][0]["code_id"]
+    select.select_option(code)
+    page.click('#cluster-1 button[data-action="accept-other"]')
+    expect(page.locator("#cluster-1 .badge")).to_have_text("accepted")
+    assert page.problems == []
