@@ -130,9 +130,14 @@ class Clustering:
 
 @dataclass
 class Mapping:
-    """Ranked suggestions per cluster id and per segment id (empty list = no suggestion)."""
+    """Ranked suggestions per cluster id and per segment id (empty list = no suggestion).
+
+    ``closest``: for a cluster with no suggestion, the codes that came nearest, all below the
+    threshold. They are evidence of how far the taxonomy is from the cluster, not suggestions.
+    """
 
     taxonomy_id: str
     clusters: dict[int, list[Suggestion]]
     segments: dict[str, list[Suggestion]]
     threshold: float
+    closest: dict[int, list[Suggestion]] = field(default_factory=dict)

@@ -28,7 +28,9 @@ How a score is made (docs/taxonomy.md says the same for analysts):
 6. *Clusters.* A cluster's score for a code is the share of its members whose first
    suggestion is that code (members that got none count too). When no code's share reaches
    ``mapping.cluster_threshold`` the cluster gets no suggestion and the report shows it as a
-   candidate new theme; otherwise runners-up follow down to ``RUNNER_UP_SHARE``.
+   candidate new theme, with the codes that came closest (``Mapping.closest``: first for at
+   least ``RUNNER_UP_SHARE`` of its members) as evidence; otherwise runners-up follow down to
+   ``RUNNER_UP_SHARE``.
 
 Suggestions name leaves; ``path`` gives the group and theme, so a leaf always comes with its
 ancestors. Everything here is deterministic: no sampling, ties broken by taxonomy order.
@@ -393,22 +395,29 @@ def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering:
         first_words[i] = segment_suggestions[s.segment_id][0].words
 
     cluster_suggestions: dict[int, list[Suggestion]] = {}
+    closest: dict[int, list[Suggestion]] = {}
     for cluster in clustering.clusters:
         rows = np.array([index[sid] for sid in cluster.segment_ids if sid in index], dtype=int)
-        cluster_suggestions[cluster.cluster_id] = _cluster_suggestions(
-            rows, segments, first_words, firsts, p_code, which, profiles, taxonomy, settings)
-    return Mapping(taxonomy_id=taxonomy.id, clusters=cluster_suggestions,
-                   segments=segment_suggestions, threshold=settings.cluster_threshold)
+        listed = _cluster_suggestions(rows, segments, first_words, firsts, p_code, which, profiles, taxonomy,
+                                      settings)
+        if listed and listed[0].score >= settings.cluster_threshold:
+            cluster_suggestions[cluster.cluster_id] = listed
+        else:
+            cluster_suggestions[cluster.cluster_id] = []
+            if listed:
+                closest[cluster.cluster_id] = listed
+    return Mapping(taxonomy_id=taxonomy.id, clusters=cluster_suggestions, segments=segment_suggestions,
+                   threshold=settings.cluster_threshold, closest=closest)
 
 
 def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], first_words: list[tuple[str, ...]],
                          firsts: np.ndarray, p_code: np.ndarray, which: np.ndarray, profiles: CodeProfiles,
                          taxonomy: Taxonomy, settings: MappingConfig) -> list[Suggestion]:
     """Codes by the share of the cluster's members whose first suggestion they are (members
-    that got no suggestion count too); [] when no code's share reaches ``cluster_threshold``.
-    After the first, runners-up are listed down to ``RUNNER_UP_SHARE`` of the members.
-    ``firsts`` holds each segment's first leaf index, -1 where it abstained; ``first_words``
-    the words its first suggestion shares with that leaf."""
+    that got no suggestion count too), down to ``RUNNER_UP_SHARE`` of the members (or
+    ``cluster_threshold`` where that is lower). The caller suggests them only when the first
+    reaches ``cluster_threshold``. ``firsts`` holds each segment's first leaf index, -1 where
+    it abstained; ``first_words`` the words its first suggestion shares with that leaf."""
     if not len(rows):
         return []
     counts = np.bincount(firsts[rows][firsts[rows] >= 0], minlength=len(profiles.leaf_ids))
@@ -416,9 +425,8 @@ def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], first_words:
     # Equal shares: the code the members fit better on average goes first.
     order = np.lexsort((np.arange(len(shares)), -np.round(p_code[rows].mean(axis=0), 6), -counts))
     out = []
-    for rank, leaf in enumerate(order[: settings.top_k]):
-        if counts[leaf] == 0 or shares[leaf] < (settings.cluster_threshold if rank == 0 else
-                                                 min(RUNNER_UP_SHARE, settings.cluster_threshold)):
+    for leaf in order[: settings.top_k]:
+        if counts[leaf] == 0 or shares[leaf] < min(RUNNER_UP_SHARE, settings.cluster_threshold):
             break
         member_scores = p_code[rows, leaf]
         best = rows[np.lexsort((rows, -np.round(member_scores, 6)))[:3]]

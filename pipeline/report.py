@@ -114,6 +114,7 @@ def cluster_views(data: ReportData) -> list[dict]:
             "quotes": [by_id[sid] for sid in cluster.representative_ids],
             "members": members,
             "suggestions": suggestions,
+            "closest": data.mapping.closest.get(cluster.cluster_id, []),
             "codes": [s.code_id for s in suggestions],
             "decision": data.decisions.get(cluster.cluster_id),
         })

@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from . import __version__
-from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Source, Transcript
+from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Source, Suggestion, Transcript
 from .config import Config, dump_config, resolve_taxonomy_path
 from .embed import Embedder, embed, make_embedder
 from .errors import ThemesError
@@ -236,6 +236,12 @@ def segments_csv(outputs: RunOutputs) -> str:
     return buffer.getvalue()
 
 
+def _suggestion_json(s: Suggestion) -> dict:
+    """A cluster's suggestion as clusters.json holds it."""
+    return {"code_id": s.code_id, "score": s.score, "label": s.label, "path": list(s.path),
+            "rationale": s.rationale, "evidence": list(s.evidence), "words": list(s.words)}
+
+
 def clusters_document(outputs: RunOutputs) -> dict:
     by_id = {s.segment_id: s for s in outputs.segments}
     clusters = []
@@ -251,11 +257,9 @@ def clusters_document(outputs: RunOutputs) -> dict:
             "keywords": list(c.keywords), "segment_ids": list(c.representative_ids),
             "members": list(c.segment_ids),
             "role_counts": dict(sorted(roles.items())), "source_counts": dict(sorted(sources.items())),
-            "suggestions": [
-                {"code_id": s.code_id, "score": s.score, "label": s.label, "path": list(s.path),
-                 "rationale": s.rationale, "evidence": list(s.evidence), "words": list(s.words)}
-                for s in outputs.mapping.clusters.get(c.cluster_id, [])
-            ],
+            "suggestions": [_suggestion_json(s) for s in outputs.mapping.clusters.get(c.cluster_id, [])],
+            # With no suggestion: the codes that came closest, all below the threshold.
+            "closest": [_suggestion_json(s) for s in outputs.mapping.closest.get(c.cluster_id, [])],
             "decision": None,
         })
     clusterable = [s for s in outputs.segments if s.clusterable]

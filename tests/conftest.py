@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -84,7 +85,7 @@ def stop_review(process) -> str:
         pytest.fail(f"review did not stop within 20 s of Ctrl-C; where it was:\n{stderr}")
 
 
-def write_review_run(out_dir, groups, texts=None, taxonomy="nakanishi2021", overrides=None):
+def write_review_run(out_dir, groups, texts=None, taxonomy="nakanishi2021", overrides=None, abstain=()):
     """Write a run folder with the real runner from hand-made artifacts (no model, no BERTopic).
 
     ``groups`` maps cluster id -> segment numbers; segment i is ``meeting.txt#i.1``, said by a
@@ -112,11 +113,15 @@ def write_review_run(out_dir, groups, texts=None, taxonomy="nakanishi2021", over
         suggestions[cid] = [Suggestion(leaves[(cid + k) % len(leaves)].id, 0.6 - 0.1 * k,
                                        leaves[(cid + k) % len(leaves)].label, rationale="matched its examples")
                             for k in range(2)] if leaves else []
+    # Clusters in ``abstain`` get no suggestion; their codes come closest, at a quarter of the score.
+    closest = {cid: [dataclasses.replace(s, score=round(s.score / 4, 4)) for s in suggestions[cid]]
+               for cid in abstain}
+    suggestions.update({cid: [] for cid in abstain})
     clustering = Clustering(clusters, assignments, [s.segment_id for s in segments],
                             np.random.default_rng(0).normal(size=(n, 2)))
     outputs = RunOutputs(config=config, sources=[Source("meeting.txt", "meeting.txt", "0" * 64, n, ("User 1",))],
                          segments=segments, embeddings=np.zeros((n, 4), np.float32), clustering=clustering,
-                         mapping=Mapping(tax.id if tax else "", suggestions, {}, 0.35), taxonomy=tax)
+                         mapping=Mapping(tax.id if tax else "", suggestions, {}, 0.35, closest), taxonomy=tax)
     return write_run(outputs, Path(out_dir))
 
 

@@ -103,7 +103,13 @@ def test_cluster_score_is_the_share_of_members_and_the_threshold_applies(taxonom
     mapping = run(members, taxonomy, fake_embedder, clusters=[cluster], cluster_threshold=0.5)
     assert sorted((s.code_id, s.score) for s in mapping.clusters[0]) == [("access.waiting", 0.5),
                                                                          ("treatment.meds", 0.5)]
-    assert run(members, taxonomy, fake_embedder, clusters=[cluster], cluster_threshold=0.6).clusters[0] == []
+    below = run(members, taxonomy, fake_embedder, clusters=[cluster], cluster_threshold=0.6)
+    assert below.clusters[0] == []
+    # No suggestion, but the codes that came closest are kept as evidence, scores and all.
+    assert sorted((s.code_id, s.score) for s in below.closest[0]) == [("access.waiting", 0.5),
+                                                                      ("treatment.meds", 0.5)]
+    assert "first suggestion for 1 of 2 members" in below.closest[0][0].rationale
+    assert mapping.closest == {}  # a cluster with suggestions has no "closest"
 
 
 def test_cluster_runners_up_need_a_tenth_of_the_members(taxonomy, fake_embedder):

@@ -95,6 +95,20 @@ def test_decisions_and_coverage_show_in_a_rerun(tmp_path, store):
     assert html.count('<span class="none">none</span>') == 19  # the 19 codes nobody accepted
 
 
+def test_a_cluster_nothing_fits_shows_the_codes_that_came_closest(tmp_path, store):
+    run = write_review_run(tmp_path / "run", GROUPS, texts(), abstain=(1,))
+    html = (run / "report.html").read_text()
+    card = re.search(r'<article class="card" id="cluster-1".*?</article>', html, re.S).group(0)
+    assert "Nothing in the taxonomy fits (no code scores ≥ 0.35): a candidate new theme." in card
+    assert re.search(r"Closest codes, all below 0.35: <b>[\w.]+</b> — .+ \(0.15: matched its examples\)", card)
+    assert 'data-action="accept" ' not in card  # nothing to accept with one click
+    other = re.search(r'<article class="card" id="cluster-0".*?</article>', html, re.S).group(0)
+    assert "Closest codes" not in other
+    clusters = {c["cluster_id"]: c for c in json.loads((run / "clusters.json").read_text())["clusters"]}
+    assert clusters[1]["suggestions"] == [] and [s["score"] for s in clusters[1]["closest"]] == [0.15, 0.125]
+    assert clusters[0]["closest"] == []
+
+
 def test_orphaned_decisions_are_listed(tmp_path, store):
     run = write_review_run(tmp_path / "run", GROUPS, texts())
     decide(run, store, 2, "rejected", memo="noise")
