@@ -398,28 +398,25 @@ def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering:
     closest: dict[int, list[Suggestion]] = {}
     for cluster in clustering.clusters:
         rows = np.array([index[sid] for sid in cluster.segment_ids if sid in index], dtype=int)
-        listed = _cluster_suggestions(rows, segments, first_words, firsts, p_code, which, profiles, taxonomy,
-                                      settings)
-        if listed and listed[0].score >= settings.cluster_threshold:
-            cluster_suggestions[cluster.cluster_id] = listed
-        else:
-            cluster_suggestions[cluster.cluster_id] = []
-            if listed:
-                closest[cluster.cluster_id] = listed
+        listed, fits = _cluster_suggestions(rows, segments, first_words, firsts, p_code, which, profiles,
+                                            taxonomy, settings)
+        cluster_suggestions[cluster.cluster_id] = listed if fits else []
+        if listed and not fits:
+            closest[cluster.cluster_id] = listed
     return Mapping(taxonomy_id=taxonomy.id, clusters=cluster_suggestions, segments=segment_suggestions,
                    threshold=settings.cluster_threshold, closest=closest)
 
 
 def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], first_words: list[tuple[str, ...]],
                          firsts: np.ndarray, p_code: np.ndarray, which: np.ndarray, profiles: CodeProfiles,
-                         taxonomy: Taxonomy, settings: MappingConfig) -> list[Suggestion]:
-    """Codes by the share of the cluster's members whose first suggestion they are (members
-    that got no suggestion count too), down to ``RUNNER_UP_SHARE`` of the members (or
-    ``cluster_threshold`` where that is lower). The caller suggests them only when the first
-    reaches ``cluster_threshold``. ``firsts`` holds each segment's first leaf index, -1 where
-    it abstained; ``first_words`` the words its first suggestion shares with that leaf."""
+                         taxonomy: Taxonomy, settings: MappingConfig) -> tuple[list[Suggestion], bool]:
+    """-> (codes, whether the first reaches ``cluster_threshold``). Codes by the share of the
+    cluster's members whose first suggestion they are (members that got no suggestion count
+    too), down to ``RUNNER_UP_SHARE`` of the members (or ``cluster_threshold`` where that is
+    lower). ``firsts`` holds each segment's first leaf index, -1 where it abstained;
+    ``first_words`` the words its first suggestion shares with that leaf."""
     if not len(rows):
-        return []
+        return [], False
     counts = np.bincount(firsts[rows][firsts[rows] >= 0], minlength=len(profiles.leaf_ids))
     shares = counts / len(rows)
     # Equal shares: the code the members fit better on average goes first.
@@ -444,7 +441,7 @@ def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], first_words:
         out.append(_suggestion(leaf, shares[leaf], profiles, taxonomy, text_index,
                                tuple(segments[i].segment_id for i in best), matched,
                                [w for w, _ in common], [n for _, n in common]))
-    return out
+    return out, bool(out) and bool(shares[order[0]] >= settings.cluster_threshold)
 
 
 def no_mapping(segments: list[Segment], clustering: Clustering) -> Mapping:
