@@ -235,3 +235,28 @@ def test_shared_words_weight_zero_ranks_by_meaning_alone(taxonomy):
     blind = run(segments, taxonomy, BlindEmbedder(), threshold=0.0, shared_words=0.0).segments["m#1.1"]
     assert ranked[0].code_id == "access.waiting"
     assert len({s.score for s in blind}) == 1  # nothing tells the codes apart
+
+
+def test_a_groups_own_description_ranks_its_codes_higher(fake_embedder):
+    # Two leaves with the same text in two groups: only the groups' own descriptions differ.
+    def book(described):
+        return parse_taxonomy({"id": "g", "label": "G", "codes": [
+            {"id": "problems", "label": "Problems", **({"description": "complaints about waiting months"}
+                                                       if described else {}),
+             "codes": [{"id": "problems.staff", "label": "Staff", "examples": ["staff nurse doctor"]}]},
+            {"id": "ideas", "label": "Ideas", **({"description": "proposals for better opening hours"}
+                                                 if described else {}),
+             "codes": [{"id": "ideas.staff", "label": "Staff", "examples": ["staff nurse doctor"]}]},
+        ]}, {}, Path("g.yaml"))
+
+    described, bare = book(True), book(False)
+    profiles = build_profiles(described, fake_embedder)
+    assert profiles.own is not None and profiles.own.leaf_ids == ["problems", "ideas"]
+    assert build_profiles(bare, fake_embedder).own is None  # labels only: judged by their leaves
+    for text, first in (("staff nurse waiting months complaints", "problems.staff"),
+                        ("staff nurse proposals opening hours", "ideas.staff")):
+        vector = fake_embedder.encode([text])
+        lifts, _, _ = lift(vector, profiles)
+        assert profiles.leaf_ids[int(lifts[0].argmax())] == first
+        tied, _, _ = lift(vector, build_profiles(bare, fake_embedder))
+        assert tied[0, 0] == pytest.approx(tied[0, 1])  # without them, nothing tells the two apart
