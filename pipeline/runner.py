@@ -197,7 +197,13 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     else:
         mapping = timed("mapping", map_to_taxonomy, segments, embeddings, clustering, taxonomy, embedder,
                         config.mapping)
-    progress.done("mapping", taxonomy.id if taxonomy else "no taxonomy")
+    if taxonomy is None:
+        progress.done("mapping", "no taxonomy: name the clusters in the report")
+    else:
+        suggested = sum(1 for listed in mapping.clusters.values() if listed)
+        new = len(mapping.clusters) - suggested
+        progress.done("mapping", f"{taxonomy.id}, {suggested} of {len(mapping.clusters)} clusters with a suggestion; "
+                                 f"{new} candidate new theme{'' if new == 1 else 's'}")
     notes.extend(cache.notes)
     return RunOutputs(config, sources, segments, embeddings, clustering, mapping, taxonomy,
                       notes, skipped, timings, cached, flags)

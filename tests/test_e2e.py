@@ -19,6 +19,7 @@ def sample_run(tmp_path_factory):
     result = themes("run", "--input", SAMPLE, "--out", out)
     assert result.returncode == 0, result.stderr
     assert f"report: {out / 'report.html'}" in result.stdout
+    (out / "run.log").write_text(result.stdout + result.stderr, encoding="utf-8")
     return out
 
 
@@ -53,6 +54,12 @@ def test_run_folder_contract(sample_run):
         assert sum(c["role_counts"].values()) == c["size"]
         assert all(s["code_id"] in leaves for s in c["suggestions"])
     assert any(c["suggestions"] for c in clusters)
+    for c in clusters:  # codes that came closest are kept only where nothing fits, all below the line
+        assert not (c["suggestions"] and c["closest"])
+        assert all(s["code_id"] in leaves and s["score"] < document["threshold"] for s in c["closest"])
+    suggested = sum(1 for c in clusters if c["suggestions"])
+    assert (f"mapping: nakanishi2021, {suggested} of {len(clusters)} clusters with a suggestion; "
+            f"{len(clusters) - suggested} candidate new theme") in (sample_run / "run.log").read_text()
 
     manifest = json.loads((sample_run / "manifest.json").read_text())
     assert len(manifest["inputs"]) == 5 and all(len(i["sha256"]) == 64 for i in manifest["inputs"])
