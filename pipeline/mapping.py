@@ -122,9 +122,9 @@ class CodeProfiles:
     to ``BACKGROUND``; ``ancestors`` holds, per group or theme, the indices of the leaves under
     it, the weight its support gets in each of them, and its row in ``own`` (-1: it has no
     description or examples). ``own`` profiles those groups' and themes' own texts the same
-    way (its ``leaf_ids`` are their ids; it has no ancestors or words). ``stems`` numbers the stems of the leaves' profile words and ``bm25``
-    (leaves, stems) holds each stem's BM25 weight in each leaf's profile (all its texts as
-    one document).
+    way (its ``leaf_ids`` are their ids; it has no ancestors or words). ``stems`` numbers the
+    stems of the leaves' profile words and ``bm25`` (leaves, stems) holds each stem's BM25
+    weight in each leaf's profile (all its texts as one document).
     """
 
     leaf_ids: list[str]
@@ -172,8 +172,8 @@ def build_profiles(taxonomy: Taxonomy, embedder: Embedder) -> CodeProfiles:
                                 dtype=np.float32))
     background = embedded[len(rows):]
     owner = np.array([index for index, _, _ in rows])
-    in_leaf = owner < len(leaves)
-    profiles = _profiles(leaves, rows, owner, embedded, in_leaf, background)
+    cut = int((owner < len(leaves)).sum())  # the leaves' texts come first, then the groups'
+    profiles = _profiles(leaves, rows[:cut], owner[:cut], embedded[:cut], background)
     # Leaves of a flat codebook share the whole taxonomy as their one ancestor: a uniform
     # shift that keeps lifts on the same scale as in a tree.
     under: dict[str, list[tuple[int, float]]] = {}
@@ -185,23 +185,21 @@ def build_profiles(taxonomy: Taxonomy, embedder: Embedder) -> CodeProfiles:
     profiles.ancestors = [(np.array([i for i, _ in pairs]), np.array([w for _, w in pairs], dtype=np.float32),
                            own_row.get(ancestor, -1)) for ancestor, pairs in under.items()]
     documents: list[list[str]] = [[] for _ in leaves]  # a leaf's profile texts as one document
-    for index, _, text in rows:
-        if index < len(leaves):
-            documents[index] += [root for _, root in content_words(text)]
+    for index, _, text in rows[:cut]:
+        documents[index] += [root for _, root in content_words(text)]
     profiles.stems, profiles.bm25 = _bm25_weights(documents)
     if described:
-        profiles.own = _profiles(described, rows, owner - len(leaves), embedded, ~in_leaf, background)
+        profiles.own = _profiles(described, rows[cut:], owner[cut:] - len(leaves), embedded[cut:len(rows)],
+                                 background)
     return profiles
 
 
-def _profiles(ids: list[str], rows: list[tuple[int, str, str]], owner: np.ndarray, embedded: np.ndarray,
-              chosen: np.ndarray, background: np.ndarray) -> CodeProfiles:
-    """The profiles of ``ids`` from the ``chosen`` rows of the embedded texts (``owner``: each
-    row's index in ``ids``), with no ancestors or words yet."""
-    vectors, owner = embedded[: len(rows)][chosen], owner[chosen]
+def _profiles(ids: list[str], rows: list[tuple[int, str, str]], owner: np.ndarray, vectors: np.ndarray,
+              background: np.ndarray) -> CodeProfiles:
+    """The profiles of ``ids`` from their texts ``rows`` embedded as ``vectors`` (``owner``:
+    each row's index in ``ids``), with no ancestors or words yet."""
     centroids = _unit(np.stack([vectors[owner == i].mean(axis=0) for i in range(len(ids))]))
-    picked = [row for row, keep in zip(rows, chosen) if keep]
-    profiles = CodeProfiles(ids, [text for _, _, text in picked], [kind for _, kind, _ in picked], owner,
+    profiles = CodeProfiles(ids, [text for _, _, text in rows], [kind for _, kind, _ in rows], owner,
                             vectors, centroids, np.zeros(len(ids), dtype=np.float32), [], {},
                             np.zeros((len(ids), 0), dtype=np.float32))
     profiles.baseline = similarity(background, profiles)[0].mean(axis=0)

@@ -242,7 +242,7 @@ def segments_csv(outputs: RunOutputs) -> str:
     return buffer.getvalue()
 
 
-def _suggestion_json(s: Suggestion) -> dict:
+def _cluster_suggestion_json(s: Suggestion) -> dict:
     """A cluster's suggestion as clusters.json holds it."""
     return {"code_id": s.code_id, "score": s.score, "label": s.label, "path": list(s.path),
             "rationale": s.rationale, "evidence": list(s.evidence), "words": list(s.words)}
@@ -263,9 +263,9 @@ def clusters_document(outputs: RunOutputs) -> dict:
             "keywords": list(c.keywords), "segment_ids": list(c.representative_ids),
             "members": list(c.segment_ids),
             "role_counts": dict(sorted(roles.items())), "source_counts": dict(sorted(sources.items())),
-            "suggestions": [_suggestion_json(s) for s in outputs.mapping.clusters.get(c.cluster_id, [])],
+            "suggestions": [_cluster_suggestion_json(s) for s in outputs.mapping.clusters.get(c.cluster_id, [])],
             # With no suggestion: the codes that came closest, all below the threshold.
-            "closest": [_suggestion_json(s) for s in outputs.mapping.closest.get(c.cluster_id, [])],
+            "closest": [_cluster_suggestion_json(s) for s in outputs.mapping.closest.get(c.cluster_id, [])],
             "decision": None,
         })
     clusterable = [s for s in outputs.segments if s.clusterable]
