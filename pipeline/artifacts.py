@@ -48,6 +48,7 @@ class Transcript:
     turns: tuple[Turn, ...]
     metadata: tuple[str, ...] = ()
     sha256: str = ""
+    notices: tuple[str, ...] = ()  # what the reader chose for the user (a table's text column), said once a run
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,12 @@ class Source:
     sha256: str
     turns: int
     speakers: tuple[str, ...]
+    notices: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, transcript: Transcript) -> "Source":
         return cls(transcript.source, transcript.path, transcript.sha256, len(transcript.turns),
-                   tuple(dict.fromkeys(turn.speaker for turn in transcript.turns)))
+                   tuple(dict.fromkeys(turn.speaker for turn in transcript.turns)), transcript.notices)
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,8 @@ def speakers(
     cfg = _load(config)
     transcripts, skipped = ingest(paths, cfg.input.on_error, cfg.input.columns.model_dump(), cfg.input.max_file_mb)
     typer.echo(render_speaker_table(speaker_table(transcripts, cfg.speakers)))
+    for notice in dict.fromkeys(n for t in transcripts for n in t.notices):
+        typer.echo(notice, err=True)
     for problem in skipped:
         typer.echo(f"skipped: {problem}", err=True)
 

@@ -138,6 +138,9 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     for problem in skipped:
         notes.append(f"skipped: {problem}")
         progress.warn(f"skipped: {problem}")
+    for notice in dict.fromkeys(n for s in sources for n in s.notices):  # a table split by source: once
+        notes.append(notice)
+        progress.warn(notice)
     progress.done("ingest", f"{len(sources)} transcripts, {sum(s.turns for s in sources)} turns{tag('ingest')}")
     unknown = unknown_speakers(sources, config.speakers)
     if unknown:

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.artifacts import Cluster, Clustering, Mapping, Segment, Suggestion, Transcript, Turn
 import pipeline.cache
+import pipeline.runner
 from pipeline.cache import (StageCache, clear, code_version, digest_of, files_digest, from_files,
                             installed_version, installed_versions, library_versions, to_files)
 from pipeline.config import load_config
@@ -167,6 +168,27 @@ def quick_cluster(segments, embeddings, config):
     ids = [s.segment_id for s in segments if s.clusterable]
     assignments = {sid: i % chosen_min_cluster_size(config, len(ids)) for i, sid in enumerate(ids)}
     return Clustering([], assignments, ids, np.asarray(embeddings[:len(ids), :2], np.float32))
+
+
+def test_the_text_column_notice_is_said_once_a_run_also_from_the_cache(tmp_path, monkeypatch):
+    import pipeline.cluster
+    from pipeline.runner import execute
+
+    monkeypatch.delenv("THEMES_CACHE_DIR")
+    monkeypatch.setattr(pipeline.cluster, "cluster", quick_cluster)
+    table = tmp_path / "quotes.csv"
+    rows = [f"{i},ward {'ab'[i % 2]},Patient {i} said the wait for a bed was {i} weeks long." for i in range(40)]
+    table.write_text("id,source,comment\n" + "\n".join(rows) + "\n")
+    config = _config(tmp_path)
+    config.input.paths = [str(table)]
+    warned = []
+    progress = type("Warned", (pipeline.runner.Progress,), {"warn": lambda self, message: warned.append(message)})()
+    first = execute(config, embedder=NamedFakeEmbedder(), progress=progress)
+    again = execute(config, embedder=NamedFakeEmbedder())
+    assert again.cached["ingest"] and len(first.sources) == 2  # one transcript per ward
+    notice = f"{table}: the text is read from column 'comment'"
+    assert [n for n in first.notes if n.startswith(notice)] == [n for n in again.notes if n.startswith(notice)]
+    assert len([n for n in first.notes if n.startswith(notice)]) == 1 and warned[0].startswith(notice)
 
 
 def test_rerun_recomputes_only_what_changed(tmp_path, monkeypatch):

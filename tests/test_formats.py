@@ -166,6 +166,24 @@ def test_csv_without_the_text_column_names_file_and_columns():
         ingest([FORMATS / "feedback.csv"])
 
 
+def test_a_table_without_a_text_column_reads_the_one_usual_name_for_text_and_says_so(tmp_path):
+    path = tmp_path / "quotes.csv"
+    path.write_text("id,Quote,subtheme\n1,I waited months for a bed.,access\n2,The nurse listened.,care\n")
+    (transcript,), _ = ingest([path])
+    assert [t.text for t in transcript.turns] == ["I waited months for a bed.", "The nurse listened."]
+    assert transcript.notices == (f"{path}: the text is read from column 'Quote' (there is no column named "
+                                  "'text'); set input.columns.text (or --text-column) to read another",)
+    (named,), _ = ingest([path], columns={"text": "subtheme"})  # chosen by the user: nothing to say
+    assert [t.text for t in named.turns] == ["access", "care"] and named.notices == ()
+    path.write_text("text,free_text\nfirst,second\n")  # a column named "text" always wins
+    (plain,), _ = ingest([path])
+    assert [t.text for t in plain.turns] == ["first"] and plain.notices == ()
+    path.write_text('{"id": 1, "free_text": "I waited."}\n')
+    jsonl = path.rename(tmp_path / "quotes.jsonl")
+    (rows,), _ = ingest([jsonl])
+    assert [t.text for t in rows.turns] == ["I waited."] and "column 'free_text'" in rows.notices[0]
+
+
 def test_jsonl_rows_in_file_order():
     transcript = read_one("comments.jsonl")
     assert [t.text for t in transcript.turns] == [

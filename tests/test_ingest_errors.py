@@ -54,8 +54,14 @@ def test_broken_vtt_cue_names_the_line(tmp_path):
 
 
 def test_csv_without_text_column(tmp_path):
-    assert "(input.columns.text): no column named 'text'; the columns are 'comment', 'score'" in problem(
-        tmp_path, "survey.csv", "comment,score\nToo slow,2\n")
+    assert "(input.columns.text): no column named 'text'; the columns are 'remark', 'score'" in problem(
+        tmp_path, "survey.csv", "remark,score\nToo slow,2\n")
+
+
+def test_csv_with_two_usual_names_for_the_text_asks_which(tmp_path):
+    message = problem(tmp_path, "survey.csv", "id,Comment,Response\n1,Too slow,We are sorry\n")
+    assert "(input.columns.text): no column named 'text', and 'Comment' and 'Response' could each be the text" in message
+    assert "set input.columns.text (or --text-column)" in message
 
 
 def test_invalid_jsonl_line(tmp_path):
@@ -86,7 +92,7 @@ def test_fail_lists_all_problems_at_once_and_skip_goes_on(tmp_path):
     (tmp_path / "good.txt").write_text(GOOD)
     (tmp_path / "empty.txt").write_text("")
     (tmp_path / "prose.md").write_text("Just an essay.\nNo speakers here.\n")
-    (tmp_path / "survey.csv").write_text("comment\nslow\n")
+    (tmp_path / "survey.csv").write_text("remark\nslow\n")
     with pytest.raises(ThemesError) as err:
         ingest([tmp_path])
     message = str(err.value)

@@ -1,7 +1,8 @@
 """One utterance a row: CSV, TSV and JSONL (survey free text, feedback comments).
 
 Each row with text is one turn, in file order; rows are never merged. Columns are named by
-``input.columns``: ``text`` (default: the column called ``text``), and ``speaker``,
+``input.columns``: ``text`` (default: the column called ``text``; without one, the one column
+with a usual name for text, ``quote``, ``comment``, ``response``..., said in a notice), and ``speaker``,
 ``source``, ``timestamp``, ``id`` (default: the columns of those names, where present). A
 ``source`` column splits the file into one transcript per value, named ``FILE/VALUE``.
 A row without a speaker gets the label ``""`` (role ``respondent``). Empty rows are left out
@@ -24,10 +25,29 @@ from .turns import TurnBuilder, normalise_time
 
 KEYS = ("text", "speaker", "source", "timestamp", "id")
 OPTIONAL_DEFAULTS = {"speaker": "speaker", "source": "source", "timestamp": "timestamp", "id": "id"}
+# Usual names for the text column where there is no column called "text" (compared in lower
+# case, with "_" and "-" read as spaces). Only a table with exactly one of them is read this way.
+TEXT_NAMES = ("quote", "quotation", "quotes", "utterance", "excerpt", "comment", "comments", "response",
+              "answer", "free text", "content", "message", "statement", "verbatim")
 
 _RECORD_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 csv.field_size_limit(2**31 - 1)
+
+
+def _text_column(present: list[str], path: Path, line: int) -> str:
+    """The text column of a table without a column called ``text``: the one with a name from
+    ``TEXT_NAMES``. None or several such columns: an error naming the columns."""
+    candidates = [name for name in present if re.sub(r"[\s_-]+", " ", name.strip().lower()) in TEXT_NAMES]
+    if len(candidates) == 1:
+        return candidates[0]
+    columns = ", ".join(repr(p) for p in present[:20])
+    if candidates:
+        raise ThemesError(f"{path}:{line} (input.columns.text): no column named 'text', and "
+                          f"{' and '.join(repr(c) for c in candidates[:5])} could each be the text; the columns are "
+                          f"{columns} — set input.columns.text (or --text-column)")
+    raise ThemesError(f"{path}:{line} (input.columns.text): no column named 'text'; the columns are "
+                      f"{columns} — set input.columns.text (or --text-column)")
 
 
 def _resolve(columns: dict[str, str | None], present: list[str], path: Path, line: int) -> dict[str, str]:
@@ -43,8 +63,7 @@ def _resolve(columns: dict[str, str | None], present: list[str], path: Path, lin
             if default in by_lower:
                 chosen[key] = by_lower[default]
             elif key == "text":
-                raise ThemesError(f"{path}:{line} (input.columns.text): no column named 'text'; the columns are "
-                                  f"{', '.join(repr(p) for p in present[:20])} — set input.columns.text")
+                chosen[key] = _text_column(present, path, line)
             continue
         if wanted in present:
             chosen[key] = wanted
@@ -120,6 +139,10 @@ def parse_table(text: str, source: str, path: Path, sha256: str = "", kind: str 
     rows = _rows_jsonl(text, path) if kind == "jsonl" else csv_rows(text, "\t" if kind == "tsv" else None, path)
     _, header = next(rows)
     chosen = _resolve(columns or {}, header, path, 1)
+    notices = ()
+    if (columns or {}).get("text") is None and chosen["text"].strip().lower() != "text":
+        notices = (f"{path}: the text is read from column {chosen['text']!r} (there is no column named 'text'); "
+                   "set input.columns.text (or --text-column) to read another",)
     groups: dict[str, dict] = {}
     for line, row in rows:
         value = _cell(row.get(chosen["text"])).strip()
@@ -148,7 +171,7 @@ def parse_table(text: str, source: str, path: Path, sha256: str = "", kind: str 
         turns = builder.turns()
         if turns:
             transcripts.append(Transcript(source=name, path=str(path), text=body, turns=turns,
-                                          metadata=metadata, sha256=sha256))
+                                          metadata=metadata, sha256=sha256, notices=notices))
     if not transcripts:
         raise ThemesError(f"{path} (input.columns.text): no row has any text in column {chosen['text']!r}")
     return transcripts

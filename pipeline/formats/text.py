@@ -185,7 +185,8 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
             builder.add(line.start, line.start + len(line.text))
     turns = builder.turns()
     if not turns:
-        raise ThemesError(f"{path}: no speaker turns found (expected lines like 'User 1: text')")
+        raise ThemesError(f"{path}: no speaker turns found (expected lines like 'User 1: text'; "
+                          "quotes or free text without speakers go in a CSV with a 'text' column, one a row)")
     return Transcript(source=source, path=str(path), text=text, turns=turns, metadata=tuple(metadata),
                       sha256=sha256)
 
