@@ -95,6 +95,19 @@ def test_decisions_and_coverage_show_in_a_rerun(tmp_path, store):
     assert html.count('<span class="none">none</span>') == 19  # the 19 codes nobody accepted
 
 
+def test_a_long_codebooks_coverage_table_is_folded_and_the_code_filter_shows_labels(tmp_path, store):
+    html = (write_review_run(tmp_path / "run", GROUPS, texts()) / "report.html").read_text()
+    assert '<details class="coverage-codes" open><summary>Every code, one a row (20)</summary>' in html
+    assert re.search(r'<option value="barrier\.[\w.]+">barrier\.[\w.]+ — \w', html)  # the code filter names each code
+    book = tmp_path / "big.yaml"
+    book.write_text("id: big\nlabel: Big\ncodes:\n" + "".join(
+        f"  - id: g{g}\n    label: Group {g}\n    codes:\n" + "".join(
+            f"      - id: c{g}_{c}\n        label: Code {c} of group {g}\n" for c in range(7)) for g in range(6)))
+    html = (write_review_run(tmp_path / "big", GROUPS, texts(), taxonomy=str(book)) / "report.html").read_text()
+    assert '<details class="coverage-codes"><summary>Every code, one a row (42)</summary>' in html
+    assert html.count("<tr data-code=") == 42 and 'id="coverage-summary"' in html
+
+
 def test_a_cluster_nothing_fits_shows_the_codes_that_came_closest(tmp_path, store):
     run = write_review_run(tmp_path / "run", GROUPS, texts(), abstain=(1,))
     html = (run / "report.html").read_text()
