@@ -105,9 +105,9 @@ def _load(config: Optional[Path], inputs: Optional[List[Path]] = None, taxonomy:
 def run(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml."),
     input: Optional[List[Path]] = typer.Option(None, "--input", "-i", help="Transcript file or folder (repeatable); replaces input.paths."),
-    taxonomy: Optional[str] = typer.Option(None, "--taxonomy", "-t", help="Shipped taxonomy name; a YAML, CSV/TSV or REFI-QDA .qdc codebook; or 'none'."),
+    taxonomy: Optional[str] = typer.Option(None, "--taxonomy", "-t", help="Shipped taxonomy name; a YAML, Excel, CSV/TSV or REFI-QDA .qdc codebook; or 'none'."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder to write (replaces output.dir)."),
-    text_column: Optional[str] = typer.Option(None, "--text-column", help="Column holding the text in CSV, TSV or JSONL input (replaces input.columns.text)."),
+    text_column: Optional[str] = typer.Option(None, "--text-column", help="Column holding the text in Excel, CSV, TSV or JSONL input (replaces input.columns.text)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every stage; neither read nor write the stage cache."),
 ) -> None:
     """Run the whole pipeline and write a run folder with report.html."""
@@ -177,7 +177,7 @@ def cache_clear(config: Optional[Path] = typer.Option(None, "--config", "-c", he
 
 @taxonomy_app.command("check")
 @friendly
-def taxonomy_check(path: str = typer.Argument(..., help="A taxonomy (YAML), a codebook table (CSV/TSV) or a REFI-QDA codebook (.qdc), or a shipped name.")) -> None:
+def taxonomy_check(path: str = typer.Argument(..., help="A taxonomy (YAML), a codebook table (Excel .xlsx, CSV or TSV) or a REFI-QDA codebook (.qdc), or a shipped name.")) -> None:
     """Validate a taxonomy and print its tree."""
     from .config import resolve_taxonomy_path
     from .taxonomy import load_taxonomy, render_tree

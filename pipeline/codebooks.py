@@ -1,5 +1,6 @@
-"""Codebooks kept elsewhere, read as taxonomies: a spreadsheet saved as CSV or TSV, and a
-REFI-QDA codebook (.qdc) exported by NVivo, ATLAS.ti, MAXQDA or QualCoder.
+"""Codebooks kept elsewhere, read as taxonomies: a spreadsheet (an Excel workbook's first
+sheet, or CSV or TSV), and a REFI-QDA codebook (.qdc) exported by NVivo, ATLAS.ti, MAXQDA or
+QualCoder.
 
 Both become the same tree a taxonomy YAML file describes (``taxonomy.parse_taxonomy`` checks
 it), so every rule and message about codes applies to them too; errors name the file and
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from .errors import ThemesError
 from .formats.encoding import decode
+from .formats.sheet import is_xlsx, sheet_rows
 from .formats.table import csv_rows
 
 # Column names a codebook table may use for each field (matched case-insensitively).
@@ -41,10 +43,16 @@ def read_table(path: Path) -> tuple[dict, dict]:
     """A codebook table -> (taxonomy data, lines). One row a code; its `group` cell names the
     groups above it, created in order of first appearance. A row may also describe a group:
     its label is the one other rows name in their `group` cell."""
-    text = decode(Path(path).read_bytes(), path, "a codebook table saved as CSV or TSV")
-    if not text.strip():
+    raw = Path(path).read_bytes()
+    if not raw.strip():
         raise ThemesError(f"{path}: file is empty")
-    rows = csv_rows(text, "\t" if Path(path).suffix.lower() == ".tsv" else None, path)
+    if Path(path).suffix.lower() == ".xlsx" or is_xlsx(raw):
+        rows = sheet_rows(raw, path)  # the first sheet; a codebook's other sheets are its own business
+    else:
+        text = decode(raw, path, "a codebook table saved as CSV or TSV")
+        if not text.strip():
+            raise ThemesError(f"{path}: file is empty")
+        rows = csv_rows(text, "\t" if Path(path).suffix.lower() == ".tsv" else None, path)
     _, names = next(rows)
     by_lower = {name.lower(): name for name in names}
     column = {field: next((by_lower[name] for name in aliases if name in by_lower), None)

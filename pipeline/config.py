@@ -21,7 +21,7 @@ class _Section(BaseModel):
 
 
 class ColumnsConfig(_Section):
-    """Column names for one-utterance-per-row tables (CSV, TSV, JSONL). ``None``: the column
+    """Column names for one-utterance-per-row tables (Excel, CSV, TSV, JSONL). ``None``: the column
     of the key's own name, where present (``text`` must be); ``""``: do not use one."""
 
     text: str | None = None

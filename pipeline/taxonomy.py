@@ -164,11 +164,11 @@ def _check_dotted_ids(codes: dict[str, Code], code_lines: dict, path: Path) -> N
 
 
 def load_taxonomy(path: Path) -> Taxonomy:
-    """A taxonomy YAML file, or a codebook kept elsewhere: a table (.csv, .tsv) or a REFI-QDA
-    codebook (.qdc); see ``codebooks``."""
+    """A taxonomy YAML file, or a codebook kept elsewhere: a table (.xlsx, .csv, .tsv) or a
+    REFI-QDA codebook (.qdc); see ``codebooks``."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".qdc"):
+    if suffix in (".xlsx", ".csv", ".tsv", ".qdc"):
         from .codebooks import read_qdc, read_table
 
         if not path.is_file():

@@ -1,4 +1,5 @@
-"""Codebooks kept elsewhere — a spreadsheet saved as CSV/TSV, a REFI-QDA .qdc — read as taxonomies."""
+"""Codebooks kept elsewhere — an Excel workbook, a spreadsheet saved as CSV/TSV, a REFI-QDA .qdc —
+read as taxonomies."""
 
 import pytest
 
@@ -70,6 +71,27 @@ def test_bad_codebook_tables_name_the_file_and_line(tmp_path, body, message):
     path.write_text(body, encoding="utf-8")
     with pytest.raises(ThemesError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_taxonomy(path)
+
+
+def test_an_excel_codebook_gives_the_same_tree_as_its_csv(tmp_path):
+    import csv
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Codebook"
+    for row in csv.reader(io.StringIO(TABLE)):
+        book.active.append(row)
+    book.create_sheet("Changes").append(["2025-01-02", "added Location"])
+    book.save(tmp_path / "nhs book.xlsx")
+    (tmp_path / "nhs book.csv").write_text(TABLE, encoding="utf-8")
+    sheet, table = load_taxonomy(tmp_path / "nhs book.xlsx"), load_taxonomy(tmp_path / "nhs book.csv")
+    assert [(c.id, c.label, c.description, c.examples) for c in sheet.walk()] == \
+        [(c.id, c.label, c.description, c.examples) for c in table.walk()]
+    assert sheet.codes["care.staff_attitude"].description == "Whether staff were kind, respectful and listened"
+    result = themes("taxonomy", "check", str(tmp_path / "nhs book.xlsx"))
+    assert result.returncode == 0 and "* access.waiting_time — Waiting time" in result.stdout
 
 
 def test_a_spreadsheet_not_saved_as_csv_is_refused(tmp_path):

@@ -184,6 +184,42 @@ def test_a_table_without_a_text_column_reads_the_one_usual_name_for_text_and_say
     assert [t.text for t in rows.turns] == ["I waited."] and "column 'free_text'" in rows.notices[0]
 
 
+def test_an_excel_sheet_reads_like_its_csv(tmp_path):
+    import datetime
+
+    from openpyxl import Workbook
+
+    rows = [["id", "Respondent", "When", "Score", "Comment"],
+            [101, "R1", datetime.datetime(2025, 3, 4, 9, 30), 2.0, "The wait for a bed was far too long."],
+            [None, None, None, None, None],  # an empty row: skipped, as in a CSV file
+            [102, "R2", datetime.date(2025, 3, 5), 4.5, "Staff listened.\nThey explained my medication."],
+            [103, "R3", None, None, None]]  # no text: left out and counted
+    book = Workbook()
+    book.active.title = "Responses"
+    for row in rows:
+        book.active.append(row)
+    book.active["G2"] = "a note beside the data"  # under no column name: not read
+    book.create_sheet("Notes").append(["who ran the survey"])
+    book.save(tmp_path / "survey.xlsx")
+    columns = {"speaker": "respondent", "timestamp": "when"}
+    (sheet,), problems = ingest([tmp_path / "survey.xlsx"], columns=columns)
+    assert not problems
+    assert [(t.speaker, t.text, t.line, t.timestamp, t.annotations) for t in sheet.turns] == [
+        ("R1", "The wait for a bed was far too long.", 2, "2025-03-04 09:30:00", ("id=101",)),
+        ("R2", "Staff listened.\nThey explained my medication.", 4, "2025-03-05", ("id=102",))]
+    assert sheet.metadata == ("1 row(s) without text left out",)
+    assert sheet.notices == (
+        f"{tmp_path / 'survey.xlsx'}: only the first sheet, 'Responses', is read; left out: 'Notes'",
+        f"{tmp_path / 'survey.xlsx'}: the text is read from column 'Comment' (there is no column named 'text'); "
+        "set input.columns.text (or --text-column) to read another")
+    for s in segment([sheet], SegmentationConfig(), load_config().speakers):
+        assert normalise(sheet.text[s.start:s.end]) == s.text
+    # The same workbook under another name is still read as one (by its content).
+    (tmp_path / "survey.xlsx").rename(tmp_path / "survey.csv")
+    (renamed,), _ = ingest([tmp_path / "survey.csv"], columns=columns)
+    assert renamed.turns == sheet.turns
+
+
 def test_jsonl_rows_in_file_order():
     transcript = read_one("comments.jsonl")
     assert [t.text for t in transcript.turns] == [

@@ -1,4 +1,4 @@
-"""One utterance a row: CSV, TSV and JSONL (survey free text, feedback comments).
+"""One utterance a row: CSV, TSV, JSONL and Excel sheets (survey free text, feedback comments).
 
 Each row with text is one turn, in file order; rows are never merged. Columns are named by
 ``input.columns``: ``text`` (default: the column called ``text``; without one, the one column
@@ -137,12 +137,28 @@ def parse_table(text: str, source: str, path: Path, sha256: str = "", kind: str 
                 columns: dict[str, str | None] | None = None) -> list[Transcript]:
     """Read a table into one transcript (or one per ``source`` value)."""
     rows = _rows_jsonl(text, path) if kind == "jsonl" else csv_rows(text, "\t" if kind == "tsv" else None, path)
-    _, header = next(rows)
-    chosen = _resolve(columns or {}, header, path, 1)
-    notices = ()
+    return parse_rows(rows, source, path, sha256, columns)
+
+
+def parse_sheet(raw: bytes, source: str, path: Path, sha256: str = "",
+                columns: dict[str, str | None] | None = None) -> list[Transcript]:
+    """Read an Excel workbook's first sheet as a table (``sheet.sheet_rows``)."""
+    from .sheet import sheet_rows
+
+    notices: list[str] = []
+    return parse_rows(sheet_rows(raw, path, notices), source, path, sha256, columns, notices)
+
+
+def parse_rows(rows, source: str, path: Path, sha256: str = "", columns: dict[str, str | None] | None = None,
+               notices: list[str] | None = None) -> list[Transcript]:
+    """Read (line, header) then (line, row dict) pairs into one transcript (or one per
+    ``source`` value); ``notices`` are the reader's own, said with the text column's."""
+    header_line, header = next(rows)
+    chosen = _resolve(columns or {}, header, path, header_line)
+    notices = list(notices or ())
     if (columns or {}).get("text") is None and chosen["text"].strip().lower() != "text":
-        notices = (f"{path}: the text is read from column {chosen['text']!r} (there is no column named 'text'); "
-                   "set input.columns.text (or --text-column) to read another",)
+        notices.append(f"{path}: the text is read from column {chosen['text']!r} (there is no column named "
+                       "'text'); set input.columns.text (or --text-column) to read another")
     groups: dict[str, dict] = {}
     for line, row in rows:
         value = _cell(row.get(chosen["text"])).strip()
@@ -171,7 +187,7 @@ def parse_table(text: str, source: str, path: Path, sha256: str = "", kind: str 
         turns = builder.turns()
         if turns:
             transcripts.append(Transcript(source=name, path=str(path), text=body, turns=turns,
-                                          metadata=metadata, sha256=sha256, notices=notices))
+                                          metadata=metadata, sha256=sha256, notices=tuple(notices)))
     if not transcripts:
         raise ThemesError(f"{path} (input.columns.text): no row has any text in column {chosen['text']!r}")
     return transcripts
