@@ -17,14 +17,21 @@ from .formats.encoding import decode
 from .formats.sheet import is_xlsx, sheet_rows
 from .formats.table import csv_rows
 
-# Column names a codebook table may use for each field (matched case-insensitively).
+# Column names a codebook table may use for each field, the first present winning (compared
+# in lower case, "_" and "-" read as spaces). "when" (a codebook's "when to use" column) is
+# added to the description; "when not to use" is never read, since it describes other codes.
 COLUMNS = {
-    "label": ("label", "code", "name", "code name"),
+    "label": ("label", "code", "name", "code name", "code label", "subcode", "sub code", "subtheme",
+              "sub theme", "subcategory", "sub category"),
     "id": ("id", "code id"),
-    "description": ("description", "definition", "meaning"),
-    "group": ("group", "parent", "category", "theme"),
-    "examples": ("examples", "example"),
-    "keywords": ("keywords",),
+    "description": ("description", "definition", "full definition", "brief definition", "short definition",
+                    "code description", "code definition", "meaning"),
+    "when": ("when to use", "use when", "inclusion criteria"),
+    "group": ("group", "parent", "category", "theme", "code group", "parent code", "group name",
+              "category name", "theme name"),
+    "examples": ("examples", "example", "example quotes", "example quote", "exemplars", "exemplar",
+                 "typical exemplars", "typical exemplar"),
+    "keywords": ("keywords", "key words"),
 }
 PATH_SEPARATOR = ">"  # a group cell "Theme > Group" names a path of groups
 LIST_SEPARATOR = ";"  # examples and keywords cells hold several, separated by ";"
@@ -39,10 +46,14 @@ def _node(label: str, code_id: str, line: int) -> dict:
     return {"id": code_id, "label": label, "_line": line}
 
 
-def read_table(path: Path) -> tuple[dict, dict]:
-    """A codebook table -> (taxonomy data, lines). One row a code; its `group` cell names the
-    groups above it, created in order of first appearance. A row may also describe a group:
-    its label is the one other rows name in their `group` cell."""
+def _name(column: str) -> str:
+    return re.sub(r"[\s_-]+", " ", column.strip().lower())
+
+
+def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
+    """A codebook table -> (taxonomy data, lines, how its columns were read). One row a code;
+    its `group` cell names the groups above it, created in order of first appearance. A row
+    may also describe a group: its label is the one other rows name in their `group` cell."""
     raw = Path(path).read_bytes()
     if not raw.strip():
         raise ThemesError(f"{path}: file is empty")
@@ -54,8 +65,10 @@ def read_table(path: Path) -> tuple[dict, dict]:
             raise ThemesError(f"{path}: file is empty")
         rows = csv_rows(text, "\t" if Path(path).suffix.lower() == ".tsv" else None, path)
     _, names = next(rows)
-    by_lower = {name.lower(): name for name in names}
-    column = {field: next((by_lower[name] for name in aliases if name in by_lower), None)
+    by_name: dict[str, str] = {}
+    for name in names:
+        by_name.setdefault(_name(name), name)
+    column = {field: next((by_name[alias] for alias in aliases if alias in by_name), None)
               for field, aliases in COLUMNS.items()}
     if column["label"] is None:
         raise ThemesError(f"{path}:1 (label): no column for the code's label; name one 'label', 'code' or "
@@ -88,15 +101,26 @@ def read_table(path: Path) -> tuple[dict, dict]:
             code["_line"] = line
             if cell["id"] and "codes" not in code:
                 code["id"] = cell["id"]
-            if cell["description"]:
-                code["description"] = cell["description"]
+            if cell["description"] or cell["when"]:
+                description = cell["description"]
+                if description and cell["when"] and description[-1] not in ".!?":
+                    description += "."
+                when = f"When to use: {cell['when']}" if cell["when"] else ""
+                code["description"] = " ".join(part for part in (description, when) if part)
             for field in ("examples", "keywords"):
                 parts = [part.strip() for part in cell[field].split(LIST_SEPARATOR) if part.strip()]
                 if parts:
                     code[field] = parts
     if not top:
         raise ThemesError(f"{path}: the codebook has no codes")
-    return {"id": slug(Path(path).stem), "label": Path(path).stem, "codes": top}, _lines_by_position(top)
+    used = {name for name in column.values() if name}
+    shown = {"when": "when to use (added to the description)"}
+    read = ", ".join(f"{shown.get(field, field)} from {name!r}" for field, name in column.items() if name)
+    unread = [name for name in names if name and name not in used]
+    notes = (f"columns read: {read}",) + ((f"columns not read: {', '.join(repr(n) for n in unread)}",)
+                                         if unread else ())
+    return ({"id": slug(Path(path).stem), "label": Path(path).stem, "codes": top}, _lines_by_position(top),
+            notes)
 
 
 def read_qdc(path: Path) -> tuple[dict, dict]:

@@ -3,6 +3,7 @@ REFI-QDA codebooks are read into the same tree (``codebooks``)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class Taxonomy:
     description: str = ""
     citation: str = ""
     path: str = ""
+    notes: tuple[str, ...] = ()  # how a codebook table was read (its columns), for `taxonomy check`
 
     @property
     def leaves(self) -> list[Code]:
@@ -173,8 +175,10 @@ def load_taxonomy(path: Path) -> Taxonomy:
 
         if not path.is_file():
             raise ThemesError(f"{path}: codebook not found")
-        data, lines = read_qdc(path) if suffix == ".qdc" else read_table(path)
-        return parse_taxonomy(data, lines, path)
+        if suffix == ".qdc":
+            return parse_taxonomy(*read_qdc(path), path)
+        data, lines, notes = read_table(path)
+        return dataclasses.replace(parse_taxonomy(data, lines, path), notes=notes)
     data, lines = read_yaml(path)
     if data is None:
         raise ThemesError(f"{path}: file is empty")
@@ -183,7 +187,7 @@ def load_taxonomy(path: Path) -> Taxonomy:
 
 def render_tree(taxonomy: Taxonomy) -> str:
     """An indented text tree of the taxonomy (leaves marked with '*')."""
-    rows = [f"{taxonomy.label} [{taxonomy.id}]"]
+    rows = [*taxonomy.notes, f"{taxonomy.label} [{taxonomy.id}]"]
     for code in taxonomy.walk():
         mark = "*" if code.is_leaf else "+"
         rows.append(f"{'  ' * (code.depth + 1)}{mark} {code.id} — {code.label}")

@@ -73,6 +73,27 @@ def test_bad_codebook_tables_name_the_file_and_line(tmp_path, body, message):
         load_taxonomy(path)
 
 
+def test_a_codebook_in_the_usual_codebook_layout_reads_its_definitions_and_says_which_columns(tmp_path):
+    path = tmp_path / "team.csv"
+    path.write_text(
+        "Theme,Code,Brief definition,Full_Definition,When to use,When not to use,Example quotes,Notes\n"
+        "Access,Waiting,Waits,Time spent waiting for a first appointment,Delays or waiting lists are named,"
+        "Not for waits inside a visit,I waited six months,added in round 2\n"
+        "Staff,Attitude,Kindness,How kind and respectful staff were!,,,They were lovely,\n", encoding="utf-8")
+    tax = load_taxonomy(path)
+    assert tax.codes["access.waiting"].description == (
+        "Time spent waiting for a first appointment. When to use: Delays or waiting lists are named")
+    assert tax.codes["staff.attitude"].description == "How kind and respectful staff were!"
+    assert tax.codes["access.waiting"].examples == ("I waited six months",)
+    assert "waits inside a visit" not in str(tax)  # "when not to use" describes other codes
+    assert tax.notes == (
+        "columns read: label from 'Code', description from 'Full_Definition', when to use (added to the "
+        "description) from 'When to use', group from 'Theme', examples from 'Example quotes'",
+        "columns not read: 'Brief definition', 'When not to use', 'Notes'")
+    result = themes("taxonomy", "check", str(path))
+    assert result.stdout.splitlines()[:3] == [*tax.notes, "team [team]"]
+
+
 def test_an_excel_codebook_gives_the_same_tree_as_its_csv(tmp_path):
     import csv
     import io
