@@ -203,10 +203,13 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     if taxonomy is None:
         progress.done("mapping", "no taxonomy: name the clusters in the report")
     else:
+        mappable = [s.segment_id for s in segments if not s.backchannel]
+        with_one = sum(1 for sid in mappable if mapping.segments.get(sid))
         suggested = sum(1 for listed in mapping.clusters.values() if listed)
         new = len(mapping.clusters) - suggested
-        progress.done("mapping", f"{taxonomy.id}, {suggested} of {len(mapping.clusters)} clusters with a suggestion; "
-                                 f"{new} candidate new theme{'' if new == 1 else 's'}")
+        clusters = (f"{suggested} of {len(mapping.clusters)} clusters with a suggestion; "
+                    f"{new} candidate new theme{'' if new == 1 else 's'}" if mapping.clusters else "no clusters")
+        progress.done("mapping", f"{taxonomy.id}, {with_one} of {len(mappable)} segments with a suggestion; {clusters}")
     notes.extend(cache.notes)
     return RunOutputs(config, sources, segments, embeddings, clustering, mapping, taxonomy,
                       notes, skipped, timings, cached, flags)

@@ -58,8 +58,11 @@ def test_run_folder_contract(sample_run):
         assert not (c["suggestions"] and c["closest"])
         assert all(s["code_id"] in leaves and s["score"] < document["threshold"] for s in c["closest"])
     suggested = sum(1 for c in clusters if c["suggestions"])
-    assert (f"mapping: nakanishi2021, {suggested} of {len(clusters)} clusters with a suggestion; "
-            f"{len(clusters) - suggested} candidate new theme") in (sample_run / "run.log").read_text()
+    mappable = [row for row in rows if row["backchannel"] == "0"]
+    with_one = sum(1 for row in mappable if row["code_id"])
+    assert (f"mapping: nakanishi2021, {with_one} of {len(mappable)} segments with a suggestion; {suggested} of "
+            f"{len(clusters)} clusters with a suggestion; {len(clusters) - suggested} candidate new theme"
+            ) in (sample_run / "run.log").read_text()
 
     manifest = json.loads((sample_run / "manifest.json").read_text())
     assert len(manifest["inputs"]) == 5 and all(len(i["sha256"]) == 64 for i in manifest["inputs"])
