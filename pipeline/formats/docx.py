@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from pathlib import Path
 
 from ..artifacts import Transcript
 from ..errors import ThemesError
+from .archive import check_archive, holds
 from .text import Label, parse_label, parse_lines, plausible_label
 from .turns import TIME, normalise_time
 
@@ -29,33 +29,7 @@ _TIME_HEADERS = {"time", "timestamp", "timecode", "time code", "start", "tc", "æ
 
 
 def is_docx(raw: bytes) -> bool:
-    if not raw.startswith(b"PK\x03\x04"):
-        return False
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            return "word/document.xml" in archive.namelist()
-    except zipfile.BadZipFile:
-        return False
-
-
-# A transcript's document.xml is a few MB; a zip entry that inflates far beyond that is a
-# damaged file or a decompression bomb, refused before anything is inflated.
-MAX_INFLATED_BYTES = 200_000_000
-
-
-def _check_archive(raw: bytes, path: Path) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError):
-        raise ThemesError(f"{path}: not a readable Word document (.docx is a zip archive, this is not one); "
-                          "open and save it again in Word, or save it as plain text") from None
-    if not any(info.filename == "word/document.xml" for info in infos):
-        raise ThemesError(f"{path}: not a Word document (the archive has no word/document.xml)")
-    inflated = sum(info.file_size for info in infos)
-    if inflated > MAX_INFLATED_BYTES:
-        raise ThemesError(f"{path}: the document would inflate to {inflated / 1_000_000:,.0f} MB "
-                          f"(more than {MAX_INFLATED_BYTES // 1_000_000} MB); refusing to open it")
+    return holds(raw, "word/document.xml")
 
 
 def parse_docx(raw: bytes, source: str, path: Path, sha256: str = "") -> Transcript:
@@ -64,7 +38,8 @@ def parse_docx(raw: bytes, source: str, path: Path, sha256: str = "") -> Transcr
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    _check_archive(raw, path)
+    check_archive(raw, path, "word/document.xml", "Word document", ".docx",
+                  "open and save it again in Word, or save it as plain text")
     try:
         document = docx.Document(io.BytesIO(raw))
     except Exception:  # python-docx raises many kinds of errors for damaged files

@@ -12,39 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import zipfile
 from pathlib import Path
 
 from ..errors import ThemesError
-
-# A workbook of free text is a few MB; one that inflates far beyond that is damaged or a
-# decompression bomb, refused before anything is inflated (as Word files are).
-MAX_INFLATED_BYTES = 200_000_000
+from .archive import check_archive, holds
 
 
 def is_xlsx(raw: bytes) -> bool:
-    if not raw.startswith(b"PK\x03\x04"):
-        return False
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            return "xl/workbook.xml" in archive.namelist()
-    except zipfile.BadZipFile:
-        return False
-
-
-def _check_archive(raw: bytes, path: Path) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError):
-        raise ThemesError(f"{path}: not a readable Excel workbook (.xlsx is a zip archive, this is not one); "
-                          "open and save it again in Excel, or save the sheet as CSV") from None
-    if not any(info.filename == "xl/workbook.xml" for info in infos):
-        raise ThemesError(f"{path}: not an Excel workbook (the archive has no xl/workbook.xml)")
-    inflated = sum(info.file_size for info in infos)
-    if inflated > MAX_INFLATED_BYTES:
-        raise ThemesError(f"{path}: the workbook would inflate to {inflated / 1_000_000:,.0f} MB "
-                          f"(more than {MAX_INFLATED_BYTES // 1_000_000} MB); refusing to open it")
+    return holds(raw, "xl/workbook.xml")
 
 
 def cell_text(value) -> str:
@@ -68,7 +43,8 @@ def sheet_rows(raw: bytes, path: Path, notices: list[str] | None = None):
     naming the other sheets, if any, is appended to ``notices``."""
     from openpyxl import load_workbook
 
-    _check_archive(raw, path)
+    check_archive(raw, path, "xl/workbook.xml", "Excel workbook", ".xlsx",
+                  "open and save it again in Excel, or save the sheet as CSV")
     try:
         # read_only streams the rows; data_only gives a formula's last shown value, not its source.
         book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
