@@ -82,6 +82,9 @@ class ConsoleProgress:
     def warn(self, message: str) -> None:
         typer.echo(f"warning: {message}", err=True)
 
+    def note(self, message: str) -> None:
+        typer.echo(f"note: {message}", err=True)
+
 
 def _load(config: Optional[Path], inputs: Optional[List[Path]] = None, taxonomy: Optional[str] = None,
           out: Optional[Path] = None, text_column: Optional[str] = None):
@@ -150,12 +153,14 @@ def export(
     include_suggestions: bool = typer.Option(False, "--include-suggestions",
                                              help="Also code undecided clusters with their top suggestion, "
                                                   "marked 'suggested, not reviewed'."),
-    author: Optional[str] = typer.Option(None, "--author", help="The analyst's name in the project (default: login name)."),
+    author: Optional[str] = typer.Option(None, "--author", help="The analyst's name in the project (default: $THEMES_AUTHOR or login name)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml (for decisions.path)."),
 ) -> None:
     """Export accepted themes: a REFI-QDA project, a codebook, coded segments or a results draft."""
     from .export import export as export_run
 
-    summary = export_run(run_dir, format, out, include_suggestions=include_suggestions, author=author)
+    summary = export_run(run_dir, format, out, include_suggestions=include_suggestions, author=author,
+                         store=_store(config, run_dir))
     for note in summary.notes:
         typer.echo(f"warning: {note}", err=True)
     typer.echo(f"{format}: {summary}")
@@ -219,7 +224,7 @@ def doctor(config: Optional[Path] = typer.Option(None, "--config", "-c", help="Y
     from .doctor import diagnose
 
     cfg = _load(config)
-    rows = diagnose(cfg.embedding.model)
+    rows = diagnose(cfg.embedding.model, cfg.embedding.backend)
     width = max(len(item) for item, _ in rows)
     for item, value in rows:
         typer.echo(f"{item.ljust(width)}  {value}")
@@ -229,12 +234,13 @@ CONFIG_OPTION = typer.Option(None, "--config", "-c", help="YAML config merged ov
 AUTHOR_OPTION = typer.Option(None, "--author", help="Your name on each decision (default: $THEMES_AUTHOR or login name).")
 
 
-def _store(config: Optional[Path]) -> Path:
-    """The decision store ($THEMES_DECISIONS, else decisions.path), after warning about an
+def _store(config: Optional[Path], run_dir: Optional[Path] = None) -> Path:
+    """The decision store ($THEMES_DECISIONS; else decisions.path of --config; else, for a
+    command on a run folder, the store that run was made with), after warning about an
     interrupted write."""
-    from .decisions import read_store, store_path
+    from .decisions import read_store, run_store, store_path
 
-    store = store_path(_load(config))
+    store = run_store(run_dir) if run_dir is not None and config is None else store_path(_load(config))
     torn = read_store(store).torn_tail
     if torn:
         typer.echo(f"warning: {torn}", err=True)
@@ -253,7 +259,7 @@ def review(
     """Serve a run's report on localhost; each decision is saved to the decision store at once."""
     from .review import ReviewServer, serve
 
-    store = _store(config)
+    store = _store(config, run_dir)
     server = ReviewServer(run_dir, store, author, port)
     typer.echo(f"review: {server.url}")
     if open_browser:
@@ -295,7 +301,7 @@ def decide_command(
         fail("--definition goes with --new NAME")
     status = {"--accept": "accepted", "--reject": "rejected", "--new": "new", "--merge": "merged"}.get(
         chosen[0] if chosen else "")
-    store = _store(config)
+    store = _store(config, run_dir)
     decision = decide(run_dir, store, cluster_id, status, code_id=code_id, name=new, definition=definition,
                       merge_into=merge, memo=memo, author=author)
     typer.echo(f"cluster {cluster_id}: {describe(decision)} (saved to {store})")
@@ -313,7 +319,7 @@ def decisions_show(
 
     from .review import decisions_report
 
-    report = decisions_report(_store(config), run_dir)
+    report = decisions_report(_store(config, run_dir), run_dir)
     typer.echo(json.dumps(report.data, indent=2, ensure_ascii=False) if as_json else report.text)
 
 
@@ -327,7 +333,7 @@ def decisions_import(
     """Add the decisions downloaded from a static report to the decision store."""
     from .review import import_decisions
 
-    store = _store(config)
+    store = _store(config, run_dir)
     default = Path(_load(config).output.dir)
     result = import_decisions(file, store, run_dir or (default if (default / "clusters.json").is_file() else None),
                               must_match=run_dir is not None)
@@ -349,7 +355,7 @@ def codebook(
 
     from .review import codebook as build_codebook, format_codebook
 
-    book = build_codebook(run_dir, _store(config))
+    book = build_codebook(run_dir, _store(config, run_dir))
     typer.echo(json.dumps(book, indent=2, ensure_ascii=False) if as_json else format_codebook(book))
 
 

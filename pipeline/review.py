@@ -30,8 +30,9 @@ def now_utc() -> str:
 
 
 def default_author() -> str:
+    """$THEMES_AUTHOR, else the login name, else "analyst" (decisions and exports alike)."""
     try:
-        return os.environ.get("THEMES_AUTHOR") or getpass.getuser()
+        return os.environ.get("THEMES_AUTHOR", "").strip() or getpass.getuser() or "analyst"
     except (KeyError, OSError):
         return "analyst"
 

@@ -39,6 +39,7 @@ class Progress:
     def advance(self, n: int = 1) -> None: ...
     def done(self, stage: str, detail: str = "") -> None: ...
     def warn(self, message: str) -> None: ...
+    def note(self, message: str) -> None: ...
 
 
 @dataclass
@@ -55,6 +56,10 @@ class RunOutputs:
     timings: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
     flags: dict[str, list[str]] | None = None  # segment_id -> kinds of identifier; None: not scanned yet
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def load_run_taxonomy(config: Config) -> Taxonomy | None:
@@ -141,7 +146,8 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     for notice in dict.fromkeys(n for s in sources for n in s.notices):  # a table split by source: once
         notes.append(notice)
         progress.warn(notice)
-    progress.done("ingest", f"{len(sources)} transcripts, {sum(s.turns for s in sources)} turns{tag('ingest')}")
+    progress.done("ingest", f"{_count(len(sources), 'transcript')}, {_count(sum(s.turns for s in sources), 'turn')}"
+                            f"{tag('ingest')}")
     unknown = unknown_speakers(sources, config.speakers)
     if unknown:
         message = (f"{len(unknown)} speaker label(s) match no role in speakers.roles and get the role "
@@ -193,7 +199,9 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         cluster = functools.partial(cluster, embedder=embedder)
     clustering = stage("cluster", Clustering, clustered_inputs, {"clustering": config.clustering},
                        cluster, segments, embeddings, config.clustering).value
-    progress.done("cluster", f"{len(clustering.clusters)} clusters{tag('cluster')}")
+    progress.done("cluster", f"{_count(len(clustering.clusters), 'cluster')}{tag('cluster')}")
+    for note in clustering.notes:  # why there are no clusters, or which size `auto` chose
+        progress.note(note)
 
     if taxonomy is None:
         mapping = no_mapping(segments, clustering)
@@ -286,6 +294,7 @@ def clusters_document(outputs: RunOutputs) -> dict:
 
 def manifest(outputs: RunOutputs) -> dict:
     from .cache import installed_version  # importlib.metadata took 0.06 s for these
+    from .decisions import store_path
 
     versions = {"pipeline": __version__, "python": platform.python_version()}
     for package in ("sentence-transformers", "bertopic", "hdbscan", "umap-learn", "spacy", "torch",
@@ -298,6 +307,8 @@ def manifest(outputs: RunOutputs) -> dict:
                    for s in outputs.sources],
         "skipped": outputs.skipped,
         "taxonomy": outputs.taxonomy.path if outputs.taxonomy else None,
+        # Commands on this run folder find its decisions here, from any folder.
+        "decision_store": str(store_path(outputs.config).resolve()),
         "stage_seconds": outputs.timings,
         "cached": outputs.cached,
         "notes": outputs.notes + outputs.clustering.notes,

@@ -84,3 +84,17 @@ def test_text_column_option_names_the_text_column_and_keeps_the_rest(tmp_path):
     assert cfg.input.paths == [str(tmp_path / "quotes.csv")]
     assert (cfg.input.columns.text, cfg.input.columns.id, cfg.input.columns.speaker) == ("quote", "row", "who")
     assert _load(config).input.columns.text is None  # the default: the column named "text"
+
+
+def test_a_run_too_small_to_cluster_says_why_on_the_console(tmp_path):
+    transcript = tmp_path / "short.txt"
+    transcript.write_text("User 1: I waited months for a bed on the ward.\n"
+                          "Nurse 1: That is far too long, and it happens to many people.\n"
+                          "User 2: Nobody told me what the new tablets would do to me.\n")
+    result = themes("run", "--input", transcript, "--out", tmp_path / "run")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert "ingest: 1 transcript, 3 turns" in lines and "cluster: 0 clusters" in lines
+    assert "note: only 3 segments to cluster (at least 12 are needed): no clusters were formed; every segment " \
+           "is shown unclustered" in lines
+    assert any(line.startswith("mapping: nakanishi2021, ") and line.endswith("; no clusters") for line in lines)

@@ -198,6 +198,14 @@ def test_below_threshold_is_orphaned_not_dropped():
     assert 5 / 15 < CARRY_THRESHOLD
 
 
+def test_a_decision_on_other_transcripts_is_not_this_runs_orphan():
+    clusters = [cluster(0, range(0, 10))]
+    other_study = decision(3, run="quotes", status="accepted", segments=("quotes.csv#1.1", "quotes.csv#2.1"))
+    gone = on(4, range(20, 30))  # the same transcript, but its segments are in no cluster now
+    applied, orphaned = match_decisions("now", clusters, [other_study, gone])
+    assert applied == {} and orphaned == [gone]
+
+
 def test_best_overlap_wins_and_ties_go_to_the_later_decision():
     clusters = [cluster(0, range(0, 10))]
     close = on(1, range(0, 9), code_id="c.close")

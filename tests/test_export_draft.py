@@ -67,6 +67,19 @@ def test_quotes_are_verbatim_and_attributed_like_papers(run, tmp_path):
     assert '> “Sometimes I feel the "system" & the doctors don\'t hear a word I say.” (User 5)' in text
 
 
+def test_a_quote_without_a_speaker_label_is_attributed_to_its_role(run):
+    import dataclasses
+
+    from pipeline.export.draft import draft_blocks
+
+    coded = load_coded_run(run)  # as a survey row or a listed quote reads: no label, role respondent
+    unnamed = dataclasses.replace(coded, codings=[
+        dataclasses.replace(c, segment=dataclasses.replace(c.segment, speaker="", role="respondent"))
+        for c in coded.codings])
+    quotes = [b for b in draft_blocks(unnamed) if b.kind == "quote"]
+    assert quotes and {b.speaker for b in quotes} == {"respondent"}
+
+
 def test_quote_picking_prefers_readable_quotes_from_different_speakers(run):
     coded = load_coded_run(run)
     heard = [c for c in coded.codings if c.code == "new:not being heard (聞いてもらえない)"]

@@ -47,6 +47,7 @@ def test_run_review_and_export_use_no_network(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
     doctor = themes("doctor", env=env)
     assert doctor.returncode == 0 and "HF_HUB_OFFLINE=1" in doctor.stdout
+    assert "int8 model (used)" in doctor.stdout and "scipy" in doctor.stdout
 
     # Decide, export and review, all behind the same guard.
     clusters = json.loads((out / "clusters.json").read_text())["clusters"]

@@ -13,7 +13,6 @@ atomically. Formats:
 
 from __future__ import annotations
 
-import getpass
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from ..errors import ThemesError
 from .model import CodedRun, load_coded_run
 
 FORMATS = ("qdpx", "qdc", "csv", "xlsx", "codebook-csv", "codebook-md", "md", "docx")
+CODEBOOK_FORMATS = ("qdc", "codebook-csv", "codebook-md")
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,15 @@ class ExportSummary:
     notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        text = (f"{self.out}: {self.segments} coded segments in {self.clusters} clusters, "
-                f"{self.codes} codes used")
-        return text + (f" ({self.suggested} segments suggested, not reviewed)" if self.suggested else "")
+        def count(n: int, noun: str) -> str:
+            return f"{n} {noun}{'' if n == 1 else 's'}"
+
+        if self.fmt in CODEBOOK_FORMATS:  # the codes alone, no coded segments
+            text = f"{self.out}: a codebook of {count(self.codes, 'code')} (from {count(self.clusters, 'cluster')})"
+        else:
+            text = (f"{self.out}: {count(self.segments, 'coded segment')} in {count(self.clusters, 'cluster')}, "
+                    f"{count(self.codes, 'code')} used")
+        return text + (f" ({count(self.suggested, 'segment')} suggested, not reviewed)" if self.suggested else "")
 
 
 def render(coded: CodedRun, fmt: str, author: str) -> bytes:
@@ -72,16 +78,12 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def default_author() -> str:
-    try:
-        return getpass.getuser() or "analyst"
-    except (KeyError, OSError):
-        return "analyst"
-
-
 def export(run_dir: Path, fmt: str, out: Path, include_suggestions: bool = False,
-           author: str | None = None) -> ExportSummary:
-    """Export run ``run_dir`` as ``fmt`` to ``out`` (replaced if it exists)."""
+           author: str | None = None, store: Path | None = None) -> ExportSummary:
+    """Export run ``run_dir`` as ``fmt`` to ``out`` (replaced if it exists), with the decisions
+    in ``store`` (default: the run's own decision store, ``decisions.run_store``)."""
+    from ..review import default_author
+
     if fmt not in FORMATS:
         raise ThemesError(f"--format: unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
     out = Path(out)
@@ -89,7 +91,7 @@ def export(run_dir: Path, fmt: str, out: Path, include_suggestions: bool = False
         raise ThemesError(f"{out}: is a folder; --out takes a file name")
     if not out.parent.is_dir():
         raise ThemesError(f"{out.parent}: folder not found (--out)")
-    coded = load_coded_run(Path(run_dir), include_suggestions)
+    coded = load_coded_run(Path(run_dir), include_suggestions, store)
     write_atomic(out, render(coded, fmt, (author or "").strip() or default_author()))
     return ExportSummary(
         out=out, fmt=fmt, codes=len({c.code for c in coded.codings}), segments=len(coded.codings),

@@ -111,7 +111,9 @@ def draft_blocks(coded: CodedRun) -> list[Block]:
         if is_code:
             blocks.append(Block("paragraph", _counts_line(coded, codings)))
             for quote in pick_quotes(coded, codings):
-                blocks.append(Block("quote", quote.segment.text, speaker=quote.segment.speaker))
+                # A survey row or a listed quote has no speaker label: it is attributed to its role.
+                blocks.append(Block("quote", quote.segment.text,
+                                    speaker=quote.segment.speaker.strip() or quote.segment.role))
             for memo in coded.memos:
                 if memo.code == key:
                     blocks.append(Block("note", f"Analyst's memo (cluster {memo.cluster_id}): {memo.text}"))

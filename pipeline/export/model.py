@@ -107,12 +107,13 @@ def read_run(run_dir: Path) -> RunFolder:
     return RunFolder(run_dir, config, taxonomy, segments, clusters, manifest.get("inputs", []))
 
 
-def current_decisions(run: RunFolder) -> dict[int, dict]:
-    """The analyst's decision for each decided cluster, as the decision store holds them now
-    (clusters.json has them only as of run time)."""
-    from ..decisions import decisions_for_run, store_path
+def current_decisions(run: RunFolder, store: Path | None = None) -> dict[int, dict]:
+    """The analyst's decision for each decided cluster, as the decision store (default: the
+    run's own, ``decisions.run_store``) holds them now (clusters.json has them only as of run
+    time)."""
+    from ..decisions import decisions_for_run, run_store
 
-    return decisions_for_run(run.path, store_path(run.config))
+    return decisions_for_run(run.path, store if store is not None else run_store(run.path))
 
 
 @dataclass(frozen=True)
@@ -385,6 +386,6 @@ def _merge_target(decision: dict, decisions: dict[int, dict], code_of: dict) -> 
     return None
 
 
-def load_coded_run(run_dir: Path, include_suggestions: bool = False) -> CodedRun:
+def load_coded_run(run_dir: Path, include_suggestions: bool = False, store: Path | None = None) -> CodedRun:
     run = read_run(run_dir)
-    return code_run(run, current_decisions(run), include_suggestions)
+    return code_run(run, current_decisions(run, store), include_suggestions)
