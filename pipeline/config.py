@@ -6,7 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .errors import ThemesError, where
 from .yamlio import read_yaml
@@ -38,11 +38,45 @@ class InputConfig(_Section):
     max_file_mb: float = Field(50.0, gt=0)
 
 
+# The role of a turn without a speaker label: speakers.UNLABELLED_ROLE, repeated here because
+# speakers imports this module.
+UNLABELLED_ROLE = "respondent"
+# Excluded by default; accepted even where no role has this name (there it excludes nothing), so a
+# config that replaces speakers.roles, and the config.yaml saved in its run folders, still load.
+DEFAULT_EXCLUDED = ("facilitator",)
+
+
+def role_names(roles: dict[str, list[str]], overrides: dict[str, dict[str, list[str]]],
+               unknown_role: str) -> list[str]:
+    """Every role a segment can get (speakers.role_of), in the order the config names them."""
+    named = [*roles, *(role for table in overrides.values() for role in table), unknown_role, UNLABELLED_ROLE]
+    return list(dict.fromkeys(named))
+
+
 class SpeakersConfig(_Section):
     roles: dict[str, list[str]] = Field(default_factory=dict)
+    # source-name glob -> {role: [label patterns]}, tried before ``roles`` for matching sources.
     overrides: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     unknown_role: str = "unknown"
-    exclude_from_clustering: list[str] = Field(default_factory=lambda: ["facilitator"])
+    exclude_from_clustering: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCLUDED))
+
+    @field_validator("exclude_from_clustering")
+    @classmethod
+    def _known_roles(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if not {"roles", "overrides", "unknown_role"} <= info.data.keys():
+            return value  # one of them is refused already, with its own message
+        known = role_names(info.data["roles"], info.data["overrides"], info.data["unknown_role"])
+        for role in value:
+            if role not in known and role not in DEFAULT_EXCLUDED:
+                raise ValueError(f"'{role}' is not a role; the roles are {', '.join(known)}")
+        return value
+
+
+# The languages segment.py splits into sentences: spaCy's tokenizer for the language with its
+# rule-based sentencizer (xx: the multi-language tokenizer, what any other code would get), or,
+# for ja and zh, a rule of its own on 。！？ (no spaces between words for spaCy to split on).
+SPACY_LANGUAGES = ("en", "de", "fr", "es", "nl", "it", "pt")
+LANGUAGES = (*SPACY_LANGUAGES, "ja", "zh", "xx")
 
 
 class SegmentationConfig(_Section):
@@ -51,6 +85,14 @@ class SegmentationConfig(_Section):
     max_chars: int = Field(600, ge=20)
     min_words: int = Field(3, ge=0)
     cluster_backchannels: bool = False
+
+    @field_validator("language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"should be {', '.join(SPACY_LANGUAGES)}, ja or zh, "
+                             "or xx for another language written with spaces between words")
+        return value
 
 
 class EmbeddingConfig(_Section):
@@ -81,7 +123,7 @@ class ClusteringConfig(_Section):
     representatives_from: Literal["many_speakers", "closest"] = "many_speakers"
     reduce_outliers: bool = True
     outlier_threshold: float = Field(0.35, ge=0.0, le=1.0)
-    stop_words: str | None = "english"
+    stop_words: Literal["english"] | None = "english"
     reduce_frequent_words: bool = True
     representation: Literal["c-tf-idf", "mmr", "keybert"] = "c-tf-idf"
     mmr_diversity: float = Field(0.3, ge=0.0, le=1.0)
@@ -93,6 +135,14 @@ class ClusteringConfig(_Section):
         if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 2):
             return value
         raise ValueError("should be auto or a whole number of at least 2")
+
+    @field_validator("stop_words", mode="before")
+    @classmethod
+    def _english_or_none(cls, value: Any) -> Any:
+        # cluster.stop_words builds only the English list; any other value would drop it silently.
+        if value is None or value == "english":
+            return value
+        raise ValueError("should be english (English stop words and spoken fillers) or null (none)")
 
 
 class MappingConfig(_Section):
@@ -191,14 +241,24 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
     return _validate(data, sources)
 
 
+def shipped_taxonomies() -> dict[str, Path]:
+    """The shipped taxonomies' names (lower case) -> their files in configs/taxonomies/."""
+    return {path.stem.lower(): path for path in sorted(TAXONOMY_DIR.glob("*.yaml"))}
+
+
 def resolve_taxonomy_path(value: str) -> Path | None:
-    """``none`` -> None; a shipped name -> configs/taxonomies/NAME.yaml; otherwise a path."""
-    if value.strip().lower() == "none":
+    """``none`` -> None; a shipped name, in any case -> configs/taxonomies/NAME.yaml; else the
+    path of an existing file. Anything else is refused, listing the shipped names."""
+    name = value.strip().lower()
+    if name == "none":
         return None
-    shipped = TAXONOMY_DIR / f"{value}.yaml"
-    if "/" not in value and not value.endswith((".yaml", ".yml")) and shipped.is_file():
-        return shipped
-    return Path(value)
+    shipped = shipped_taxonomies()
+    if name in shipped:
+        return shipped[name]
+    if Path(value).is_file():
+        return Path(value)
+    raise ThemesError(f"taxonomy: '{value}' is not a shipped taxonomy ({', '.join(shipped)}) "
+                      "and no file of that name exists")
 
 
 def dump_config(config: Config) -> dict:

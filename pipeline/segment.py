@@ -15,7 +15,7 @@ import unicodedata
 from functools import lru_cache
 
 from .artifacts import Segment, Transcript, Turn
-from .config import SegmentationConfig, SpeakersConfig
+from .config import SPACY_LANGUAGES, SegmentationConfig, SpeakersConfig
 from .formats.noise import Marker, clean_speech, find_markers, without_markers
 from .speakers import role_of
 
@@ -27,7 +27,7 @@ CJK_LANGUAGES = {"ja", "zh"}
 @lru_cache(maxsize=4)
 def _nlp(language: str):
     spacy = _import_spacy()
-    nlp = spacy.blank(language if language in {"en", "de", "fr", "es", "nl", "it", "pt"} else "xx")
+    nlp = spacy.blank(language if language in SPACY_LANGUAGES else "xx")
     nlp.add_pipe("sentencizer")
     return nlp
 

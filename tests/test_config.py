@@ -1,6 +1,7 @@
 import pytest
 
-from pipeline.config import load_config, resolve_taxonomy_path
+from pipeline.config import (DEFAULT_CONFIG, LANGUAGES, PROJECT_ROOT, TAXONOMY_DIR, Config, load_config,
+                             resolve_taxonomy_path)
 from pipeline.errors import ThemesError
 
 
@@ -64,3 +65,108 @@ def test_non_scalar_key_is_a_clean_error(tmp_path):
     path.write_text("[]:\n")
     with pytest.raises(ThemesError, match="c.yaml"):
         load_config(path)
+
+
+def _write(tmp_path, body: str):
+    path = tmp_path / "c.yaml"
+    path.write_text(body)
+    return path
+
+
+@pytest.mark.parametrize("value", ["englsh", "English", "[the, and]", "''"])
+def test_stop_words_other_than_english_or_null_are_refused(tmp_path, value):
+    # cluster.stop_words builds the English list or none: any other value dropped it silently.
+    path = _write(tmp_path, f"clustering:\n  stop_words: {value}\n")
+    with pytest.raises(ThemesError) as err:
+        load_config(path)
+    assert str(err.value) == (f"{path}:2 (clustering.stop_words): should be english "
+                              "(English stop words and spoken fillers) or null (none)")
+
+
+def test_stop_words_null_switches_them_off(tmp_path):
+    assert load_config(_write(tmp_path, "clustering:\n  stop_words: null\n")).clustering.stop_words is None
+
+
+def test_excluding_a_role_that_does_not_exist_is_refused(tmp_path):
+    path = _write(tmp_path, "segmentation:\n  min_words: 3\nspeakers:\n  exclude_from_clustering: [facilitators]\n")
+    with pytest.raises(ThemesError) as err:
+        load_config(path)
+    assert str(err.value) == (f"{path}:4 (speakers.exclude_from_clustering): 'facilitators' is not a role; "
+                              "the roles are user, professional, facilitator, unknown, respondent")
+
+
+def test_every_role_a_segment_can_get_may_be_excluded(tmp_path):
+    from pipeline import speakers
+
+    path = _write(tmp_path, "speakers:\n  roles:\n    patient: ['P*']\n  overrides:\n    'clinic_*':\n"
+                            "      clinician: ['Dr *']\n  unknown_role: other\n"
+                            "  exclude_from_clustering: [patient, clinician, other, respondent]\n")
+    assert load_config(path).speakers.exclude_from_clustering == ["patient", "clinician", "other", "respondent"]
+    assert speakers.UNLABELLED_ROLE == "respondent"
+    with pytest.raises(ThemesError, match=r"c.yaml:8 .*'unknown' is not a role; the roles are patient, "
+                                          r"clinician, other, respondent$"):
+        load_config(_write(tmp_path, path.read_text().replace("other, respondent", "other, unknown")))
+
+
+def test_replacing_roles_keeps_the_default_exclusion_loading(tmp_path):
+    # The default excludes facilitator; a config (or a run folder's config.yaml) without that role loads.
+    cfg = load_config(_write(tmp_path, "speakers:\n  roles:\n    patient: ['P*']\n"))
+    assert cfg.speakers.exclude_from_clustering == ["facilitator"]
+
+
+@pytest.mark.parametrize("value", ["sv", "EN", "english", "ja_JP"])
+def test_unsupported_language_is_refused(tmp_path, value):
+    path = _write(tmp_path, f"segmentation:\n  language: {value}\n")
+    with pytest.raises(ThemesError) as err:
+        load_config(path)
+    assert str(err.value) == (f"{path}:2 (segmentation.language): should be en, de, fr, es, nl, it, pt, ja or zh, "
+                              "or xx for another language written with spaces between words")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_accepted_language_splits_sentences(tmp_path, language):
+    from pipeline.segment import sentence_spans
+
+    cfg = load_config(_write(tmp_path, f"segmentation:\n  language: {language}\n"))
+    text = {"ja": "待ち時間が長かった。でも大丈夫。", "zh": "我们等了很久。后来还好。"}.get(
+        language, "We waited for hours. Then it was fine.")
+    assert len(sentence_spans(text, cfg.segmentation.language)) == 2
+
+
+def test_default_yaml_sets_and_docs_describe_every_key():
+    import yaml
+
+    default = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    doc = (PROJECT_ROOT / "docs" / "config.md").read_text(encoding="utf-8")
+    assert set(default) == set(Config.model_fields)
+    for name, field in Config.model_fields.items():
+        section = field.default_factory  # the section's model; None for `taxonomy`, a plain value
+        if section is None:
+            assert f"`{name}`" in doc, name
+            continue
+        assert set(default[name]) == set(section.model_fields), name
+        for key in section.model_fields:
+            assert f"`{name}.{key}`" in doc, f"{name}.{key}"
+
+
+def test_shipped_taxonomy_names_match_in_any_case():
+    for value in ("CHIME", "Chime", " chime "):
+        assert resolve_taxonomy_path(value) == TAXONOMY_DIR / "chime.yaml"
+    assert resolve_taxonomy_path("NONE") is None
+
+
+def test_unknown_taxonomy_names_the_key_and_the_shipped_ones(tmp_path):
+    with pytest.raises(ThemesError) as err:
+        resolve_taxonomy_path("nope")
+    assert str(err.value) == ("taxonomy: 'nope' is not a shipped taxonomy (chime, leboutillier, nakanishi2021) "
+                              "and no file of that name exists")
+    with pytest.raises(ThemesError, match=r"^taxonomy: '.*missing.xlsx' is not a shipped taxonomy"):
+        resolve_taxonomy_path(str(tmp_path / "missing.xlsx"))
+    with pytest.raises(ThemesError, match="no file of that name exists"):
+        resolve_taxonomy_path(str(tmp_path))  # a folder is not a codebook
+
+
+def test_an_existing_file_resolves_to_itself_even_when_bad(tmp_path):
+    bad = tmp_path / "book.yaml"
+    bad.write_text("id: t\nlabel: T\ncodes: []\n")
+    assert resolve_taxonomy_path(str(bad)) == bad

@@ -106,3 +106,20 @@ def test_check_command_prints_the_tree_and_refuses_bad_files(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {bad}:6 (a): duplicate code id"
     assert "Traceback" not in result.stderr
+
+
+def test_check_and_run_take_shipped_names_in_any_case_and_name_unknown_ones(tmp_path):
+    from conftest import FIXTURES, themes
+
+    result = themes("taxonomy", "check", "CHIME")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == themes("taxonomy", "check", "chime").stdout
+    unknown = ("error: taxonomy: 'nope' is not a shipped taxonomy (chime, leboutillier, nakanishi2021) "
+               "and no file of that name exists")
+    result = themes("taxonomy", "check", "nope")
+    assert result.returncode == 2 and result.stderr.strip() == unknown
+    config = tmp_path / "c.yaml"
+    config.write_text("taxonomy: nope\n")
+    result = themes("run", "--config", config, "--input", FIXTURES / "small", "--out", tmp_path / "run")
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == unknown
+    assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
