@@ -24,7 +24,8 @@ class Turn:
     ``[inaudible]`` are still in it; segmentation moves them to annotations.
     ``timestamp`` is ``HH:MM:SS[.mmm]`` where the source gives one; ``times`` holds
     ``(offset in text, time)`` for later timed parts of the turn (each cue of a subtitle
-    file). ``annotations`` are notes on the whole turn that are not in its text (a row id).
+    file). ``annotations`` are notes on the whole turn that are not in its text (a row id,
+    ``id=101``; the description its speaker's label gave, ``description=nurse``).
     """
 
     turn_id: int
@@ -54,7 +55,8 @@ class Transcript:
 @dataclass(frozen=True)
 class Source:
     """What a run needs of a transcript once it is split into segments: where it came from,
-    its hash, how many turns it had and its speaker labels (in order of their first turn)."""
+    its hash, how many turns it had and its speakers (in order of their first turn), with the
+    description each one's label gave."""
 
     source: str
     path: str
@@ -62,11 +64,17 @@ class Source:
     turns: int
     speakers: tuple[str, ...]
     notices: tuple[str, ...] = ()
+    descriptions: tuple[str, ...] = ()  # each speaker's description ("nurse" for "Jane (nurse):"), or ""
 
     @classmethod
     def of(cls, transcript: Transcript) -> "Source":
-        return cls(transcript.source, transcript.path, transcript.sha256, len(transcript.turns),
-                   tuple(dict.fromkeys(turn.speaker for turn in transcript.turns)), transcript.notices)
+        from .formats.turns import description_of
+
+        first = {}  # speaker -> their first turn
+        for turn in transcript.turns:
+            first.setdefault(turn.speaker, turn)
+        return cls(transcript.source, transcript.path, transcript.sha256, len(transcript.turns), tuple(first),
+                   transcript.notices, tuple(description_of(turn) for turn in first.values()))
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,28 @@ from pathlib import Path
 
 from .artifacts import Segment
 from .errors import ThemesError
+from .formats.turns import DESCRIPTION
 
 ROLE_PREFIX = {"user": "U", "professional": "P", "facilitator": "F", "respondent": "R"}
+OTHER_PREFIX = "X"  # the role "unknown", and any role whose letter would pass for another's
 
 
 def prefix_for(role: str) -> str:
-    return ROLE_PREFIX.get(role, (role[:1] or "X").upper())
+    """The letter of ``role``'s codes: U, P, F, R for the documented roles; any other role's
+    first letter in upper case, unless it is one of those or X (so ``unknown`` gets no U, and
+    a "peer" no P that would read as a professional) or not a letter: then X."""
+    if role in ROLE_PREFIX:
+        return ROLE_PREFIX[role]
+    letter = role[:1].upper()
+    return letter if letter.isalpha() and letter not in {*ROLE_PREFIX.values(), OTHER_PREFIX} else OTHER_PREFIX
 
 
 class PseudonymKey:
     """Speaker label -> pseudonym (e.g. "User 3" -> "U1"), kept in an owner-only JSON file.
 
-    Codes are stable: a label keeps its code across runs; new labels get the next free number
-    for their role's prefix, in order of first appearance.
+    Codes are stable: a label keeps its code across runs, even one a saved key gave under an
+    older rule for the letters (``U4`` for a speaker of unknown role); new labels get the next
+    free number for their role's prefix, in order of first appearance.
     """
 
     def __init__(self, path: Path):
@@ -41,7 +50,7 @@ class PseudonymKey:
     def code(self, speaker: str, role: str) -> str:
         if speaker not in self.mapping:
             prefix = prefix_for(role)
-            used = {v for v in self.mapping.values() if re.fullmatch(rf"{prefix}\d+", v)}
+            used = {v for v in self.mapping.values() if re.fullmatch(rf"{re.escape(prefix)}\d+", v)}
             number = 1
             while f"{prefix}{number}" in used:
                 number += 1
@@ -66,8 +75,12 @@ class PseudonymKey:
 
 
 def pseudonymise(segments: list[Segment], key: PseudonymKey) -> list[Segment]:
-    """The segments with speaker labels replaced by their pseudonyms (text untouched)."""
-    return [replace(s, speaker=key.code(s.speaker, s.role)) for s in segments]
+    """The segments with speaker labels replaced by their pseudonyms (text untouched). The
+    description a label gave the speaker (``description=Sarah`` from ``Interviewer (Sarah):``)
+    is part of the label, so it is left out of the annotations too."""
+    return [replace(s, speaker=key.code(s.speaker, s.role),
+                    annotations=tuple(a for a in s.annotations if not a.startswith(DESCRIPTION)))
+            for s in segments]
 
 
 # Patterns for details that may identify someone. Deliberately broad: the analyst reviews them.

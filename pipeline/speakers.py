@@ -1,4 +1,5 @@
-"""Speaker roles: glob patterns over speaker labels, with per-source overrides."""
+"""Speaker roles: glob patterns over speaker names (or the description after a name), with
+per-source overrides."""
 
 from __future__ import annotations
 
@@ -7,27 +8,33 @@ from fnmatch import fnmatchcase
 
 from .artifacts import Source, Transcript
 from .config import SpeakersConfig
+from .formats.turns import description_of
 
 UNLABELLED_ROLE = "respondent"
 
 
-def role_of(speaker: str, source: str, config: SpeakersConfig) -> str:
+def role_of(speaker: str, source: str, config: SpeakersConfig, description: str = "") -> str:
     """The role for ``speaker`` in ``source``: the first matching pattern wins.
 
     Overrides are keyed by a glob over source names; a matching override's roles are tried
-    before the general ones. A turn without a speaker label (a survey answer, a feedback
-    comment) gets ``respondent`` unless a role lists the empty pattern ``""``.
+    before the general ones. Where the name matches no pattern, the description its label
+    gave (``nurse`` for ``Jane (nurse):``, see ``description_of``) is tried the same way. A
+    turn without a speaker label (a survey answer, a feedback comment) gets ``respondent``
+    unless a role lists the empty pattern ``""``.
     """
     tables = [roles for pattern, roles in config.overrides.items() if fnmatchcase(source, pattern)]
     tables.append(config.roles)
     label = speaker.strip().lower()
-    for table in tables:
-        for role, patterns in table.items():
-            if label and any(fnmatchcase(label, pattern.lower()) for pattern in patterns):
-                return role
-            if not label and "" in patterns:
-                return role
-    return config.unknown_role if label else UNLABELLED_ROLE
+    if not label:
+        return next((role for table in tables for role, patterns in table.items() if "" in patterns), UNLABELLED_ROLE)
+    described = description.strip().lower()
+    return _first_role(label, tables) or (described and _first_role(described, tables)) or config.unknown_role
+
+
+def _first_role(text: str, tables: list[dict[str, list[str]]]) -> str | None:
+    """The first role, table by table, with a pattern matching ``text`` (in lower case)."""
+    return next((role for table in tables for role, patterns in table.items()
+                 if any(fnmatchcase(text, pattern.lower()) for pattern in patterns)), None)
 
 
 def speaker_table(transcripts: list[Transcript], config: SpeakersConfig) -> list[tuple[str, int, str, int]]:
@@ -38,7 +45,8 @@ def speaker_table(transcripts: list[Transcript], config: SpeakersConfig) -> list
     for transcript in transcripts:
         for turn in transcript.turns:
             turns[turn.speaker] += 1
-            roles.setdefault(turn.speaker, set()).add(role_of(turn.speaker, transcript.source, config))
+            role = role_of(turn.speaker, transcript.source, config, description_of(turn))
+            roles.setdefault(turn.speaker, set()).add(role)
             sources.setdefault(turn.speaker, set()).add(transcript.source)
     return [
         (speaker, count, "/".join(sorted(roles[speaker])), len(sources[speaker]))
@@ -47,10 +55,11 @@ def speaker_table(transcripts: list[Transcript], config: SpeakersConfig) -> list
 
 
 def unknown_speakers(sources: list[Source], config: SpeakersConfig) -> list[str]:
-    """The speaker labels of ``sources`` that match no role."""
+    """The speakers of ``sources`` whose name (and description) match no role."""
     return sorted({
-        speaker for source in sources for speaker in source.speakers
-        if role_of(speaker, source.source, config) == config.unknown_role
+        speaker for source in sources
+        for speaker, description in zip(source.speakers, source.descriptions or [""] * len(source.speakers))
+        if role_of(speaker, source.source, config, description) == config.unknown_role
     })
 
 

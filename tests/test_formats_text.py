@@ -31,7 +31,7 @@ def turns(text):
      [("Speaker 1", "Hello everyone. Second line.", "00:00:03"), ("Speaker 2", "Hi.", "00:00:15")]),
     ("利用者1：今日は雨です。\n看護師：そうですね。\n", [("利用者1", "今日は雨です。", ""), ("看護師", "そうですね。", "")]),
     ("Interviewer:\nSo tell me.\n\nP1:\nWell.\n", [("Interviewer", "So tell me.", ""), ("P1", "Well.", "")]),
-    ("Jane (nurse): Hello.\nP1 (female, 45): Hi.\n", [("Jane (nurse)", "Hello.", ""), ("P1 (female, 45)", "Hi.", "")]),
+    ("Jane (nurse): Hello.\nP1 (female, 45): Hi.\n", [("Jane", "Hello.", ""), ("P1", "Hi.", "")]),
     ("Interviewer\tSo how was it?\nJane Doe\t\tFine.\nIt was fine.\n",
      [("Interviewer", "So how was it?", ""), ("Jane Doe", "Fine. It was fine.", "")]),
 ])
@@ -52,6 +52,33 @@ def test_not_labels(line):
 def test_colon_sentence_stays_in_the_turn():
     assert turns("User 1: I told them this:\nI said: no more pills.\nthe rule is: wait\nNurse 1: Right.\n") == [
         ("User 1", "I told them this: I said: no more pills. the rule is: wait", ""), ("Nurse 1", "Right.", "")]
+
+
+def test_description_after_a_name_is_kept_as_an_annotation_not_a_new_speaker():
+    t = parse_text("P1 (female, 45): I waited.\nInterviewer: How long?\nP1: Months.\nDr. Smith (consultant): Yes.\n"
+                   "Jane (00:01:02): Hi.\n[Jane (nurse)] Hello.\nJane: Again.\n看護師（主任）：はい。\n", "t.txt", Path("t.txt"))
+    assert [(turn.speaker, turn.annotations, turn.timestamp) for turn in t.turns] == [
+        ("P1", ("description=female, 45",), ""), ("Interviewer", (), ""), ("P1", ("description=female, 45",), ""),
+        ("Dr. Smith", ("description=consultant",), ""),
+        ("Jane", ("description=nurse",), "00:01:02"), ("看護師", ("description=主任",), "")]
+    # "Jane (00:01:02):" is a time, not a description; the same speaker described later
+    # continues the turn. A description describes the speaker: each of their turns carries it.
+    assert normalise(t.turns[4].text) == "Hi. Hello. Again."
+
+
+def test_description_in_a_speaker_column_or_cue_label_is_an_annotation():
+    table = read_bytes(b"id,speaker,text\n1,Jane (nurse),Hello.\n2,Jane,Hi again.\n", Path("t.csv"), "t.csv")[0]
+    assert [(turn.speaker, turn.annotations) for turn in table.turns] == [
+        ("Jane", ("description=nurse", "id=1")), ("Jane", ("description=nurse", "id=2"))]
+    vtt = "WEBVTT\n\n00:01.000 --> 00:02.000\n<v Bob (carer)>Hi.</v>\n\n00:03.000 --> 00:04.000\nAnn (nurse): Yes.\n"
+    cues = read_bytes(vtt.encode(), Path("s.vtt"), "s.vtt")[0]
+    assert [(turn.speaker, turn.annotations) for turn in cues.turns] == [
+        ("Bob", ("description=carer",)), ("Ann", ("description=nurse",))]
+    # In captions mostly without labels, a label must recur: "Ann (nurse):" and "Ann:" are Ann twice.
+    captions = "".join(f"{i}\n00:00:0{i},000 --> 00:00:0{i},500\n{cue}\n\n" for i, cue in enumerate(
+        ["Ann (nurse): One.", "more", "more", "Ann: Two.", "more"], start=1))
+    cues = read_bytes(captions.encode(), Path("c.srt"), "c.srt")[0]
+    assert [(turn.speaker, turn.annotations) for turn in cues.turns] == [("Ann", ("description=nurse",))]
 
 
 def test_markdown_header_and_rules_are_metadata():

@@ -105,3 +105,6 @@ def test_a_source_keeps_what_a_rerun_needs_of_its_transcript():
     assert (source.source, source.path, source.sha256, source.turns) == ("a.txt", "/in/a.txt", "f" * 64, 4)
     assert source.speakers == ("Bob", "User 1", "Zed")  # in order of their first turn
     assert unknown_speakers([source], load_config().speakers) == ["Bob", "Zed"]
+    described = Transcript("b.txt", "/in/b.txt", "...", (Turn(1, "Jane", "Hello.", 0, 6, 1, annotations=("description=nurse",)),))
+    assert Source.of(described).descriptions == ("nurse",)
+    assert unknown_speakers([Source.of(described)], load_config().speakers) == []  # a nurse by her description

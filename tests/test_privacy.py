@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.artifacts import Segment
 from pipeline.errors import ThemesError
-from pipeline.privacy import PseudonymKey, load_names, pseudonymise, scan
+from pipeline.privacy import PseudonymKey, load_names, prefix_for, pseudonymise, scan
 
 
 def seg(i, speaker, role, text="some words here"):
@@ -26,6 +26,34 @@ def test_pseudonyms_are_role_based_stable_and_owner_only(tmp_path):
     again = PseudonymKey(path)
     assert pseudonymise([seg(1, "User 1", "user"), seg(2, "User 9", "user")], again)[1].speaker == "U3"
     assert json.loads(path.read_text())["User 3"] == "U1"
+
+
+def test_roles_without_a_documented_letter_never_get_one(tmp_path):
+    assert [prefix_for(role) for role in ("user", "professional", "facilitator", "respondent")] == ["U", "P", "F", "R"]
+    assert [prefix_for(role) for role in ("unknown", "carer", "staff", "peer", "usher", "", "2nd")] == [
+        "X", "C", "S", "X", "X", "X", "X"]
+    out = pseudonymise([seg(1, "Dr. Smith", "unknown"), seg(2, "User 1", "user"), seg(3, "Bob", "unknown"),
+                        seg(4, "Peer 1", "peer")], PseudonymKey(tmp_path / "key.json"))
+    assert [s.speaker for s in out] == ["X1", "U1", "X2", "X3"]
+
+
+def test_codes_in_a_saved_key_are_kept(tmp_path):
+    path = tmp_path / "pseudonyms.json"
+    path.write_text(json.dumps({"Dr. Smith": "U4", "User 1": "U1"}))
+    key = PseudonymKey(path)
+    out = pseudonymise([seg(1, "Dr. Smith", "unknown"), seg(2, "Bob", "unknown"), seg(3, "User 2", "user")], key)
+    assert [s.speaker for s in out] == ["U4", "X1", "U2"]
+    key.save()
+    assert json.loads(path.read_text()) == {"Dr. Smith": "U4", "User 1": "U1", "Bob": "X1", "User 2": "U2"}
+
+
+def test_pseudonyms_leave_out_the_description_after_a_name(tmp_path):
+    from dataclasses import replace
+
+    described = replace(seg(1, "Interviewer", "facilitator"),
+                        annotations=("description=Sarah", "[inaudible]", "(laughs)"))
+    out = pseudonymise([described], PseudonymKey(tmp_path / "key.json"))
+    assert [(s.speaker, s.annotations) for s in out] == [("F1", ("[inaudible]", "(laughs)"))]
 
 
 def test_broken_key_is_refused_and_kept(tmp_path):

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -45,6 +46,43 @@ def test_roles_first_match_and_unknown():
     assert role_of("Volunteer Worker 1", "a.txt", default) == "professional"
     assert role_of("Moderator", "a.txt", default) == "facilitator"
     assert role_of("Bob", "a.txt", default) == "unknown"
+
+
+def test_description_gives_the_role_where_the_name_matches_none():
+    from pipeline.speakers import role_of
+
+    cfg = SpeakersConfig(roles={"user": ["P*"], "professional": ["Nurse*"]}, overrides={"ward_*": {"user": ["nurse"]}})
+    assert role_of("Jane", "a.txt", cfg, description="nurse") == "professional"
+    assert role_of("Jane", "ward_2.txt", cfg, description="Nurse") == "user"  # an override matches it first
+    assert role_of("P1", "a.txt", cfg, description="nurse") == "user"  # the name wins where it matches
+    assert role_of("Jane", "a.txt", cfg, description="female, 45") == "unknown"
+    assert role_of("", "a.txt", cfg, description="nurse") == "respondent"
+
+
+def test_speaker_table_lists_a_described_speaker_once():
+    from pipeline.speakers import render_speaker_table, speaker_table
+
+    t = parse_text("P1 (female, 45): I waited.\nJane (nurse): How long?\nP1: Months.\nJane: Right.\n",
+                   "m.txt", Path("m.txt"))
+    rows = speaker_table([t], roles())
+    assert rows == [("Jane", 2, "professional", 1), ("P1", 2, "unknown", 1)]
+    assert render_speaker_table(rows).splitlines()[1:] == [
+        "Jane         2        1  professional", "P1           2        1  unknown"]
+
+
+def test_description_is_a_segment_annotation():
+    t = parse_text("P1 (female, 45): I waited for months.\nP1: Then it got better.\n", "m.txt", Path("m.txt"))
+    segs = segment([t], SegmentationConfig(max_sentences=1), roles())
+    assert [(s.speaker, s.annotations) for s in segs] == [
+        ("P1", ("description=female, 45",)), ("P1", ("description=female, 45",))]
+
+
+def test_segments_get_the_role_of_the_description():
+    from pipeline.formats.turns import description_of
+
+    t = parse_text("Jane (nurse): How long did you wait?\n", "m.txt", Path("m.txt"))
+    assert description_of(t.turns[0]) == "nurse"
+    assert [s.role for s in segment([t], SegmentationConfig(), roles())] == ["professional"]
 
 
 def test_source_overrides():

@@ -4,8 +4,10 @@ Speaker styles read (any of them may be mixed in one file):
 ``Name: text``, ``NAME: text``, ``F: text``, ``19: text``, ``利用者1：text`` (full-width colon),
 ``[Name] text``, ``**Name:** text``, ``Name (00:01:02): text``, ``00:01:02 Name: text``, and a
 label line with a time and nothing else (``Name  0:03``, as Otter and Teams export), with the
-speech on the lines after it. Lines without a label continue the current turn; lines before
-the first turn are metadata (title, date); footnotes (``[1] ...``) are metadata too.
+speech on the lines after it. A description after the name (``Jane (nurse): text``) is not part
+of the speaker: it is kept as an annotation (``description=nurse``). Lines without a label
+continue the current turn; lines before the first turn are metadata (title, date); footnotes
+(``[1] ...``) are metadata too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from ..artifacts import Transcript
 from ..errors import ThemesError
-from .turns import TIME, TurnBuilder, iter_lines, normalise_time
+from .turns import TIME, TurnBuilder, iter_lines, normalise_time, split_description
 
 # Only the start of a line can hold a label; looking no further keeps every pattern linear
 # even on a line of 100,000 characters.
@@ -30,7 +32,6 @@ _BOLD = re.compile(r"(?P<mark>\*\*|__)(?P<label>[^*_:：\n]{1,48}?)[ \t]*(?:[:�
 _COLON = re.compile(
     rf"(?P<label>[^\s:：\[\]()*#>|][^:：\n]{{0,47}}?)(?:[ \t]*[\[(](?P<time>{TIME})[\])])?[ \t]*(?:：|:(?![\d/]))[ \t]*")
 _HEADER = re.compile(rf"(?P<label>[^\s:：\[\]()*#>|][^:：\n]{{0,47}}?)[ \t]+[\[(]?(?P<time>{TIME})[\])]?[ \t]*")
-_DESCRIBED = re.compile(r"(.+?)[ \t]*[(（][^()（）:：]{1,30}[)）]")
 _TABBED = re.compile(r"(?P<label>[^\s:：\[\]()*#>|][^\t:：\n]{0,47}?) *\t[ \t]*(?=\S)")
 _LABEL_WORD = re.compile(r"^[\w'’.\-#]+$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
@@ -70,12 +71,15 @@ class Label:
     certain: bool = False
     layout: str = ""  # "alone": a label line with a time and no speech (Otter, Teams); "tab": "Name<TAB>speech"
 
+    @property
+    def name(self) -> str:
+        """The speaker the label names: ``Jane`` for ``Jane (nurse)`` (the turn keeps the rest)."""
+        return split_description(self.speaker)[0]
+
 
 def plausible_label(label: str) -> bool:
     """Is ``label`` a speaker label rather than the start of a sentence with a colon?"""
-    described = _DESCRIBED.fullmatch(label)  # "Jane (nurse)", "P1 (female, 45)"
-    if described:
-        label = described.group(1)
+    label = split_description(label)[0]  # "Jane (nurse)", "P1 (female, 45)"
     words = label.split()
     if not words or len(words) > 5 or len(label) > 48 or not re.search(r"\w", label):
         return False
@@ -85,7 +89,8 @@ def plausible_label(label: str) -> bool:
 
 
 def _capitalised(label: str) -> bool:
-    return all(not word[0].islower() for word in label.split())
+    """No word of the name starts in lower case (a description after it may: ``Jane (ward nurse)``)."""
+    return all(not word[0].islower() for word in split_description(label)[0].split())
 
 
 def parse_label(line: str) -> Label | None:
@@ -123,14 +128,14 @@ def parse_label(line: str) -> Label | None:
 def _is_header(label: Label, counts: Counter) -> bool:
     """Before the first turn: ``Date: ...`` and titles such as ``Focus group 3: Recovery``
     (a label heard only once whose first word names the document, not a person)."""
-    words = label.speaker.lower().split()
-    return label.speaker.lower() in METADATA_KEYS or (
-        not label.certain and counts[label.speaker] == 1 and (words[0] in TITLE_WORDS or words[0].startswith("第")))
+    words = label.name.lower().split()
+    return label.name.lower() in METADATA_KEYS or (
+        not label.certain and counts[label.name] == 1 and (words[0] in TITLE_WORDS or words[0].startswith("第")))
 
 
 def _notes_label(label: Label, counts: Counter) -> bool:
     """``Notes: ...`` once, after the turns, opens notes rather than a speaker's turn."""
-    return not label.certain and counts[label.speaker] == 1 and label.speaker.lower() in _NOTES_HEADINGS
+    return not label.certain and counts[label.name] == 1 and label.name.lower() in _NOTES_HEADINGS
 
 
 def _is_notes_heading(line: str) -> bool:
@@ -152,7 +157,7 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
         label = given[line.number] if line.number in given else parse_label(line.text)
         if label:
             found[line.number] = label
-    counts = Counter(label.speaker for label in found.values())
+    counts = Counter(label.name for label in found.values())  # "P1 (female, 45)" and "P1" are one speaker
     layouts = Counter(label.layout for label in found.values() if label.layout)
 
     def is_turn(label: Label) -> bool:
@@ -160,7 +165,7 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
             # "Name  0:03" or "Name<TAB>speech" is a label only in a file laid out that way.
             return layouts[label.layout] > 1
         # A colon label seen once, with lower-case words, is more likely prose ("I said: ...").
-        return label.certain or counts[label.speaker] > 1 or _capitalised(label.speaker)
+        return label.certain or counts[label.name] > 1 or _capitalised(label.name)
 
     builder = TurnBuilder(text)
     metadata: list[str] = []

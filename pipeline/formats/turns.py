@@ -10,7 +10,7 @@ repeated speaker label, markup) blanked to spaces. So offset ``i`` in ``turn.tex
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 from ..artifacts import Turn
@@ -22,6 +22,12 @@ _BREAKS = "\r\n\x0b\x0c\x85\u2028\u2029"
 
 TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 _TIME_PARTS = re.compile(r"(?:(\d{1,2}):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?")
+# A description in parentheses after a speaker's name ("Jane (nurse)", "P1 (female, 45)",
+# "看護師（主任）"). It holds no colon, so a time ("Jane (00:01:02)") is never one.
+_DESCRIBED = re.compile(r"(?P<name>.+?)\s*[(（](?P<description>[^()（）:：]{1,30})[)）]")
+# How a turn's annotations keep it, like a table row's "id=VALUE": a key of its own tells it
+# from a kept "(laughs)", so pseudonymisation can leave it out ("Interviewer (Sarah)").
+DESCRIPTION = "description="
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,23 @@ def normalise_time(value: str) -> str:
     return out
 
 
+def split_description(label: str) -> tuple[str, str]:
+    """A speaker label -> (the speaker's name, the description in parentheses after it, or "").
+
+    ``"P1 (female, 45)"`` -> ``("P1", "female, 45")``: the name alone is the speaker, so
+    ``P1 (female, 45):`` on the first turn and ``P1:`` later are one person.
+    """
+    match = _DESCRIBED.fullmatch(label)
+    return (match.group("name"), match.group("description").strip()) if match else (label, "")
+
+
+def description_of(turn: Turn) -> str:
+    """The description a label gave the turn's speaker (``nurse`` for ``Jane (nurse):``), or
+    "": the first of the ``description=...`` annotations that readers put on every turn of a
+    speaker described anywhere in the source."""
+    return next((note[len(DESCRIPTION):] for note in turn.annotations if note.startswith(DESCRIPTION)), "")
+
+
 def blank(text: str) -> str:
     """Every character that is not whitespace becomes a space; line breaks stay."""
     return re.sub(r"\S", " ", text)
@@ -70,8 +93,11 @@ class TurnBuilder:
     """Collects speech pieces into turns.
 
     ``begin`` opens a turn for a speaker (with ``merge``, the same speaker again continues the
-    open turn); ``add`` appends a piece of speech given by its offsets in the source text,
-    optionally with a same-length view of it (markup blanked); ``turns`` closes the last one.
+    open turn); a description after the name (``Jane (nurse)``) is not part of the speaker but
+    describes the person, so every turn of theirs, not only the one it came with, starts its
+    annotations with ``description=nurse``; ``add`` appends a piece of speech given by its
+    offsets in the source text, optionally with a same-length view of it (markup blanked);
+    ``turns`` closes the last one.
     Turns without any speech are dropped: a label with nothing said is not a turn.
     """
 
@@ -80,12 +106,17 @@ class TurnBuilder:
         self.merge = merge
         self._turns: list[Turn] = []
         self._open: _Open | None = None
+        self._descriptions: dict[str, list[str]] = {}  # speaker -> "description=..." notes, in order
 
     @property
     def speaker(self) -> str | None:
         return self._open.speaker if self._open else None
 
     def begin(self, speaker: str, line: int, timestamp: str = "", annotations: tuple[str, ...] = ()) -> None:
+        speaker, description = split_description(speaker)
+        notes = self._descriptions.setdefault(speaker, [])
+        if description and DESCRIPTION + description not in notes:
+            notes.append(DESCRIPTION + description)
         if self.merge and self._open and self._open.speaker == speaker:
             if timestamp:
                 self._open.times.append((-1, timestamp))  # placed at the next piece
@@ -134,4 +165,5 @@ class TurnBuilder:
 
     def turns(self) -> tuple[Turn, ...]:
         self._close()
-        return tuple(self._turns)
+        return tuple(replace(turn, annotations=(*self._descriptions.get(turn.speaker, ()), *turn.annotations))
+                     for turn in self._turns)
