@@ -282,24 +282,28 @@ def decide_command(
     new: Optional[str] = typer.Option(None, "--new", metavar="NAME", help="A new theme with this name."),
     definition: Optional[str] = typer.Option(None, "--definition", help="With --new: the theme's definition."),
     merge: Optional[int] = typer.Option(None, "--merge", metavar="OTHER_ID", help="Merge into another cluster of the run."),
+    undo: bool = typer.Option(False, "--undo", help="Take the cluster's decision back: undecided again."),
     memo: Optional[str] = typer.Option(None, "--memo", help="A memo with the decision; alone, added to the current decision."),
     author: Optional[str] = AUTHOR_OPTION,
     config: Optional[Path] = CONFIG_OPTION,
 ) -> None:
-    """Decide on one cluster: --accept [CODE_ID] | --reject | --new NAME | --merge OTHER_ID [--memo TEXT]."""
+    """Decide on one cluster: --accept [CODE_ID] | --reject | --new NAME | --merge OTHER_ID [--memo TEXT] | --undo."""
     from .review import decide, describe
 
     chosen = [flag for flag, given in (("--accept", accept), ("--reject", reject), ("--new", new is not None),
-                                       ("--merge", merge is not None)) if given]
+                                       ("--merge", merge is not None), ("--undo", undo)) if given]
     if len(chosen) > 1:
-        fail(f"choose one of --accept, --reject, --new, --merge (got {' and '.join(chosen)})")
+        fail(f"choose one of --accept, --reject, --new, --merge, --undo (got {' and '.join(chosen)})")
     if not chosen and memo is None:
-        fail("say what you decide: --accept [CODE_ID] | --reject | --new NAME | --merge OTHER_ID [--memo TEXT]")
+        fail("say what you decide: --accept [CODE_ID] | --reject | --new NAME | --merge OTHER_ID [--memo TEXT] | --undo")
+    if undo and memo is not None:
+        fail("--undo takes the decision back with its memo; --memo goes with a decision")
     if code_id is not None and not accept:
         fail(f"a code ({code_id}) goes with --accept")
     if definition is not None and new is None:
         fail("--definition goes with --new NAME")
-    status = {"--accept": "accepted", "--reject": "rejected", "--new": "new", "--merge": "merged"}.get(
+    status = {"--accept": "accepted", "--reject": "rejected", "--new": "new", "--merge": "merged",
+              "--undo": "undecided"}.get(
         chosen[0] if chosen else "")
     store = _store(config, run_dir)
     decision = decide(run_dir, store, cluster_id, status, code_id=code_id, name=new, definition=definition,

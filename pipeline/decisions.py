@@ -22,8 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ThemesError
 
-Status = Literal["accepted", "rejected", "new", "merged"]
-STATUSES = ("accepted", "rejected", "new", "merged")
+Status = Literal["accepted", "rejected", "new", "merged", "undecided"]
+STATUSES = ("accepted", "rejected", "new", "merged", "undecided")
+# "undecided" takes a decision back: the cluster has none again, and the decision it replaced
+# (its own, or one carried from an earlier run) does not come back.
+UNDECIDED = "undecided"
 ENV_VAR = "THEMES_DECISIONS"
 FORMAT_VERSION = 1
 # A cluster inherits an earlier decision when their members overlap at least this much.
@@ -444,19 +447,22 @@ def match_decisions(run: str, clusters: list[dict], decisions: list[Decision]) -
         members = cluster["members"]
         if cluster["cluster_id"] in own:
             d = own[cluster["cluster_id"]]
-            applied[cluster["cluster_id"]] = _decision_field(d, False, jaccard(d.segment_ids, members), clusters)
+            if d.status != UNDECIDED:  # taken back: no decision, and none carried over it
+                applied[cluster["cluster_id"]] = _decision_field(d, False, jaccard(d.segment_ids, members), clusters)
             continue
         scored = [(jaccard(d.segment_ids, members), position[d.cluster_key], d) for d in earlier]
         scored = [item for item in scored if item[0] >= CARRY_THRESHOLD]
         if scored:
             overlap, _, d = max(scored, key=lambda item: (item[0], item[1]))
-            applied[cluster["cluster_id"]] = _decision_field(d, True, overlap, clusters)
+            if d.status != UNDECIDED:  # the closest earlier cluster was left undecided: so is this one
+                applied[cluster["cluster_id"]] = _decision_field(d, True, overlap, clusters)
 
     # A decision on other transcripts (another study sharing the store) is not this run's
     # orphan: only those with a transcript in common with this run's clusters are listed.
     sources = {_source(sid) for cluster in clusters for sid in cluster["members"]}
-    orphaned = [d for d in own.values() if d.cluster_id not in cluster_ids]
-    orphaned += [d for d in earlier if _best_cluster(d.segment_ids, clusters)[1] < CARRY_THRESHOLD
+    orphaned = [d for d in own.values() if d.cluster_id not in cluster_ids and d.status != UNDECIDED]
+    orphaned += [d for d in earlier if d.status != UNDECIDED
+                 and _best_cluster(d.segment_ids, clusters)[1] < CARRY_THRESHOLD
                  and any(_source(sid) in sources for sid in d.segment_ids)]
     orphaned.sort(key=lambda d: position[d.cluster_key])
     return applied, orphaned
@@ -484,9 +490,16 @@ def attach_decisions(document: dict, name: str, store: Path, fingerprint: object
     return orphaned
 
 
-def orphan_view(d: Decision) -> dict:
-    """An orphaned decision as plain data for the report, the manifest and the CLI."""
-    return {"from": d.cluster_key, "run": d.run, "cluster_id": d.cluster_id, "status": d.status,
+def orphan_view(d: Decision, clusters: list[dict] | None = None) -> dict:
+    """An orphaned decision as plain data for the report, the manifest and the CLI; with the
+    run's ``clusters``, ``now_in`` says where its segments are now: [cluster id, how many of
+    them], largest first (so the analyst knows which clusters to decide on again)."""
+    view = {"from": d.cluster_key, "run": d.run, "cluster_id": d.cluster_id, "status": d.status,
             "code_id": d.code_id, "name": d.name, "definition": d.definition, "memo": d.memo,
             "size": len(d.segment_ids), "author": d.author, "timestamp": d.timestamp}
+    if clusters is not None:
+        mine = set(d.segment_ids)
+        held = [(c["cluster_id"], len(mine.intersection(c["members"]))) for c in clusters]
+        view["now_in"] = [[cid, n] for cid, n in sorted(held, key=lambda item: (-item[1], item[0])) if n]
+    return view
 

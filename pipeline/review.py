@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from .decisions import (FORMAT_VERSION, STATUSES, Decision, InvalidDecision, RunFolder, append_decision,
+from .decisions import (FORMAT_VERSION, STATUSES, UNDECIDED, Decision, InvalidDecision, RunFolder, append_decision,
                         decision_from_dict, decision_to_dict, load_decisions, match_decisions, orphan_view, read_run, read_store)
 from .errors import ThemesError
 
@@ -72,6 +72,8 @@ def make_decision(folder: RunFolder, cluster_id: int, status: str | None, *, cod
     """
     cluster = folder.cluster(cluster_id)
     here = f"{folder.path} (cluster {cluster_id})"
+    if status == UNDECIDED and current is None:
+        raise ThemesError(f"{here}: the cluster is undecided already")
     if status is None:
         if current is None:
             raise ThemesError(f"{here}: no decision to add a memo to; decide first "
@@ -82,7 +84,7 @@ def make_decision(folder: RunFolder, cluster_id: int, status: str | None, *, cod
             raise ThemesError(f"{here}: the cluster it was merged into is not in this run; decide again")
     if status not in STATUSES:
         raise ThemesError(f"{here}: unknown decision '{status}' (one of {', '.join(STATUSES)})")
-    memo = _block(memo) if memo is not None else (current or {}).get("memo")
+    memo = None if status == UNDECIDED else _block(memo) if memo is not None else (current or {}).get("memo")
     merge_segment_ids: tuple[str, ...] = ()
     if status == "accepted":
         if codes is None:
@@ -224,6 +226,8 @@ def describe(decision: Decision | dict) -> str:
     elif status == "merged":
         target = get("merge_into")
         text = f"merged into cluster {target}" if target is not None else "merged into a cluster not in this run"
+    elif status == UNDECIDED:
+        text = "taken back: undecided"
     else:
         text = "rejected (not a theme)"
     memo = get("memo")
@@ -254,11 +258,13 @@ def decisions_report(store: Path | str, run_dir: Path | str | None = None) -> De
         rows.append(f"  {c['cluster_id']:>3}  {c.get('label', '')[:40]:<40}  {describe(d) if d else 'undecided'}{origin}")
     rows.append(f"orphaned decisions (no cluster of this run shares half their segments): {len(orphaned)}")
     for d in orphaned:
-        rows.append(f"  {d.cluster_key}  {describe(d)}  {len(d.segment_ids)} segments  ({d.author}, {d.timestamp})")
+        now = ", ".join(f"cluster {cid} ({n})" for cid, n in orphan_view(d, folder.clusters)["now_in"][:3])
+        rows.append(f"  {d.cluster_key}  {describe(d)}  {len(d.segment_ids)} segments  ({d.author}, {d.timestamp})"
+                    + (f"; now mostly in {now}" if now else "; none of them in a cluster now"))
     data = {"run": folder.run,
             "clusters": [{"cluster_id": c["cluster_id"], "label": c.get("label", ""), "size": len(c["members"]),
                           "decision": applied.get(c["cluster_id"])} for c in folder.clusters],
-            "orphaned": [orphan_view(d) for d in orphaned]}
+            "orphaned": [orphan_view(d, folder.clusters) for d in orphaned]}
     return DecisionsReport("\n".join(rows), data)
 
 
@@ -310,7 +316,7 @@ def codebook(run_dir: Path | str, store: Path | str) -> dict:
         entries.append(theme)
     entries.sort(key=lambda t: (t["kind"] != "code", -t["members"], t["code_id"] or t["name"] or ""))
     return {"run": folder.run, "themes": entries, "rejected": rejected, "undecided": undecided,
-            "orphaned": [orphan_view(d) for d in orphaned]}
+            "orphaned": [orphan_view(d, folder.clusters) for d in orphaned]}
 
 
 def format_codebook(book: dict) -> str:
@@ -385,7 +391,7 @@ class ReviewServer(ThreadingHTTPServer):
         applied, orphaned = match_decisions(self.folder.run, self.folder.clusters, decisions)
         return {"run": self.folder.run, "author": self.author,
                 "decisions": {str(k): v for k, v in applied.items()},
-                "orphaned": [orphan_view(d) for d in orphaned]}
+                "orphaned": [orphan_view(d, self.folder.clusters) for d in orphaned]}
 
     def decide(self, body: object) -> dict:
         """Validate a posted decision, append it to the store, return the new state."""
@@ -500,7 +506,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._json(200, action())
         except ThemesError as err:
-            self._json(400, {"error": str(err)})
+            # The page shows this under the cluster: without the run folder's path the CLI needs.
+            self._json(400, {"error": str(err).removeprefix(f"{self.server.folder.path} ")})
 
     def _refuse(self) -> None:
         self._json(405, {"error": "method not allowed"})

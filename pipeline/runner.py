@@ -340,7 +340,7 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
         fingerprint = {"config": settings, "inputs": [s.sha256 for s in outputs.sources]}
         orphaned = attach_decisions(document, out_dir.name, store_path(outputs.config), fingerprint)
         run_manifest["run"] = document["run"]
-        run_manifest["orphaned_decisions"] = [orphan_view(d) for d in orphaned]
+        run_manifest["orphaned_decisions"] = [orphan_view(d, document["clusters"]) for d in orphaned]
         (tmp / "clusters.json").write_text(
             json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         (tmp / "config.yaml").write_text(

@@ -198,6 +198,15 @@ def test_below_threshold_is_orphaned_not_dropped():
     assert 5 / 15 < CARRY_THRESHOLD
 
 
+def test_an_orphan_says_where_its_segments_are_now():
+    from pipeline.decisions import orphan_view
+
+    clusters = [cluster(0, range(0, 10)), cluster(1, range(10, 20))]
+    weak = on(3, [*range(5, 8), *range(10, 14), 25])  # 3 in cluster 0, 4 in cluster 1, 1 in none
+    assert orphan_view(weak, clusters)["now_in"] == [[1, 4], [0, 3]]
+    assert "now_in" not in orphan_view(weak)
+
+
 def test_a_decision_on_other_transcripts_is_not_this_runs_orphan():
     clusters = [cluster(0, range(0, 10))]
     other_study = decision(3, run="quotes", status="accepted", segments=("quotes.csv#1.1", "quotes.csv#2.1"))

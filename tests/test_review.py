@@ -56,6 +56,29 @@ def test_memo_goes_with_the_decision_and_is_kept_when_deciding_again(run, store)
     assert events[0]["name"] == "Day centre hours" and events[1]["status"] == "new"
 
 
+def test_undo_takes_a_decision_back_and_a_carried_one_does_not_return(tmp_path, run, store):
+    from pipeline.decisions import match_decisions
+
+    with pytest.raises(ThemesError, match=r"\(cluster 0\): the cluster is undecided already"):
+        decide(run, store, 0, "undecided")
+    decide(run, store, 0, "accepted", memo="first thoughts")
+    decide(run, store, 0, "undecided")
+    folder = read_run(run)
+    applied, orphaned = match_decisions(folder.run, folder.clusters, load_decisions(store))
+    assert 0 not in applied and orphaned == []
+    assert codebook(run, store)["undecided"] == [0, 1, 2]
+    # A rerun: cluster 1, accepted on the first run, shows that decision carried; taking it back
+    # there leaves it undecided, and the first run's decision does not come back.
+    decide(run, store, 1, "rejected")
+    rerun = write_review_run(tmp_path / "rerun", {0: range(0, 6), 1: range(6, 10), 2: range(10, 14)},
+                             overrides={"clustering": {"min_cluster_size": 5}})
+    assert match_decisions(read_run(rerun).run, read_run(rerun).clusters, load_decisions(store))[0][1]["carried"]
+    undone = decide(rerun, store, 1, "undecided")
+    assert undone.replaces == f"{folder.run}:1" and undone.memo is None
+    applied, orphaned = match_decisions(read_run(rerun).run, read_run(rerun).clusters, load_decisions(store))
+    assert 1 not in applied and 0 not in applied and orphaned == []
+
+
 def test_no_taxonomy_run_asks_for_names(tmp_path, store):
     run = write_review_run(tmp_path / "inductive", GROUPS, taxonomy="none")
     with pytest.raises(ThemesError, match="no taxonomy"):
@@ -73,14 +96,19 @@ def test_cli_decide_show_and_codebook(run, store):
     assert themes("decide", run, 2, "--merge", 1, env=env).returncode == 0
     refused = themes("decide", run, 2, "--accept", "--reject", env=env)
     assert refused.returncode == 2 and refused.stderr.startswith("error: choose one of")
+    assert themes("decide", run, 2, "--undo", "--memo", "x", env=env).returncode == 2
     missing = themes("decide", run, 9, "--reject", env=env)
     assert missing.returncode == 2 and "no such cluster" in missing.stderr and "Traceback" not in missing.stderr
 
     shown = themes("decisions", "show", "--json", env=env)
-    assert [d["cluster_id"] for d in json.loads(shown.stdout)] == [0, 1, 2]
+    assert [d["cluster_id"] for d in json.loads(shown.stdout)] == [0, 1, 2]  # before the undo below
     assert {d["author"] for d in json.loads(shown.stdout)} == {"Ana"}
     per_run = json.loads(themes("decisions", "show", "--run", run, "--json", env=env).stdout)
     assert [c["decision"]["status"] for c in per_run["clusters"]] == ["accepted", "accepted", "merged"]
+
+    undone = themes("decide", run, 0, "--undo", env=env)
+    assert undone.returncode == 0 and "cluster 0: taken back: undecided" in undone.stdout
+    assert themes("decide", run, 0, "--accept", env=env).returncode == 0  # and decided again
 
     book = json.loads(themes("codebook", run, "--json", env=env).stdout)
     by_code = {t["code_id"]: t for t in book["themes"]}
@@ -186,6 +214,10 @@ def test_server_serves_the_report_and_saves_each_decision(server, store):
     assert [(d.cluster_id, d.code_id, d.author) for d in load_decisions(store)] == [(0, code, "Ana")]
     status, state = request(server, "GET", base + "api/state")
     assert json.loads(state)["decisions"]["0"]["status"] == "accepted"
+    status, state = request(server, "POST", base + "api/decisions", {"cluster_id": 0, "status": "undecided"},
+                            {"Origin": f"http://127.0.0.1:{server.port}"})
+    assert status == 200 and "0" not in json.loads(state)["decisions"]
+    assert [d.status for d in load_decisions(store)] == ["undecided"]
 
 
 @pytest.mark.parametrize("method, path, headers, expected", [
@@ -209,7 +241,7 @@ def test_server_refuses_strangers(untouched_server, method, path, headers, expec
 
 def test_server_answers_a_bad_decision_with_its_reason(server, store):
     status, payload = request(server, "POST", f"/{server.token}/api/decisions", {"cluster_id": 0, "status": "new"})
-    assert status == 400 and "needs a name" in json.loads(payload)["error"]
+    assert status == 400 and json.loads(payload)["error"] == "(cluster 0): a new theme needs a name"  # no folder path
     status, payload = request(server, "POST", f"/{server.token}/api/decisions", {"cluster_id": "0; drop"})
     assert status == 400
     assert not store.exists()
@@ -244,7 +276,7 @@ def test_docs_describe_every_command_option_and_store_field():
                     "themes codebook"):
         assert command in doc, command
     decide_help = themes("decide", "--help").stdout
-    for option in ("--accept", "--reject", "--new", "--definition", "--merge", "--memo", "--author"):
+    for option in ("--accept", "--reject", "--new", "--definition", "--merge", "--memo", "--author", "--undo"):
         assert option in doc and option in decide_help, option
     for name in [f.name for f in dataclasses.fields(Decision)] + ["v"]:
         assert f"`{name}`" in doc, name
