@@ -9,8 +9,10 @@ writes it with ``textContent``, never as markup.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib import resources
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -27,6 +29,9 @@ SERVED_CSP = STATIC_CSP + "; connect-src 'self'"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
            "#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d")
 UNCLUSTERED_COLOUR = "#b8b8b8"
+# A quote longer than this is shown cut, with a way to open the whole text (no script needed).
+LONG_QUOTE = 600
+EXCERPT = 480
 
 
 @dataclass
@@ -61,8 +66,44 @@ def _environment() -> Environment:
         trim_blocks=True, lstrip_blocks=True,
     )
     env.filters["colour"] = colour
+    env.filters["when"] = readable_time
+    env.filters["reason"] = reason
     env.globals["quotes"] = quotes_html
     return env
+
+
+# A cluster suggestion's rationale starts with its count, which the report shows beside the score.
+COUNT_PREFIX = re.compile(r"^first suggestion for \d+ of \d+ members; ")
+
+
+def reason(rationale: str) -> str:
+    """A suggestion's rationale without the member count the report already shows."""
+    return COUNT_PREFIX.sub("", rationale or "")
+
+
+def readable_time(stamp: str | None) -> str:
+    """An ISO 8601 timestamp as "29 Nov 2026, 05:03 UTC"; anything else as it is."""
+    try:
+        moment = datetime.fromisoformat((stamp or "").replace("Z", "+00:00"))
+    except ValueError:
+        return stamp or ""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def quote_text(text: str) -> str:
+    """A quote's text as markup: escaped, and a long one cut with the whole text one click away
+    (details/summary: no script). Its ends are quotation marks."""
+    if len(text) <= LONG_QUOTE:
+        return f"“{escape(text)}”"
+    cut = text[:EXCERPT]
+    space = cut.rfind(" ")
+    if space > EXCERPT * 3 // 4:
+        cut = cut[:space]
+    return (f'<details class="long"><summary><span class="excerpt">“{escape(cut.rstrip())}…”</span>'
+            f'<span class="open-more">show the whole quote ({len(text):,} characters)</span>'
+            f'<span class="open-less">show less</span></summary>“{escape(text)}”</details>')
 
 
 def quotes_html(segments: list[Segment], flags: dict[str, list[str]], with_role: bool = False) -> Markup:
@@ -79,7 +120,7 @@ def quotes_html(segments: list[Segment], flags: dict[str, list[str]], with_role:
             who[s.speaker, s.role, s.source] = (f"{escape(s.speaker)} ({escape(s.role)}) · {escape(s.source)}",
                                                 f' data-role="{escape(s.role)}"')
         speaker, role = who[s.speaker, s.role, s.source]
-        parts.append(f'<blockquote class="quote"{role if with_role else ""}>“{escape(s.text)}”<div class="who">'
+        parts.append(f'<blockquote class="quote"{role if with_role else ""}>{quote_text(s.text)}<div class="who">'
                      f'{speaker}, turn {s.turn_id}{flag}</div></blockquote>\n')
     return Markup("".join(parts))
 
@@ -125,8 +166,20 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def search_texts(view: dict) -> list[str]:
+    """The texts the page's search looks in besides label and keywords: every member's, the
+    representatives' first (they are members too, but a quote shown must always be found)."""
+    seen, out = set(), []
+    for s in [*view["quotes"], *view["members"]]:
+        if s.segment_id not in seen:
+            seen.add(s.segment_id)
+            out.append(s.text)
+    return out
+
+
 def page_data(data: ReportData, views: list[dict]) -> dict:
-    """What the page's script needs: decisions, members (for downloads), codes and the map."""
+    """What the page's script needs: decisions, members (for downloads), codes, the map, and
+    each cluster's label, keywords and texts for the search."""
     by_id = {s.segment_id: s for s in data.segments}
     points = []
     coords = data.clustering.coords
@@ -147,7 +200,8 @@ def page_data(data: ReportData, views: list[dict]) -> dict:
         "codes": codes,
         "clusters": [{"id": v["cluster"].cluster_id, "label": v["cluster"].label, "size": v["size"],
                       "colour": colour(v["cluster"].cluster_id), "members": list(v["cluster"].segment_ids),
-                      "suggestions": v["codes"], "decision": v["decision"]} for v in views],
+                      "suggestions": v["codes"], "decision": v["decision"],
+                      "keywords": list(v["cluster"].keywords), "texts": search_texts(v)} for v in views],
         "points": points,
         "orphaned": data.orphaned,
     }
@@ -182,6 +236,7 @@ def render_report(data: ReportData) -> str:
         all_sources=sorted({s.source for s in data.segments}),
         notes=data.notes + data.clustering.notes, manifest=data.manifest,
         threshold=data.mapping.threshold, orphaned=data.orphaned, outliers=outliers, max_size=max([v["size"] for v in views] or [1]),
+        code_labels={leaf.id: leaf.label for leaf in data.taxonomy.leaves} if data.taxonomy else {},
         csp=Markup(STATIC_CSP), data_json=script_json(page_data(data, views)),
         style=_asset("report.css"), script=_asset("report.js"), flags=data.flags,
     )

@@ -112,8 +112,10 @@ def test_a_cluster_nothing_fits_shows_the_codes_that_came_closest(tmp_path, stor
     run = write_review_run(tmp_path / "run", GROUPS, texts(), abstain=(1,))
     html = (run / "report.html").read_text()
     card = re.search(r'<article class="card" id="cluster-1".*?</article>', html, re.S).group(0)
-    assert "Nothing in the taxonomy fits (no code scores ≥ 0.35): a candidate new theme." in card
-    assert re.search(r"Closest codes, all below 0.35: <b>[\w.]+</b> — .+ \(0.15: matched its examples\)", card)
+    assert ("Nothing in the taxonomy fits: no code is the first suggestion for at least 35 % of its members. "
+            "Name it if it is a new theme, or reject it if it is not a theme (small talk, logistics).") in card
+    assert re.search(r"Closest codes, each the first suggestion for fewer than 35 % of its members: "
+                     r"[^<]+ <span class=\"code-id\">[\w.]+</span> \(first for 1 of 4 members, 0.15: matched its examples\)", card)
     assert 'data-action="accept" ' not in card  # nothing to accept with one click
     other = re.search(r'<article class="card" id="cluster-0".*?</article>', html, re.S).group(0)
     assert "Closest codes" not in other
@@ -129,7 +131,13 @@ def test_orphaned_decisions_are_listed(tmp_path, store):
                              overrides={"clustering": {"min_cluster_size": 4}})
     html = (rerun / "report.html").read_text()
     section = html.split('<section id="orphaned"', 1)[1].split("</section>", 1)[0]
-    assert not section.startswith(" hidden") and ":2</code> — rejected" in section and "memo: noise" in section
+    assert not section.startswith(" hidden") and "<li><b>rejected</b> · 4 segments" in section and "memo: noise" in section
+    assert ":2</code>)" in section  # the run it was decided on, kept small
+    assert re.search(r", \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC", section)  # no raw ISO timestamp
+    assert not re.search(r"\d{4}-\d\d-\d\dT", section)
+    # Where its segments (10-13) are now: 10-12 in cluster 1, 13 in cluster 2.
+    assert re.search(r'Its segments are now mostly in <a href="#cluster-1">cluster 1</a> \(3 of 4\), '
+                     r'<a href="#cluster-2">cluster 2</a> \(1\)\.', section), section
 
 
 def test_no_taxonomy_report_asks_for_names(tmp_path, store):
@@ -152,3 +160,118 @@ def test_merge_targets_are_listed_once_not_once_per_card(tmp_path, store):
     assert html.count('list="cluster-list"') == 3  # one merge field per card
     listed = re.search(r'<datalist id="cluster-list">(.*?)</datalist>', html, re.S).group(1)
     assert re.findall(r'<option value="(\d+)"', listed) == ["0", "1", "2"]
+
+
+def card_of(html, cid):
+    return re.search(rf'<article class="card" id="cluster-{cid}".*?</article>', html, re.S).group(0)
+
+
+def shipped_taxonomy():
+    from pipeline.config import resolve_taxonomy_path
+    from pipeline.taxonomy import load_taxonomy
+
+    return load_taxonomy(resolve_taxonomy_path("nakanishi2021"))
+
+
+def small_report(suggestions, threshold=0.2, texts_=None, orphaned=(), decisions=None):
+    """A report rendered straight from artifacts: cluster 0 holds segments 0-9 of ``texts_``,
+    with ``suggestions`` [(leaf index, score)]; segment 10 is unclustered, 11 a facilitator's."""
+    from pipeline.artifacts import Cluster, Clustering, Mapping, Segment, Suggestion
+    from pipeline.report import ReportData, render_report
+
+    tax = shipped_taxonomy()
+    texts_ = texts_ or [f"Segment {i} is about the day centre." for i in range(12)]
+    segments = [Segment(f"m.txt#{i}.1", "m.txt", i, "User 1", "user", texts_[i], 0, len(texts_[i]),
+                        clusterable=i != 11) for i in range(12)]
+    ids = tuple(s.segment_id for s in segments[:10])
+    clustering = Clustering([Cluster(0, ids, ("day", "centre"), ids[:3], "label 0")],
+                            {**{sid: 0 for sid in ids}, "m.txt#10.1": -1})
+    listed = [Suggestion(tax.leaves[k].id, score, tax.leaves[k].label,
+                         rationale=f"first suggestion for {round(score * 10)} of 10 members; why") for k, score in suggestions]
+    return render_report(ReportData(title="t", segments=segments, clustering=clustering,
+                                    mapping=Mapping(tax.id, {0: listed}, {}, threshold), taxonomy=tax,
+                                    run="t-0", orphaned=list(orphaned), decisions=decisions or {}))
+
+
+def test_suggestions_say_for_how_many_members_each_code_is_first(store):
+    leaves = shipped_taxonomy().leaves
+    card = card_of(small_report([(4, 0.3), (1, 0.1)]), 0)
+    assert "<caption" in card and "<thead><tr><th" in card
+    assert "first suggestion" in card.split("<caption", 1)[1].split("</caption>", 1)[0]
+    assert "first for 3 of 10 members (0.30)</td>" in card  # the first: no runner-up mark
+    assert 'first for 1 of 10 members (0.10) <span class="runner-up">runner-up</span>' in card
+    # The label first, the code id after it, muted; each Accept button named by its code.
+    assert f'{leaves[4].label} <span class="muted code-id">{leaves[4].id}</span>' in card
+    assert f'aria-label="Accept {leaves[4].label} ({leaves[4].id})"' in card
+    assert f"<b>{leaves[4].id}</b>" not in card
+    # The count is beside the score, not again in the rationale.
+    assert '<span class="muted">why</span>' in card and "first suggestion for 3 of 10 members;" not in card
+
+
+def test_overview_and_coverage_speak_plainly(tmp_path, store):
+    html = small_report([(4, 0.3)])
+    assert "UMAP" not in html and "segments that say similar things sit close together" in html
+    note = re.search(r'<p class="muted small" id="clustered-note">(.*?)</p>', html, re.S).group(1)
+    assert "1 of the 12 segments are left out of clustering: facilitators' turns and short replies" in note
+    assert "Of the 11 segments considered for clustering, 1 (9 %) fit no cluster" in note
+    assert "to cluster<" not in html and "in no cluster (9 % of those considered)" in html
+    coverage = html.split('<section id="coverage">', 1)[1].split("</p>", 1)[0]
+    assert "score ≥" not in coverage and "first suggestion for at least 20 % of the cluster's members" in coverage
+
+
+def test_a_carried_decision_says_so_in_words(tmp_path, store):
+    run = write_review_run(tmp_path / "run", GROUPS, texts())
+    decide(run, store, 0, "accepted")
+    rerun = write_review_run(tmp_path / "run", {0: range(0, 5), 1: range(6, 10), 2: range(10, 14)}, texts(),
+                             overrides={"clustering": {"min_cluster_size": 5}})
+    line = re.search(r'<div class="decision" data-decision="0">(.*?)</div>', (rerun / "report.html").read_text()).group(1)
+    assert re.search(r'<span class="from" title="from run-\w+:0">carried from an earlier run \(it shares 83 % '
+                     r"of its segments with the cluster decided then\)</span>", line), line
+    assert "overlap" not in line
+
+
+def test_orphans_name_their_code_and_need_no_now_in(store):
+    leaf = shipped_taxonomy().leaves[2]
+    orphan = {"from": "old-1:4", "run": "old-1", "cluster_id": 4, "status": "accepted", "code_id": leaf.id,
+              "name": None, "definition": None, "memo": None, "size": 42, "author": "Ana",
+              "timestamp": "2026-11-29T05:03:05.497Z"}
+    section = small_report([(4, 0.3)], orphaned=[orphan]).split('<section id="orphaned"', 1)[1].split("</section>", 1)[0]
+    assert f"<b>accepted</b>: {leaf.label} <span class=\"muted code-id\">{leaf.id}</span>" in section
+    assert "Ana, 29 Nov 2026, 05:03 UTC" in section and "now-in" not in section
+
+
+def test_long_quotes_are_cut_with_the_whole_text_one_click_away(store):
+    long = "We waited. " + "and then we waited some more " * 150
+    url = "https://example.org/" + "x" * 400
+    texts_ = [long, url] + [f"Segment {i} is about the day centre." for i in range(2, 12)]
+    html = small_report([(4, 0.3)], texts_=texts_)
+    card = card_of(html, 0)
+    assert card.count('<details class="long">') == 2  # a representative and the same member below
+    excerpt = re.search(r'<span class="excerpt">“(.*?)…”</span>', card).group(1)
+    assert 300 < len(excerpt) <= 480 and long.startswith(excerpt)
+    assert f"show the whole quote ({len(long):,} characters)" in card
+    assert f"“{long}”" in card  # the whole text is there, behind the summary
+    assert f"“{url}”" in card  # 420 characters, under the limit: shown as it is
+
+
+def test_search_data_holds_labels_keywords_and_every_members_text(tmp_path, store):
+    run = write_review_run(tmp_path / "run", GROUPS, texts())
+    cluster = data_block((run / "report.html").read_text())["clusters"][0]
+    assert cluster["keywords"] == ["day", "centre"] and cluster["label"] == "label 0"
+    assert cluster["texts"] == texts()[:6]  # representatives (the first three) and every member, once
+
+
+def test_undo_button_is_shown_only_for_a_decided_cluster(tmp_path, store):
+    run = write_review_run(tmp_path / "run", GROUPS, texts())
+    decide(run, store, 1, "rejected")
+    html = (write_review_run(tmp_path / "run", GROUPS, texts()) / "report.html").read_text()
+    assert '<button type="button" class="act" data-action="undo" hidden>' in card_of(html, 0)
+    assert '<button type="button" class="act" data-action="undo">Undo: back to undecided' in card_of(html, 1)
+
+
+def test_readable_time():
+    from pipeline.report import readable_time
+
+    assert readable_time("2026-11-29T05:03:05.497Z") == "29 Nov 2026, 05:03 UTC"
+    assert readable_time("2026-01-31T13:00:00+01:00") == "31 Jan 2026, 12:00 UTC"
+    assert readable_time("not a time") == "not a time" and readable_time(None) == ""

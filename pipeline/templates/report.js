@@ -5,6 +5,8 @@
   var data = JSON.parse(document.getElementById("report-data").textContent);
   var served = location.protocol === "http:" || location.protocol === "https:";
   var STORAGE = "themes-decisions:" + data.run;
+  var POLL_MS = 3000;   // served: how often a visible page asks the server for the current decisions
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   var clusters = new Map(data.clusters.map(function (c) { return [c.id, c]; }));
   var codes = new Map(data.codes.map(function (c) { return [c.id, c]; }));
   var decisions = {};   // cluster id -> decision field, as in clusters.json
@@ -19,6 +21,12 @@
     if (text !== undefined && text !== null) { node.textContent = text; }
     return node;
   }
+  function append(parent) {  // append(parent, node or text, ...)
+    Array.prototype.slice.call(arguments, 1).forEach(function (child) {
+      parent.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return parent;
+  }
   function storage(action, key, value) {
     try {
       if (action === "get") { return window.localStorage.getItem(key); }
@@ -30,6 +38,20 @@
     var box = $("#message");
     box.textContent = text;
     box.className = "message" + (isError ? " error" : "");
+  }
+  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  // "2026-11-29T05:03:05.497Z" -> "29 Nov 2026, 05:03 UTC"
+  function when(stamp) {
+    var t = new Date(stamp || "");
+    if (isNaN(t.getTime())) { return stamp || ""; }
+    return t.getUTCDate() + " " + MONTHS[t.getUTCMonth()] + " " + t.getUTCFullYear() + ", " +
+      two(t.getUTCHours()) + ":" + two(t.getUTCMinutes()) + " UTC";
+  }
+  function clusterLink(cid) {
+    var link = el("a", "", "cluster " + cid);
+    link.href = "#cluster-" + cid;
+    return link;
   }
 
   // --- decisions ------------------------------------------------------------------------
@@ -48,7 +70,10 @@
 
   function deriveStatic() {
     decisions = baseDecisions();
-    local.forEach(function (event) { decisions[event.cluster_id] = fieldOf(event); });
+    local.forEach(function (event) {
+      if (event.status === "undecided") { delete decisions[event.cluster_id]; }
+      else { decisions[event.cluster_id] = fieldOf(event); }
+    });
   }
 
   function oneLine(text) { return (text || "").split(/\s+/).join(" ").trim(); }
@@ -58,13 +83,15 @@
     var cluster = clusters.get(cid);
     var current = decisions[cid] || null;
     var codeId = values.code_id || null, name = null, definition = null, mergeInto = null, mergeIds = [];
+    if (status === "undecided" && !current) { throw new Error("The cluster is undecided already."); }
     if (status === null) {
       if (!current) { throw new Error("Decide first (accept, reject, new theme or merge); a memo goes with a decision."); }
       status = current.status; codeId = current.code_id; name = current.name;
       definition = current.definition; mergeInto = current.merge_into;
       if (status === "merged" && mergeInto === null) { throw new Error("The cluster it was merged into is not in this run; decide again."); }
     }
-    var memo = values.memo === undefined || values.memo === null ? (current ? current.memo : null)
+    var memo = status === "undecided" ? null
+      : values.memo === undefined || values.memo === null ? (current ? current.memo : null)
       : (values.memo.trim() || null);
     if (status === "accepted") {
       if (!codeId || !codes.has(codeId)) { throw new Error("Not a code of this taxonomy: " + codeId); }
@@ -88,39 +115,90 @@
             replaces: current && current.carried ? current.from : null};
   }
 
+  // --- served: the review server ------------------------------------------------------------
+
+  var saves = 0;       // saves started; a state read before one must not replace its answer
+  var lastShown = "";  // the state last applied, so a poll that finds nothing new changes nothing
+
   function applyState(state) {
+    if (!$("#author").value && state.author) { $("#author").value = state.author; }
+    var key = JSON.stringify([state.decisions, state.orphaned]);
+    if (key === lastShown) { return false; }
+    lastShown = key;
     decisions = {};
     Object.keys(state.decisions).forEach(function (key) { decisions[Number(key)] = state.decisions[key]; });
     orphaned = state.orphaned;
-    if (!$("#author").value && state.author) { $("#author").value = state.author; }
+    return true;
+  }
+
+  var connected = null;
+  // The banner at the top says whether the page can still save.
+  function connection(ok) {
+    if (ok === connected) { return; }
+    connected = ok;
+    var mode = $("#mode");
+    mode.className = "mode " + (ok ? "served" : "stopped");
+    mode.textContent = "";
+    if (ok) {
+      mode.textContent = "Connected to themes review: each decision is saved to the decision store at once";
+      return;
+    }
+    append(mode, "The review server has stopped: nothing you do on this page is saved. To go on, run ",
+           el("code", "", "themes review RUN_FOLDER"), " again and open the address it prints.");
   }
 
   function api(path, body) {
     var options = body === undefined ? {} : {method: "POST", headers: {"Content-Type": "application/json"},
                                               body: JSON.stringify(body)};
-    return fetch(path, options).then(function (response) {
+    return fetch(path, options).catch(function () {  // no answer at all: the server is gone
+      var err = new Error("the review server has stopped (see the note at the top of the page)");
+      err.stopped = true;
+      throw err;
+    }).then(function (response) {
       return response.json().catch(function () { return {error: "the review server answered " + response.status}; })
         .then(function (payload) {
           if (!response.ok) { throw new Error(payload.error || ("the review server answered " + response.status)); }
+          connection(true);
           return payload;
         });
     });
   }
 
+  function saveServed(cid, body) {
+    saves += 1;
+    $$("button.act").forEach(function (b) { b.disabled = true; });
+    return api("api/decisions", body).then(function (state) {
+      applyState(state);
+      render();
+      say("Saved: cluster " + cid + " " + describe(decisions[cid]) + ".");
+    }).catch(function (err) {
+      if (err.stopped) { connection(false); }
+      say("Not saved: " + err.message, true);
+    }).then(function () {
+      $$("button.act").forEach(function (b) { b.disabled = false; });
+    });
+  }
+
+  var polling = false;
+  // Another tab or the command line may have decided meanwhile: ask while the page is seen.
+  function poll() {
+    if (document.hidden || polling) { return; }
+    polling = true;
+    var before = saves;
+    api("api/state").then(function (state) {
+      if (saves === before && applyState(state)) { render(); }
+    }).catch(function (err) {
+      if (err.stopped) { connection(false); } else { say("Could not load the current decisions: " + err.message, true); }
+    }).then(function () { polling = false; });
+  }
+
+  // --- deciding -------------------------------------------------------------------------------
+
   function decide(cid, status, values) {
     if (served) {
       var body = {cluster_id: cid, status: status, author: oneLine($("#author").value)};
       Object.keys(values).forEach(function (key) { body[key] = values[key]; });
-      $$("button.act").forEach(function (b) { b.disabled = true; });
-      return api("api/decisions", body).then(function (state) {
-        applyState(state);
-        render();
-        say("Saved: cluster " + cid + " " + describe(decisions[cid]) + ".");
-      }).catch(function (err) {
-        say("Not saved: " + err.message, true);
-      }).then(function () {
-        $$("button.act").forEach(function (b) { b.disabled = false; });
-      });
+      return saveServed(cid, body);
     }
     try {
       local.push(buildEvent(cid, status, values));
@@ -135,6 +213,9 @@
     return Promise.resolve();
   }
 
+  // Clusters with a decision waiting to be downloaded (the file holds every event, in order).
+  function pendingClusters() { return new Set(local.map(function (e) { return e.cluster_id; })).size; }
+
   function download() {
     var file = {format: "themes-decisions", version: 1, run: data.run, exported: new Date().toISOString(),
                 decisions: local};
@@ -144,19 +225,65 @@
     document.body.appendChild(link);
     link.click();
     link.remove();
-    say("Downloaded " + local.length + " decision(s): import them with `themes decisions import FILE`.");
+    say("Downloaded the decisions on " + plural(pendingClusters(), "cluster") +
+        ": import them with `themes decisions import FILE`.");
+  }
+
+  // --- memo drafts: typed, not saved yet ------------------------------------------------------
+
+  function memoBox(cid) { return $('#cluster-' + cid + ' [data-field="memo"]'); }
+
+  // The memo box's text when it differs from the memo saved with the decision, else null.
+  function memoDraft(cid) {
+    var box = memoBox(cid);
+    if (!box || box.value.trim() === (box.dataset.saved || "")) { return null; }
+    return box.value;
+  }
+
+  function markMemo(cid) {
+    var state = $("#cluster-" + cid + " [data-memo-state]");
+    if (state) { state.textContent = memoDraft(cid) === null ? "" : "Not saved yet."; }
+  }
+
+  // Shows the saved memo, unless the analyst is writing another one: a draft is never wiped.
+  function renderMemo(cid) {
+    var box = memoBox(cid);
+    if (!box) { return; }
+    var draft = memoDraft(cid);
+    var d = decisions[cid];
+    box.dataset.saved = d && d.memo ? d.memo : "";
+    if (draft === null) { box.value = box.dataset.saved; }
+    markMemo(cid);
+  }
+
+  // A decision takes the memo being written along with it.
+  function withMemo(cid, values) {
+    var draft = memoDraft(cid);
+    if (draft !== null) { values.memo = draft; }
+    return values;
   }
 
   // --- showing decisions ------------------------------------------------------------------
 
-  function codeLabel(id) { return codes.has(id) ? id + " — " + codes.get(id).label : id; }
+  function codeName(id) { return codes.has(id) ? codes.get(id).label : id; }
 
-  function describe(d) {
-    if (!d) { return "undecided"; }
-    if (d.status === "accepted") { return "accepted: " + codeLabel(d.code_id); }
+  function headline(d) {
+    if (d.status === "accepted") { return "accepted: " + codeName(d.code_id); }
     if (d.status === "rejected") { return "rejected: not a theme"; }
     if (d.status === "new") { return "new theme: \u201c" + d.name + "\u201d"; }
     return d.merge_into === null ? "merged into a cluster that is not in this run" : "merged into cluster " + d.merge_into;
+  }
+
+  function describe(d) {
+    if (!d) { return "undecided"; }
+    return headline(d) + (d.status === "accepted" && codes.has(d.code_id) ? " (" + d.code_id + ")" : "");
+  }
+
+  function carriedNote(d) {
+    var note = el("span", "from", " \u00b7 carried from an earlier run (it shares " + Math.round(d.overlap * 100) +
+                  " % of its segments with the cluster decided then)");
+    note.title = "from " + d.from;
+    return note;
   }
 
   function renderDecisionLine(cid) {
@@ -164,11 +291,24 @@
     var d = decisions[cid];
     box.textContent = "";
     if (!d) { return; }
-    box.appendChild(el("span", "", describe(d).replace(/^./, function (c) { return c.toUpperCase(); })));
-    var from = d.carried ? " \u00b7 carried from " + d.from + " (overlap " + d.overlap.toFixed(2) + ")" : "";
-    box.appendChild(el("span", "from", from + " \u00b7 " + (d.author || "?") + ", " + (d.timestamp || "").replace("T", " ").slice(0, 16)));
+    box.appendChild(el("span", "", headline(d).replace(/^./, function (c) { return c.toUpperCase(); })));
+    if (d.status === "accepted" && codes.has(d.code_id)) { append(box, " ", el("span", "muted code-id", d.code_id)); }
+    if (d.carried) { box.appendChild(carriedNote(d)); }
+    box.appendChild(el("span", "from", " \u00b7 " + (d.author || "?") + ", " + when(d.timestamp)));
     if (d.status === "new" && d.definition) { box.appendChild(el("div", "memo", "Definition: " + d.definition)); }
     if (d.memo) { box.appendChild(el("div", "memo", "Memo: " + d.memo)); }
+  }
+
+  function renderCluster(cid) {
+    var d = decisions[cid];
+    $$('[data-badge="' + cid + '"]').forEach(function (badge) {
+      badge.textContent = d ? d.status + (d.carried ? " (carried)" : "") : "undecided";
+      badge.className = "badge" + (d ? " " + d.status : "");
+    });
+    renderDecisionLine(cid);
+    renderMemo(cid);
+    var undo = $('#cluster-' + cid + ' button[data-action="undo"]');
+    if (undo) { undo.hidden = !d; }
   }
 
   function render() {
@@ -176,22 +316,14 @@
     data.clusters.forEach(function (c) {
       var d = decisions[c.id];
       if (d) { counts.decided += 1; if (d.carried) { counts.carried += 1; } }
-      $$('[data-badge="' + c.id + '"]').forEach(function (badge) {
-        badge.textContent = d ? d.status + (d.carried ? " (carried)" : "") : "undecided";
-        badge.className = "badge" + (d ? " " + d.status : "");
-      });
-      renderDecisionLine(c.id);
-      var card = $("#cluster-" + c.id);
-      var memo = $('[data-field="memo"]', card);
-      if (memo && document.activeElement !== memo) { memo.value = d && d.memo ? d.memo : ""; }
+      renderCluster(c.id);
     });
     $("#decided-count").textContent = counts.decided + " of " + data.clusters.length + " clusters decided" +
       (counts.carried ? " (" + counts.carried + " carried from earlier runs)" : "");
     renderCoverage();
     renderOrphaned();
-    var button = $("#download");
-    button.hidden = served || local.length === 0;
-    $("#pending").textContent = local.length;
+    $("#download").hidden = served || local.length === 0;
+    $("#pending").textContent = plural(pendingClusters(), "cluster");
     applyFilters();
   }
 
@@ -210,10 +342,8 @@
       cell.textContent = "";
       if (!ids.length) { cell.appendChild(el("span", "none", "none")); }
       ids.forEach(function (id, i) {
-        var link = el("a", "", "cluster " + id);
-        link.href = "#cluster-" + id;
         if (i) { cell.appendChild(document.createTextNode(", ")); }
-        cell.appendChild(link);
+        cell.appendChild(clusterLink(id));
       });
       row.classList.toggle("covered", ids.length > 0);
       if (ids.length) { covered += 1; }
@@ -235,27 +365,52 @@
     }
   }
 
-  function renderOrphaned() {
-    var section = $("#orphaned");
-    var list = $("#orphaned-list");
-    section.hidden = orphaned.length === 0;
-    list.textContent = "";
-    orphaned.forEach(function (d) {
-      var item = el("li");
-      item.appendChild(el("code", "", d.from));
-      var what = " \u2014 " + d.status + (d.code_id ? " " + d.code_id : "") + (d.name ? " \u201c" + d.name + "\u201d" : "") +
-        " \u00b7 " + d.size + " segments \u00b7 " + d.author + ", " + d.timestamp + (d.memo ? " \u00b7 memo: " + d.memo : "");
-      item.appendChild(document.createTextNode(what));
-      list.appendChild(item);
+  // "Its segments are now mostly in cluster 4 (30 of 42), cluster 7 (8)."
+  function nowIn(d) {
+    var line = el("div", "now-in");
+    if (!d.now_in.length) { line.textContent = "None of its segments is in a cluster now."; return line; }
+    line.textContent = "Its segments are now mostly in ";
+    d.now_in.slice(0, 3).forEach(function (pair, i) {
+      append(line, i ? ", " : "", clusterLink(pair[0]), " (" + pair[1] + (i ? "" : " of " + d.size) + ")");
     });
+    if (d.now_in.length > 3) { append(line, " and " + (d.now_in.length - 3) + " more"); }
+    append(line, ".");
+    return line;
+  }
+
+  function orphanItem(d) {
+    var item = append(el("li"), el("b", "", d.status));
+    if (d.code_id) { append(item, ": " + (codes.has(d.code_id) ? codeName(d.code_id) + " " : ""), el("span", "muted code-id", d.code_id)); }
+    if (d.name) { append(item, " \u201c" + d.name + "\u201d"); }
+    append(item, " \u00b7 " + d.size + " segments \u00b7 " + d.author + ", " + when(d.timestamp) +
+           (d.memo ? " \u00b7 memo: " + d.memo : "") + " ",
+           append(el("span", "muted small"), "(decided on ", el("code", "", d.from), ")"));
+    if (Array.isArray(d.now_in)) { item.appendChild(nowIn(d)); }
+    return item;
+  }
+
+  function renderOrphaned() {
+    var list = $("#orphaned-list");
+    $("#orphaned").hidden = orphaned.length === 0;
+    list.textContent = "";
+    orphaned.forEach(function (d) { list.appendChild(orphanItem(d)); });
   }
 
   // --- filters and search -----------------------------------------------------------------
 
-  var cardText = new Map();
-  $$("article.card").forEach(function (card) { cardText.set(card, card.textContent.toLowerCase()); });
+  // What the search looks in: each cluster's label, keywords and its segments' texts.
+  var searchText = new Map(data.clusters.map(function (c) {
+    return [c.id, [c.label].concat(c.keywords || [], c.texts || []).join("\n").toLowerCase()];
+  }));
 
   function value(id) { var node = $("#" + id); return node ? node.value : ""; }
+
+  function statusMatches(status, d) {
+    if (!status) { return true; }
+    if (status === "undecided") { return !d; }
+    if (status === "carried") { return Boolean(d && d.carried); }
+    return Boolean(d && d.status === status);
+  }
 
   function applyFilters() {
     var role = value("filter-role"), source = value("filter-source"), code = value("filter-code");
@@ -265,11 +420,12 @@
     $$("article.card").forEach(function (card) {
       var cid = Number(card.dataset.cluster);
       var d = decisions[cid];
+      var text = searchText.get(cid) || "";
       var ok = (!role || card.dataset.roles.split(" ").indexOf(role) >= 0) &&
         (!source || card.dataset.sources.split("\n").indexOf(source) >= 0) &&
-        (!code || card.dataset.codes.split(" ").indexOf(code) >= 0 || (d && d.code_id === code)) &&
-        (!status || (status === "undecided" ? !d : status === "carried" ? d && d.carried : d && d.status === status)) &&
-        words.every(function (w) { return cardText.get(card).indexOf(w) >= 0; });
+        (!code || card.dataset.codes.split(" ").indexOf(code) >= 0 || Boolean(d && d.code_id === code)) &&
+        statusMatches(status, d) &&
+        words.every(function (w) { return text.indexOf(w) >= 0; });
       card.classList.toggle("hidden", !ok);
       if (ok) { shown.add(cid); }
     });
@@ -317,25 +473,42 @@
 
   // --- wiring -----------------------------------------------------------------------------
 
-  $("#clusters").addEventListener("click", function (event) {
-    var button = event.target.closest("button.act");
-    if (!button) { return; }
+  function act(button) {
     var card = button.closest("article.card");
     var cid = Number(card.dataset.cluster);
     var field = function (name) { var node = $('[data-field="' + name + '"]', card); return node ? node.value : ""; };
     var action = button.dataset.action;
-    if (action === "accept") { decide(cid, "accepted", {code_id: button.dataset.code}); }
+    if (action === "accept") { decide(cid, "accepted", withMemo(cid, {code_id: button.dataset.code})); }
     else if (action === "accept-other") {
       if (!field("code")) { say("Choose a code in the list first.", true); }
-      else { decide(cid, "accepted", {code_id: field("code")}); }
+      else { decide(cid, "accepted", withMemo(cid, {code_id: field("code")})); }
     }
-    else if (action === "reject") { decide(cid, "rejected", {}); }
-    else if (action === "new") { decide(cid, "new", {name: field("name"), definition: field("definition")}); }
+    else if (action === "reject") { decide(cid, "rejected", withMemo(cid, {})); }
+    else if (action === "new") { decide(cid, "new", withMemo(cid, {name: field("name"), definition: field("definition")})); }
     else if (action === "merge") {
       var target = field("merge").trim();
-      decide(cid, "merged", {merge_into: /^\d+$/.test(target) ? Number(target) : null});
+      decide(cid, "merged", withMemo(cid, {merge_into: /^\d+$/.test(target) ? Number(target) : null}));
     }
     else if (action === "memo") { decide(cid, null, {memo: field("memo")}); }
+    else if (action === "undo") { decide(cid, "undecided", {}); }
+  }
+
+  // Enter in a field does what its button does.
+  var ENTER_ACTIONS = {merge: "merge", name: "new"};
+
+  $("#clusters").addEventListener("click", function (event) {
+    var button = event.target.closest("button.act");
+    if (button) { act(button); }
+  });
+  $("#clusters").addEventListener("keydown", function (event) {
+    var action = event.key === "Enter" && !event.isComposing ? ENTER_ACTIONS[event.target.dataset.field] : null;
+    if (!action) { return; }
+    event.preventDefault();
+    var button = $('button[data-action="' + action + '"]', event.target.closest("article.card"));
+    if (!button.disabled) { act(button); }
+  });
+  $("#clusters").addEventListener("input", function (event) {
+    if (event.target.dataset.field === "memo") { markMemo(Number(event.target.closest("article.card").dataset.cluster)); }
   });
   ["filter-role", "filter-source", "filter-code", "filter-status", "filter-text"].forEach(function (id) {
     var node = $("#" + id);
@@ -348,18 +521,12 @@
 
   drawMap();
   if (served) {
-    var mode = $("#mode");
-    mode.textContent = "Connected to themes review: each decision is saved to the decision store at once";
-    mode.className = "mode served";
+    connection(true);
     decisions = baseDecisions();
     render();
-    var refresh = function () {
-      api("api/state").then(function (state) { applyState(state); render(); })
-        .catch(function (err) { say("Could not load the current decisions: " + err.message, true); });
-    };
-    refresh();
-    // Another tab or the command line may have decided meanwhile: catch up when shown again.
-    document.addEventListener("visibilitychange", function () { if (!document.hidden) { refresh(); } });
+    poll();
+    window.setInterval(poll, POLL_MS);
+    document.addEventListener("visibilitychange", poll);
   } else {
     try {
       var saved = JSON.parse(storage("get", STORAGE) || "[]");

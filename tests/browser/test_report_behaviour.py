@@ -1,0 +1,274 @@
+"""The report's behaviour in a real browser (Debian's Chromium, driven by Playwright): search,
+memo drafts, two tabs on one review server, a stopped server, long text, downloads, the
+keyboard and taking a decision back."""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline.decisions import STATUSES, load_decisions, read_run
+from pipeline.review import decide
+
+from conftest import start_review, stop_review, themes, write_review_run
+
+CHROMIUM = Path(os.environ.get("THEMES_CHROMIUM", "/usr/bin/chromium"))
+GROUPS = {0: range(0, 6), 1: range(6, 10), 2: range(10, 14)}
+URL = "https://example.org/" + "a1b2c3d4" * 50  # 420 characters, no space to break at
+LONG = "It was the mornings. " + "We waited for the tablets to wear off and nothing happened " * 70
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing: `make setup` installs it")
+pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(),
+                                reason=f"no browser at {CHROMIUM}: `make browser-deps` installs Debian's chromium")
+expect = sync_api.expect
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    path = tmp_path / "decisions.jsonl"
+    monkeypatch.setenv("THEMES_DECISIONS", str(path))
+    return path
+
+
+@pytest.fixture
+def run(tmp_path, store):
+    texts = [f"Segment {i} is about the day centre." for i in range(15)]
+    texts[4] = "The Leaflet from the pharmacy was no help."  # a member, not a representative, of cluster 0
+    texts[7] = URL
+    texts[11] = LONG
+    return write_review_run(tmp_path / "run", GROUPS, texts)
+
+
+@pytest.fixture
+def review(run, store):
+    process, url = start_review(run, {**os.environ, "THEMES_DECISIONS": str(store)}, "--author", "Browser Test")
+    yield process, url
+    if process.poll() is None:
+        stop_review(process)
+
+
+def open_page(browser, url, width=1280):
+    page = browser.new_page(viewport={"width": width, "height": 900}, accept_downloads=True)
+    page.problems = []
+    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    page.goto(url)
+    return page
+
+
+def shown(page):
+    return page.locator("article.card:not(.hidden)")
+
+
+def open_memo(page, cid):
+    page.click(f'#cluster-{cid} summary:has-text("Memo")')
+    return page.locator(f'#cluster-{cid} [data-field="memo"]')
+
+
+def test_search_looks_at_labels_keywords_and_texts_only(browser, run):
+    page = open_page(browser, (run / "report.html").as_uri())
+    # Words of every card's controls and code list: not what a cluster is about.
+    for words in ("medication", "compassion", "reject", "memo", "choose a code", "undecided"):
+        page.fill("#filter-text", words)
+        expect(shown(page)).to_have_count(0)
+        expect(page.locator("#filter-count")).to_have_text("showing 0 of 3 clusters")
+    page.fill("#filter-text", "LEAFLET pharmacy")  # any case; a member that is not a representative
+    expect(shown(page)).to_have_count(1)
+    expect(shown(page)).to_have_id("cluster-0")
+    page.fill("#filter-text", "centre")  # a keyword of every cluster
+    expect(shown(page)).to_have_count(3)
+    page.fill("#filter-text", "label")  # in the labels only ("label 0", ...)
+    expect(shown(page)).to_have_count(3)
+    page.fill("#filter-text", "a1b2c3d4")  # in cluster 1's text
+    expect(shown(page)).to_have_id("cluster-1")
+    page.fill("#filter-text", "")
+
+    # The decision filter follows the decisions made since the page loaded.
+    page.select_option("#filter-status", "undecided")
+    expect(shown(page)).to_have_count(3)
+    page.click('#cluster-1 button[data-action="reject"]')
+    expect(shown(page)).to_have_count(2)
+    page.select_option("#filter-status", "rejected")
+    expect(shown(page)).to_have_count(1)
+    expect(shown(page)).to_have_id("cluster-1")
+    assert page.problems == []
+
+
+def test_a_memo_written_first_is_saved_with_the_decision(browser, run):
+    page = open_page(browser, (run / "report.html").as_uri())
+    memo = open_memo(page, 0)
+    expect(page.locator('#cluster-0 .control-block:has([data-field="memo"])')).to_contain_text(
+        "saved with your next decision on this cluster")
+    memo.fill("mornings lost to sedation")
+    expect(page.locator("#cluster-0 [data-memo-state]")).to_have_text("Not saved yet.")
+    page.click('#cluster-0 button[data-action="memo"]')
+    expect(page.locator("#message")).to_contain_text("Decide first")
+    expect(memo).to_have_value("mornings lost to sedation")
+
+    # Drafts in another card: a memo and a new theme's name and definition.
+    other = open_memo(page, 2)
+    other.fill("half a thought")
+    page.click('#cluster-2 summary:has-text("New theme")')
+    page.fill('#cluster-2 [data-field="name"]', "Opening hours")
+    page.fill('#cluster-2 [data-field="definition"]', "When the centre is open")
+
+    page.click('#cluster-0 button[data-action="accept"] >> nth=0')
+    expect(page.locator("#cluster-0 .badge")).to_have_text("accepted")
+    expect(page.locator('[data-decision="0"]')).to_contain_text("Memo: mornings lost to sedation")
+    expect(memo).to_have_value("mornings lost to sedation")
+    expect(page.locator("#cluster-0 [data-memo-state]")).to_have_text("")
+
+    page.click('#cluster-1 button[data-action="reject"]')
+    expect(page.locator("#cluster-1 .badge")).to_have_text("rejected")
+    expect(other).to_have_value("half a thought")
+    expect(page.locator('#cluster-2 [data-field="name"]')).to_have_value("Opening hours")
+    expect(page.locator('#cluster-2 [data-field="definition"]')).to_have_value("When the centre is open")
+    expect(page.locator('[data-decision="1"]')).not_to_contain_text("Memo")
+    assert page.problems == []
+
+
+def test_two_tabs_agree_and_drafts_survive_a_refresh(browser, review, run, store):
+    process, url = review
+    first, second = open_page(browser, url), open_page(browser, url)
+    expect(second.locator("#mode")).to_contain_text("Connected")
+    draft = open_memo(second, 0)
+    draft.fill("a note not saved yet")
+
+    first.click('#cluster-0 button[data-action="reject"]')
+    expect(first.locator("#cluster-0 .badge")).to_have_text("rejected")
+    # The other tab catches up on its own, without being hidden and shown again.
+    expect(second.locator("#cluster-0 .badge")).to_have_text("rejected", timeout=10_000)
+    # So does a decision made on the command line.
+    decide(run, store, 2, "new", name="Opening hours", memo="from the CLI")
+    expect(second.locator("#cluster-2 .badge")).to_have_text("new", timeout=10_000)
+    expect(first.locator("#cluster-2 .badge")).to_have_text("new", timeout=10_000)
+    expect(first.locator('#cluster-2 [data-field="memo"]')).to_have_value("from the CLI")
+    expect(draft).to_have_value("a note not saved yet")
+
+    second.click('#cluster-0 button[data-action="accept"] >> nth=0')  # takes the draft along
+    expect(second.locator('[data-decision="0"]')).to_contain_text("Memo: a note not saved yet")
+    expect(first.locator('[data-decision="0"]')).to_contain_text("Memo: a note not saved yet", timeout=10_000)
+    (decision,) = [d for d in load_decisions(store) if d.cluster_id == 0]
+    assert (decision.status, decision.memo) == ("accepted", "a note not saved yet")
+    assert first.problems == [] and second.problems == []
+
+
+def test_a_stopped_server_is_said_plainly(browser, review):
+    process, url = review
+    page = open_page(browser, url)
+    expect(page.locator("#mode")).to_contain_text("Connected")
+    stop_review(process)
+    page.click('#cluster-1 button[data-action="reject"]')
+    expect(page.locator("#message")).to_contain_text("Not saved")
+    mode = page.locator("#mode")
+    expect(mode).to_contain_text("The review server has stopped: nothing you do on this page is saved")
+    expect(mode).to_contain_text("themes review RUN_FOLDER")
+    expect(mode).not_to_contain_text("Connected")
+    expect(page.locator("#cluster-1 .badge")).to_have_text("undecided")
+
+
+def test_long_text_wraps_and_long_quotes_open_on_demand(browser, run):
+    page = open_page(browser, (run / "report.html").as_uri(), width=1300)
+    page.click("#cluster-1 details.members > summary")
+    page.click("#cluster-2 details.members > summary")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1300
+    quote = page.locator("#cluster-2 .quote details.long").first
+    expect(quote.locator(".excerpt")).to_be_visible()
+    box = quote.bounding_box()
+    assert box["height"] < 300  # cut, not 4,000 characters tall
+    assert "show the whole quote" in quote.locator("summary").inner_text()
+    quote.locator("summary").click()
+    expect(quote).to_contain_text(LONG.strip()[-60:])
+    expect(quote.locator(".excerpt")).to_be_hidden()
+    expect(quote.locator(".open-less")).to_be_visible()
+    assert page.problems == []
+
+
+def test_download_counts_clusters_and_keeps_every_event(browser, run, store, tmp_path):
+    page = open_page(browser, (run / "report.html").as_uri())
+    suggestions = [s["code_id"] for s in read_run(run).cluster(0)["suggestions"]]
+    page.click(f'#cluster-0 button[data-action="accept"][data-code="{suggestions[0]}"]')
+    page.click(f'#cluster-0 button[data-action="accept"][data-code="{suggestions[1]}"]')
+    page.click('#cluster-1 button[data-action="reject"]')
+    expect(page.locator("#download")).to_have_text("Download decisions (2 clusters)")
+    expect(page.locator("#decided-count")).to_have_text("2 of 3 clusters decided")
+    with page.expect_download() as download:
+        page.click("#download")
+    expect(page.locator("#message")).to_contain_text("Downloaded the decisions on 2 clusters")
+    file = tmp_path / download.value.suggested_filename
+    download.value.save_as(file)
+    events = json.loads(file.read_text())["decisions"]
+    assert [(e["cluster_id"], e["status"], e["code_id"]) for e in events] == [
+        (0, "accepted", suggestions[0]), (0, "accepted", suggestions[1]), (1, "rejected", None)]
+    result = themes("decisions", "import", file, "--run", run, env={**os.environ, "THEMES_DECISIONS": str(store)})
+    assert result.returncode == 0, result.stderr
+    assert {d.cluster_id: d.code_id for d in load_decisions(store)} == {0: suggestions[1], 1: None}
+
+
+def test_enter_acts_and_accept_buttons_name_their_code(browser, run):
+    page = open_page(browser, (run / "report.html").as_uri())
+    page.fill('#cluster-0 [data-field="merge"]', "1")
+    page.press('#cluster-0 [data-field="merge"]', "Enter")
+    expect(page.locator('[data-decision="0"]')).to_contain_text("Merged into cluster 1")
+    page.click('#cluster-2 summary:has-text("New theme")')
+    page.fill('#cluster-2 [data-field="name"]', "Opening hours")
+    page.press('#cluster-2 [data-field="name"]', "Enter")
+    expect(page.locator("#cluster-2 .badge")).to_have_text("new")
+
+    first = read_run(run).cluster(1)["suggestions"][0]
+    button = page.locator("#cluster-1").get_by_role("button", name=re.compile(r"^Accept " + re.escape(first["label"])))
+    expect(button).to_have_count(1)
+    expect(button).to_have_attribute("data-code", first["code_id"])
+    assert page.problems == []
+
+
+def test_orphans_and_carried_decisions_read_plainly(browser, tmp_path, store):
+    texts = [f"Segment {i} is about the day centre." for i in range(15)]
+    earlier = write_review_run(tmp_path / "run", GROUPS, texts)
+    decide(earlier, store, 0, "accepted")
+    decide(earlier, store, 2, "rejected", memo="noise")
+    rerun = write_review_run(tmp_path / "run", {0: range(0, 5), 1: range(6, 13), 2: [13]}, texts,
+                             overrides={"clustering": {"min_cluster_size": 4}})
+    page = open_page(browser, (rerun / "report.html").as_uri())
+    line = page.locator('[data-decision="0"]')
+    expect(line).to_contain_text("carried from an earlier run (it shares 83 % of its segments with the cluster decided then)")
+    expect(line).not_to_contain_text("overlap")
+    expect(line.locator(".from[title]")).to_have_attribute("title", re.compile(r"^from run-\w+:0$"))
+    item = page.locator("#orphaned-list li")
+    expect(item).to_contain_text("rejected")
+    expect(item).to_contain_text(re.compile(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC"))
+    expect(item).not_to_contain_text("T0")
+    expect(item.locator(".now-in")).to_have_text("Its segments are now mostly in cluster 1 (3 of 4), cluster 2 (1).")
+    expect(item.locator('.now-in a[href="#cluster-1"]')).to_have_count(1)
+    assert page.problems == []
+
+
+@pytest.mark.skipif("undecided" not in STATUSES, reason="the store does not know 'undecided' yet")
+def test_undo_static_and_served(browser, run, store, review, tmp_path):
+    page = open_page(browser, (run / "report.html").as_uri())
+    undo = page.locator('#cluster-1 button[data-action="undo"]')
+    expect(undo).to_be_hidden()
+    page.click('#cluster-1 button[data-action="reject"]')
+    expect(undo).to_be_visible()
+    undo.click()
+    expect(page.locator("#cluster-1 .badge")).to_have_text("undecided")
+    expect(undo).to_be_hidden()
+    with page.expect_download() as download:
+        page.click("#download")
+    file = tmp_path / download.value.suggested_filename
+    download.value.save_as(file)
+    assert [e["status"] for e in json.loads(file.read_text())["decisions"]] == ["rejected", "undecided"]
+
+    process, url = review
+    page = open_page(browser, url)
+    undo = page.locator('#cluster-0 button[data-action="undo"]')
+    page.click('#cluster-0 button[data-action="reject"]')
+    expect(undo).to_be_visible()
+    undo.click()
+    expect(page.locator("#cluster-0 .badge")).to_have_text("undecided")
+    expect(undo).to_be_hidden()
+    page.reload()
+    expect(page.locator("#cluster-0 .badge")).to_have_text("undecided")
+    assert [(d.cluster_id, d.status) for d in load_decisions(store)] == [(0, "undecided")]
+    assert page.problems == []
