@@ -166,20 +166,9 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def search_texts(view: dict) -> list[str]:
-    """The texts the page's search looks in besides label and keywords: every member's, the
-    representatives' first (they are members too, but a quote shown must always be found)."""
-    seen, out = set(), []
-    for s in [*view["quotes"], *view["members"]]:
-        if s.segment_id not in seen:
-            seen.add(s.segment_id)
-            out.append(s.text)
-    return out
-
-
 def page_data(data: ReportData, views: list[dict]) -> dict:
     """What the page's script needs: decisions, members (for downloads), codes, the map, and
-    each cluster's label, keywords and texts for the search."""
+    each cluster's label and keywords for the search (which reads the texts from the cards)."""
     by_id = {s.segment_id: s for s in data.segments}
     points = []
     coords = data.clustering.coords
@@ -201,7 +190,7 @@ def page_data(data: ReportData, views: list[dict]) -> dict:
         "clusters": [{"id": v["cluster"].cluster_id, "label": v["cluster"].label, "size": v["size"],
                       "colour": colour(v["cluster"].cluster_id), "members": list(v["cluster"].segment_ids),
                       "suggestions": v["codes"], "decision": v["decision"],
-                      "keywords": list(v["cluster"].keywords), "texts": search_texts(v)} for v in views],
+                      "keywords": list(v["cluster"].keywords)} for v in views],
         "points": points,
         "orphaned": data.orphaned,
     }

@@ -254,11 +254,13 @@ def test_long_quotes_are_cut_with_the_whole_text_one_click_away(store):
     assert f"“{url}”" in card  # 420 characters, under the limit: shown as it is
 
 
-def test_search_data_holds_labels_keywords_and_every_members_text(tmp_path, store):
+def test_search_data_holds_labels_and_keywords_and_the_texts_only_once(tmp_path, store):
     run = write_review_run(tmp_path / "run", GROUPS, texts())
-    cluster = data_block((run / "report.html").read_text())["clusters"][0]
+    html = (run / "report.html").read_text()
+    cluster = data_block(html)["clusters"][0]
     assert cluster["keywords"] == ["day", "centre"] and cluster["label"] == "label 0"
-    assert cluster["texts"] == texts()[:6]  # representatives (the first three) and every member, once
+    assert "texts" not in cluster  # the search reads them from the cards' quotes
+    assert html.count(texts()[5]) == 2  # a member's text: in its card and on the map, not again for the search
 
 
 def test_undo_button_is_shown_only_for_a_decided_cluster(tmp_path, store):

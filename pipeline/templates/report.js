@@ -398,9 +398,20 @@
 
   // --- filters and search -----------------------------------------------------------------
 
-  // What the search looks in: each cluster's label, keywords and its segments' texts.
+  // The words of a quote as the page shows them: the text before its "who" line, or, for a long
+  // quote cut with details, the whole text after the summary (never the buttons' words).
+  function quoteWords(quote) {
+    var long = quote.querySelector("details.long");
+    var node = long ? long.lastChild : quote.firstChild;
+    return node && node.nodeType === Node.TEXT_NODE ? node.nodeValue : "";
+  }
+
+  // What the search looks in: each cluster's label and keywords, and its segments' texts, read
+  // once from its card's quotes (representatives and every member; not carried twice in the data).
   var searchText = new Map(data.clusters.map(function (c) {
-    return [c.id, [c.label].concat(c.keywords || [], c.texts || []).join("\n").toLowerCase()];
+    var card = document.getElementById("cluster-" + c.id);
+    var texts = card ? $$("blockquote.quote", card).map(quoteWords) : [];
+    return [c.id, [c.label].concat(c.keywords || [], texts).join("\n").toLowerCase()];
   }));
 
   function value(id) { var node = $("#" + id); return node ? node.value : ""; }

@@ -82,6 +82,10 @@ def test_search_looks_at_labels_keywords_and_texts_only(browser, run):
     expect(shown(page)).to_have_count(3)
     page.fill("#filter-text", "a1b2c3d4")  # in cluster 1's text
     expect(shown(page)).to_have_id("cluster-1")
+    page.fill("#filter-text", "show the whole quote")  # the words of a long quote's button: no cluster's
+    expect(shown(page)).to_have_count(0)
+    page.fill("#filter-text", "nothing happened we waited")  # past the cut of cluster 2's long quote
+    expect(shown(page)).to_have_id("cluster-2")
     page.fill("#filter-text", "")
 
     # The decision filter follows the decisions made since the page loaded.
