@@ -106,10 +106,10 @@ def quote_text(text: str) -> str:
             f'<span class="open-less">show less</span></summary>“{escape(text)}”</details>')
 
 
-def quotes_html(segments: list[Segment], flags: dict[str, list[str]], with_role: bool = False) -> Markup:
+def quotes_html(segments: list[Segment], flags: dict[str, list[str]]) -> Markup:
     """The segments as quotes with who said them where, and a marker on any that may identify
-    someone. Built here rather than in the template: a report of 10,000 segments spent most of
-    its time rendering these lines."""
+    someone; each carries its role and source for the page's filters. Built here rather than in
+    the template: a report of 10,000 segments spent most of its time rendering these lines."""
     parts = []
     who: dict[tuple[str, str, str], tuple[str, str]] = {}  # few speakers, roles and sources: escaped once
     for s in segments:
@@ -118,9 +118,9 @@ def quotes_html(segments: list[Segment], flags: dict[str, list[str]], with_role:
                 f'⚑ may identify: {escape(", ".join(found))}</span>') if found else ""
         if (s.speaker, s.role, s.source) not in who:
             who[s.speaker, s.role, s.source] = (f"{escape(s.speaker)} ({escape(s.role)}) · {escape(s.source)}",
-                                                f' data-role="{escape(s.role)}"')
-        speaker, role = who[s.speaker, s.role, s.source]
-        parts.append(f'<blockquote class="quote"{role if with_role else ""}>{quote_text(s.text)}<div class="who">'
+                                                f' data-role="{escape(s.role)}" data-source="{escape(s.source)}"')
+        speaker, filters = who[s.speaker, s.role, s.source]
+        parts.append(f'<blockquote class="quote"{filters}>{quote_text(s.text)}<div class="who">'
                      f'{speaker}, turn {s.turn_id}{flag}</div></blockquote>\n')
     return Markup("".join(parts))
 

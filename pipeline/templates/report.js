@@ -439,6 +439,11 @@
         words.every(function (w) { return text.indexOf(w) >= 0; });
       card.classList.toggle("hidden", !ok);
       if (ok) { shown.add(cid); }
+      // A role or source filter also narrows the card's quotes to what those people said there.
+      $$("blockquote.quote", card).forEach(function (quote) {
+        quote.classList.toggle("hidden", Boolean(role && quote.dataset.role !== role ||
+                                                 source && quote.dataset.source !== source));
+      });
     });
     $("#filter-count").textContent = "showing " + shown.size + " of " + data.clusters.length + " clusters";
     $$(".size-row[data-cluster]").forEach(function (row) { row.classList.toggle("hidden", !shown.has(Number(row.dataset.cluster))); });

@@ -99,6 +99,22 @@ def test_search_looks_at_labels_keywords_and_texts_only(browser, run):
     assert page.problems == []
 
 
+def test_role_and_source_filters_narrow_the_quotes_too(browser, run):
+    page = open_page(browser, (run / "report.html").as_uri())
+    members = page.locator("#cluster-0 details.members blockquote.quote")
+    expect(members).to_have_count(6)
+    page.select_option("#filter-role", "professional")  # the odd segments: Nurse 1
+    visible = page.locator("#cluster-0 blockquote.quote:not(.hidden)")
+    roles = {q.get_attribute("data-role") for q in visible.all()}
+    assert roles == {"professional"}
+    expect(page.locator("#cluster-0 details.members blockquote.quote:not(.hidden)")).to_have_count(3)
+    page.select_option("#filter-role", "")
+    expect(page.locator("#cluster-0 details.members blockquote.quote:not(.hidden)")).to_have_count(6)
+    page.select_option("#filter-source", "meeting.txt")  # every quote's source
+    expect(page.locator("#cluster-0 blockquote.quote.hidden")).to_have_count(0)
+    assert page.problems == []
+
+
 def test_a_memo_written_first_is_saved_with_the_decision(browser, run):
     page = open_page(browser, (run / "report.html").as_uri())
     memo = open_memo(page, 0)
