@@ -115,6 +115,8 @@ def run(
 ) -> None:
     """Run the whole pipeline and write a run folder with report.html."""
     cfg = _load(config, input, taxonomy, out, text_column)  # before the runner's imports: config errors answer at once
+    if taxonomy is None and config is not None:
+        _check_taxonomy_of(config, cfg.taxonomy)
     if no_cache:
         cfg.cache.enabled = False
     from .runner import execute, write_run
@@ -122,6 +124,22 @@ def run(
     outputs = execute(cfg, progress=ConsoleProgress())
     folder = write_run(outputs, Path(cfg.output.dir))
     typer.echo(f"report: {folder / 'report.html'}")
+
+
+def _check_taxonomy_of(config: Path, value: str) -> None:
+    """A taxonomy named in a config file that names nothing: say so at its line in that file."""
+    from .config import resolve_taxonomy_path
+    from .errors import ThemesError, where
+    from .yamlio import read_yaml
+
+    try:
+        resolve_taxonomy_path(value)
+    except ThemesError as err:
+        _, lines = read_yaml(config)
+        if ("taxonomy",) not in lines:
+            raise
+        raise ThemesError(f"{where(config, lines[('taxonomy',)], 'taxonomy')}: "
+                          f"{str(err).removeprefix('taxonomy: ')}") from None
 
 
 @app.command()

@@ -121,5 +121,8 @@ def test_check_and_run_take_shipped_names_in_any_case_and_name_unknown_ones(tmp_
     config = tmp_path / "c.yaml"
     config.write_text("taxonomy: nope\n")
     result = themes("run", "--config", config, "--input", FIXTURES / "small", "--out", tmp_path / "run")
-    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == unknown
+    at_its_line = unknown.replace("error: taxonomy: ", f"error: {config}:1 (taxonomy): ")  # named where it was set
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == at_its_line
     assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
+    result = themes("run", "--taxonomy", "nope", "--input", FIXTURES / "small", "--out", tmp_path / "run")
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == unknown  # given on the command line
