@@ -53,6 +53,12 @@ def role_names(roles: dict[str, list[str]], overrides: dict[str, dict[str, list[
     return list(dict.fromkeys(named))
 
 
+def _saved_run(info: ValidationInfo) -> bool:
+    """Whether a run folder's own config.yaml is being read again (export, decisions): it was
+    valid when the run was made, so checks added since then do not refuse it."""
+    return bool(info.context and info.context.get("saved_run"))
+
+
 class SpeakersConfig(_Section):
     roles: dict[str, list[str]] = Field(default_factory=dict)
     # source-name glob -> {role: [label patterns]}, tried before ``roles`` for matching sources.
@@ -63,7 +69,7 @@ class SpeakersConfig(_Section):
     @field_validator("exclude_from_clustering")
     @classmethod
     def _known_roles(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        if not {"roles", "overrides", "unknown_role"} <= info.data.keys():
+        if _saved_run(info) or not {"roles", "overrides", "unknown_role"} <= info.data.keys():
             return value  # one of them is refused already, with its own message
         known = role_names(info.data["roles"], info.data["overrides"], info.data["unknown_role"])
         for role in value:
@@ -88,8 +94,8 @@ class SegmentationConfig(_Section):
 
     @field_validator("language")
     @classmethod
-    def _supported_language(cls, value: str) -> str:
-        if value not in LANGUAGES:
+    def _supported_language(cls, value: str, info: ValidationInfo) -> str:
+        if value not in LANGUAGES and not _saved_run(info):
             raise ValueError(f"should be {', '.join(SPACY_LANGUAGES)}, ja or zh, "
                              "or xx for another language written with spaces between words")
         return value
@@ -123,7 +129,7 @@ class ClusteringConfig(_Section):
     representatives_from: Literal["many_speakers", "closest"] = "many_speakers"
     reduce_outliers: bool = True
     outlier_threshold: float = Field(0.35, ge=0.0, le=1.0)
-    stop_words: Literal["english"] | None = "english"
+    stop_words: str | None = "english"  # english or null (checked below)
     reduce_frequent_words: bool = True
     representation: Literal["c-tf-idf", "mmr", "keybert"] = "c-tf-idf"
     mmr_diversity: float = Field(0.3, ge=0.0, le=1.0)
@@ -138,9 +144,9 @@ class ClusteringConfig(_Section):
 
     @field_validator("stop_words", mode="before")
     @classmethod
-    def _english_or_none(cls, value: Any) -> Any:
+    def _english_or_none(cls, value: Any, info: ValidationInfo) -> Any:
         # cluster.stop_words builds only the English list; any other value would drop it silently.
-        if value is None or value == "english":
+        if value is None or value == "english" or _saved_run(info) and isinstance(value, str):
             return value
         raise ValueError("should be english (English stop words and spoken fillers) or null (none)")
 
@@ -206,9 +212,9 @@ def merge(base: dict, override: dict, prefix: tuple = ()) -> dict:
     return out
 
 
-def _validate(data: dict, sources: list[tuple[Path, dict]]) -> Config:
+def _validate(data: dict, sources: list[tuple[Path, dict]], saved_run: bool = False) -> Config:
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(data, context={"saved_run": saved_run})
     except ValidationError as err:
         first = err.errors()[0]
         loc = tuple(first["loc"])
@@ -224,8 +230,10 @@ def _validate(data: dict, sources: list[tuple[Path, dict]]) -> Config:
         raise ThemesError(f"{where(sources[-1][0], key=key)}: {message}") from None
 
 
-def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
-    """Load configs/default.yaml, merge the user's file over it, then CLI ``overrides``."""
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None, saved_run: bool = False) -> Config:
+    """Load configs/default.yaml, merge the user's file over it, then CLI ``overrides``.
+    ``saved_run``: the file is a run folder's config.yaml, read again after the run (checks
+    added since that run was made do not refuse it)."""
     sources: list[tuple[Path, dict]] = []
     data: dict = {}
     for source in [DEFAULT_CONFIG] + ([Path(path)] if path else []):
@@ -238,7 +246,7 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
         sources.append((source, lines))
     if overrides:
         data = merge(data, overrides)
-    return _validate(data, sources)
+    return _validate(data, sources, saved_run)
 
 
 def shipped_taxonomies() -> dict[str, Path]:

@@ -9,6 +9,7 @@ a complete line. A run's clusters pick up earlier decisions by the segments they
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -195,7 +196,14 @@ def parse_store(data: bytes, path: Path) -> StoreState:
             state.torn_tail = (f"{path}:{len(lines) + 1}: incomplete last line ({len(tail)} bytes) left by an "
                                f"interrupted write; it holds no decision and is moved to {path}.torn at the next save")
     current: dict[str, Decision] = {}
+    overridden: dict[str, str] = {}  # cluster_key -> the carried decision it was decided over
     for event in events:
+        if event.replaces:
+            overridden[event.cluster_key] = event.replaces
+        elif event.cluster_key in overridden:
+            # A later decision on the same cluster (a memo, another choice, an undo) overrides
+            # what the first one did: the carried decision never comes back.
+            event = dataclasses.replace(event, replaces=overridden[event.cluster_key])
         current.pop(event.cluster_key, None)
         current[event.cluster_key] = event
     state.events = events
@@ -323,9 +331,11 @@ def store_path(config) -> Path:
 
 def run_store(run_dir: Path | str) -> Path:
     """The decision store of a run folder, for commands given no --config: $THEMES_DECISIONS if
-    set; else the store the run was made with, recorded in its manifest as an absolute path
-    (so the run's decisions are found from any folder), while that path's folder exists; else
-    ``decisions.path`` of the run's config.yaml, relative to the current folder."""
+    set; else the store the run was made with, recorded in its manifest relative to the run
+    folder (so it is found from any folder, and a copied project finds its own copy), when that
+    store exists; else ``decisions.path`` of the run's config.yaml, relative to the current
+    folder. A recorded path that names no store is never created: a run folder received from
+    someone else cannot make ``themes`` write outside the project."""
     override = os.environ.get(ENV_VAR, "").strip()
     if override:
         return Path(override)
@@ -334,11 +344,12 @@ def run_store(run_dir: Path | str) -> Path:
         recorded = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("decision_store")
     except (OSError, ValueError, AttributeError):
         recorded = None
-    if isinstance(recorded, str) and recorded and Path(recorded).parent.is_dir():
-        return Path(recorded)
+    if isinstance(recorded, str) and recorded and (folder / recorded).is_file():
+        return Path(os.path.normpath(folder / recorded))
     from .config import load_config
 
-    return store_path(load_config(folder / "config.yaml" if (folder / "config.yaml").is_file() else None))
+    return store_path(load_config(folder / "config.yaml" if (folder / "config.yaml").is_file() else None,
+                                  saved_run=True))
 
 
 def run_id(name: str, clusters: list[dict], fingerprint: object = None) -> str:

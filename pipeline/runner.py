@@ -294,7 +294,6 @@ def clusters_document(outputs: RunOutputs) -> dict:
 
 def manifest(outputs: RunOutputs) -> dict:
     from .cache import installed_version  # importlib.metadata took 0.06 s for these
-    from .decisions import store_path
 
     versions = {"pipeline": __version__, "python": platform.python_version()}
     for package in ("sentence-transformers", "bertopic", "hdbscan", "umap-learn", "spacy", "torch",
@@ -307,8 +306,6 @@ def manifest(outputs: RunOutputs) -> dict:
                    for s in outputs.sources],
         "skipped": outputs.skipped,
         "taxonomy": outputs.taxonomy.path if outputs.taxonomy else None,
-        # Commands on this run folder find its decisions here, from any folder.
-        "decision_store": str(store_path(outputs.config).resolve()),
         "stage_seconds": outputs.timings,
         "cached": outputs.cached,
         "notes": outputs.notes + outputs.clustering.notes,
@@ -340,6 +337,9 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
         fingerprint = {"config": settings, "inputs": [s.sha256 for s in outputs.sources]}
         orphaned = attach_decisions(document, out_dir.name, store_path(outputs.config), fingerprint)
         run_manifest["run"] = document["run"]
+        # Commands on this run folder find its decisions here, relative to the run folder (so from
+        # any folder, and a copied project finds its own store).
+        run_manifest["decision_store"] = os.path.relpath(store_path(outputs.config).resolve(), out_dir.resolve())
         run_manifest["orphaned_decisions"] = [orphan_view(d, document["clusters"]) for d in orphaned]
         (tmp / "clusters.json").write_text(
             json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

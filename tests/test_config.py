@@ -170,3 +170,13 @@ def test_an_existing_file_resolves_to_itself_even_when_bad(tmp_path):
     bad = tmp_path / "book.yaml"
     bad.write_text("id: t\nlabel: T\ncodes: []\n")
     assert resolve_taxonomy_path(str(bad)) == bad
+
+
+def test_a_run_folders_saved_config_is_read_again_without_checks_added_since(tmp_path):
+    saved = tmp_path / "config.yaml"
+    saved.write_text("segmentation:\n  language: ko\nclustering:\n  stop_words: german\n"
+                     "speakers:\n  exclude_from_clustering: [moderators]\n")
+    with pytest.raises(ThemesError, match=r"config.yaml:\d+ \((segmentation.language|speakers.exclude_from_clustering)\)"):
+        load_config(saved)
+    config = load_config(saved, saved_run=True)  # as export and decisions read a run folder's own
+    assert (config.segmentation.language, config.clustering.stop_words) == ("ko", "german")

@@ -234,6 +234,21 @@ def test_a_decision_over_a_carried_one_replaces_it_for_good():
     assert orphaned == []
 
 
+@pytest.mark.parametrize("later", [{"status": "rejected", "memo": "noise"}, {"status": "undecided"},
+                                   {"status": "accepted", "code_id": "c.b"}])
+def test_a_later_decision_on_the_same_cluster_keeps_the_carried_one_replaced(tmp_path, later):
+    store = tmp_path / "decisions.jsonl"
+    first = on(0, range(0, 10), run="r1", code_id="c.a")
+    override = on(4, range(0, 7), run="r2", status="rejected", replaces="r1:0")
+    again = on(4, range(0, 7), run="r2", **later)  # a memo, an undo or another choice: no replaces of its own
+    for d in (first, override, again):
+        append_decision(store, d)
+    current = load_decisions(store)
+    assert [d.replaces for d in current] == [None, "r1:0"]
+    applied, _ = match_decisions("r3", [cluster(0, range(0, 10))], current)
+    assert applied.get(0, {}).get("from") != "r1:0"  # the first decision never comes back
+
+
 def test_carried_merge_points_at_the_matching_cluster_of_the_new_run():
     merge = on(2, range(0, 10), status="merged", merge_into=7, merge_segment_ids=tuple(f"m#{i}.1" for i in range(10, 20)))
     applied, _ = match_decisions("now", [cluster(5, range(0, 10)), cluster(6, range(10, 19))], [merge])

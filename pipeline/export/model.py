@@ -92,7 +92,7 @@ def read_run(run_dir: Path) -> RunFolder:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ThemesError(f"{run_dir}: run folder not found")
-    config = load_config(run_dir / "config.yaml")
+    config = load_config(run_dir / "config.yaml", saved_run=True)
     taxonomy_path = resolve_taxonomy_path(config.taxonomy)
     taxonomy = load_taxonomy(taxonomy_path) if taxonomy_path is not None else None
     segments = _read_segments(run_dir / "segments.csv")
