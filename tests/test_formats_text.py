@@ -81,6 +81,55 @@ def test_description_in_a_speaker_column_or_cue_label_is_an_annotation():
     assert [(turn.speaker, turn.annotations) for turn in cues.turns] == [("Ann", ("description=nurse",))]
 
 
+def test_labels_told_apart_by_their_descriptions_are_different_speakers():
+    text = ("Speaker (1): It was difficult at night.\nSpeaker (2): For me the nurses were kind.\n"
+            "Participant (male): I waited.\nParticipant (female): Me too.\nParticipant (male): Months.\n"
+            "more\nParticipant: Who said that?\n")
+    t = parse_text(text, "t.txt", Path("t.txt"))
+    # A name described two ways tells two people apart: the whole label is the speaker, with no
+    # description= annotation, and consecutive turns of different people are not one turn.
+    assert [(turn.speaker, normalise(turn.text), turn.annotations) for turn in t.turns] == [
+        ("Speaker (1)", "It was difficult at night.", ()), ("Speaker (2)", "For me the nurses were kind.", ()),
+        ("Participant (male)", "I waited.", ()), ("Participant (female)", "Me too.", ()),
+        ("Participant (male)", "Months. more", ()), ("Participant", "Who said that?", ())]
+    assert all(normalise(text[turn.start:turn.end]).endswith(normalise(turn.text)[-4:]) for turn in t.turns)
+
+
+def test_one_description_still_describes_one_speaker_among_others_told_apart():
+    t = parse_text("Nurse (A): Hello.\nNurse (B): Hi.\nP1 (female, 45): I waited.\nP1: Months.\n"
+                   "Nurse (A): Right.\nNurse(A): Go on.\n", "t.txt", Path("t.txt"))
+    assert [(turn.speaker, normalise(turn.text), turn.annotations) for turn in t.turns] == [
+        ("Nurse (A)", "Hello.", ()), ("Nurse (B)", "Hi.", ()),
+        ("P1", "I waited. Months.", ("description=female, 45",)), ("Nurse (A)", "Right. Go on.", ())]
+
+
+def test_lower_case_labels_with_different_descriptions_are_each_seen_once():
+    # "option (a):" and "option (b):" are two labels seen once each, so prose, not a speaker.
+    assert turns("Jane: We had two choices:\noption (a): wait\noption (b): go private\nBob: Right.\n") == [
+        ("Jane", "We had two choices: option (a): wait option (b): go private", ""), ("Bob", "Right.", "")]
+
+
+def test_speaker_column_with_different_descriptions_via_ingest(tmp_path):
+    from pipeline.ingest import ingest
+
+    path = tmp_path / "notes.csv"
+    path.write_text("id,speaker,text\n1,Nurse (A),Hello.\n2,Nurse (B),Hi.\n3,Nurse (A),Again.\n"
+                    "4,Jane (carer),Yes.\n5,Jane,No.\n", encoding="utf-8")
+    transcripts, problems = ingest([path])
+    assert not problems
+    assert [(turn.speaker, turn.text, turn.annotations) for turn in transcripts[0].turns] == [
+        ("Nurse (A)", "Hello.", ("id=1",)), ("Nurse (B)", "Hi.", ("id=2",)), ("Nurse (A)", "Again.", ("id=3",)),
+        ("Jane", "Yes.", ("description=carer", "id=4")), ("Jane", "No.", ("description=carer", "id=5"))]
+
+
+def test_cue_labels_with_different_descriptions_are_different_speakers():
+    vtt = ("WEBVTT\n\n00:01.000 --> 00:02.000\n<v Nurse (A)>Hi.</v>\n\n"
+           "00:03.000 --> 00:04.000\n<v Nurse (B)>Hello.</v>\n\n00:05.000 --> 00:06.000\n<v Nurse (B)>Yes.</v>\n")
+    cues = read_bytes(vtt.encode(), Path("s.vtt"), "s.vtt")[0]
+    assert [(turn.speaker, normalise(turn.text), turn.annotations, turn.timestamp) for turn in cues.turns] == [
+        ("Nurse (A)", "Hi.", (), "00:00:01.000"), ("Nurse (B)", "Hello. Yes.", (), "00:00:03.000")]
+
+
 def test_markdown_header_and_rules_are_metadata():
     t = parse_text("# Focus group 3\n\n**Date:** 1 May\n\nJane: Hi.\n\n---\n\n## Part two\n\nJane: More.\nBob: Ok.\n",
                    "t.md", Path("t.md"))

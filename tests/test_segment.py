@@ -85,6 +85,18 @@ def test_segments_get_the_role_of_the_description():
     assert [s.role for s in segment([t], SegmentationConfig(), roles())] == ["professional"]
 
 
+def test_speakers_told_apart_by_descriptions_are_listed_and_segmented_apart():
+    from pipeline.speakers import speaker_table
+
+    t = parse_text("Speaker (1): It was difficult at night.\nSpeaker (2): For me the nurses were kind.\n"
+                   "Jane (nurse): How long?\nJane: Go on.\n", "m.txt", Path("m.txt"))
+    segs = segment([t], SegmentationConfig(max_sentences=1), roles())
+    assert [(s.speaker, s.annotations, s.role) for s in segs] == [
+        ("Speaker (1)", (), "unknown"), ("Speaker (2)", (), "unknown"),
+        ("Jane", ("description=nurse",), "professional"), ("Jane", ("description=nurse",), "professional")]
+    assert [row[0] for row in speaker_table([t], roles())] == ["Jane", "Speaker (1)", "Speaker (2)"]
+
+
 def test_source_overrides():
     from pipeline.speakers import role_of
 

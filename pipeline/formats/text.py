@@ -5,7 +5,9 @@ Speaker styles read (any of them may be mixed in one file):
 ``[Name] text``, ``**Name:** text``, ``Name (00:01:02): text``, ``00:01:02 Name: text``, and a
 label line with a time and nothing else (``Name  0:03``, as Otter and Teams export), with the
 speech on the lines after it. A description after the name (``Jane (nurse): text``) is not part
-of the speaker: it is kept as an annotation (``description=nurse``). Lines without a label
+of the speaker: it is kept as an annotation (``description=nurse``), unless the name comes with
+two or more descriptions in the file (``Speaker (1)``, ``Speaker (2)``): then each label is a
+speaker of its own. Lines without a label
 continue the current turn; lines before the first turn are metadata (title, date); footnotes
 (``[1] ...``) are metadata too.
 """
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from ..artifacts import Transcript
 from ..errors import ThemesError
-from .turns import TIME, TurnBuilder, iter_lines, normalise_time, split_description
+from .turns import TIME, TurnBuilder, iter_lines, normalise_time, speaker_counts, split_description
 
 # Only the start of a line can hold a label; looking no further keeps every pattern linear
 # even on a line of 100,000 characters.
@@ -73,7 +75,8 @@ class Label:
 
     @property
     def name(self) -> str:
-        """The speaker the label names: ``Jane`` for ``Jane (nurse)`` (the turn keeps the rest)."""
+        """The name in the label: ``Jane`` for ``Jane (nurse)`` (whether that is the speaker
+        depends on the file's other labels, see ``turns.speakers_of``)."""
         return split_description(self.speaker)[0]
 
 
@@ -130,12 +133,12 @@ def _is_header(label: Label, counts: Counter) -> bool:
     (a label heard only once whose first word names the document, not a person)."""
     words = label.name.lower().split()
     return label.name.lower() in METADATA_KEYS or (
-        not label.certain and counts[label.name] == 1 and (words[0] in TITLE_WORDS or words[0].startswith("第")))
+        not label.certain and counts[label.speaker] == 1 and (words[0] in TITLE_WORDS or words[0].startswith("第")))
 
 
 def _notes_label(label: Label, counts: Counter) -> bool:
     """``Notes: ...`` once, after the turns, opens notes rather than a speaker's turn."""
-    return not label.certain and counts[label.name] == 1 and label.name.lower() in _NOTES_HEADINGS
+    return not label.certain and counts[label.speaker] == 1 and label.name.lower() in _NOTES_HEADINGS
 
 
 def _is_notes_heading(line: str) -> bool:
@@ -157,7 +160,9 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
         label = given[line.number] if line.number in given else parse_label(line.text)
         if label:
             found[line.number] = label
-    counts = Counter(label.name for label in found.values())  # "P1 (female, 45)" and "P1" are one speaker
+    # How often each label's speaker is labelled: "P1 (female, 45)" and "P1" are one speaker,
+    # "Speaker (1)" and "Speaker (2)" are two (see speaker_counts).
+    counts = Counter(speaker_counts(label.speaker for label in found.values()))
     layouts = Counter(label.layout for label in found.values() if label.layout)
 
     def is_turn(label: Label) -> bool:
@@ -165,7 +170,7 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
             # "Name  0:03" or "Name<TAB>speech" is a label only in a file laid out that way.
             return layouts[label.layout] > 1
         # A colon label seen once, with lower-case words, is more likely prose ("I said: ...").
-        return label.certain or counts[label.name] > 1 or _capitalised(label.name)
+        return label.certain or counts[label.speaker] > 1 or _capitalised(label.name)
 
     builder = TurnBuilder(text)
     metadata: list[str] = []

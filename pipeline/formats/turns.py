@@ -10,8 +10,9 @@ repeated speaker label, markup) blanked to spaces. So offset ``i`` in ``turn.tex
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from ..artifacts import Turn
 
@@ -60,11 +61,54 @@ def normalise_time(value: str) -> str:
 def split_description(label: str) -> tuple[str, str]:
     """A speaker label -> (the speaker's name, the description in parentheses after it, or "").
 
-    ``"P1 (female, 45)"`` -> ``("P1", "female, 45")``: the name alone is the speaker, so
-    ``P1 (female, 45):`` on the first turn and ``P1:`` later are one person.
+    ``"P1 (female, 45)"`` -> ``("P1", "female, 45")``. Whether the name alone is the speaker
+    depends on the file's other labels: see ``speakers_of``.
     """
     match = _DESCRIBED.fullmatch(label)
     return (match.group("name"), match.group("description").strip()) if match else (label, "")
+
+
+def _described(label: str) -> tuple[str, str]:
+    """(name, description) with the description's spaces evened out, to compare labels by."""
+    name, description = split_description(label)
+    return name, " ".join(description.split())
+
+
+def speakers_of(labels: Iterable[str]) -> dict[str, str]:
+    """The speaker each of a file's speaker ``labels`` names, given all of them.
+
+    A name described one way only (``P1 (female, 45)``, perhaps also bare ``P1``) is one
+    person: the name alone is the speaker of all those labels. A name described two or more
+    ways (``Speaker (1)`` and ``Speaker (2)``, ``Nurse (A)`` and ``Nurse (B)``) tells different
+    people apart: each description's label is a speaker of its own (the first spelling of it
+    seen), and the bare name, where it occurs, is one more.
+    """
+    labels = list(dict.fromkeys(labels))
+    descriptions: dict[str, set[str]] = {}
+    for label in labels:
+        name, description = _described(label)
+        found = descriptions.setdefault(name, set())
+        if description:
+            found.add(description)
+    first: dict[tuple[str, str], str] = {}
+    speakers: dict[str, str] = {}
+    for label in labels:
+        name, description = _described(label)
+        if description and len(descriptions[name]) > 1:
+            speakers[label] = first.setdefault((name, description), label)
+        else:
+            speakers[label] = name
+    return speakers
+
+
+def speaker_counts(labels: Iterable[str]) -> dict[str, int]:
+    """Each distinct label of ``labels`` -> how many of them name its speaker (see
+    ``speakers_of``): ``P1 (female, 45)`` and ``P1`` count together, ``Speaker (1)`` and
+    ``Speaker (2)`` each on its own."""
+    labels = list(labels)
+    speakers = speakers_of(labels)
+    counts = Counter(speakers[label] for label in labels)
+    return {label: counts[speaker] for label, speaker in speakers.items()}
 
 
 def description_of(turn: Turn) -> str:
@@ -81,10 +125,13 @@ def blank(text: str) -> str:
 
 @dataclass
 class _Open:
-    speaker: str
+    label: str        # as given ("P1 (female, 45)")
+    name: str         # "P1"
+    description: str  # "female, 45", spaces evened out, or ""
     line: int
     timestamp: str
     annotations: tuple[str, ...]
+    continues: bool   # may join the turn before it, if that turns out to be the same speaker's
     pieces: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, view)
     times: list[tuple[int, str]] = field(default_factory=list)        # (absolute offset, time)
 
@@ -92,37 +139,40 @@ class _Open:
 class TurnBuilder:
     """Collects speech pieces into turns.
 
-    ``begin`` opens a turn for a speaker (with ``merge``, the same speaker again continues the
-    open turn); a description after the name (``Jane (nurse)``) is not part of the speaker but
-    describes the person, so every turn of theirs, not only the one it came with, starts its
-    annotations with ``description=nurse``; ``add`` appends a piece of speech given by its
-    offsets in the source text, optionally with a same-length view of it (markup blanked);
-    ``turns`` closes the last one.
+    ``begin`` opens a turn for a speaker label (with ``merge``, the same speaker again
+    continues the open turn); ``add`` appends a piece of speech given by its offsets in the
+    source text, optionally with a same-length view of it (markup blanked); ``turns`` closes
+    the last one and returns them all.
+
+    Who a label names is known only once all labels are in (``speakers_of``): a description
+    after a name (``Jane (nurse)``) describes the person where the name has no other
+    description in the source, so every turn of theirs, not only the one it came with, starts
+    its annotations with ``description=nurse``, and ``Jane (nurse):`` then ``Jane:`` continue
+    one turn. Where a name is described two ways (``Speaker (1)``, ``Speaker (2)``), the whole
+    label is the speaker and consecutive turns with different descriptions stay apart. So
+    ``begin`` continues a turn only for the same label, and ``turns`` joins the rest.
     Turns without any speech are dropped: a label with nothing said is not a turn.
     """
 
     def __init__(self, source_text: str, merge: bool = True) -> None:
         self.text = source_text
         self.merge = merge
-        self._turns: list[Turn] = []
+        self._runs: list[_Open] = []  # closed, in order, empty ones too (they part the turns around them)
         self._open: _Open | None = None
-        self._descriptions: dict[str, list[str]] = {}  # speaker -> "description=..." notes, in order
 
     @property
     def speaker(self) -> str | None:
-        return self._open.speaker if self._open else None
+        return self._open.label if self._open else None
 
     def begin(self, speaker: str, line: int, timestamp: str = "", annotations: tuple[str, ...] = ()) -> None:
-        speaker, description = split_description(speaker)
-        notes = self._descriptions.setdefault(speaker, [])
-        if description and DESCRIPTION + description not in notes:
-            notes.append(DESCRIPTION + description)
-        if self.merge and self._open and self._open.speaker == speaker:
+        name, description = _described(speaker)
+        current = self._open
+        if self.merge and current and (current.name, current.description) == (name, description):
             if timestamp:
-                self._open.times.append((-1, timestamp))  # placed at the next piece
+                current.times.append((-1, timestamp))  # placed at the next piece
             return
         self._close()
-        self._open = _Open(speaker, line, timestamp, annotations)
+        self._open = _Open(speaker, name, description, line, timestamp, annotations, continues=self.merge)
 
     def add(self, start: int, end: int, view: str | None = None, time: str = "") -> None:
         """Add ``source[start:end]`` as speech (trimmed of surrounding whitespace)."""
@@ -146,24 +196,53 @@ class TurnBuilder:
 
     def _close(self) -> None:
         current, self._open = self._open, None
-        if current is None or not current.pieces:
-            return
-        start, end = current.pieces[0][0], current.pieces[-1][1]
+        if current is not None:
+            self._runs.append(current)
+
+    def _turn(self, runs: list[_Open], speaker: str, annotations: tuple[str, ...]) -> Turn:
+        """One turn of ``runs`` (consecutive, the same speaker's, each with speech)."""
+        first = runs[0]
+        pieces = [piece for run in runs for piece in run.pieces]
+        times = list(first.times)
+        for run in runs[1:]:
+            if run.timestamp:  # a later label's time is where its speech starts
+                times.append((run.pieces[0][0], run.timestamp))
+            times.extend(run.times)
+        start, end = pieces[0][0], pieces[-1][1]
         parts: list[str] = []
         at = start
-        for piece_start, piece_end, view in current.pieces:
+        for piece_start, piece_end, view in pieces:
             parts.append(blank(self.text[at:piece_start]))
             parts.append(view)
             at = piece_end
-        times = tuple(sorted({(offset - start, t) for offset, t in current.times if offset >= start}))
-        timestamp = current.timestamp or (times[0][1] if times and times[0][0] == 0 else "")
-        self._turns.append(Turn(
-            turn_id=len(self._turns) + 1, speaker=current.speaker, text="".join(parts),
-            start=start, end=end, line=current.line, timestamp=timestamp,
-            annotations=current.annotations, times=times,
-        ))
+        offsets = tuple(sorted({(offset - start, t) for offset, t in times if offset >= start}))
+        timestamp = first.timestamp or (offsets[0][1] if offsets and offsets[0][0] == 0 else "")
+        return Turn(turn_id=0, speaker=speaker, text="".join(parts), start=start, end=end, line=first.line,
+                    timestamp=timestamp, annotations=annotations, times=offsets)
 
     def turns(self) -> tuple[Turn, ...]:
         self._close()
-        return tuple(replace(turn, annotations=(*self._descriptions.get(turn.speaker, ()), *turn.annotations))
-                     for turn in self._turns)
+        speakers = speakers_of(run.label for run in self._runs)
+        described: dict[str, str] = {}  # speaker -> the one description their labels give
+        for run in self._runs:
+            if run.description and speakers[run.label] == run.name:
+                described.setdefault(run.name, split_description(run.label)[1])
+        groups: list[list[_Open]] = []  # the runs of each turn
+        joining = False  # whether the last group takes the next run of its speaker
+        for before, run in zip([None, *self._runs], self._runs):
+            # A run continues the turn before it where that is its speaker's, as a repeated
+            # label does; a label between them (even one with nothing said) parts them.
+            joining = joining and run.continues and speakers[before.label] == speakers[run.label]
+            if run.pieces:
+                if joining:
+                    groups[-1].append(run)
+                else:
+                    groups.append([run])
+                    joining = True
+        out: list[Turn] = []
+        for group in groups:
+            speaker = speakers[group[0].label]
+            note = (DESCRIPTION + described[speaker],) if speaker in described else ()
+            turn = self._turn(group, speaker, (*note, *group[0].annotations))
+            out.append(replace(turn, turn_id=len(out) + 1))
+        return tuple(out)

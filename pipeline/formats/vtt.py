@@ -17,7 +17,7 @@ from pathlib import Path
 from ..artifacts import Transcript
 from ..errors import ThemesError
 from .text import parse_label
-from .turns import Line, TurnBuilder, iter_lines, normalise_time, split_description
+from .turns import Line, TurnBuilder, iter_lines, normalise_time, speaker_counts
 
 _CUE_TIME = r"(?:\d{1,3}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 _TIMING = re.compile(rf"[ \t]*(?P<start>{_CUE_TIME})[ \t]*-->[ \t]*(?P<end>{_CUE_TIME})(?:[ \t]+[^\n]*)?[ \t]*")
@@ -101,14 +101,15 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
         raise ThemesError(f"{path}: no subtitle cues with text found")
     builder = TurnBuilder(text)
     speakers = [_speaker(line) for line, _ in cue_lines]
-    counts = Counter(split_description(found[0])[0] for found in speakers if found)  # "Jane (nurse)" is Jane
+    # "Jane (nurse)" and "Jane" are Jane; "Nurse (A)" and "Nurse (B)" two people (see speaker_counts).
+    counts = Counter(speaker_counts(found[0] for found in speakers if found))
     # Where most cues are labelled (Zoom writes "Name: " on every cue), any label counts; in
     # captions that are mostly unlabelled, a colon label must recur to be a speaker.
     labelled = sum(1 for found in speakers if found) * 2 > len(cue_lines)
     for (line, time), found in zip(cue_lines, speakers):
         view = speech_view(line.text)
         speech = 0
-        if found and (found[2] or labelled or counts[split_description(found[0])[0]] > 1):
+        if found and (found[2] or labelled or counts[found[0]] > 1):
             builder.begin(found[0], line.number, time)
             speech = found[1]
         elif builder.speaker is None:
