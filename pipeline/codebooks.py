@@ -20,9 +20,11 @@ from .formats.table import csv_rows
 # Column names a codebook table may use for each field, the first present winning (compared
 # in lower case, "_" and "-" read as spaces). "when" (a codebook's "when to use" column) is
 # added to the description; "when not to use" is never read, since it describes other codes.
+# A sub-level column (SUB_LABELS) beside a "label"/"code"/"name" one is the label, and the
+# other the innermost group level (see read_table).
+SUB_LABELS = ("subcode", "sub code", "subtheme", "sub theme", "subcategory", "sub category")
 COLUMNS = {
-    "label": ("label", "code", "name", "code name", "code label", "subcode", "sub code", "subtheme",
-              "sub theme", "subcategory", "sub category"),
+    "label": ("label", "code", "name", "code name", "code label") + SUB_LABELS,
     "id": ("id", "code id"),
     "description": ("description", "definition", "full definition", "brief definition", "short definition",
                     "code description", "code definition", "meaning"),
@@ -53,7 +55,12 @@ def _name(column: str) -> str:
 def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
     """A codebook table -> (taxonomy data, lines, how its columns were read). One row a code;
     its `group` cell names the groups above it, created in order of first appearance. A row
-    may also describe a group: its label is the one other rows name in their `group` cell."""
+    may also describe a group: its label is the one other rows name in their `group` cell.
+
+    A table with both a sub-level column (``Subcode``, ``Subtheme``...) and a ``Code`` (or
+    ``Label``, ``Name``) column reads the sub-level cell as the label and the code cell as the
+    innermost group (below the `group` cell's path, if any); a row with a code cell but no
+    sub-level cell describes that group."""
     raw = Path(path).read_bytes()
     if not raw.strip():
         raise ThemesError(f"{path}: file is empty")
@@ -70,6 +77,12 @@ def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
         by_name.setdefault(_name(name), name)
     column = {field: next((by_name[alias] for alias in aliases if alias in by_name), None)
               for field, aliases in COLUMNS.items()}
+    # "Code | Subcode": the subcode is the label, the code the innermost group level.
+    sub = next((by_name[alias] for alias in SUB_LABELS if alias in by_name), None)
+    level = column["label"] if sub and column["label"] != sub else None
+    if level:
+        column["label"] = sub
+    column["level"] = level
     if column["label"] is None:
         raise ThemesError(f"{path}:1 (label): no column for the code's label; name one 'label', 'code' or "
                           f"'name' (the columns are {', '.join(repr(name) for name in names)})")
@@ -89,12 +102,12 @@ def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
     for line, row in rows:
         cell = {field: (row.get(name) or "").strip() if name else "" for field, name in column.items()}
         if any(cell.values()):
-            if not cell["label"]:
+            if not cell["label"] and not cell["level"]:
                 raise ThemesError(f"{path}:{line} (label): a code has no label")
             key = tuple(part.strip() for part in cell["group"].split(PATH_SEPARATOR) if part.strip())
-            key += (cell["label"],)
+            key += tuple(part for part in (cell["level"], cell["label"]) if part)
             if key in rows_of:
-                raise ThemesError(f"{path}:{line} ({cell['label']}): the same code as line {rows_of[key]} "
+                raise ThemesError(f"{path}:{line} ({key[-1]}): the same code as line {rows_of[key]} "
                                   f"(same label{' in the same group' if len(key) > 1 else ''})")
             rows_of[key] = line
             code = place(key, line)
@@ -115,7 +128,14 @@ def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
         raise ThemesError(f"{path}: the codebook has no codes")
     used = {name for name in column.values() if name}
     shown = {"when": "when to use (added to the description)"}
-    read = ", ".join(f"{shown.get(field, field)} from {name!r}" for field, name in column.items() if name)
+    after = {}
+    if level:
+        shown["level"] = "innermost group" if column["group"] else "group"
+        after["level"] = f" (a row with no {column['label']!r} describes that group)"
+    order = [field for field in column if field != "level"]
+    order.insert(order.index("group") + 1, "level")
+    read = ", ".join(f"{shown.get(field, field)} from {column[field]!r}{after.get(field, '')}"
+                     for field in order if column[field])
     unread = [name for name in names if name and name not in used]
     notes = (f"columns read: {read}",) + ((f"columns not read: {', '.join(repr(n) for n in unread)}",)
                                          if unread else ())

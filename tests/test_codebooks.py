@@ -94,6 +94,39 @@ def test_a_codebook_in_the_usual_codebook_layout_reads_its_definitions_and_says_
     assert result.stdout.splitlines()[:3] == [*tax.notes, "team [team]"]
 
 
+def test_a_code_and_subcode_table_nests_the_subcodes_under_their_code(tmp_path):
+    path = tmp_path / "book.csv"
+    path.write_text("Code,Subcode,Definition\n"
+                    "Access,,Getting to the service at all\n"
+                    "Access,Waiting time,Long waits\n"
+                    "Access,Location,Where the service is\n"
+                    "Care,Kindness,Staff were kind\n", encoding="utf-8")
+    tax = load_taxonomy(path)
+    assert [c.id for c in tax.walk()] == ["access", "access.waiting_time", "access.location", "care",
+                                         "care.kindness"]
+    assert tax.codes["access"].description == "Getting to the service at all"  # the row with no subcode
+    assert tax.codes["access.location"].description == "Where the service is"
+    assert tax.notes[0] == ("columns read: label from 'Subcode', description from 'Definition', group from 'Code' "
+                            "(a row with no 'Subcode' describes that group)")
+    result = themes("taxonomy", "check", str(path))
+    assert result.returncode == 0 and result.stdout.splitlines()[0] == tax.notes[0]
+    # Under a group column, the code is the innermost group: group path + the code cell.
+    path.write_text("Theme,Code,Sub-theme,Description\n"
+                    "Services,Access,,Getting there\n"
+                    "Services,Access,Waiting time,Long waits\n"
+                    "People > Staff,Care,Kindness,\n", encoding="utf-8")
+    tax = load_taxonomy(path)
+    assert [c.id for c in tax.walk()] == ["services", "services.access", "services.access.waiting_time",
+                                         "people", "people.staff", "people.staff.care",
+                                         "people.staff.care.kindness"]
+    assert tax.codes["services.access"].description == "Getting there"
+    assert tax.notes[0] == ("columns read: label from 'Sub-theme', description from 'Description', group from "
+                            "'Theme', innermost group from 'Code' (a row with no 'Sub-theme' describes that group)")
+    path.write_text("Code,Subcode\nAccess,Waiting\nAccess,Waiting\n", encoding="utf-8")
+    with pytest.raises(ThemesError, match=r"book\.csv:3 \(Waiting\): the same code as line 2"):
+        load_taxonomy(path)
+
+
 def test_an_excel_codebook_gives_the_same_tree_as_its_csv(tmp_path):
     import csv
     import io

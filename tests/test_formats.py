@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import SegmentationConfig, load_config
+from pipeline.errors import ThemesError
 from pipeline.ingest import ingest
 from pipeline.segment import normalise, segment
 
@@ -184,6 +185,21 @@ def test_a_table_without_a_text_column_reads_the_one_usual_name_for_text_and_say
     assert [t.text for t in rows.turns] == ["I waited."] and "column 'free_text'" in rows.notices[0]
 
 
+def test_the_guessed_text_column_is_never_one_chosen_for_another_key(tmp_path):
+    path = tmp_path / "survey.csv"
+    path.write_text("Speaker,Comment\nR1,Too slow.\n")
+    with pytest.raises(ThemesError, match=r"survey\.csv:1 \(input\.columns\.text\): no column named 'text'; "
+                                          r"the columns are 'Speaker', 'Comment'"):
+        ingest([path], columns={"speaker": "Comment"})  # the answer is not also its own speaker
+    path.write_text("Comment,Response\nR1,Too slow.\nR2,Kind staff.\n")
+    (transcript,), _ = ingest([path], columns={"speaker": "Comment"})
+    assert [(t.speaker, t.text) for t in transcript.turns] == [("R1", "Too slow."), ("R2", "Kind staff.")]
+    assert "column 'Response'" in transcript.notices[0]
+    path.write_text("message,answer\nsite A,Too slow.\n")  # and the same for source
+    (transcript,), _ = ingest([path], columns={"source": "message"})
+    assert transcript.source == "survey.csv/site A" and [t.text for t in transcript.turns] == ["Too slow."]
+
+
 def test_an_excel_sheet_reads_like_its_csv(tmp_path):
     import datetime
 
@@ -218,6 +234,52 @@ def test_an_excel_sheet_reads_like_its_csv(tmp_path):
     (tmp_path / "survey.xlsx").rename(tmp_path / "survey.csv")
     (renamed,), _ = ingest([tmp_path / "survey.csv"], columns=columns)
     assert renamed.turns == sheet.turns
+
+
+def write_sheet(path, rows, dimension):
+    """An .xlsx whose first sheet is written by hand: ``rows`` maps a row number to
+    {column letters: text}, and ``dimension`` is the size tag the sheet declares (as scripts
+    write it, right or wrong)."""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    from openpyxl import Workbook
+
+    buffer = io.BytesIO()
+    Workbook().save(buffer)
+    body = "".join(
+        f'<row r="{number}">' + "".join(f'<c r="{col}{number}" t="inlineStr"><is><t>{escape(text)}</t></is></c>'
+                                        for col, text in cells.items()) + "</row>"
+        for number, cells in sorted(rows.items()))
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet '
+             'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             f'<dimension ref="{dimension}"/><sheetData>{body}</sheetData></worksheet>')
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = sheet.encode() if item.filename == "xl/worksheets/sheet1.xml" else source.read(item)
+            target.writestr(item, data)
+    return path
+
+
+def test_an_excel_sheet_declaring_the_whole_grid_reads_only_its_cells(tmp_path):
+    # A1:XFD1048576 is 17 billion cells; read-only openpyxl pads each row to the declared width.
+    rows = {1: {"A": "Respondent", "B": "Comment"}, 2: {"A": "R1", "B": "Too slow."}, 4: {"B": "Kind staff."}}
+    path = write_sheet(tmp_path / "grid.xlsx", rows, "A1:XFD1048576")
+    (sheet,), _ = ingest([path], columns={"speaker": "Respondent"})
+    assert [(t.speaker, t.text, t.line) for t in sheet.turns] == [("R1", "Too slow.", 2), ("", "Kind staff.", 4)]
+    # Empty far cells past column 1,000 are no content: the row is read.
+    rows[3] = {"A": "R2", "B": "Clean wards.", "XFD": ""}
+    (sheet,), _ = ingest([write_sheet(tmp_path / "far.xlsx", rows, "A1:XFD1048576")])
+    assert [t.text for t in sheet.turns] == ["Too slow.", "Clean wards.", "Kind staff."]
+
+
+def test_an_excel_sheet_declaring_too_small_a_size_is_read_whole(tmp_path):
+    rows = {1: {"A": "id", "B": "speaker", "C": "text"}}
+    rows.update({n: {"A": str(n), "B": f"R{n}", "C": f"answer {n}"} for n in range(2, 11)})
+    (sheet,), _ = ingest([write_sheet(tmp_path / "small.xlsx", rows, "A1:B4")])
+    assert [(t.speaker, t.text, t.line, t.annotations) for t in sheet.turns] == [
+        (f"R{n}", f"answer {n}", n, (f"id={n}",)) for n in range(2, 11)]
 
 
 def test_jsonl_rows_in_file_order():

@@ -162,3 +162,21 @@ def test_cli_lists_all_problems_on_one_line(tmp_path):
 
 def test_nul_bytes_are_binary_even_when_valid_utf8(tmp_path):
     assert "looks like a binary file" in problem(tmp_path, "nul.txt", b"User 1: hello\n" + b"\x00" * 200)
+
+
+def test_excel_sheets_too_wide_or_too_long_are_refused_in_one_line(tmp_path):
+    from test_formats import write_sheet
+
+    head = {1: {"A": "text"}, 2: {"A": "Too slow."}}
+    for name, far, message in [
+            ("wide.xlsx", {3: {"A": "Kind.", "ALM": "far"}}, "wide.xlsx:3: the first sheet, 'Sheet', has content "
+                                                            "past column 1,000"),
+            ("tall.xlsx", {2_000_000: {"A": "far"}}, "tall.xlsx: the first sheet, 'Sheet', has rows past row "
+                                                    "1,048,576, Excel's limit")]:
+        path = write_sheet(tmp_path / name, {**head, **far}, "A1:XFD1048576")
+        with pytest.raises(ThemesError) as err:
+            ingest([path])
+        assert message in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
+    # Column 1,000 (ALL) itself is within the limit.
+    (sheet,), _ = ingest([write_sheet(tmp_path / "edge.xlsx", {**head, 3: {"ALL": "note"}}, "A1:B2")])
+    assert [t.text for t in sheet.turns] == ["Too slow."]

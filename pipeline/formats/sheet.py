@@ -3,9 +3,19 @@
 Survey tools (Qualtrics, Microsoft Forms, SurveyMonkey) and most research teams keep free
 text and codebooks in workbooks. The first sheet is read like a CSV file: its first row with
 any cell filled is the header, each later row a record, and a "line" is the sheet's row
-number. Cells are read as the values Excel last showed (a formula's cached result); numbers
-that are whole print without ".0", dates as ISO dates. Other sheets are left out, and a
-notice says so.
+number. Other sheets are left out, and a notice says so.
+
+What a cell reads as, exactly: its stored value, not what its number format shows. A formula
+gives the result Excel saved with the file (a workbook written by a script and never opened
+and saved in Excel has none: the cell reads empty); a merged range holds its value in its
+first cell only (the others read empty); numbers print in full (1/3 is 0.3333333333333333,
+50% is 0.5), whole numbers without ".0"; dates as ISO dates; TRUE and FALSE.
+
+The sheet's own size tag (``<dimension ref=...>``) is not trusted, since scripts write it
+wrong both ways: each row is as wide as its cells, and the rows run to the last one in the
+file. A sheet is refused past Excel's own limit of 1,048,576 rows (``MAX_ROWS``; about what a
+CSV file at the default input.max_file_mb of 50 holds, at ~50 bytes a row), or with content
+past column 1,000 (``MAX_COLUMNS``); empty rows and empty cells cost next to nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +26,9 @@ from pathlib import Path
 
 from ..errors import ThemesError
 from .archive import check_archive, holds
+
+MAX_ROWS = 1_048_576  # Excel's own limit
+MAX_COLUMNS = 1_000  # columns with content: a survey export has tens, a codebook a handful
 
 
 def is_xlsx(raw: bytes) -> bool:
@@ -58,8 +71,25 @@ def sheet_rows(raw: bytes, path: Path, notices: list[str] | None = None):
         if len(sheets) > 1 and notices is not None:
             others = ", ".join(repr(sheet.title) for sheet in sheets[1:6]) + (" ..." if len(sheets) > 6 else "")
             notices.append(f"{path}: only the first sheet, {sheets[0].title!r}, is read; left out: {others}")
+        sheet = sheets[0]
+        # In read-only mode openpyxl pads every row to the width the sheet's <dimension> tag
+        # declares (A1:XFD1048576: 16,384 cells a row, a million rows) and stops at its last
+        # row (a tag too small drops rows and columns). Without it, each row is as wide as its
+        # last cell and the rows run to the last one in the file.
+        sheet.reset_dimensions()
         header: list[str] | None = None
-        for number, row in enumerate(sheets[0].iter_rows(values_only=True), start=1):
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number > MAX_ROWS:  # checked first: a far row comes after a run of empty ones
+                raise ThemesError(f"{path}: the first sheet, {sheet.title!r}, has rows past row "
+                                  f"{MAX_ROWS:,}, Excel's limit; save the rows with text as CSV")
+            if not row:
+                continue  # a row with no cells (rows missing from the file come as these)
+            if len(row) > MAX_COLUMNS:
+                if any(cell_text(value).strip() for value in row[MAX_COLUMNS:] if value is not None):
+                    raise ThemesError(f"{path}:{number}: the first sheet, {sheet.title!r}, has content past "
+                                      f"column {MAX_COLUMNS:,}; a table of text has far fewer columns — "
+                                      "delete the far cells, or save the columns with text as CSV")
+                row = row[:MAX_COLUMNS]
             cells = [cell_text(value).strip() if header is None else cell_text(value) for value in row]
             if not any(cell.strip() for cell in cells):
                 continue
@@ -71,6 +101,6 @@ def sheet_rows(raw: bytes, path: Path, notices: list[str] | None = None):
                 continue
             yield number, dict(zip(header, cells))  # cells right of the last name are no column's
         if header is None:
-            raise ThemesError(f"{path}: the first sheet, {sheets[0].title!r}, is empty")
+            raise ThemesError(f"{path}: the first sheet, {sheet.title!r}, is empty")
     finally:
         book.close()

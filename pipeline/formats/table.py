@@ -2,7 +2,8 @@
 
 Each row with text is one turn, in file order; rows are never merged. Columns are named by
 ``input.columns``: ``text`` (default: the column called ``text``; without one, the one column
-with a usual name for text, ``quote``, ``comment``, ``response``..., said in a notice), and ``speaker``,
+with a usual name for text, ``quote``, ``comment``, ``response``..., said in a notice, among
+the columns not already read as another key), and ``speaker``,
 ``source``, ``timestamp``, ``id`` (default: the columns of those names, where present). A
 ``source`` column splits the file into one transcript per value, named ``FILE/VALUE``.
 A row without a speaker gets the label ``""`` (role ``respondent``). Empty rows are left out
@@ -35,10 +36,12 @@ _RECORD_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 csv.field_size_limit(2**31 - 1)
 
 
-def _text_column(present: list[str], path: Path, line: int) -> str:
+def _text_column(present: list[str], path: Path, line: int, taken: set[str] = frozenset()) -> str:
     """The text column of a table without a column called ``text``: the one with a name from
-    ``TEXT_NAMES``. None or several such columns: an error naming the columns."""
-    candidates = [name for name in present if re.sub(r"[\s_-]+", " ", name.strip().lower()) in TEXT_NAMES]
+    ``TEXT_NAMES``, leaving out the columns ``taken`` for speaker, source, timestamp or id.
+    None or several such columns: an error naming the columns."""
+    candidates = [name for name in present
+                  if name not in taken and re.sub(r"[\s_-]+", " ", name.strip().lower()) in TEXT_NAMES]
     if len(candidates) == 1:
         return candidates[0]
     columns = ", ".join(repr(p) for p in present[:20])
@@ -51,10 +54,12 @@ def _text_column(present: list[str], path: Path, line: int) -> str:
 
 
 def _resolve(columns: dict[str, str | None], present: list[str], path: Path, line: int) -> dict[str, str]:
-    """Map each key to the column name it reads ({} entries for columns not used)."""
+    """Map each key to the column name it reads ({} entries for columns not used). The text
+    column is resolved last, so that a column guessed for it is none already chosen for
+    another key."""
     by_lower = {name.strip().lower(): name for name in present}
     chosen: dict[str, str] = {}
-    for key in KEYS:
+    for key in KEYS[1:] + KEYS[:1]:
         wanted = columns.get(key)
         if wanted == "":
             continue  # explicitly not used
@@ -63,7 +68,7 @@ def _resolve(columns: dict[str, str | None], present: list[str], path: Path, lin
             if default in by_lower:
                 chosen[key] = by_lower[default]
             elif key == "text":
-                chosen[key] = _text_column(present, path, line)
+                chosen[key] = _text_column(present, path, line, set(chosen.values()))
             continue
         if wanted in present:
             chosen[key] = wanted
