@@ -180,3 +180,15 @@ def test_excel_sheets_too_wide_or_too_long_are_refused_in_one_line(tmp_path):
     # Column 1,000 (ALL) itself is within the limit.
     (sheet,), _ = ingest([write_sheet(tmp_path / "edge.xlsx", {**head, 3: {"ALL": "note"}}, "A1:B2")])
     assert [t.text for t in sheet.turns] == ["Too slow."]
+
+
+def test_an_empty_first_sheet_names_the_sheets_not_read(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Info"
+    book.create_sheet("Responses").append(["text"])
+    book.save(tmp_path / "survey.xlsx")
+    with pytest.raises(ThemesError) as err:
+        ingest([tmp_path / "survey.xlsx"])
+    assert str(err.value).endswith("the first sheet, 'Info', is empty; only the first sheet is read, not 'Responses'")

@@ -101,6 +101,8 @@ def sheet_rows(raw: bytes, path: Path, notices: list[str] | None = None):
                 continue
             yield number, dict(zip(header, cells))  # cells right of the last name are no column's
         if header is None:
-            raise ThemesError(f"{path}: the first sheet, {sheet.title!r}, is empty")
+            others = f"; only the first sheet is read, not {', '.join(repr(s.title) for s in sheets[1:4])}" \
+                if len(sheets) > 1 else ""
+            raise ThemesError(f"{path}: the first sheet, {sheet.title!r}, is empty{others}")
     finally:
         book.close()
