@@ -282,6 +282,34 @@ def test_an_excel_sheet_declaring_too_small_a_size_is_read_whole(tmp_path):
         (f"R{n}", f"answer {n}", n, (f"id={n}",)) for n in range(2, 11)]
 
 
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_qualtrics_exports_two_more_header_rows_are_not_answers(tmp_path, kind):
+    import csv as csv_module
+
+    rows = [["ResponseId", "Q1", "Q2_comment"],
+            ["Response ID", "How old are you?", "What could we do better?"],
+            ['{"ImportId":"_recordId"}', '{"ImportId":"QID1"}', '{"ImportId":"QID2_TEXT"}'],
+            ["R_1", "34", "Shorter waits for a first appointment."],
+            ["R_2", "51", "Staff who explain the medication."]]
+    path = tmp_path / f"export.{kind}"
+    if kind == "csv":
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            csv_module.writer(handle).writerows(rows)
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.save(path)
+    (transcript,), _ = ingest([path], columns={"text": "Q2_comment"})
+    assert [t.text for t in transcript.turns] == ["Shorter waits for a first appointment.",
+                                                  "Staff who explain the medication."]
+    assert [t.line for t in transcript.turns] == [4, 5]
+    assert transcript.notices == (f"{path}: a Qualtrics export: its question-text and ImportId rows (lines 2 and 3) "
+                                  "are header rows, not answers",)
+
+
 def test_jsonl_rows_in_file_order():
     transcript = read_one("comments.jsonl")
     assert [t.text for t in transcript.turns] == [

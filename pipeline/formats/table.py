@@ -16,6 +16,7 @@ so the file's bytes cannot be indexed directly); ``Turn.line`` is the row's line
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import re
 from pathlib import Path
@@ -154,6 +155,25 @@ def parse_sheet(raw: bytes, source: str, path: Path, sha256: str = "",
     return parse_rows(sheet_rows(raw, path, notices), source, path, sha256, columns, notices)
 
 
+def _is_import_ids(row: dict) -> bool:
+    """Whether a row is Qualtrics's third header row: every filled cell {"ImportId": ...}."""
+    cells = [_cell(value).strip() for value in row.values()]
+    cells = [cell for cell in cells if cell]
+    return bool(cells) and all(cell.startswith('{"ImportId"') for cell in cells)
+
+
+def _without_qualtrics_rows(rows, path: Path, notices: list[str]):
+    """The rows after the header, less the two more header rows a Qualtrics export (CSV or
+    Excel) puts under the column names: the questions' text, then {"ImportId": ...}. They are
+    recognised by that second one, and said in a notice; any other table is untouched."""
+    first = list(itertools.islice(rows, 2))
+    if len(first) == 2 and _is_import_ids(first[1][1]):
+        notices.append(f"{path}: a Qualtrics export: its question-text and ImportId rows "
+                       f"(lines {first[0][0]} and {first[1][0]}) are header rows, not answers")
+        first = []
+    return itertools.chain(first, rows)
+
+
 def parse_rows(rows, source: str, path: Path, sha256: str = "", columns: dict[str, str | None] | None = None,
                notices: list[str] | None = None) -> list[Transcript]:
     """Read (line, header) then (line, row dict) pairs into one transcript (or one per
@@ -164,6 +184,7 @@ def parse_rows(rows, source: str, path: Path, sha256: str = "", columns: dict[st
     if (columns or {}).get("text") is None and chosen["text"].strip().lower() != "text":
         notices.append(f"{path}: the text is read from column {chosen['text']!r} (there is no column named "
                        "'text'); set input.columns.text (or --text-column) to read another")
+    rows = _without_qualtrics_rows(rows, path, notices)
     groups: dict[str, dict] = {}
     for line, row in rows:
         value = _cell(row.get(chosen["text"])).strip()
