@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import ThemesError
 from .formats.encoding import decode
 from .formats.sheet import is_xlsx, sheet_rows
-from .formats.table import csv_rows
+from .formats.table import column_name, csv_rows
 
 # Column names a codebook table may use for each field, the first present winning (compared
 # in lower case, "_" and "-" read as spaces). "when" (a codebook's "when to use" column) is
@@ -48,10 +48,6 @@ def _node(label: str, code_id: str, line: int) -> dict:
     return {"id": code_id, "label": label, "_line": line}
 
 
-def _name(column: str) -> str:
-    return re.sub(r"[\s_-]+", " ", column.strip().lower())
-
-
 def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
     """A codebook table -> (taxonomy data, lines, how its columns were read). One row a code;
     its `group` cell names the groups above it, created in order of first appearance. A row
@@ -74,7 +70,7 @@ def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
     _, names = next(rows)
     by_name: dict[str, str] = {}
     for name in names:
-        by_name.setdefault(_name(name), name)
+        by_name.setdefault(column_name(name), name)
     column = {field: next((by_name[alias] for alias in aliases if alias in by_name), None)
               for field, aliases in COLUMNS.items()}
     # "Code | Subcode": the subcode is the label, the code the innermost group level.

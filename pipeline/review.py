@@ -257,14 +257,15 @@ def decisions_report(store: Path | str, run_dir: Path | str | None = None) -> De
         origin = f"  [carried from {d['from']}, overlap {d['overlap']:.2f}]" if d and d["carried"] else ""
         rows.append(f"  {c['cluster_id']:>3}  {c.get('label', '')[:40]:<40}  {describe(d) if d else 'undecided'}{origin}")
     rows.append(f"orphaned decisions (no cluster of this run shares half their segments): {len(orphaned)}")
-    for d in orphaned:
-        now = ", ".join(f"cluster {cid} ({n})" for cid, n in orphan_view(d, folder.clusters)["now_in"][:3])
+    views = [orphan_view(d, folder.clusters) for d in orphaned]
+    for d, view in zip(orphaned, views):
+        now = ", ".join(f"cluster {cid} ({n})" for cid, n in view["now_in"][:3])
         rows.append(f"  {d.cluster_key}  {describe(d)}  {len(d.segment_ids)} segments  ({d.author}, {d.timestamp})"
                     + (f"; now mostly in {now}" if now else "; none of them in a cluster now"))
     data = {"run": folder.run,
             "clusters": [{"cluster_id": c["cluster_id"], "label": c.get("label", ""), "size": len(c["members"]),
                           "decision": applied.get(c["cluster_id"])} for c in folder.clusters],
-            "orphaned": [orphan_view(d, folder.clusters) for d in orphaned]}
+            "orphaned": views}
     return DecisionsReport("\n".join(rows), data)
 
 

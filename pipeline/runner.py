@@ -24,6 +24,7 @@ from .embed import Embedder, embed, make_embedder
 from .errors import ThemesError
 from .privacy import PseudonymKey, load_names, privacy_flags, pseudonymise
 from .taxonomy import Taxonomy, load_taxonomy
+from .words import plural
 
 SEGMENT_COLUMNS = [
     "segment_id", "source", "turn_id", "speaker", "role", "start", "end", "timestamp", "text",
@@ -56,10 +57,6 @@ class RunOutputs:
     timings: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
     flags: dict[str, list[str]] | None = None  # segment_id -> kinds of identifier; None: not scanned yet
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def load_run_taxonomy(config: Config) -> Taxonomy | None:
@@ -146,7 +143,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     for notice in dict.fromkeys(n for s in sources for n in s.notices):  # a table split by source: once
         notes.append(notice)
         progress.warn(notice)
-    progress.done("ingest", f"{_count(len(sources), 'transcript')}, {_count(sum(s.turns for s in sources), 'turn')}"
+    progress.done("ingest", f"{plural(len(sources), 'transcript')}, {plural(sum(s.turns for s in sources), 'turn')}"
                             f"{tag('ingest')}")
     unknown = unknown_speakers(sources, config.speakers)
     if unknown:
@@ -199,7 +196,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         cluster = functools.partial(cluster, embedder=embedder)
     clustering = stage("cluster", Clustering, clustered_inputs, {"clustering": config.clustering},
                        cluster, segments, embeddings, config.clustering).value
-    progress.done("cluster", f"{_count(len(clustering.clusters), 'cluster')}{tag('cluster')}")
+    progress.done("cluster", f"{plural(len(clustering.clusters), 'cluster')}{tag('cluster')}")
     for note in clustering.notes:  # why there are no clusters, or which size `auto` chose
         progress.note(note)
 

@@ -56,3 +56,8 @@ def content_words(text: str) -> list[tuple[str, str]]:
     stop = english_stop_words()
     words = _WORD.findall(text.lower().translate(_APOSTROPHES))
     return [(w, stem(w)) for w in words if w not in stop and w not in SPOKEN_STOP_WORDS]
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 cluster``, ``3 clusters``: a count with its English noun."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

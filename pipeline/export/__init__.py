@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ThemesError
+from ..words import plural
 from .model import CodedRun, load_coded_run
 
 FORMATS = ("qdpx", "qdc", "csv", "xlsx", "codebook-csv", "codebook-md", "md", "docx")
@@ -35,15 +36,12 @@ class ExportSummary:
     notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        def count(n: int, noun: str) -> str:
-            return f"{n} {noun}{'' if n == 1 else 's'}"
-
         if self.fmt in CODEBOOK_FORMATS:  # the codes alone, no coded segments
-            text = f"{self.out}: a codebook of {count(self.codes, 'code')} (from {count(self.clusters, 'cluster')})"
+            text = f"{self.out}: a codebook of {plural(self.codes, 'code')} (from {plural(self.clusters, 'cluster')})"
         else:
-            text = (f"{self.out}: {count(self.segments, 'coded segment')} in {count(self.clusters, 'cluster')}, "
-                    f"{count(self.codes, 'code')} used")
-        return text + (f" ({count(self.suggested, 'segment')} suggested, not reviewed)" if self.suggested else "")
+            text = (f"{self.out}: {plural(self.segments, 'coded segment')} in {plural(self.clusters, 'cluster')}, "
+                    f"{plural(self.codes, 'code')} used")
+        return text + (f" ({plural(self.suggested, 'segment')} suggested, not reviewed)" if self.suggested else "")
 
 
 def render(coded: CodedRun, fmt: str, author: str) -> bytes:

@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 
 from ..segment import word_count
+from ..words import plural
 from .model import CodedRun, Coding
 from .tables import code_counts, md_escape
 
@@ -68,10 +69,6 @@ def pick_quotes(coded: CodedRun, codings: list[Coding], limit: int = QUOTES_PER_
                     and not (distinct and candidate.segment.speaker in speakers):
                 chosen.append(candidate)
     return chosen
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _counts_line(coded: CodedRun, codings: list[Coding]) -> str:

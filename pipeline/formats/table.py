@@ -37,12 +37,17 @@ _RECORD_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 csv.field_size_limit(2**31 - 1)
 
 
+def column_name(name: str) -> str:
+    """A column's name as the usual names are compared: lower case, "_" and "-" read as spaces."""
+    return re.sub(r"[\s_-]+", " ", name.strip().lower())
+
+
 def _text_column(present: list[str], path: Path, line: int, taken: set[str] = frozenset()) -> str:
     """The text column of a table without a column called ``text``: the one with a name from
     ``TEXT_NAMES``, leaving out the columns ``taken`` for speaker, source, timestamp or id.
     None or several such columns: an error naming the columns."""
     candidates = [name for name in present
-                  if name not in taken and re.sub(r"[\s_-]+", " ", name.strip().lower()) in TEXT_NAMES]
+                  if name not in taken and column_name(name) in TEXT_NAMES]
     if len(candidates) == 1:
         return candidates[0]
     columns = ", ".join(repr(p) for p in present[:20])
