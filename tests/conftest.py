@@ -50,6 +50,15 @@ def own_stage_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def store(tmp_path, monkeypatch):
+    """An empty decision store of the test's own, which $THEMES_DECISIONS names for every
+    command the test starts."""
+    path = tmp_path / "decisions.jsonl"
+    monkeypatch.setenv("THEMES_DECISIONS", str(path))
+    return path
+
+
+@pytest.fixture
 def fake_embedder():
     return FakeEmbedder()
 

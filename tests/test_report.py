@@ -19,13 +19,6 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    path = tmp_path / "decisions.jsonl"
-    monkeypatch.setenv("THEMES_DECISIONS", str(path))
-    return path
-
-
 def texts(n=15):
     return HOSTILE + [f"Segment {i} is about the day centre and the tablets." for i in range(len(HOSTILE), n)]
 

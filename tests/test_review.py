@@ -18,13 +18,6 @@ GROUPS = {0: range(0, 6), 1: range(6, 10), 2: range(10, 14)}
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    path = tmp_path / "decisions.jsonl"
-    monkeypatch.setenv("THEMES_DECISIONS", str(path))
-    return path
-
-
-@pytest.fixture
 def run(tmp_path, store):
     return write_review_run(tmp_path / "run", GROUPS)
 

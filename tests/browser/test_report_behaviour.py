@@ -26,13 +26,6 @@ expect = sync_api.expect
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    path = tmp_path / "decisions.jsonl"
-    monkeypatch.setenv("THEMES_DECISIONS", str(path))
-    return path
-
-
-@pytest.fixture
 def run(tmp_path, store):
     texts = [f"Segment {i} is about the day centre." for i in range(15)]
     texts[4] = "The Leaflet from the pharmacy was no help."  # a member, not a representative, of cluster 0

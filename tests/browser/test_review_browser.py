@@ -20,13 +20,6 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(),
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    path = tmp_path / "decisions.jsonl"
-    monkeypatch.setenv("THEMES_DECISIONS", str(path))
-    return path
-
-
-@pytest.fixture
 def run(tmp_path, store):
     texts = [f"Segment {i} is about the day centre and the tablets." for i in range(15)]
     texts[3] = "<script>document.title='owned'</script> is what the leaflet said"
