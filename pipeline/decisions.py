@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -363,12 +364,14 @@ def run_id(name: str, clusters: list[dict], fingerprint: object = None) -> str:
 
 @dataclass
 class RunFolder:
-    """What decisions need from a run folder: its id, clusters and taxonomy file."""
+    """What decisions need from a run folder: its id, clusters, taxonomy file and the
+    transcripts it read (``sources``, from its manifest)."""
 
     path: Path
     run: str
     clusters: list[dict]
     taxonomy_path: str | None
+    sources: frozenset[str] = frozenset()
 
     def cluster(self, cluster_id: int) -> dict:
         for cluster in self.clusters:
@@ -390,15 +393,25 @@ def read_run(run_dir: Path | str) -> RunFolder:
             raise TypeError("every cluster needs cluster_id and members")
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
         raise ThemesError(f"{clusters_file}: not a clusters.json written by themes ({err})") from None
-    taxonomy_path = None
+    taxonomy_path, sources = None, frozenset()
     manifest_file = run_dir / "manifest.json"
     if manifest_file.is_file():
         try:
-            taxonomy_path = json.loads(manifest_file.read_text(encoding="utf-8")).get("taxonomy")
+            manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
         except json.JSONDecodeError:
             raise ThemesError(f"{manifest_file}: not valid JSON") from None
+        taxonomy_path = manifest.get("taxonomy")
+        sources = run_sources(manifest)
     run = document.get("run") or run_id(run_dir.resolve().name, clusters)
-    return RunFolder(run_dir, run, clusters, taxonomy_path)
+    return RunFolder(run_dir, run, clusters, taxonomy_path, sources)
+
+
+def run_sources(manifest: dict) -> frozenset[str]:
+    """The transcripts a run read, as its manifest lists them (none from an older manifest)."""
+    inputs = manifest.get("inputs")
+    if not isinstance(inputs, list):
+        return frozenset()
+    return frozenset(i["source"] for i in inputs if isinstance(i, dict) and isinstance(i.get("source"), str))
 
 
 def jaccard(a, b) -> float:
@@ -432,7 +445,8 @@ def _source(segment_id: str) -> str:
     return segment_id.rpartition("#")[0]
 
 
-def match_decisions(run: str, clusters: list[dict], decisions: list[Decision]) -> tuple[dict[int, dict], list[Decision]]:
+def match_decisions(run: str, clusters: list[dict], decisions: list[Decision],
+                    sources: Iterable[str] = ()) -> tuple[dict[int, dict], list[Decision]]:
     """Apply the store's current decisions to a run's clusters.
 
     The rule: a decision made on this run's cluster applies to it. Otherwise the cluster takes
@@ -441,7 +455,8 @@ def match_decisions(run: str, clusters: list[dict], decisions: list[Decision]) -
     that showed a carried decision replaces that one, so the overridden one never comes back.
     Returns ``{cluster_id: decision field}`` for decided clusters, and the orphaned decisions:
     those matching no cluster of this run, among those on this run's transcripts (a store may
-    hold other studies' decisions too). ``decisions`` must be in store order.
+    hold other studies' decisions too): ``sources`` names the run's transcripts, to which those
+    of its clusters' members are added. ``decisions`` must be in store order.
     """
     position = {d.cluster_key: i for i, d in enumerate(decisions)}
     replaced_at: dict[str, int] = {}
@@ -469,8 +484,9 @@ def match_decisions(run: str, clusters: list[dict], decisions: list[Decision]) -
                 applied[cluster["cluster_id"]] = _decision_field(d, True, overlap, clusters)
 
     # A decision on other transcripts (another study sharing the store) is not this run's
-    # orphan: only those with a transcript in common with this run's clusters are listed.
-    sources = {_source(sid) for cluster in clusters for sid in cluster["members"]}
+    # orphan: only those with a transcript in common with this run are listed, even when
+    # none of its segments was clustered.
+    sources = set(sources) | {_source(sid) for cluster in clusters for sid in cluster["members"]}
     orphaned = [d for d in own.values() if d.cluster_id not in cluster_ids and d.status != UNDECIDED]
     orphaned += [d for d in earlier if d.status != UNDECIDED
                  and _best_cluster(d.segment_ids, clusters)[1] < CARRY_THRESHOLD
@@ -482,20 +498,22 @@ def match_decisions(run: str, clusters: list[dict], decisions: list[Decision]) -
 def decisions_for_run(run_dir: Path | str, store_path: Path | str) -> dict[int, dict]:
     """For each decided cluster of the run, its ``decision`` field (own or carried)."""
     folder = read_run(run_dir)
-    return match_decisions(folder.run, folder.clusters, load_decisions(store_path))[0]
+    return match_decisions(folder.run, folder.clusters, load_decisions(store_path), folder.sources)[0]
 
 
 def orphaned_decisions(run_dir: Path | str, store_path: Path | str) -> list[Decision]:
     """Current decisions that match no cluster of the run: listed, never dropped."""
     folder = read_run(run_dir)
-    return match_decisions(folder.run, folder.clusters, load_decisions(store_path))[1]
+    return match_decisions(folder.run, folder.clusters, load_decisions(store_path), folder.sources)[1]
 
 
-def attach_decisions(document: dict, name: str, store: Path, fingerprint: object) -> list[Decision]:
+def attach_decisions(document: dict, name: str, store: Path, fingerprint: object,
+                     sources: Iterable[str] = ()) -> list[Decision]:
     """At run time: give the clusters document its ``run`` id and every cluster its
-    ``decision`` field (or None) from the store; return the orphaned decisions. Reads only."""
+    ``decision`` field (or None) from the store; return the orphaned decisions on the run's
+    transcripts (``sources``). Reads only."""
     document["run"] = run_id(name, document["clusters"], fingerprint)
-    applied, orphaned = match_decisions(document["run"], document["clusters"], load_decisions(store))
+    applied, orphaned = match_decisions(document["run"], document["clusters"], load_decisions(store), sources)
     for cluster in document["clusters"]:
         cluster["decision"] = applied.get(cluster["cluster_id"])
     return orphaned

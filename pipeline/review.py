@@ -121,7 +121,7 @@ def make_decision(folder: RunFolder, cluster_id: int, status: str | None, *, cod
 def decide(run_dir: Path | str, store: Path | str, cluster_id: int, status: str | None, **fields) -> Decision:
     """Decide on one cluster of a run and append the decision to the store."""
     folder = read_run(run_dir)
-    applied, _ = match_decisions(folder.run, folder.clusters, load_decisions(store))
+    applied, _ = match_decisions(folder.run, folder.clusters, load_decisions(store), folder.sources)
     decision = make_decision(folder, cluster_id, status, current=applied.get(cluster_id),
                              codes=leaf_codes(folder), **fields)
     append_decision(store, decision)
@@ -249,7 +249,7 @@ def decisions_report(store: Path | str, run_dir: Path | str | None = None) -> De
             rows.append(f"  {d.cluster_key}  {describe(d)}  ({d.author}, {d.timestamp})")
         return DecisionsReport("\n".join(rows), [decision_to_dict(d) for d in decisions])
     folder = read_run(run_dir)
-    applied, orphaned = match_decisions(folder.run, folder.clusters, decisions)
+    applied, orphaned = match_decisions(folder.run, folder.clusters, decisions, folder.sources)
     carried = sum(1 for d in applied.values() if d["carried"])
     rows = [f"run {folder.run}: {len(applied)} of {len(folder.clusters)} clusters decided ({carried} carried)"]
     for c in folder.clusters:
@@ -278,7 +278,7 @@ def codebook(run_dir: Path | str, store: Path | str) -> dict:
     A cluster merged into another counts toward the theme its target ends up with.
     """
     folder = read_run(run_dir)
-    applied, orphaned = match_decisions(folder.run, folder.clusters, load_decisions(store))
+    applied, orphaned = match_decisions(folder.run, folder.clusters, load_decisions(store), folder.sources)
     codes = leaf_codes(folder) or {}
     members = {c["cluster_id"]: set(c["members"]) for c in folder.clusters}
 
@@ -389,7 +389,7 @@ class ReviewServer(ThreadingHTTPServer):
     def state(self, decisions: list[Decision] | None = None) -> dict:
         if decisions is None:
             decisions = load_decisions(self.store)
-        applied, orphaned = match_decisions(self.folder.run, self.folder.clusters, decisions)
+        applied, orphaned = match_decisions(self.folder.run, self.folder.clusters, decisions, self.folder.sources)
         return {"run": self.folder.run, "author": self.author,
                 "decisions": {str(k): v for k, v in applied.items()},
                 "orphaned": [orphan_view(d, self.folder.clusters) for d in orphaned]}
@@ -405,7 +405,7 @@ class ReviewServer(ThreadingHTTPServer):
             raise ThemesError("(merge_into): must be a cluster id")
         with self.lock:
             decisions = load_decisions(self.store)
-            applied, _ = match_decisions(self.folder.run, self.folder.clusters, decisions)
+            applied, _ = match_decisions(self.folder.run, self.folder.clusters, decisions, self.folder.sources)
             decision = make_decision(
                 self.folder, body["cluster_id"], body.get("status"), code_id=body.get("code_id"),
                 name=body.get("name"), definition=body.get("definition"), merge_into=body.get("merge_into"),

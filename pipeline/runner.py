@@ -332,7 +332,8 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
         settings = {k: v for k, v in dump_config(outputs.config).items()
                     if k not in ("output", "decisions", "cache")}  # the cache never changes results
         fingerprint = {"config": settings, "inputs": [s.sha256 for s in outputs.sources]}
-        orphaned = attach_decisions(document, out_dir.name, store_path(outputs.config), fingerprint)
+        orphaned = attach_decisions(document, out_dir.name, store_path(outputs.config), fingerprint,
+                                    [s.source for s in outputs.sources])
         run_manifest["run"] = document["run"]
         # Commands on this run folder find its decisions here, relative to the run folder (so from
         # any folder, and a copied project finds its own store).

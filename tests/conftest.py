@@ -105,7 +105,8 @@ def write_review_run(out_dir, groups, texts=None, taxonomy="nakanishi2021", over
     from pipeline.config import load_config, merge
     from pipeline.runner import RunOutputs, load_run_taxonomy, write_run
 
-    n = max(i for members in groups.values() for i in members) + 2  # the last segment stays unclustered
+    # The last segment stays unclustered; with no groups, ten segments and no cluster.
+    n = max((i for members in groups.values() for i in members), default=7) + 2
     texts = texts or [f"Segment {i} is about the day centre and the tablets." for i in range(n)]
     segments = [Segment(f"meeting.txt#{i}.1", "meeting.txt", i, "Nurse 1" if i % 2 else "User 1",
                         "professional" if i % 2 else "user", texts[i], 0, len(texts[i])) for i in range(n)]

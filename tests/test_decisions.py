@@ -215,6 +215,23 @@ def test_a_decision_on_other_transcripts_is_not_this_runs_orphan():
     assert applied == {} and orphaned == [gone]
 
 
+def test_a_run_with_no_clusters_still_lists_the_orphans_on_its_transcripts():
+    gone = on(4, range(20, 30))
+    other_study = decision(3, run="quotes", status="accepted", segments=("quotes.csv#1.1",))
+    assert match_decisions("now", [], [gone, other_study], sources=["m"]) == ({}, [gone])
+    assert match_decisions("now", [], [gone, other_study]) == ({}, [])  # no transcripts named: none known
+
+
+def test_run_folder_with_no_clusters_lists_earlier_decisions_as_orphaned(tmp_path, store):
+    first = write_review_run(tmp_path / "run", {0: range(0, 10)})
+    decide(first, store, 0, "rejected", memo="small talk")
+    rerun = write_review_run(tmp_path / "run", {}, overrides={"clustering": {"min_cluster_size": 40}})
+    orphans = orphaned_decisions(rerun, store)
+    assert [(d.cluster_id, d.memo) for d in orphans] == [(0, "small talk")]
+    manifest = json.loads((rerun / "manifest.json").read_text())
+    assert [o["from"] for o in manifest["orphaned_decisions"]] == [orphans[0].cluster_key]
+
+
 def test_best_overlap_wins_and_ties_go_to_the_later_decision():
     clusters = [cluster(0, range(0, 10))]
     close = on(1, range(0, 9), code_id="c.close")
