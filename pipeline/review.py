@@ -290,16 +290,17 @@ def codebook(run_dir: Path | str, store: Path | str) -> dict:
         return None if cid is None or cid in seen else cid
 
     themes: dict[tuple, dict] = {}
-    rejected, undecided = [], []
+    rejected, undecided, memos = [], [], []
     for cluster in folder.clusters:
         cid = cluster["cluster_id"]
         target = final(cid)
         d = applied.get(target) if target is not None else None
-        if d is None or d["status"] == "merged":
-            undecided.append(cid)
-            continue
-        if d["status"] == "rejected":
-            rejected.append(cid)
+        if d is None or d["status"] in ("merged", "rejected"):
+            (rejected if d and d["status"] == "rejected" else undecided).append(cid)
+            # A memo on a cluster in no theme (rejected, or merged into one left undecided) is kept.
+            if (applied.get(cid) or {}).get("memo"):
+                memos.append({"cluster_id": cid, "status": applied[cid]["status"],
+                              "merge_into": applied[cid]["merge_into"], "memo": applied[cid]["memo"]})
             continue
         key = ("code", d["code_id"]) if d["status"] == "accepted" else ("new", d["name"].casefold())
         theme = themes.setdefault(key, {
@@ -317,7 +318,7 @@ def codebook(run_dir: Path | str, store: Path | str) -> dict:
         entries.append(theme)
     entries.sort(key=lambda t: (t["kind"] != "code", -t["members"], t["code_id"] or t["name"] or ""))
     return {"run": folder.run, "themes": entries, "rejected": rejected, "undecided": undecided,
-            "orphaned": [orphan_view(d, folder.clusters) for d in orphaned]}
+            "memos": memos, "orphaned": [orphan_view(d, folder.clusters) for d in orphaned]}
 
 
 def format_codebook(book: dict) -> str:
@@ -338,6 +339,11 @@ def format_codebook(book: dict) -> str:
     rows.append("")
     rows.append(f"Rejected clusters: {', '.join(map(str, book['rejected'])) or 'none'}")
     rows.append(f"Undecided clusters: {', '.join(map(str, book['undecided'])) or 'none'}")
+    if book["memos"]:
+        rows.append("Memos on clusters in no theme:")
+    for m in book["memos"]:
+        status = f"merged into {m['merge_into']}" if m["status"] == "merged" else m["status"]
+        rows.append(f"  cluster {m['cluster_id']} ({status}): {' '.join(m['memo'].split())}")
     if book["orphaned"]:
         rows.append(f"Orphaned decisions: {len(book['orphaned'])} (themes decisions show --run RUN lists them)")
     return "\n".join(rows)

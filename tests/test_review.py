@@ -263,6 +263,20 @@ def test_codebook_counts_new_themes_and_lists_the_rest(run, store):
     assert book["rejected"] == [1] and book["undecided"] == []
 
 
+def test_codebook_keeps_the_memos_of_clusters_in_no_theme(run, store):
+    from pipeline.review import format_codebook
+
+    decide(run, store, 0, "new", name="Sleep")
+    decide(run, store, 2, "merged", merge_into=0, memo="same talk as 0")
+    decide(run, store, 1, "rejected", memo="small talk")
+    decide(run, store, 0, "undecided")  # the merge target taken back: cluster 2 is in no theme now
+    book = codebook(run, store)
+    assert book["themes"] == [] and book["undecided"] == [0, 2] and book["rejected"] == [1]
+    assert [(m["cluster_id"], m["memo"]) for m in book["memos"]] == [(1, "small talk"), (2, "same talk as 0")]
+    text = format_codebook(book)
+    assert "cluster 1 (rejected): small talk" in text and "cluster 2 (merged into 0): same talk as 0" in text
+
+
 def test_docs_describe_every_command_option_and_store_field():
     doc = (ROOT / "docs" / "review.md").read_text(encoding="utf-8")
     for command in ("themes review", "themes decide", "themes decisions show", "themes decisions import",
