@@ -49,18 +49,20 @@ def _node(label: str, code_id: str, line: int) -> dict:
 
 
 def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
-    """A codebook table -> (taxonomy data, lines, how its columns were read). One row a code;
+    """A codebook table -> (taxonomy data, lines, notes on how it was read). One row a code;
     its `group` cell names the groups above it, created in order of first appearance. A row
     may also describe a group: its label is the one other rows name in their `group` cell.
 
     A table with both a sub-level column (``Subcode``, ``Subtheme``...) and a ``Code`` (or
     ``Label``, ``Name``) column reads the sub-level cell as the label and the code cell as the
     innermost group (below the `group` cell's path, if any); a row with a code cell but no
-    sub-level cell describes that group."""
+    sub-level cell describes that group. There, empty code and group cells are carried down
+    from the rows above (see _carry_down)."""
     raw = Path(path).read_bytes()
     if not raw.strip():
         raise ThemesError(f"{path}: file is empty")
-    if Path(path).suffix.lower() == ".xlsx" or is_xlsx(raw):
+    xlsx = Path(path).suffix.lower() == ".xlsx" or is_xlsx(raw)
+    if xlsx:
         rows = sheet_rows(raw, path)  # the first sheet; a codebook's other sheets are its own business
     else:
         text = decode(raw, path, "a codebook table saved as CSV or TSV")
@@ -68,6 +70,19 @@ def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
             raise ThemesError(f"{path}: file is empty")
         rows = csv_rows(text, "\t" if Path(path).suffix.lower() == ".tsv" else None, path)
     _, names = next(rows)
+    column = _columns(names, path)
+    cells = [(line, cell) for line, cell in ((line, _cells(row, column)) for line, row in rows)
+             if any(cell.values())]
+    carried = _carry_down(cells, column, "row" if xlsx else "line")
+    top = _tree(cells, path)
+    notes = _column_notes(column, names) + carried
+    return ({"id": slug(Path(path).stem), "label": Path(path).stem, "codes": top}, _lines_by_position(top),
+            notes)
+
+
+def _columns(names: list[str], path: Path) -> dict[str, str | None]:
+    """Each field -> the column it is read from (None where there is none); "level" is the
+    code column of the "Code | Subcode" layout, read as the innermost group."""
     by_name: dict[str, str] = {}
     for name in names:
         by_name.setdefault(column_name(name), name)
@@ -82,6 +97,56 @@ def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
     if column["label"] is None:
         raise ThemesError(f"{path}:1 (label): no column for the code's label; name one 'label', 'code' or "
                           f"'name' (the columns are {', '.join(repr(name) for name in names)})")
+    return column
+
+
+def _cells(row: dict, column: dict) -> dict[str, str]:
+    return {field: (row.get(name) or "").strip() if name else "" for field, name in column.items()}
+
+
+def _carry_down(cells: list[tuple[int, dict]], column: dict, unit: str) -> tuple[str, ...]:
+    """In the "Code | Subcode" layout, a row with a subcode but an empty code cell takes the
+    code of the nearest row above with one, in the same group: spreadsheets merge a code's
+    cell down its block of rows (Excel keeps the value in the first cell only), or leave it
+    blank under the first row. An empty group cell likewise takes the group above, once a
+    row has named one. The cells are filled in place; returns a note for each block of rows
+    so read (``unit`` names the numbers: "row" in a sheet, "line" in a CSV file).
+
+    The plain layout is left alone: there an empty group cell means a code at the top level."""
+    if not column["level"]:
+        return ()
+    carried: dict[tuple[str, str, int], list[int]] = {}  # (field, value, line it came from) -> lines
+    above: dict[str, tuple[str, int]] = {}  # field -> (value, line) of the nearest cell above with one
+
+    def carry(field: str, line: int, cell: dict) -> None:
+        if cell[field]:
+            above[field] = (cell[field], line)
+        elif field in above:
+            cell[field] = above[field][0]
+            carried.setdefault((field, *above[field]), []).append(line)
+
+    group = None  # the last row's group: a new group ends a code's block
+    for line, cell in cells:
+        if not cell["label"] and not cell["level"]:
+            continue  # no code here: refused when the tree is built
+        if column["group"]:
+            carry("group", line, cell)
+        if cell["group"] != group:
+            above.pop("level", None)
+        group = cell["group"]
+        carry("level", line, cell)
+    return tuple(f"{_span(unit, lines)}: empty {column[field]!r} cell read as {value!r} from {unit} {source} "
+                 "above (as a merged cell)"
+                 for (field, value, source), lines in sorted(carried.items(), key=lambda item: item[1][0]))
+
+
+def _span(unit: str, lines: list[int]) -> str:
+    """"line 4", or "lines 4-6" for a block of rows."""
+    return f"{unit}s {lines[0]}-{lines[-1]}" if len(lines) > 1 else f"{unit} {lines[0]}"
+
+
+def _tree(cells: list[tuple[int, dict]], path: Path) -> list[dict]:
+    """The top-level codes the rows describe, each with its "codes" nested."""
     top: list[dict] = []
     nodes: dict[tuple[str, ...], dict] = {}  # label path -> code
     rows_of: dict[tuple[str, ...], int] = {}  # label path -> the line of the row that gave it
@@ -95,37 +160,40 @@ def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
             siblings.append(nodes[key])
         return nodes[key]
 
-    for line, row in rows:
-        cell = {field: (row.get(name) or "").strip() if name else "" for field, name in column.items()}
-        if any(cell.values()):
-            if not cell["label"] and not cell["level"]:
-                raise ThemesError(f"{path}:{line} (label): a code has no label")
-            key = tuple(part.strip() for part in cell["group"].split(PATH_SEPARATOR) if part.strip())
-            key += tuple(part for part in (cell["level"], cell["label"]) if part)
-            if key in rows_of:
-                raise ThemesError(f"{path}:{line} ({key[-1]}): the same code as line {rows_of[key]} "
-                                  f"(same label{' in the same group' if len(key) > 1 else ''})")
-            rows_of[key] = line
-            code = place(key, line)
-            code["_line"] = line
-            if cell["id"] and "codes" not in code:
-                code["id"] = cell["id"]
-            if cell["description"] or cell["when"]:
-                description = cell["description"]
-                if description and cell["when"] and description[-1] not in ".!?":
-                    description += "."
-                when = f"When to use: {cell['when']}" if cell["when"] else ""
-                code["description"] = " ".join(part for part in (description, when) if part)
-            for field in ("examples", "keywords"):
-                parts = [part.strip() for part in cell[field].split(LIST_SEPARATOR) if part.strip()]
-                if parts:
-                    code[field] = parts
+    for line, cell in cells:
+        if not cell["label"] and not cell["level"]:
+            raise ThemesError(f"{path}:{line} (label): a code has no label")
+        key = tuple(part.strip() for part in cell["group"].split(PATH_SEPARATOR) if part.strip())
+        key += tuple(part for part in (cell["level"], cell["label"]) if part)
+        if key in rows_of:
+            raise ThemesError(f"{path}:{line} ({key[-1]}): the same code as line {rows_of[key]} "
+                              f"(same label{' in the same group' if len(key) > 1 else ''})")
+        rows_of[key] = line
+        code = place(key, line)
+        code["_line"] = line
+        if cell["id"] and "codes" not in code:
+            code["id"] = cell["id"]
+        if cell["description"] or cell["when"]:
+            description = cell["description"]
+            if description and cell["when"] and description[-1] not in ".!?":
+                description += "."
+            when = f"When to use: {cell['when']}" if cell["when"] else ""
+            code["description"] = " ".join(part for part in (description, when) if part)
+        for field in ("examples", "keywords"):
+            parts = [part.strip() for part in cell[field].split(LIST_SEPARATOR) if part.strip()]
+            if parts:
+                code[field] = parts
     if not top:
         raise ThemesError(f"{path}: the codebook has no codes")
+    return top
+
+
+def _column_notes(column: dict, names: list[str]) -> tuple[str, ...]:
+    """"columns read: ..." and, if any, "columns not read: ..." for `taxonomy check`."""
     used = {name for name in column.values() if name}
     shown = {"when": "when to use (added to the description)"}
     after = {}
-    if level:
+    if column["level"]:
         shown["level"] = "innermost group" if column["group"] else "group"
         after["level"] = f" (a row with no {column['label']!r} describes that group)"
     order = [field for field in column if field != "level"]
@@ -133,10 +201,8 @@ def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
     read = ", ".join(f"{shown.get(field, field)} from {column[field]!r}{after.get(field, '')}"
                      for field in order if column[field])
     unread = [name for name in names if name and name not in used]
-    notes = (f"columns read: {read}",) + ((f"columns not read: {', '.join(repr(n) for n in unread)}",)
+    return (f"columns read: {read}",) + ((f"columns not read: {', '.join(repr(n) for n in unread)}",)
                                          if unread else ())
-    return ({"id": slug(Path(path).stem), "label": Path(path).stem, "codes": top}, _lines_by_position(top),
-            notes)
 
 
 def read_qdc(path: Path) -> tuple[dict, dict]:

@@ -127,6 +127,73 @@ def test_a_code_and_subcode_table_nests_the_subcodes_under_their_code(tmp_path):
         load_taxonomy(path)
 
 
+MERGED = """Code,Subcode,Definition
+Access,,Getting to the service at all
+Access,Waiting time,Long waits
+,Distance,Travel to the clinic
+,Opening hours,
+Care,Staff attitude,
+"""
+
+
+def test_an_empty_code_cell_under_a_code_is_read_as_that_code_as_a_merged_cell_is(tmp_path):
+    path = tmp_path / "book.csv"
+    path.write_text(MERGED, encoding="utf-8")
+    tax = load_taxonomy(path)
+    assert [c.id for c in tax.walk()] == ["access", "access.waiting_time", "access.distance",
+                                         "access.opening_hours", "care", "care.staff_attitude"]
+    assert tax.codes["access.distance"].description == "Travel to the clinic"
+    assert tax.notes[1:] == ("lines 4-5: empty 'Code' cell read as 'Access' from line 3 above (as a merged cell)",)
+    result = themes("taxonomy", "check", str(path))
+    assert result.returncode == 0 and result.stdout.splitlines()[:2] == list(tax.notes)
+    # A subcode before any code stays at the top, as before.
+    path.write_text("Code,Subcode\n,Other\nAccess,Waiting\n", encoding="utf-8")
+    tax = load_taxonomy(path)
+    assert [c.id for c in tax.walk()] == ["other", "access", "access.waiting"] and len(tax.notes) == 1
+
+
+def test_an_empty_group_cell_is_carried_down_only_in_the_code_and_subcode_layout(tmp_path):
+    path = tmp_path / "book.csv"
+    path.write_text("Theme,Code,Subtheme\n"
+                    ",Other,Misc\n"  # no theme above yet: at the top
+                    "Services,Access,Waiting time\n"
+                    ",,Distance\n"
+                    ",Transport,Bus\n"
+                    "People,,Kindness\n", encoding="utf-8")  # a new theme ends the block of 'Access'
+    tax = load_taxonomy(path)
+    assert [c.id for c in tax.walk()] == ["other", "other.misc", "services", "services.access",
+                                         "services.access.waiting_time", "services.access.distance",
+                                         "services.transport", "services.transport.bus", "people", "people.kindness"]
+    assert tax.notes[1:] == (
+        "lines 4-5: empty 'Theme' cell read as 'Services' from line 3 above (as a merged cell)",
+        "line 4: empty 'Code' cell read as 'Access' from line 3 above (as a merged cell)")
+    # Without a sub-level column, an empty group cell is a code at the top level.
+    path.write_text("Label,Group\nWaiting time,Access\nNothing to add,\n", encoding="utf-8")
+    tax = load_taxonomy(path)
+    assert [c.id for c in tax.walk()] == ["access", "access.waiting_time", "nothing_to_add"]
+    assert tax.notes == ("columns read: label from 'Label', group from 'Group'",)
+
+
+def test_merged_cells_in_an_excel_codebook_are_read_as_their_first_cell(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    rows = [["Theme", "Code", "Subcode"], ["Services", "Access", ""], ["", "", "Waiting time"],
+            ["", "", "Distance"], ["", "Transport", "Bus"], ["People", "Care", "Kindness"]]
+    for row in rows:
+        book.active.append(row)
+    book.active.merge_cells("A2:A5")  # Excel keeps the value in A2 only, as openpyxl does
+    book.active.merge_cells("B2:B4")
+    book.save(tmp_path / "book.xlsx")
+    tax = load_taxonomy(tmp_path / "book.xlsx")
+    assert [c.id for c in tax.walk()] == ["services", "services.access", "services.access.waiting_time",
+                                         "services.access.distance", "services.transport",
+                                         "services.transport.bus", "people", "people.care", "people.care.kindness"]
+    assert tax.notes[1:] == (
+        "rows 3-5: empty 'Theme' cell read as 'Services' from row 2 above (as a merged cell)",
+        "rows 3-4: empty 'Code' cell read as 'Access' from row 2 above (as a merged cell)")
+
+
 def test_an_excel_codebook_gives_the_same_tree_as_its_csv(tmp_path):
     import csv
     import io
