@@ -62,25 +62,29 @@ def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
     if not raw.strip():
         raise ThemesError(f"{path}: file is empty")
     xlsx = Path(path).suffix.lower() == ".xlsx" or is_xlsx(raw)
+    # A title above the header is left out where the header has a label column (notices).
+    notices: list[str] = []
     if xlsx:
-        rows = sheet_rows(raw, path)  # the first sheet; a codebook's other sheets are its own business
+        # The first sheet; a codebook's other sheets are its own business.
+        rows = sheet_rows(raw, path, notices, COLUMNS["label"])
     else:
         text = decode(raw, path, "a codebook table saved as CSV or TSV")
         if not text.strip():
             raise ThemesError(f"{path}: file is empty")
-        rows = csv_rows(text, "\t" if Path(path).suffix.lower() == ".tsv" else None, path)
-    _, names = next(rows)
-    column = _columns(names, path)
+        rows = csv_rows(text, "\t" if Path(path).suffix.lower() == ".tsv" else None, path, notices,
+                        COLUMNS["label"])
+    header_line, names = next(rows)
+    column = _columns(names, path, header_line)
     cells = [(line, cell) for line, cell in ((line, _cells(row, column)) for line, row in rows)
              if any(cell.values())]
     carried = _carry_down(cells, column, "row" if xlsx else "line")
     top = _tree(cells, path)
-    notes = _column_notes(column, names) + carried
+    notes = tuple(notice.removeprefix(f"{path}: ") for notice in notices) + _column_notes(column, names) + carried
     return ({"id": slug(Path(path).stem), "label": Path(path).stem, "codes": top}, _lines_by_position(top),
             notes)
 
 
-def _columns(names: list[str], path: Path) -> dict[str, str | None]:
+def _columns(names: list[str], path: Path, line: int = 1) -> dict[str, str | None]:
     """Each field -> the column it is read from (None where there is none); "level" is the
     code column of the "Code | Subcode" layout, read as the innermost group."""
     by_name: dict[str, str] = {}
@@ -95,7 +99,7 @@ def _columns(names: list[str], path: Path) -> dict[str, str | None]:
         column["label"] = sub
     column["level"] = level
     if column["label"] is None:
-        raise ThemesError(f"{path}:1 (label): no column for the code's label; name one 'label', 'code' or "
+        raise ThemesError(f"{path}:{line} (label): no column for the code's label; name one 'label', 'code' or "
                           f"'name' (the columns are {', '.join(repr(name) for name in names)})")
     return column
 

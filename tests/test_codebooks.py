@@ -215,6 +215,35 @@ def test_an_excel_codebook_gives_the_same_tree_as_its_csv(tmp_path):
     assert result.returncode == 0 and "* access.waiting_time — Waiting time" in result.stdout
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_title_above_a_codebooks_header_is_left_out_and_said(tmp_path, suffix):
+    import csv
+    import io
+
+    from openpyxl import Workbook
+
+    rows = [["Staff study codebook, version 3"], [], *csv.reader(io.StringIO(TABLE))]
+    path = tmp_path / f"book{suffix}"
+    if suffix == ".csv":
+        path.write_text("\n".join(",".join(f'"{c}"' if "," in c or "\n" in c else c for c in row) for row in rows),
+                        encoding="utf-8")
+    else:
+        book = Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.save(path)
+    (tmp_path / "plain.csv").write_text(TABLE, encoding="utf-8")
+    titled, plain = load_taxonomy(path), load_taxonomy(tmp_path / "plain.csv")
+    assert [(c.id, c.description) for c in titled.walk()] == [(c.id, c.description) for c in plain.walk()]
+    assert titled.notes[0] == ("a title above the column names (line 1: 'Staff study codebook, version 3') "
+                               "is left out; the header is line 3")
+    # With no label column under it, the first row stays the header, and the error names it.
+    path = tmp_path / "notes.csv"
+    path.write_text("Staff study codebook\nfirst,second\nx,y\n", encoding="utf-8")
+    with pytest.raises(ThemesError, match=r"notes.csv:1 \(label\): no column for the code's label"):
+        load_taxonomy(path)
+
+
 def test_a_spreadsheet_not_saved_as_csv_is_refused(tmp_path):
     path = tmp_path / "book.csv"
     path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)))  # an .xlsx renamed

@@ -310,6 +310,91 @@ def test_a_qualtrics_exports_two_more_header_rows_are_not_answers(tmp_path, kind
                                   "are header rows, not answers",)
 
 
+def write_table(path, rows):
+    """A table of ``rows`` (lists of cells, None for an empty one) as CSV (empty cells kept as
+    empty fields) or as an .xlsx sheet, by the path's suffix."""
+    if path.suffix == ".xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.save(path)
+    else:
+        path.write_text("".join(",".join(cell or "" for cell in row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_title_above_the_header_is_left_out_and_said(tmp_path, kind):
+    rows = [["Staff survey 2025 - free text answers", None, None],  # "Staff survey ...,," in CSV
+            ["id", "role", "comment"],
+            ["1", "nurse", "The rota changes too often"],
+            ["2", "porter", "Nobody tells us about the new lifts"]]
+    path = write_table(tmp_path / f"staff.{kind}", rows)
+    (transcript,), _ = ingest([path], columns={"speaker": "role"})
+    assert [(t.line, t.speaker, t.text) for t in transcript.turns] == [
+        (3, "nurse", "The rota changes too often"), (4, "porter", "Nobody tells us about the new lifts")]
+    assert transcript.notices == (
+        f"{path}: a title above the column names (line 1: 'Staff survey 2025 - free text answers') is left "
+        "out; the header is line 2",
+        f"{path}: the text is read from column 'comment' (there is no column named 'text'); set "
+        "input.columns.text (or --text-column) to read another")
+
+
+def test_a_title_subtitle_and_blank_line_above_the_header_are_left_out(tmp_path):
+    rows = [["Staff survey 2025", None], ["Ward 3, March", None], [None, None],
+            ["Respondent", "text"], ["R1", "The rota changes too often"], ["R2", "Kind staff"]]
+    (sheet,), _ = ingest([write_table(tmp_path / "staff.xlsx", rows)])
+    assert [(t.line, t.text) for t in sheet.turns] == [(5, "The rota changes too often"), (6, "Kind staff")]
+    assert sheet.notices == (f"{tmp_path / 'staff.xlsx'}: a title above the column names (lines 1 and 2: "
+                             "'Staff survey 2025', 'Ward 3, March') is left out; the header is line 4",)
+    # Bare title lines over a ";" table: the delimiter is the header's, not the title's.
+    path = tmp_path / "staff.csv"
+    path.write_text("Staff survey 2025\r\nWard 3\r\n\r\nRespondent;text\r\nR1;The rota changes too often\r\n")
+    (table,), _ = ingest([path], columns={"speaker": "respondent"})
+    assert [(t.line, t.speaker, t.text) for t in table.turns] == [(5, "R1", "The rota changes too often")]
+    assert table.notices == (f"{path}: a title above the column names (lines 1 and 2: 'Staff survey 2025', "
+                             "'Ward 3') is left out; the header is line 4",)
+
+
+def test_errors_after_a_title_name_the_files_own_lines(tmp_path):
+    path = tmp_path / "staff.csv"
+    path.write_text("Staff survey 2025,,\nid,role,comment\n1,nurse,The rota\n2,porter,Lifts,again\n")
+    with pytest.raises(ThemesError, match=r"staff\.csv:4: row has 4 cells but the header has 3"):
+        ingest([path])
+    sheet = write_table(tmp_path / "staff.xlsx", [["Staff survey 2025"], [], ["id", "comment"], ["1", "The rota"]])
+    with pytest.raises(ThemesError, match=r"staff\.xlsx:3 \(input\.columns\.speaker\): no column named 'who'"):
+        ingest([sheet], columns={"speaker": "who"})
+
+
+def test_a_header_of_one_cell_is_never_taken_for_a_title(tmp_path):
+    # A table of one column: the row under its header has one cell too.
+    path = tmp_path / "quotes.csv"
+    path.write_text("text\nThe rota changes too often\nKind staff; they listened\n")
+    (table,), _ = ingest([path])
+    assert [(t.line, t.text) for t in table.turns] == [(2, "The rota changes too often"),
+                                                       (3, "Kind staff; they listened")]
+    assert table.notices == ()
+    # A header of one name, and a note beside a row under it: the name is a column's, not a title.
+    sheet = write_table(tmp_path / "quotes.xlsx", [["Remarks"], ["The rota changes too often", "ask Sam"],
+                                                   ["Kind staff"]])
+    (rows,), _ = ingest([sheet], columns={"text": "remarks"})
+    assert [(t.line, t.text) for t in rows.turns] == [(2, "The rota changes too often"), (3, "Kind staff")]
+    assert rows.notices == ()
+    # A first row of one cell over rows of one cell: it is the header, as always.
+    path.write_text("Remarks,\nThe rota changes too often,\nKind staff,\n")
+    (rows,), _ = ingest([path], columns={"text": "Remarks"})
+    assert [t.text for t in rows.turns] == ["The rota changes too often", "Kind staff"] and rows.notices == ()
+    # No column the text could be read from under it, or too many rows of one cell: no title.
+    path.write_text("Staff survey 2025,,\nq1,q2,q3\n1,2,3\n")
+    with pytest.raises(ThemesError, match=r"quotes\.csv:1 \(input\.columns\.text\): .* 'Staff survey 2025'"):
+        ingest([path])
+    path.write_text("Staff survey\nWard 3\nMarch\nDraft\nid,text\n1,The rota\n")
+    with pytest.raises(ThemesError, match=r"quotes\.csv:1 \(input\.columns\.text\): .* 'Staff survey'"):
+        ingest([path])
+
+
 def test_jsonl_rows_in_file_order():
     transcript = read_one("comments.jsonl")
     assert [t.text for t in transcript.turns] == [

@@ -2,8 +2,9 @@
 
 Survey tools (Qualtrics, Microsoft Forms, SurveyMonkey) and most research teams keep free
 text and codebooks in workbooks. The first sheet is read like a CSV file: its first row with
-any cell filled is the header, each later row a record, and a "line" is the sheet's row
-number. Other sheets are left out, and a notice says so.
+any cell filled is the header (a title above it is left out, as ``table.split_title`` says),
+each later row a record, and a "line" is the sheet's row number. Other sheets are left out,
+and a notice says so.
 
 What a cell reads as, exactly: its stored value, not what its number format shows. A formula
 gives the result Excel saved with the file (a workbook written by a script and never opened
@@ -50,11 +51,14 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def sheet_rows(raw: bytes, path: Path, notices: list[str] | None = None):
+def sheet_rows(raw: bytes, path: Path, notices: list[str] | None = None, names=()):
     """Yield (row number, header names) for the first sheet's header, then (row number, row
-    dict) for each later row with a cell filled: the protocol of ``table.csv_rows``. A notice
-    naming the other sheets, if any, is appended to ``notices``."""
+    dict) for each later row with a cell filled: the protocol of ``table.csv_rows``, a title
+    above the header left out likewise where ``names`` are given. A notice naming the other
+    sheets, if any, is appended to ``notices``."""
     from openpyxl import load_workbook
+
+    from .table import split_title
 
     check_archive(raw, path, "xl/workbook.xml", "Excel workbook", ".xlsx",
                   "open and save it again in Excel, or save the sheet as CSV")
@@ -72,37 +76,42 @@ def sheet_rows(raw: bytes, path: Path, notices: list[str] | None = None):
             others = ", ".join(repr(sheet.title) for sheet in sheets[1:6]) + (" ..." if len(sheets) > 6 else "")
             notices.append(f"{path}: only the first sheet, {sheets[0].title!r}, is read; left out: {others}")
         sheet = sheets[0]
-        # In read-only mode openpyxl pads every row to the width the sheet's <dimension> tag
-        # declares (A1:XFD1048576: 16,384 cells a row, a million rows) and stops at its last
-        # row (a tag too small drops rows and columns). Without it, each row is as wide as its
-        # last cell and the rows run to the last one in the file.
-        sheet.reset_dimensions()
-        header: list[str] | None = None
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if number > MAX_ROWS:  # checked first: a far row comes after a run of empty ones
-                raise ThemesError(f"{path}: the first sheet, {sheet.title!r}, has rows past row "
-                                  f"{MAX_ROWS:,}, Excel's limit; save the rows with text as CSV")
-            if not row:
-                continue  # a row with no cells (rows missing from the file come as these)
-            if len(row) > MAX_COLUMNS:
-                if any(cell_text(value).strip() for value in row[MAX_COLUMNS:] if value is not None):
-                    raise ThemesError(f"{path}:{number}: the first sheet, {sheet.title!r}, has content past "
-                                      f"column {MAX_COLUMNS:,}; a table of text has far fewer columns — "
-                                      "delete the far cells, or save the columns with text as CSV")
-                row = row[:MAX_COLUMNS]
-            cells = [cell_text(value).strip() if header is None else cell_text(value) for value in row]
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                while cells and not cells[-1]:
-                    cells.pop()  # empty columns after the last name
-                header = [cell.lstrip("\ufeff") for cell in cells]
-                yield number, header
-                continue
-            yield number, dict(zip(header, cells))  # cells right of the last name are no column's
-        if header is None:
+        found = split_title(_records(sheet, path), path, names, notices)
+        if found is None:
             others = f"; only the first sheet is read, not {', '.join(repr(s.title) for s in sheets[1:4])}" \
                 if len(sheets) > 1 else ""
             raise ThemesError(f"{path}: the first sheet, {sheet.title!r}, is empty{others}")
+        number, cells, records = found
+        header = [cell.strip() for cell in cells]
+        while header and not header[-1]:
+            header.pop()  # empty columns after the last name
+        header = [cell.lstrip("\ufeff") for cell in header]
+        yield number, header
+        for number, cells in records:
+            yield number, dict(zip(header, cells))  # cells right of the last name are no column's
     finally:
         book.close()
+
+
+def _records(sheet, path: Path):
+    """(row number, cells as text) for each row of the sheet with a cell filled."""
+    # In read-only mode openpyxl pads every row to the width the sheet's <dimension> tag
+    # declares (A1:XFD1048576: 16,384 cells a row, a million rows) and stops at its last
+    # row (a tag too small drops rows and columns). Without it, each row is as wide as its
+    # last cell and the rows run to the last one in the file.
+    sheet.reset_dimensions()
+    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if number > MAX_ROWS:  # checked first: a far row comes after a run of empty ones
+            raise ThemesError(f"{path}: the first sheet, {sheet.title!r}, has rows past row "
+                              f"{MAX_ROWS:,}, Excel's limit; save the rows with text as CSV")
+        if not row:
+            continue  # a row with no cells (rows missing from the file come as these)
+        if len(row) > MAX_COLUMNS:
+            if any(cell_text(value).strip() for value in row[MAX_COLUMNS:] if value is not None):
+                raise ThemesError(f"{path}:{number}: the first sheet, {sheet.title!r}, has content past "
+                                  f"column {MAX_COLUMNS:,}; a table of text has far fewer columns — "
+                                  "delete the far cells, or save the columns with text as CSV")
+            row = row[:MAX_COLUMNS]
+        cells = [cell_text(value) for value in row]
+        if any(cell.strip() for cell in cells):
+            yield number, cells

@@ -9,6 +9,9 @@ the columns not already read as another key), and ``speaker``,
 A row without a speaker gets the label ``""`` (role ``respondent``). Empty rows are left out
 and counted in the transcript's metadata.
 
+A title above the header (``Staff survey 2025``, then perhaps a subtitle or a date) is left
+out, and a notice says so (``split_title``).
+
 ``Transcript.text`` is the rows' texts joined with ``\\n`` (cells are unquoted and unescaped,
 so the file's bytes cannot be indexed directly); ``Turn.line`` is the row's line in the file.
 """
@@ -31,6 +34,12 @@ OPTIONAL_DEFAULTS = {"speaker": "speaker", "source": "source", "timestamp": "tim
 # case, with "_" and "-" read as spaces). Only a table with exactly one of them is read this way.
 TEXT_NAMES = ("quote", "quotation", "quotes", "utterance", "excerpt", "comment", "comments", "response",
               "answer", "free text", "content", "message", "statement", "verbatim")
+
+# A title above the header: at most this many rows of one filled cell (a title, a subtitle, a
+# date), with the header at most this many lines below the first (blank lines included).
+MAX_TITLE_ROWS = 3
+MAX_LINES_ABOVE_HEADER = 5
+DELIMITERS = ",;\t|"
 
 _RECORD_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
@@ -86,34 +95,115 @@ def _resolve(columns: dict[str, str | None], present: list[str], path: Path, lin
     return chosen
 
 
-def csv_rows(text: str, delimiter: str | None, path: Path):
-    """Yield (line number, row dict) after the header; the header's names first."""
-    sample = text[:65536]
-    if delimiter is None:
-        try:
-            delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0] if sample else ",", delimiters=",;\t|").delimiter
-        except csv.Error:
-            delimiter = ","
-    # Lines are handed over one at a time (with their breaks, which quoted cells may hold),
-    # so a large file is not copied whole again.
-    reader = csv.reader((m.group(0) for m in _RECORD_LINE.finditer(text)), delimiter=delimiter)
+def _filled(cells: list[str]) -> list[str]:
+    return [cell for cell in (c.lstrip("\ufeff").strip() for c in cells) if cell]
+
+
+def split_title(records, path: Path, names, notices: list[str] | None):
+    """(header line, header cells, the records after it) from a table's (line, cells) records,
+    or None where no record has a cell filled. The header is the first record with a cell
+    filled, unless that record is a title: a title is left out, said in a notice, only where
+    ``names`` are given (the column names the reader needs one of, compared as ``column_name``
+    does) and it is the first of at most ``MAX_TITLE_ROWS`` records of one filled cell, none
+    of them one of ``names``, right above a record of two or more filled cells holding one of
+    ``names``, at most ``MAX_LINES_ABOVE_HEADER`` lines below it. So a table of one column, or
+    a header with one name over rows with notes beside it, keeps its header."""
+    records = iter(records)
+    first = next((record for record in records if _filled(record[1])), None)
+    if first is None:
+        return None
+    wanted = {column_name(name) for name in names}
+
+    def known(cells: list[str]) -> bool:
+        return any(column_name(cell) in wanted for cell in _filled(cells))
+
+    if not wanted or len(_filled(first[1])) != 1 or known(first[1]):
+        return first[0], first[1], records
+    titles, held = [first], []
+    for record in records:
+        held.append(record)
+        line, cells = record
+        filled = _filled(cells)
+        if line - first[0] > MAX_LINES_ABOVE_HEADER:
+            break
+        if not filled:
+            continue
+        if len(filled) == 1 and not known(cells) and len(titles) < MAX_TITLE_ROWS:
+            titles.append(record)
+            continue
+        if len(filled) >= 2 and known(cells):
+            if notices is not None:
+                lines = [str(title_line) for title_line, _ in titles]
+                said = lines[0] if len(lines) == 1 else f"{', '.join(lines[:-1])} and {lines[-1]}"
+                texts = ", ".join(repr(_short(_filled(title)[0])) for _, title in titles)
+                notices.append(f"{path}: a title above the column names (line{'s' if len(lines) > 1 else ''} "
+                               f"{said}: {texts}) is left out; the header is line {line}")
+            return line, cells, records
+        break
+    return first[0], first[1], itertools.chain(held, records)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _sniff(line: str) -> str:
     try:
-        header = next(reader)
-    except StopIteration:
-        raise ThemesError(f"{path}: the table is empty") from None
-    header = [name.lstrip("\ufeff").strip() for name in header]
-    yield 1, header
-    line = reader.line_num + 1
+        return csv.Sniffer().sniff(line, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _delimiter(sample: str, names) -> str:
+    """The delimiter of the first line with text; where that line is one cell (a title, as
+    ``split_title`` reads one) and a line below it within reach splits by another delimiter
+    into a header with one of ``names``, that one (``Staff survey 2025`` over ``id;comment``)."""
+    lines = [line for line in itertools.islice(sample.splitlines(), 50) if line.strip()]
+    if not lines:
+        return ","
+    delimiter = _sniff(lines[0])
+    wanted = {column_name(name) for name in names}
+    first = _filled(lines[0].split(delimiter))
+    if wanted and len(first) == 1 and column_name(first[0]) not in wanted:
+        for line in lines[1:MAX_TITLE_ROWS + 1]:
+            below = _sniff(line)
+            if below != delimiter and any(column_name(cell.strip('" ')) in wanted for cell in line.split(below)):
+                return below
+    return delimiter
+
+
+def _csv_records(reader, path: Path):
+    """(line, cells) for each CSV record, the line being the one it starts on."""
+    line = 1
     try:
         for row in reader:
-            if row:
-                if len(row) > len(header):
-                    raise ThemesError(f"{path}:{line}: row has {len(row)} cells but the header has {len(header)}; "
-                                      "is a quote left open?")
-                yield line, dict(zip(header, row))
+            yield line, row
             line = reader.line_num + 1
     except csv.Error as err:
         raise ThemesError(f"{path}:{line}: not valid CSV ({err})") from None
+
+
+def csv_rows(text: str, delimiter: str | None, path: Path, notices: list[str] | None = None, names=()):
+    """Yield (line number, row dict) after the header; the header's names first. The header
+    is the first line with a cell filled; a title above it is left out where ``names`` are
+    given (``split_title``), and said in ``notices``."""
+    if delimiter is None:
+        delimiter = _delimiter(text[:65536], names)
+    # Lines are handed over one at a time (with their breaks, which quoted cells may hold),
+    # so a large file is not copied whole again.
+    reader = csv.reader((m.group(0) for m in _RECORD_LINE.finditer(text)), delimiter=delimiter)
+    found = split_title(_csv_records(reader, path), path, names, notices)
+    if found is None:
+        raise ThemesError(f"{path}: the table is empty")
+    header_line, header, records = found
+    header = [name.lstrip("\ufeff").strip() for name in header]
+    yield header_line, header
+    for line, row in records:
+        if row:
+            if len(row) > len(header):
+                raise ThemesError(f"{path}:{line}: row has {len(row)} cells but the header has {len(header)}; "
+                                  "is a quote left open?")
+            yield line, dict(zip(header, row))
 
 
 def _rows_jsonl(text: str, path: Path):
@@ -147,8 +237,10 @@ def _cell(value) -> str:
 def parse_table(text: str, source: str, path: Path, sha256: str = "", kind: str = "csv",
                 columns: dict[str, str | None] | None = None) -> list[Transcript]:
     """Read a table into one transcript (or one per ``source`` value)."""
-    rows = _rows_jsonl(text, path) if kind == "jsonl" else csv_rows(text, "\t" if kind == "tsv" else None, path)
-    return parse_rows(rows, source, path, sha256, columns)
+    notices: list[str] = []
+    rows = _rows_jsonl(text, path) if kind == "jsonl" else \
+        csv_rows(text, "\t" if kind == "tsv" else None, path, notices, _header_names(columns))
+    return parse_rows(rows, source, path, sha256, columns, notices)
 
 
 def parse_sheet(raw: bytes, source: str, path: Path, sha256: str = "",
@@ -157,7 +249,14 @@ def parse_sheet(raw: bytes, source: str, path: Path, sha256: str = "",
     from .sheet import sheet_rows
 
     notices: list[str] = []
-    return parse_rows(sheet_rows(raw, path, notices), source, path, sha256, columns, notices)
+    return parse_rows(sheet_rows(raw, path, notices, _header_names(columns)), source, path, sha256, columns, notices)
+
+
+def _header_names(columns: dict[str, str | None] | None) -> tuple[str, ...]:
+    """The names the text column may have: a header holds one of them, so a row of one cell
+    above a row without any is never taken for a title (``split_title``)."""
+    wanted = (columns or {}).get("text")
+    return (wanted,) if wanted else ("text",) + TEXT_NAMES
 
 
 def _is_import_ids(row: dict) -> bool:
