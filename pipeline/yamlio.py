@@ -47,12 +47,20 @@ def _line_index(root: yaml.Node, path: Path) -> dict:
         active.add(key)
         size = 1
         if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
             for key_node, value_node in node.value:
                 # A list or mapping used as a key is refused later, when the document is built.
                 name = key_node.value if isinstance(key_node, yaml.ScalarNode) else f"<{key_node.id}>"
                 child = prefix + (name,)
+                line = key_node.start_mark.line + 1
+                if isinstance(key_node, yaml.ScalarNode) and name != "<<":
+                    if name in seen:
+                        # YAML keeps the last one silently: half a config would be dropped.
+                        raise ThemesError(f"{path}:{line} ({'.'.join(map(str, child))}): the key is given "
+                                          f"twice (first at line {seen[name]}); merge the two into one")
+                    seen[name] = line
                 if index:
-                    out.setdefault(child, key_node.start_mark.line + 1)
+                    out.setdefault(child, line)
                 size += visit(value_node, child, index)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):

@@ -43,6 +43,17 @@ def test_invalid_yaml_names_line(tmp_path):
         load_config(path)
 
 
+def test_a_key_given_twice_is_refused_not_half_read(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("clustering:\n  min_cluster_size: 8\ntaxonomy: chime\nclustering:\n  selection_method: eom\n")
+    with pytest.raises(ThemesError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path}:4 (clustering): the key is given twice (first at line 1); merge the two into one"
+    path.write_text("base: &b\n  min_cluster_size: 8\nclustering:\n  <<: *b\n  selection_method: eom\n")
+    with pytest.raises(ThemesError, match=r"c.yaml:1 \(base\): unknown key"):  # a merge key is no duplicate
+        load_config(path)
+
+
 def test_yaml_python_tags_refused(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("taxonomy: !!python/object/apply:os.system ['echo hi']\n")
