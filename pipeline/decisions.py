@@ -1,10 +1,11 @@
 """Decisions: the analyst's verdicts on clusters, kept in one append-only store per project.
 
 The store is a JSON-lines file (format in docs/review.md): one event per line, appended under
-an exclusive ``fcntl.flock``, flushed and fsynced. The current state is the last event per
-``cluster_key`` in file order. Runs read the store and never write it; nothing ever rewrites
-a complete line. A run's clusters pick up earlier decisions by the segments they share
-(Jaccard overlap of member segment ids, see ``match_decisions``).
+an exclusive ``fcntl.flock``, flushed and fsynced; a decision made from the current state
+is read, built and appended under one hold of that lock (``append_decided``). The current
+state is the last event per ``cluster_key`` in file order. Runs read the store and never
+write it; nothing ever rewrites a complete line. A run's clusters pick up earlier decisions
+by the segments they share (Jaccard overlap of member segment ids, see ``match_decisions``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -168,8 +170,10 @@ _HAND_FIX = "; the store is never rewritten by themes: fix or remove this line b
 def parse_store(data: bytes, path: Path) -> StoreState:
     """Parse store bytes; raise ThemesError naming FILE:LINE for any broken complete line.
 
-    A last line without a newline that does not parse is an interrupted write: it is reported
-    in ``torn_tail``, not raised, so everything written before it stays readable.
+    A last line without a newline that is not complete JSON is an interrupted write: it is
+    reported in ``torn_tail``, not raised, so everything written before it stays readable. A
+    last line that is complete JSON (a hand edit saved without a final newline) is read like
+    any other line, so a broken one is an error too.
     """
     lines = data.split(b"\n")
     tail = lines.pop()  # b"" when the file ends with a newline
@@ -191,9 +195,9 @@ def parse_store(data: bytes, path: Path) -> StoreState:
         if raw.strip():
             events.append(parse(raw, index + 1))
     if tail.strip():
-        try:
+        if _is_complete(tail):
             events.append(parse(tail, len(lines) + 1))
-        except ThemesError:
+        else:
             state.torn_tail = (f"{path}:{len(lines) + 1}: incomplete last line ({len(tail)} bytes) left by an "
                                f"interrupted write; it holds no decision and is moved to {path}.torn at the next save")
     current: dict[str, Decision] = {}
@@ -253,9 +257,12 @@ def _last_line(fd: int) -> tuple[int, bytes]:
 
 
 def _is_complete(line: bytes) -> bool:
+    """Whether a last line without a newline was written whole. Every line themes writes is a
+    JSON object, and no part of one cut short is JSON, so a line that parses is complete (a
+    hand edit, valid or not) and one that does not is what a killed writer left."""
     try:
-        decision_from_dict(json.loads(line.decode("utf-8")))
-    except (UnicodeDecodeError, json.JSONDecodeError, InvalidDecision):
+        json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
         return False
     return True
 
@@ -275,35 +282,30 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def append_decision(path: Path | str, decision: Decision) -> None:
-    """Append one decision durably: exclusive flock, one write, fsync.
-
-    Complete lines are never touched. An unfinished last line (a writer killed mid-write) is
-    copied to ``PATH.torn`` and only then cut off, so the new line starts clean and no byte is
-    lost. Readers refuse a store with a broken complete line, so the commands that decide
-    (which read first) never append to one.
-    """
-    path = Path(path)
-    line = encode_decision(decision)
+@contextmanager
+def _locked(path: Path, create: bool = True) -> Iterator[int | None]:
+    """The store open for appending, under its exclusive flock (released on close); None when
+    it does not exist and ``create`` is false. Every writer locks the store file itself, so
+    writers of any version exclude each other."""
     if path.is_dir():
         raise ThemesError(f"{path}: the decision store is a folder; decisions.path must name a file")
-    created = not path.exists()
+    created = create and not path.exists()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | (os.O_CREAT if create else 0), 0o644)
+    except FileNotFoundError as err:
+        if create:
+            raise ThemesError(f"{path}: cannot write the decision store ({err.strerror})") from None
+        fd = None
     except OSError as err:
         raise ThemesError(f"{path}: cannot write the decision store ({err.strerror})") from None
+    if fd is None:
+        yield None
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        offset, tail = _last_line(fd)
-        prefix = b""
-        if tail.strip() and not _is_complete(tail):
-            _save_torn(path, tail)
-            os.ftruncate(fd, offset)
-        elif tail:
-            prefix = b"\n"  # a complete last line saved without a newline (a hand edit)
-        _write_all(fd, prefix + line)
-        os.fsync(fd)
+        yield fd
     except OSError as err:
         raise ThemesError(f"{path}: the decision was not saved ({err.strerror}); everything saved before "
                           "is intact") from None
@@ -311,6 +313,80 @@ def append_decision(path: Path | str, decision: Decision) -> None:
         os.close(fd)
     if created:
         _fsync_dir(path.parent)
+
+
+def _read_all(fd: int) -> bytes:
+    size = os.fstat(fd).st_size
+    parts, offset = [], 0
+    while offset < size:
+        chunk = os.pread(fd, size - offset, offset)
+        if not chunk:
+            break
+        parts.append(chunk)
+        offset += len(chunk)
+    return b"".join(parts)
+
+
+def _append_locked(fd: int, path: Path, lines: bytes) -> None:
+    """Append whole lines to the store open at ``fd``, whose exclusive lock the caller holds.
+
+    Complete lines are never touched. An unfinished last line (a writer killed mid-write) is
+    copied to ``PATH.torn`` and only then cut off, so the new lines start clean and no byte is
+    lost; a complete last line without a newline (a hand edit) gets its newline first.
+    """
+    offset, tail = _last_line(fd)
+    prefix = b""
+    if tail.strip() and not _is_complete(tail):
+        _save_torn(path, tail)
+        os.ftruncate(fd, offset)
+    elif tail:
+        prefix = b"\n"
+    _write_all(fd, prefix + lines)
+    os.fsync(fd)
+
+
+def append_decision(path: Path | str, decision: Decision) -> None:
+    """Append one decision durably: exclusive flock, one write, fsync.
+
+    This does not read the store: a decision built from the current state goes through
+    ``append_decided``. Readers refuse a store with a broken complete line, so the commands
+    that decide never append to one.
+    """
+    path = Path(path)
+    line = encode_decision(decision)
+    with _locked(path) as fd:
+        _append_locked(fd, path, line)
+
+
+def append_decided(path: Path | str, build: Callable[[StoreState], list[Decision]]
+                   ) -> tuple[StoreState, list[Decision]]:
+    """Append the decisions ``build`` makes from the store's current state, reading that state
+    and appending under one hold of the store's exclusive flock: no other writer can append in
+    between, so a decision never rests on a state another one has already changed (a memo
+    added to a decision just replaced would bring the replaced one back). Returns the state
+    read and the decisions appended, in one write and one fsync.
+
+    A broken complete line raises before ``build`` runs, and nothing is written; ``build``
+    raises ThemesError to write nothing. While the store does not exist, ``build`` first runs
+    on the empty state without the lock, so a refused decision creates no file, then again
+    under the lock.
+    """
+    path = Path(path)
+
+    def read_build_append(fd: int) -> tuple[StoreState, list[Decision]]:
+        state = parse_store(_read_all(fd), path)
+        decisions = build(state)
+        if decisions:
+            _append_locked(fd, path, b"".join(encode_decision(d) for d in decisions))
+        return state, decisions
+
+    with _locked(path, create=False) as fd:
+        if fd is not None:
+            return read_build_append(fd)
+    if not build(StoreState()):
+        return StoreState(), []
+    with _locked(path) as fd:  # created now, or meanwhile by another writer: read it again
+        return read_build_append(fd)
 
 
 def _save_torn(path: Path, fragment: bytes) -> None:

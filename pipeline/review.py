@@ -1,8 +1,9 @@
 """The analyst's review: deciding on clusters (from the CLI, the browser, or a file downloaded
 from a static report), the codebook of accepted themes, and the localhost review server.
 
-Every way of deciding ends in ``make_decision`` and ``append_decision``, so a decision is
-validated the same way whatever made it.
+Every way of deciding ends in ``make_decision`` and ``append_decided``, so a decision is
+validated the same way whatever made it, and is built from the store as it is when it is
+appended (one locked step), however many writers decide at once.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from .decisions import (FORMAT_VERSION, STATUSES, UNDECIDED, Decision, InvalidDecision, RunFolder, append_decision,
-                        decision_from_dict, decision_to_dict, load_decisions, match_decisions, orphan_view, read_run, read_store)
+from .decisions import (FORMAT_VERSION, STATUSES, UNDECIDED, Decision, InvalidDecision, RunFolder, StoreState,
+                        append_decided, decision_from_dict, decision_to_dict, load_decisions, match_decisions,
+                        orphan_view, read_run, read_store)
 from .errors import ThemesError
 
 # --- making decisions ----------------------------------------------------------------------
@@ -121,10 +123,13 @@ def make_decision(folder: RunFolder, cluster_id: int, status: str | None, *, cod
 def decide(run_dir: Path | str, store: Path | str, cluster_id: int, status: str | None, **fields) -> Decision:
     """Decide on one cluster of a run and append the decision to the store."""
     folder = read_run(run_dir)
-    applied, _ = match_decisions(folder.run, folder.clusters, load_decisions(store), folder.sources)
-    decision = make_decision(folder, cluster_id, status, current=applied.get(cluster_id),
-                             codes=leaf_codes(folder), **fields)
-    append_decision(store, decision)
+    codes = leaf_codes(folder)
+
+    def build(state: StoreState) -> list[Decision]:
+        applied, _ = match_decisions(folder.run, folder.clusters, state.decisions, folder.sources)
+        return [make_decision(folder, cluster_id, status, current=applied.get(cluster_id), codes=codes, **fields)]
+
+    (decision,) = append_decided(store, build)[1]
     return decision
 
 
@@ -191,10 +196,11 @@ def import_decisions(file: Path | str, store: Path | str, run_dir: Path | str | 
             raise ThemesError(f"{file} (run): downloaded from run {run}, but {folder.path} holds run "
                               f"{folder.run}; leave out --run to import it on its own")
 
-    stored = {(d.cluster_key, d.timestamp): d for d in read_store(store).events}
-    fresh = [d for d in decisions if stored.get((d.cluster_key, d.timestamp)) != d]
-    for decision in fresh:
-        append_decision(store, decision)
+    def build(state: StoreState) -> list[Decision]:
+        stored = {(d.cluster_key, d.timestamp): d for d in state.events}
+        return [d for d in decisions if stored.get((d.cluster_key, d.timestamp)) != d]
+
+    fresh = append_decided(store, build)[1]
     return ImportResult(run, len(fresh), len(decisions) - len(fresh), checked)
 
 
@@ -409,17 +415,19 @@ class ReviewServer(ThreadingHTTPServer):
                 raise ThemesError(f"({key}): must be text")
         if body.get("merge_into") is not None and type(body["merge_into"]) is not int:
             raise ThemesError("(merge_into): must be a cluster id")
-        with self.lock:
-            decisions = load_decisions(self.store)
-            applied, _ = match_decisions(self.folder.run, self.folder.clusters, decisions, self.folder.sources)
-            decision = make_decision(
+
+        def build(state: StoreState) -> list[Decision]:
+            applied, _ = match_decisions(self.folder.run, self.folder.clusters, state.decisions, self.folder.sources)
+            return [make_decision(
                 self.folder, body["cluster_id"], body.get("status"), code_id=body.get("code_id"),
                 name=body.get("name"), definition=body.get("definition"), merge_into=body.get("merge_into"),
                 memo=body.get("memo"), author=body.get("author") or self.author,
-                current=applied.get(body["cluster_id"]), codes=self.codes)
-            append_decision(self.store, decision)
+                current=applied.get(body["cluster_id"]), codes=self.codes)]
+
+        with self.lock:
+            state, (decision,) = append_decided(self.store, build)
         # The state as of this write (a decision another process adds meanwhile shows on the next load).
-        return self.state([d for d in decisions if d.cluster_key != decision.cluster_key] + [decision])
+        return self.state([d for d in state.decisions if d.cluster_key != decision.cluster_key] + [decision])
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -113,6 +113,37 @@ def test_complete_last_line_without_newline_is_a_decision(store):
     assert [d.cluster_id for d in load_decisions(store)] == [0, 1]
 
 
+def test_a_broken_hand_edit_saved_without_a_final_newline_is_an_error_not_a_torn_write(tmp_path, store):
+    run = write_review_run(tmp_path / "run", {0: range(0, 6)})
+    append_decision(store, decision(0))
+    append_decision(store, decision(1))
+    edited = store.read_bytes().rstrip(b"\n")
+    edited = edited[: edited.rindex(b"\n")] + edited[edited.rindex(b"\n"):].replace(b'"rejected"', b'"Accepted"')
+    store.write_bytes(edited)  # an editor that drops the final newline
+    with pytest.raises(ThemesError, match=r"decisions.jsonl:2 \(status\): .* by hand"):
+        read_store(store)
+    with pytest.raises(ThemesError, match=r"decisions.jsonl:2 \(status\)"):
+        decide(run, store, 0, "rejected")
+    assert store.read_bytes() == edited  # refused: the line is neither cut nor followed
+    assert not store.with_name("decisions.jsonl.torn").exists()
+    append_decision(store, decision(2))  # a write that does not read keeps the line too
+    assert store.read_bytes().startswith(edited + b"\n")
+    assert not store.with_name("decisions.jsonl.torn").exists()
+    with pytest.raises(ThemesError, match=r"decisions.jsonl:2 \(status\)"):
+        read_store(store)
+
+
+def test_deciding_after_a_complete_last_line_without_newline_adds_the_newline(tmp_path, store):
+    run = write_review_run(tmp_path / "run", {0: range(0, 6)})
+    decide(run, store, 0, "rejected")
+    first = store.read_bytes().rstrip(b"\n")
+    store.write_bytes(first)
+    decide(run, store, 0, None, memo="noise")
+    lines = store.read_bytes().split(b"\n")
+    assert lines[0] == first and len(lines) == 3 and lines[2] == b""
+    assert [(d.status, d.memo) for d in read_store(store).events] == [("rejected", None), ("rejected", "noise")]
+
+
 def _writer(path, worker, count):
     for i in range(count):
         append_decision(path, decision(worker * 1000 + i, run=f"w{worker}", segments=[f"s#{i}.{k}" for k in range(50)]))

@@ -295,3 +295,133 @@ def test_decide_refuses_a_broken_store_and_leaves_it_alone(run, store):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"error: {store}:1 (")  # the first broken line, by number
     assert store.read_text(encoding="utf-8") == '{"v": 1}\nnot json\n'
+
+
+# --- two writers at once ------------------------------------------------------------------
+
+def hold_after_read(monkeypatch):
+    """From now on, the first read of the store stops right after it: until the test says
+    ``go_on`` (or 2 s pass), the decision being made from it is neither built nor appended.
+    A second writer started meanwhile must wait for it, then build on what it appended."""
+    import pipeline.decisions as decisions_module
+
+    read, go_on = threading.Event(), threading.Event()
+    real_parse = decisions_module.parse_store
+
+    def parse_and_hold(data, path):
+        state = real_parse(data, path)
+        if not read.is_set():
+            read.set()
+            go_on.wait(2)
+        return state
+
+    monkeypatch.setattr(decisions_module, "parse_store", parse_and_hold)
+    return read, go_on
+
+
+def in_thread(action):
+    """Start ``action`` in a thread; the returned join() re-raises what it raised."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = action()
+        except BaseException as err:  # noqa: BLE001 - handed to the test's thread
+            outcome["error"] = err
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+
+    def join():
+        thread.join(30)
+        assert not thread.is_alive()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
+    return join
+
+
+@pytest.mark.parametrize("first, second", [("memo", "accept"), ("accept", "memo")])
+def test_a_memo_and_a_decision_at_the_same_time_both_count(run, store, monkeypatch, first, second):
+    code = read_run(run).cluster(1)["suggestions"][0]["code_id"]
+    decide(run, store, 1, "rejected")
+    ways = {"memo": lambda: decide(run, store, 1, None, memo="note"),
+            "accept": lambda: decide(run, store, 1, "accepted")}
+    read, go_on = hold_after_read(monkeypatch)
+    join = in_thread(ways[first])
+    assert read.wait(10)
+    ways[second]()  # waits for the first to append, then builds on it
+    go_on.set()
+    join()
+    (current,) = load_decisions(store)
+    assert (current.status, current.code_id, current.memo) == ("accepted", code, "note")
+
+
+def test_the_review_page_and_the_command_line_at_the_same_time_lose_nothing(server, store, monkeypatch):
+    run = server.folder.path
+    decide(run, store, 1, "rejected")
+    api, origin = f"/{server.token}/api/decisions", {"Origin": f"http://127.0.0.1:{server.port}"}
+    read, go_on = hold_after_read(monkeypatch)
+    join = in_thread(lambda: request(server, "POST", api, {"cluster_id": 1, "memo": "note"}, origin))
+    assert read.wait(10)
+    decide(run, store, 1, "accepted")
+    go_on.set()
+    status, _ = join()
+    assert status == 200
+    (current,) = load_decisions(store)
+    assert (current.status, current.memo) == ("accepted", "note")
+
+    read, go_on = hold_after_read(monkeypatch)  # and the other way round
+    join = in_thread(lambda: decide(run, store, 1, None, memo="second note"))
+    assert read.wait(10)
+    status, state = request(server, "POST", api, {"cluster_id": 1, "status": "rejected"}, origin)
+    go_on.set()
+    join()
+    assert status == 200 and json.loads(state)["decisions"]["1"]["memo"] == "second note"  # the answer has it too
+    (current,) = load_decisions(store)
+    assert (current.status, current.memo) == ("rejected", "second note")
+
+
+def test_the_same_file_imported_twice_at_once_is_added_once(run, store, tmp_path, monkeypatch):
+    file = download_file(tmp_path, run, [page_decision(run, 0), page_decision(run, 1, status="new", name="Hours")])
+    decide(run, store, 2, "rejected")
+    read, go_on = hold_after_read(monkeypatch)
+    join = in_thread(lambda: import_decisions(file, store, run))
+    assert read.wait(10)
+    second = import_decisions(file, store, run)
+    go_on.set()
+    first = join()
+    assert (first.imported, second.imported, second.unchanged) == (2, 0, 2)
+    assert len(store.read_text().splitlines()) == 3
+
+
+def _memo_writer(run, store, count):
+    for i in range(count):
+        decide(run, store, 1, None, memo=f"note {i}", author="memo")
+
+
+def _chooser(run, store, count):
+    for i in range(count):
+        decide(run, store, 1, "rejected" if i % 2 else "accepted", author="chooser")
+
+
+def test_two_processes_deciding_on_one_cluster_lose_no_update(run, store):
+    import multiprocessing
+
+    decide(run, store, 1, "rejected", memo="start")
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=target, args=(run, store, 25)) for target in (_memo_writer, _chooser)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(120)
+        assert p.exitcode == 0
+    events = [json.loads(line) for line in store.read_text().splitlines()]
+    assert len(events) == 51
+    # Each event changed only its own part of the decision and kept the rest as the line
+    # before it left it: a memo keeps the choice, a choice keeps the memo.
+    for before, event in zip(events, events[1:]):
+        kept = ("status", "code_id") if event["author"] == "memo" else ("memo",)
+        assert [event[k] for k in kept] == [before[k] for k in kept], (before, event)
+    (current,) = load_decisions(store)
+    assert (current.status, current.memo) == ("accepted", "note 24")
