@@ -31,7 +31,9 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def friendly(fn):
-    """Turn ThemesError into one line on stderr and exit code 2; Ctrl-C into exit code 130."""
+    """Turn ThemesError into one line on stderr and exit code 2; Ctrl-C into exit code 130. An
+    OSError no stage explained (a full disk, a folder that cannot be read) also becomes one line
+    naming the file, exit code 2."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
@@ -40,6 +42,9 @@ def friendly(fn):
             fail(str(err), err.exit_code)
         except KeyboardInterrupt:
             fail("interrupted; earlier runs and decisions are untouched", 130)
+        except OSError as err:
+            names = " -> ".join(str(name) for name in (err.filename, err.filename2) if name is not None)
+            fail(f"{names}: {err.strerror or err}" if names else str(err.strerror or err))
     return wrapper
 
 
@@ -119,9 +124,14 @@ def run(
         _check_taxonomy_of(config, cfg.taxonomy)
     if no_cache:
         cfg.cache.enabled = False
+    from .runfolder import prepare_out_dir
+
+    progress = ConsoleProgress()
+    for note in prepare_out_dir(Path(cfg.output.dir)):  # a folder that cannot be written: before the slow stages
+        progress.note(note)
     from .runner import execute, write_run
 
-    outputs = execute(cfg, progress=ConsoleProgress())
+    outputs = execute(cfg, progress=progress)
     folder = write_run(outputs, Path(cfg.output.dir))
     typer.echo(f"report: {folder / 'report.html'}")
 

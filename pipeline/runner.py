@@ -311,21 +311,27 @@ def manifest(outputs: RunOutputs) -> dict:
 
 def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None) -> Path:
     """Write the run folder into a temporary sibling, then swap it in with renames, so a failed
-    or interrupted run leaves any earlier folder at ``out_dir`` as it was."""
+    or interrupted run leaves any earlier folder at ``out_dir`` as it was. A folder that is not
+    an earlier run (``runfolder.prepare_out_dir``) is refused, never replaced."""
     from .decisions import attach_decisions, orphan_view, store_path
     from .report import ReportData, render_report
+    from .runfolder import cannot_write, prepare_out_dir, swap_in, temp_folder
 
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(mode=0o700)
+    prepare_out_dir(out_dir)  # again: the folder may have changed while the stages ran
+    tmp = temp_folder(out_dir)
+
+    def put(name: str, text: str) -> None:
+        try:
+            (tmp / name).write_text(text, encoding="utf-8")
+        except OSError as err:  # a full disk, a folder made read-only meanwhile
+            raise cannot_write(out_dir, err) from None
+
     try:
         run_manifest = manifest(outputs)
         if outputs.flags is None:
             outputs.flags = scan_flags(outputs.segments, outputs.config)
-        (tmp / "segments.csv").write_text(segments_csv(outputs), encoding="utf-8")
+        put("segments.csv", segments_csv(outputs))
         document = clusters_document(outputs)
         # Each cluster's `decision` from the store (own or carried by shared segments); the
         # run only reads the store. The run id covers the config and inputs that shaped it.
@@ -339,10 +345,8 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
         # any folder, and a copied project finds its own store).
         run_manifest["decision_store"] = os.path.relpath(store_path(outputs.config).resolve(), out_dir.resolve())
         run_manifest["orphaned_decisions"] = [orphan_view(d, document["clusters"]) for d in orphaned]
-        (tmp / "clusters.json").write_text(
-            json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        (tmp / "config.yaml").write_text(
-            yaml.safe_dump(dump_config(outputs.config), sort_keys=False, allow_unicode=True), encoding="utf-8")
+        put("clusters.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        put("config.yaml", yaml.safe_dump(dump_config(outputs.config), sort_keys=False, allow_unicode=True))
         if report_html is None:
             report_html = render_report(ReportData(
                 title=out_dir.name, segments=outputs.segments, clustering=outputs.clustering,
@@ -350,20 +354,10 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
                 manifest=run_manifest, run=document["run"],
                 decisions={c["cluster_id"]: c["decision"] for c in document["clusters"] if c["decision"]},
                 orphaned=run_manifest["orphaned_decisions"], flags=outputs.flags))
-        (tmp / "report.html").write_text(report_html, encoding="utf-8")
-        (tmp / "manifest.json").write_text(json.dumps(run_manifest, indent=2, ensure_ascii=False) + "\n",
-                                           encoding="utf-8")
-        _swap_in(tmp, out_dir)
+        put("report.html", report_html)
+        put("manifest.json", json.dumps(run_manifest, indent=2, ensure_ascii=False) + "\n")
+        swap_in(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
-
-
-def _swap_in(tmp: Path, out_dir: Path) -> None:
-    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-    if out_dir.exists():
-        os.rename(out_dir, old)
-    os.rename(tmp, out_dir)
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)

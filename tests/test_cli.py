@@ -1,5 +1,8 @@
 """The CLI's contract for bad input: one line on stderr naming the file, exit code 2."""
 
+import os
+from pathlib import Path
+
 import pytest
 
 from conftest import FIXTURES, themes
@@ -54,10 +57,75 @@ def test_bad_taxonomy_fails_before_work_and_keeps_earlier_run(tmp_path, body, fr
     taxonomy.write_text(body)
     earlier = tmp_path / "run"
     earlier.mkdir()
-    (earlier / "report.html").write_text("earlier")
+    for name in ("report.html", "clusters.json", "manifest.json"):  # enough to be taken for a run folder
+        (earlier / name).write_text("earlier")
     result = themes("run", "--input", FIXTURES / "small", "--taxonomy", taxonomy, "--out", earlier)
     assert_clean_error(result, "t.yaml", fragment)
     assert (earlier / "report.html").read_text() == "earlier"
+
+
+def _folder_of_runs(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        for file in ("clusters.json", "manifest.json", "report.html"):
+            (tmp_path / "runs" / name / file).write_text(f"run {name}")
+    return tmp_path / "runs", "runs: not a run folder (it holds a/, b/); give a new folder for --out (output.dir), " \
+                              "or an earlier run's folder to replace it"
+
+
+def _input_folder(tmp_path):
+    return tmp_path / "interviews", "interviews: not a run folder (it holds short_meeting.txt)"
+
+
+def _decision_store(tmp_path):
+    (tmp_path / "decisions").mkdir()
+    (tmp_path / "decisions" / "decisions.jsonl").write_text("")
+    return tmp_path / "decisions", "decisions: not a run folder (it holds decisions.jsonl)"
+
+
+def _a_file(tmp_path):
+    (tmp_path / "README.md").write_text("# notes\n")
+    return tmp_path / "README.md", "README.md: a file, not a run folder"
+
+
+def _below_a_file(tmp_path):
+    (tmp_path / "README.md").write_text("# notes\n")
+    return tmp_path / "README.md" / "sub", "README.md/sub: cannot write the run folder here (" \
+                                           f"{tmp_path / 'README.md'} is a file)"
+
+
+@pytest.mark.parametrize("make", [_folder_of_runs, _input_folder, _decision_store, _a_file, _below_a_file])
+def test_an_out_that_would_lose_files_is_refused_before_the_stages(tmp_path, make):
+    import shutil
+
+    (tmp_path / "interviews").mkdir()
+    shutil.copy(FIXTURES / "small" / "short_meeting.txt", tmp_path / "interviews")
+    out, message = make(tmp_path)
+    before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    result = themes("run", "--input", tmp_path / "interviews", "--out", out)
+    assert_clean_error(result, message)
+    assert "ingest:" not in result.stderr  # refused before the slow stages
+    assert {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert not [p for p in tmp_path.rglob(".*")]  # nothing renamed aside
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc (Linux)")
+def test_an_out_that_cannot_be_written_is_one_line_before_the_stages(tmp_path):
+    result = themes("run", "--input", FIXTURES / "small" / "short_meeting.txt", "--out", "/proc/themes-run")
+    assert_clean_error(result, "/proc/themes-run: cannot write the run folder here (")
+    assert "ingest:" not in result.stderr
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into any folder")
+def test_an_out_in_a_read_only_folder_is_one_line_before_the_stages(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        result = themes("run", "--input", FIXTURES / "small" / "short_meeting.txt", "--out", locked / "run")
+    finally:
+        locked.chmod(0o700)
+    assert_clean_error(result, "run: cannot write the run folder here (Permission denied)")
+    assert "ingest:" not in result.stderr
 
 
 def test_speakers_lists_labels_and_roles():

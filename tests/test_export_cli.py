@@ -71,3 +71,38 @@ def test_docs_name_every_format_and_column():
     assert " ".join(", ".join(SEGMENT_COLUMNS).split()) in " ".join(docs.split())
     help_text = themes("export", "--help").stdout
     assert all(option in help_text for option in ("--format", "--out", "--include-suggestions", "--author"))
+
+
+def test_an_export_that_cannot_be_written_is_one_line_and_keeps_the_existing_file(tmp_path, monkeypatch):
+    import errno
+
+    from pipeline.errors import ThemesError
+    from pipeline.export import export
+
+    run = make_run(tmp_path, {0: accepted("barrier.control.authority_slope")})
+    out = tmp_path / "project.qdpx"
+    out.write_bytes(b"the earlier export")
+
+    def read_only(src, dst):
+        raise OSError(errno.EROFS, "Read-only file system", str(dst))
+
+    monkeypatch.setattr(os, "replace", read_only)
+    with pytest.raises(ThemesError) as caught:
+        export(run, "qdpx", out)
+    assert str(caught.value) == f"{out}: cannot write the export (Read-only file system); an existing file " \
+                                "there is as it was"
+    assert out.read_bytes() == b"the earlier export"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into any folder")
+def test_an_export_into_a_read_only_folder_is_one_line(tmp_path):
+    run = make_run(tmp_path, {0: accepted("barrier.control.authority_slope")})
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        result = themes("export", run, "--format", "md", "--out", locked / "draft.md")
+    finally:
+        locked.chmod(0o700)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr == f"error: {locked / 'draft.md'}: cannot write the export (Permission denied); " \
+                            "an existing file there is as it was\n"

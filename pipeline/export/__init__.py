@@ -90,7 +90,12 @@ def export(run_dir: Path, fmt: str, out: Path, include_suggestions: bool = False
     if not out.parent.is_dir():
         raise ThemesError(f"{out.parent}: folder not found (--out)")
     coded = load_coded_run(Path(run_dir), include_suggestions, store)
-    write_atomic(out, render(coded, fmt, (author or "").strip() or default_author()))
+    data = render(coded, fmt, (author or "").strip() or default_author())
+    try:
+        write_atomic(out, data)
+    except OSError as err:  # a folder that cannot be written, a full disk
+        raise ThemesError(f"{out}: cannot write the export ({err.strerror or err}); "
+                          "an existing file there is as it was") from None
     return ExportSummary(
         out=out, fmt=fmt, codes=len({c.code for c in coded.codings}), segments=len(coded.codings),
         clusters=len({c.cluster_id for c in coded.codings}),
