@@ -15,7 +15,7 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -440,14 +440,20 @@ def run_id(name: str, clusters: list[dict], fingerprint: object = None) -> str:
 
 @dataclass
 class RunFolder:
-    """What decisions need from a run folder: its id, clusters, taxonomy file and the
-    transcripts it read (``sources``, from its manifest)."""
+    """What decisions need from a run folder: its id, clusters, taxonomy file, the transcripts
+    it read (``sources``, from its manifest) and its taxonomy's codable codes (``codes``:
+    empty for a run without a taxonomy, None where they cannot be known)."""
 
     path: Path
     run: str
     clusters: list[dict]
     taxonomy_path: str | None
     sources: frozenset[str] = frozenset()
+    codes: frozenset[str] | None = None
+
+    def match(self, decisions: list[Decision]) -> tuple[dict[int, dict], list[Decision]]:
+        """``match_decisions`` for this run."""
+        return match_decisions(self.run, self.clusters, decisions, self.sources, self.codes)
 
     def cluster(self, cluster_id: int) -> dict:
         for cluster in self.clusters:
@@ -469,7 +475,7 @@ def read_run(run_dir: Path | str) -> RunFolder:
             raise TypeError("every cluster needs cluster_id and members")
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
         raise ThemesError(f"{clusters_file}: not a clusters.json written by themes ({err})") from None
-    taxonomy_path, sources = None, frozenset()
+    taxonomy_path, sources, codes = None, frozenset(), None
     manifest_file = run_dir / "manifest.json"
     if manifest_file.is_file():
         try:
@@ -478,8 +484,24 @@ def read_run(run_dir: Path | str) -> RunFolder:
             raise ThemesError(f"{manifest_file}: not valid JSON") from None
         taxonomy_path = manifest.get("taxonomy")
         sources = run_sources(manifest)
+        codes = _codable(manifest)
     run = document.get("run") or run_id(run_dir.resolve().name, clusters)
-    return RunFolder(run_dir, run, clusters, taxonomy_path, sources)
+    return RunFolder(run_dir, run, clusters, taxonomy_path, sources, codes)
+
+
+def _codable(manifest: dict) -> frozenset[str] | None:
+    """The codable codes of a run's taxonomy: none for a run without one; None where the
+    manifest does not say, or its taxonomy file is gone or no longer reads."""
+    from .taxonomy import load_taxonomy
+
+    if "taxonomy" not in manifest:
+        return None
+    if not manifest["taxonomy"]:
+        return frozenset()
+    try:
+        return frozenset(leaf.id for leaf in load_taxonomy(Path(manifest["taxonomy"])).leaves)
+    except (ThemesError, OSError):
+        return None
 
 
 def run_sources(manifest: dict) -> frozenset[str]:
@@ -521,8 +543,14 @@ def _source(segment_id: str) -> str:
     return segment_id.rpartition("#")[0]
 
 
-def match_decisions(run: str, clusters: list[dict], decisions: list[Decision],
-                    sources: Iterable[str] = ()) -> tuple[dict[int, dict], list[Decision]]:
+def applies(d: Decision, codes: Collection[str] | None) -> bool:
+    """Whether a decision can apply under a taxonomy with these codes (None: any): all but an
+    accepted code the taxonomy lacks (one made with another taxonomy)."""
+    return codes is None or d.status != "accepted" or d.code_id in codes
+
+
+def match_decisions(run: str, clusters: list[dict], decisions: list[Decision], sources: Iterable[str] = (),
+                    codes: Collection[str] | None = None) -> tuple[dict[int, dict], list[Decision]]:
     """Apply the store's current decisions to a run's clusters.
 
     The rule: a decision made on this run's cluster applies to it. Otherwise the cluster takes
@@ -533,13 +561,19 @@ def match_decisions(run: str, clusters: list[dict], decisions: list[Decision],
     those matching no cluster of this run, among those on this run's transcripts (a store may
     hold other studies' decisions too): ``sources`` names the run's transcripts, to which those
     of its clusters' members are added. ``decisions`` must be in store order.
+
+    ``codes``: the run's codable codes (None: any). A decision accepting a code the run's
+    taxonomy lacks (made with another taxonomy) neither applies nor replaces anything here; it
+    is listed as orphaned, and applies again in a run with that taxonomy.
     """
     position = {d.cluster_key: i for i, d in enumerate(decisions)}
     replaced_at: dict[str, int] = {}
     for i, d in enumerate(decisions):
-        if d.replaces:
+        if d.replaces and applies(d, codes):
             replaced_at[d.replaces] = max(replaced_at.get(d.replaces, -1), i)
     live = [d for d in decisions if replaced_at.get(d.cluster_key, -1) < position[d.cluster_key]]
+    foreign = [d for d in live if not applies(d, codes)]
+    live = [d for d in live if applies(d, codes)]
     own = {d.cluster_id: d for d in live if d.run == run}
     cluster_ids = {c["cluster_id"] for c in clusters}
     earlier = [d for d in live if d.run != run]
@@ -567,41 +601,43 @@ def match_decisions(run: str, clusters: list[dict], decisions: list[Decision],
     orphaned += [d for d in earlier if d.status != UNDECIDED
                  and _best_cluster(d.segment_ids, clusters)[1] < CARRY_THRESHOLD
                  and any(_source(sid) in sources for sid in d.segment_ids)]
+    orphaned += [d for d in foreign if d.run == run or any(_source(sid) in sources for sid in d.segment_ids)]
     orphaned.sort(key=lambda d: position[d.cluster_key])
     return applied, orphaned
 
 
 def decisions_for_run(run_dir: Path | str, store_path: Path | str) -> dict[int, dict]:
     """For each decided cluster of the run, its ``decision`` field (own or carried)."""
-    folder = read_run(run_dir)
-    return match_decisions(folder.run, folder.clusters, load_decisions(store_path), folder.sources)[0]
+    return read_run(run_dir).match(load_decisions(store_path))[0]
 
 
 def orphaned_decisions(run_dir: Path | str, store_path: Path | str) -> list[Decision]:
     """Current decisions that match no cluster of the run: listed, never dropped."""
-    folder = read_run(run_dir)
-    return match_decisions(folder.run, folder.clusters, load_decisions(store_path), folder.sources)[1]
+    return read_run(run_dir).match(load_decisions(store_path))[1]
 
 
-def attach_decisions(document: dict, name: str, store: Path, fingerprint: object,
-                     sources: Iterable[str] = ()) -> list[Decision]:
+def attach_decisions(document: dict, name: str, store: Path, fingerprint: object, sources: Iterable[str] = (),
+                     codes: Collection[str] | None = None) -> list[Decision]:
     """At run time: give the clusters document its ``run`` id and every cluster its
     ``decision`` field (or None) from the store; return the orphaned decisions on the run's
-    transcripts (``sources``). Reads only."""
+    transcripts (``sources``), its taxonomy having ``codes``. Reads only."""
     document["run"] = run_id(name, document["clusters"], fingerprint)
-    applied, orphaned = match_decisions(document["run"], document["clusters"], load_decisions(store), sources)
+    applied, orphaned = match_decisions(document["run"], document["clusters"], load_decisions(store), sources,
+                                        codes)
     for cluster in document["clusters"]:
         cluster["decision"] = applied.get(cluster["cluster_id"])
     return orphaned
 
 
-def orphan_view(d: Decision, clusters: list[dict] | None = None) -> dict:
+def orphan_view(d: Decision, clusters: list[dict] | None = None, codes: Collection[str] | None = None) -> dict:
     """An orphaned decision as plain data for the report, the manifest and the CLI; with the
     run's ``clusters``, ``now_in`` says where its segments are now: [cluster id, how many of
-    them], largest first (so the analyst knows which clusters to decide on again)."""
+    them], largest first (so the analyst knows which clusters to decide on again).
+    ``other_taxonomy``: its code is not among the run's ``codes`` (made with another taxonomy)."""
     view = {"from": d.cluster_key, "run": d.run, "cluster_id": d.cluster_id, "status": d.status,
             "code_id": d.code_id, "name": d.name, "definition": d.definition, "memo": d.memo,
-            "size": len(d.segment_ids), "author": d.author, "timestamp": d.timestamp}
+            "size": len(d.segment_ids), "author": d.author, "timestamp": d.timestamp,
+            "other_taxonomy": not applies(d, codes)}
     if clusters is not None:
         mine = set(d.segment_ids)
         held = [(c["cluster_id"], len(mine.intersection(c["members"]))) for c in clusters]

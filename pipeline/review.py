@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .decisions import (FORMAT_VERSION, STATUSES, UNDECIDED, Decision, InvalidDecision, RunFolder, StoreState,
-                        append_decided, decision_from_dict, decision_to_dict, load_decisions, match_decisions,
+                        append_decided, decision_from_dict, decision_to_dict, load_decisions,
                         orphan_view, read_run, read_store)
 from .errors import ThemesError
 
@@ -126,7 +126,7 @@ def decide(run_dir: Path | str, store: Path | str, cluster_id: int, status: str 
     codes = leaf_codes(folder)
 
     def build(state: StoreState) -> list[Decision]:
-        applied, _ = match_decisions(folder.run, folder.clusters, state.decisions, folder.sources)
+        applied, _ = folder.match(state.decisions)
         return [make_decision(folder, cluster_id, status, current=applied.get(cluster_id), codes=codes, **fields)]
 
     (decision,) = append_decided(store, build)[1]
@@ -255,19 +255,21 @@ def decisions_report(store: Path | str, run_dir: Path | str | None = None) -> De
             rows.append(f"  {d.cluster_key}  {describe(d)}  ({d.author}, {d.timestamp})")
         return DecisionsReport("\n".join(rows), [decision_to_dict(d) for d in decisions])
     folder = read_run(run_dir)
-    applied, orphaned = match_decisions(folder.run, folder.clusters, decisions, folder.sources)
+    applied, orphaned = folder.match(decisions)
     carried = sum(1 for d in applied.values() if d["carried"])
     rows = [f"run {folder.run}: {len(applied)} of {len(folder.clusters)} clusters decided ({carried} carried)"]
     for c in folder.clusters:
         d = applied.get(c["cluster_id"])
         origin = f"  [carried from {d['from']}, overlap {d['overlap']:.2f}]" if d and d["carried"] else ""
         rows.append(f"  {c['cluster_id']:>3}  {c.get('label', '')[:40]:<40}  {describe(d) if d else 'undecided'}{origin}")
-    rows.append(f"orphaned decisions (no cluster of this run shares half their segments): {len(orphaned)}")
-    views = [orphan_view(d, folder.clusters) for d in orphaned]
+    rows.append(f"orphaned decisions (no cluster of this run shares half their segments, or made with another "
+                f"taxonomy): {len(orphaned)}")
+    views = [orphan_view(d, folder.clusters, folder.codes) for d in orphaned]
     for d, view in zip(orphaned, views):
         now = ", ".join(f"cluster {cid} ({n})" for cid, n in view["now_in"][:3])
         rows.append(f"  {d.cluster_key}  {describe(d)}  {len(d.segment_ids)} segments  ({d.author}, {d.timestamp})"
-                    + (f"; now mostly in {now}" if now else "; none of them in a cluster now"))
+                    + ("; made with another taxonomy (its code is not in this run's)" if view["other_taxonomy"]
+                       else f"; now mostly in {now}" if now else "; none of them in a cluster now"))
     data = {"run": folder.run,
             "clusters": [{"cluster_id": c["cluster_id"], "label": c.get("label", ""), "size": len(c["members"]),
                           "decision": applied.get(c["cluster_id"])} for c in folder.clusters],
@@ -284,7 +286,7 @@ def codebook(run_dir: Path | str, store: Path | str) -> dict:
     A cluster merged into another counts toward the theme its target ends up with.
     """
     folder = read_run(run_dir)
-    applied, orphaned = match_decisions(folder.run, folder.clusters, load_decisions(store), folder.sources)
+    applied, orphaned = folder.match(load_decisions(store))
     codes = leaf_codes(folder) or {}
     members = {c["cluster_id"]: set(c["members"]) for c in folder.clusters}
 
@@ -324,7 +326,7 @@ def codebook(run_dir: Path | str, store: Path | str) -> dict:
         entries.append(theme)
     entries.sort(key=lambda t: (t["kind"] != "code", -t["members"], t["code_id"] or t["name"] or ""))
     return {"run": folder.run, "themes": entries, "rejected": rejected, "undecided": undecided,
-            "memos": memos, "orphaned": [orphan_view(d, folder.clusters) for d in orphaned]}
+            "memos": memos, "orphaned": [orphan_view(d, folder.clusters, folder.codes) for d in orphaned]}
 
 
 def format_codebook(book: dict) -> str:
@@ -401,10 +403,10 @@ class ReviewServer(ThreadingHTTPServer):
     def state(self, decisions: list[Decision] | None = None) -> dict:
         if decisions is None:
             decisions = load_decisions(self.store)
-        applied, orphaned = match_decisions(self.folder.run, self.folder.clusters, decisions, self.folder.sources)
+        applied, orphaned = self.folder.match(decisions)
         return {"run": self.folder.run, "author": self.author,
                 "decisions": {str(k): v for k, v in applied.items()},
-                "orphaned": [orphan_view(d, self.folder.clusters) for d in orphaned]}
+                "orphaned": [orphan_view(d, self.folder.clusters, self.folder.codes) for d in orphaned]}
 
     def decide(self, body: object) -> dict:
         """Validate a posted decision, append it to the store, return the new state."""
@@ -417,7 +419,7 @@ class ReviewServer(ThreadingHTTPServer):
             raise ThemesError("(merge_into): must be a cluster id")
 
         def build(state: StoreState) -> list[Decision]:
-            applied, _ = match_decisions(self.folder.run, self.folder.clusters, state.decisions, self.folder.sources)
+            applied, _ = self.folder.match(state.decisions)
             return [make_decision(
                 self.folder, body["cluster_id"], body.get("status"), code_id=body.get("code_id"),
                 name=body.get("name"), definition=body.get("definition"), merge_into=body.get("merge_into"),

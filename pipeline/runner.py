@@ -338,13 +338,14 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
         settings = {k: v for k, v in dump_config(outputs.config).items()
                     if k not in ("output", "decisions", "cache")}  # the cache never changes results
         fingerprint = {"config": settings, "inputs": [s.sha256 for s in outputs.sources]}
+        codes = frozenset(leaf.id for leaf in outputs.taxonomy.leaves) if outputs.taxonomy else frozenset()
         orphaned = attach_decisions(document, out_dir.name, store_path(outputs.config), fingerprint,
-                                    [s.source for s in outputs.sources])
+                                    [s.source for s in outputs.sources], codes)
         run_manifest["run"] = document["run"]
         # Commands on this run folder find its decisions here, relative to the run folder (so from
         # any folder, and a copied project finds its own store).
         run_manifest["decision_store"] = os.path.relpath(store_path(outputs.config).resolve(), out_dir.resolve())
-        run_manifest["orphaned_decisions"] = [orphan_view(d, document["clusters"]) for d in orphaned]
+        run_manifest["orphaned_decisions"] = [orphan_view(d, document["clusters"], codes) for d in orphaned]
         put("clusters.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         put("config.yaml", yaml.safe_dump(dump_config(outputs.config), sort_keys=False, allow_unicode=True))
         if report_html is None:

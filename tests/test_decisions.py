@@ -323,3 +323,45 @@ def test_run_carries_decisions_and_never_writes_the_store(tmp_path, store):
     manifest = json.loads((rerun / "manifest.json").read_text())
     assert [o["from"] for o in manifest["orphaned_decisions"]] == [orphans[0].cluster_key]
     assert decisions_for_run(rerun, store) == {0: by_id[0]}
+
+
+def test_decisions_made_with_another_taxonomy_neither_apply_nor_replace(tmp_path, store):
+    from pipeline.taxonomy import load_taxonomy
+    from pipeline.config import resolve_taxonomy_path
+
+    groups = {0: range(0, 10), 1: range(10, 16)}
+    base = write_review_run(tmp_path / "run", groups)
+    kept = decide(base, store, 0, "accepted")  # the top suggestion: a nakanishi2021 code
+    decide(base, store, 1, "rejected", memo="small talk")
+    # The same clusters with another taxonomy: the accepted code is not CHIME's, so it is not
+    # carried; it is listed as made with another taxonomy. The rejection carries.
+    chime = write_review_run(tmp_path / "run", groups, taxonomy="chime")
+    applied = decisions_for_run(chime, store)
+    assert 0 not in applied and applied[1]["status"] == "rejected"
+    (orphan,) = orphaned_decisions(chime, store)
+    assert orphan == kept
+    document = json.loads((chime / "clusters.json").read_text())
+    assert document["clusters"][0]["decision"] is None  # the run itself agrees
+    (view,) = json.loads((chime / "manifest.json").read_text())["orphaned_decisions"]
+    assert view["from"] == kept.cluster_key and view["other_taxonomy"] is True
+    assert "Made with another taxonomy" in (chime / "report.html").read_text()
+    chime_code = load_taxonomy(resolve_taxonomy_path("chime")).leaves[0].id
+    decide(chime, store, 0, "accepted", code_id=chime_code)
+    decide(chime, store, 1, "accepted", code_id=chime_code)  # over the carried rejection
+    # Back to the first config: the same run, with its own decisions.
+    back = write_review_run(tmp_path / "run", groups)
+    applied = decisions_for_run(back, store)
+    assert applied[0]["code_id"] == kept.code_id and applied[0]["carried"] is False
+    assert applied[1]["status"] == "rejected"  # the CHIME accept does not replace it here
+    assert {d.code_id for d in orphaned_decisions(back, store)} == {chime_code}
+    # Another clustering with the first taxonomy carries the first taxonomy's decisions.
+    other = write_review_run(tmp_path / "run", groups, overrides={"clustering": {"min_cluster_size": 5}})
+    applied = decisions_for_run(other, store)
+    assert applied[0]["code_id"] == kept.code_id and applied[0]["carried"] is True
+    assert applied[1]["status"] == "rejected" and applied[1]["memo"] == "small talk"
+    # A run without a taxonomy carries no accepted code, so a memo there is a memo.
+    inductive = write_review_run(tmp_path / "run", groups, taxonomy="none")
+    assert 0 not in decisions_for_run(inductive, store)
+    with pytest.raises(ThemesError, match="decide first"):
+        decide(inductive, store, 0, None, memo="a note")
+    decide(inductive, store, 0, "new", name="Waiting", memo="a note")

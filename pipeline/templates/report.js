@@ -366,8 +366,11 @@
   }
 
   // "Its segments are now mostly in cluster 4 (30 of 42), cluster 7 (8)."
+  var OTHER_TAXONOMY = "Made with another taxonomy: its code is not in this run\u2019s. It applies again in a run with that taxonomy.";
+
   function nowIn(d) {
     var line = el("div", "now-in");
+    if (d.other_taxonomy) { line.textContent = OTHER_TAXONOMY; return line; }
     if (!d.now_in.length) { line.textContent = "None of its segments is in a cluster now."; return line; }
     line.textContent = "Its segments are now mostly in ";
     d.now_in.slice(0, 3).forEach(function (pair, i) {
