@@ -403,6 +403,15 @@ def main() -> None:
     set_offline()
     try:
         app()
+    except SystemExit as done:
+        if done.code == 130:  # Ctrl-C, already said in one line
+            # Leave at once: native worker threads (onnxruntime's, the tokenizer's) may still be
+            # running, and finalizing the interpreter under them aborts the process ("terminate
+            # called without an active exception", exit 134). Every file is closed by now.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        raise
     finally:
         # What is left at exit is freed without the collector's passes over every imported
         # module (about 0.5 s once BERTopic is loaded); finalizers still run.

@@ -113,3 +113,21 @@ def test_kill_mid_decision_write_loses_no_acknowledged_decision(tmp_path, delay)
     acknowledged += [int(line) for line in process.stdout.read().split()]
     kept = {d.cluster_id for d in load_decisions(store)}
     assert set(acknowledged) <= kept
+
+
+def test_ctrl_c_leaves_at_once_even_with_worker_threads_still_running(tmp_path):
+    """Ctrl-C while native worker threads (onnxruntime's) are busy: the process ends with its
+    one line and code 130 instead of finalizing the interpreter under them. A Python thread
+    that would hold a normal exit stands in for them here."""
+    script = (
+        "import sys, threading, time\n"
+        "from pipeline import cli, ingest\n"
+        "threading.Thread(target=time.sleep, args=(3600,)).start()\n"
+        "def interrupted(*args, **kwargs):\n"
+        "    raise KeyboardInterrupt\n"
+        "ingest.ingest = interrupted\n"
+        f"sys.argv = ['themes', 'speakers', {str(FIXTURES)!r}]\n"
+        "cli.main()\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 130
+    assert result.stderr.strip().splitlines()[-1] == "error: interrupted; earlier runs and decisions are untouched"
