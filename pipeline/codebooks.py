@@ -113,7 +113,8 @@ def _carry_down(cells: list[tuple[int, dict]], column: dict, unit: str) -> tuple
     code of the nearest row above with one, in the same group: spreadsheets merge a code's
     cell down its block of rows (Excel keeps the value in the first cell only), or leave it
     blank under the first row. An empty group cell likewise takes the group above, once a
-    row has named one. The cells are filled in place; returns a note for each block of rows
+    row has named one. A row that describes a group (its name is one the group column uses)
+    takes nothing and ends the block. The cells are filled in place; returns a note for each block of rows
     so read (``unit`` names the numbers: "row" in a sheet, "line" in a CSV file).
 
     The plain layout is left alone: there an empty group cell means a code at the top level."""
@@ -129,10 +130,17 @@ def _carry_down(cells: list[tuple[int, dict]], column: dict, unit: str) -> tuple
             cell[field] = above[field][0]
             carried.setdefault((field, *above[field]), []).append(line)
 
+    # A row naming a group the group column uses describes that group (see read_table): it
+    # takes nothing from above and ends the block.
+    groups = {part.strip() for _, cell in cells for part in cell["group"].split(PATH_SEPARATOR)} - {""}
     group = None  # the last row's group: a new group ends a code's block
     for line, cell in cells:
         if not cell["label"] and not cell["level"]:
             continue  # no code here: refused when the tree is built
+        if (cell["label"] or cell["level"]) in groups:
+            above.clear()
+            group = cell["group"]
+            continue
         if column["group"]:
             carry("group", line, cell)
         if cell["group"] != group:

@@ -286,3 +286,18 @@ def test_check_command_reads_tables_and_refuses_bad_ones(tmp_path):
     result = themes("taxonomy", "check", bad)
     assert result.returncode == 2 and "Traceback" not in result.stderr and "bad.csv:1 (label)" in result.stderr
     assert themes("taxonomy", "check", tmp_path / "missing.csv").returncode == 2
+
+
+@pytest.mark.parametrize("body", [
+    # a group described by a row of its own, in the Code column or in the Subcode column
+    "Group,Code,Subcode,Definition\n,Barriers,,Things that block care\nBarriers,Access,,Getting there\n"
+    "Barriers,Access,Cost,Money\n,Solutions,,Things that help\nSolutions,Outreach,Visits,Home visits\n",
+    "Group,Code,Subcode,Definition\nBarriers,Access,,Getting there\nBarriers,Access,Cost,Money\n"
+    ",,Solutions,Things that help\nSolutions,Outreach,Visits,Home visits\n",
+])
+def test_a_row_describing_a_group_takes_nothing_from_the_rows_above(tmp_path, body):
+    path = tmp_path / "book.csv"
+    path.write_text(body, encoding="utf-8")
+    tax = load_taxonomy(path)
+    assert [leaf.id for leaf in tax.leaves] == ["barriers.access.cost", "solutions.outreach.visits"]
+    assert tax.codes["solutions"].description == "Things that help"
