@@ -441,15 +441,15 @@ def run_id(name: str, clusters: list[dict], fingerprint: object = None) -> str:
 @dataclass
 class RunFolder:
     """What decisions need from a run folder: its id, clusters, taxonomy file, the transcripts
-    it read (``sources``, from its manifest) and its taxonomy's codable codes (``codes``:
-    empty for a run without a taxonomy, None where they cannot be known)."""
+    it read (``sources``, from its manifest) and the codes its taxonomy had when it ran
+    (``codes``: empty for a run without a taxonomy, None for a run folder that does not say)."""
 
     path: Path
     run: str
     clusters: list[dict]
     taxonomy_path: str | None
     sources: frozenset[str] = frozenset()
-    codes: frozenset[str] | None = None
+    codes: tuple[str, ...] | None = None
 
     def match(self, decisions: list[Decision]) -> tuple[dict[int, dict], list[Decision]]:
         """``match_decisions`` for this run."""
@@ -482,26 +482,15 @@ def read_run(run_dir: Path | str) -> RunFolder:
             manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
         except json.JSONDecodeError:
             raise ThemesError(f"{manifest_file}: not valid JSON") from None
-        taxonomy_path = manifest.get("taxonomy")
+        if not isinstance(manifest, dict):
+            raise ThemesError(f"{manifest_file}: not a manifest.json written by themes")
+        taxonomy_path = manifest.get("taxonomy") if isinstance(manifest.get("taxonomy"), str) else None
         sources = run_sources(manifest)
-        codes = _codable(manifest)
+        listed = manifest.get("taxonomy_codes")
+        if isinstance(listed, list) and all(isinstance(code, str) for code in listed):
+            codes = tuple(listed)
     run = document.get("run") or run_id(run_dir.resolve().name, clusters)
     return RunFolder(run_dir, run, clusters, taxonomy_path, sources, codes)
-
-
-def _codable(manifest: dict) -> frozenset[str] | None:
-    """The codable codes of a run's taxonomy: none for a run without one; None where the
-    manifest does not say, or its taxonomy file is gone or no longer reads."""
-    from .taxonomy import load_taxonomy
-
-    if "taxonomy" not in manifest:
-        return None
-    if not manifest["taxonomy"]:
-        return frozenset()
-    try:
-        return frozenset(leaf.id for leaf in load_taxonomy(Path(manifest["taxonomy"])).leaves)
-    except (ThemesError, OSError):
-        return None
 
 
 def run_sources(manifest: dict) -> frozenset[str]:
@@ -564,16 +553,18 @@ def match_decisions(run: str, clusters: list[dict], decisions: list[Decision], s
 
     ``codes``: the run's codable codes (None: any). A decision accepting a code the run's
     taxonomy lacks (made with another taxonomy) neither applies nor replaces anything here; it
-    is listed as orphaned, and applies again in a run with that taxonomy.
+    is listed as orphaned, and applies again in a run with that taxonomy. A decision made on
+    this run applies to it whatever ``codes`` say.
     """
+    codes = frozenset(codes) if codes is not None else None
     position = {d.cluster_key: i for i, d in enumerate(decisions)}
     replaced_at: dict[str, int] = {}
     for i, d in enumerate(decisions):
-        if d.replaces and applies(d, codes):
+        if d.replaces and (d.run == run or applies(d, codes)):
             replaced_at[d.replaces] = max(replaced_at.get(d.replaces, -1), i)
     live = [d for d in decisions if replaced_at.get(d.cluster_key, -1) < position[d.cluster_key]]
-    foreign = [d for d in live if not applies(d, codes)]
-    live = [d for d in live if applies(d, codes)]
+    foreign = [d for d in live if d.run != run and not applies(d, codes)]
+    live = [d for d in live if d.run == run or applies(d, codes)]
     own = {d.cluster_id: d for d in live if d.run == run}
     cluster_ids = {c["cluster_id"] for c in clusters}
     earlier = [d for d in live if d.run != run]

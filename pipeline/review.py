@@ -40,16 +40,24 @@ def default_author() -> str:
 
 
 def leaf_codes(folder: RunFolder) -> dict[str, tuple[str, str]] | None:
-    """The run's codable codes, ``code_id -> (label, description)``; None for a run without a
-    taxonomy. If the taxonomy file has moved, the codes the run suggested are still known."""
+    """The run's codable codes, ``code_id -> (label, description)``, in taxonomy order; None for
+    a run without a taxonomy. The codes are those the run had (its manifest's
+    ``taxonomy_codes``), labelled from the taxonomy file where it still reads, else from the
+    run's suggestions, so a moved or edited file changes no decision."""
     from .taxonomy import load_taxonomy
 
     if not folder.taxonomy_path:
         return None
-    path = Path(folder.taxonomy_path)
-    if path.is_file():
-        return {leaf.id: (leaf.label, leaf.description) for leaf in load_taxonomy(path).leaves}
-    return {s["code_id"]: (s.get("label", ""), "") for c in folder.clusters for s in c.get("suggestions", [])}
+    described: dict[str, tuple[str, str]] = {}
+    try:
+        taxonomy = load_taxonomy(Path(folder.taxonomy_path))
+        described = {leaf.id: (leaf.label, leaf.description) for leaf in taxonomy.leaves}
+    except (ThemesError, OSError):
+        pass  # moved or broken since the run
+    suggested = {s["code_id"]: (s.get("label", ""), "") for c in folder.clusters for s in c.get("suggestions", [])}
+    if folder.codes is None:  # a run folder from before runs listed their codes
+        return described or suggested
+    return {code: described.get(code) or suggested.get(code) or ("", "") for code in folder.codes}
 
 
 def _line(value: str | None) -> str | None:

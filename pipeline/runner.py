@@ -303,6 +303,8 @@ def manifest(outputs: RunOutputs) -> dict:
                    for s in outputs.sources],
         "skipped": outputs.skipped,
         "taxonomy": outputs.taxonomy.path if outputs.taxonomy else None,
+        # The codes decisions could accept in this run, as they were when it ran.
+        "taxonomy_codes": [leaf.id for leaf in outputs.taxonomy.leaves] if outputs.taxonomy else [],
         "stage_seconds": outputs.timings,
         "cached": outputs.cached,
         "notes": outputs.notes + outputs.clustering.notes,
@@ -338,7 +340,7 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
         settings = {k: v for k, v in dump_config(outputs.config).items()
                     if k not in ("output", "decisions", "cache")}  # the cache never changes results
         fingerprint = {"config": settings, "inputs": [s.sha256 for s in outputs.sources]}
-        codes = frozenset(leaf.id for leaf in outputs.taxonomy.leaves) if outputs.taxonomy else frozenset()
+        codes = frozenset(run_manifest["taxonomy_codes"])
         orphaned = attach_decisions(document, out_dir.name, store_path(outputs.config), fingerprint,
                                     [s.source for s in outputs.sources], codes)
         run_manifest["run"] = document["run"]

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import multiprocessing
+import os
 import signal
 import subprocess
 import sys
@@ -365,3 +366,34 @@ def test_decisions_made_with_another_taxonomy_neither_apply_nor_replace(tmp_path
     with pytest.raises(ThemesError, match="decide first"):
         decide(inductive, store, 0, None, memo="a note")
     decide(inductive, store, 0, "new", name="Waiting", memo="a note")
+
+
+def test_a_runs_codes_are_those_it_ran_with_whatever_happens_to_the_codebook_file(tmp_path, store):
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text("code,definition\nWaiting time,Long waits\nStaff attitude,Kindness\n", encoding="utf-8")
+    second.write_text("code,definition\nHope,Optimism\nIdentity,Who I am\n", encoding="utf-8")
+    groups = {0: range(0, 10), 1: range(10, 16)}
+    run = write_review_run(tmp_path / "run", groups, taxonomy=str(first))
+    kept = decide(run, store, 0, "accepted", code_id="waiting_time")
+    # The codebook is edited after the run: its own decision still applies, and takes a memo.
+    first.write_text("code,definition\nWaiting times,Long waits\nStaff attitude,Kindness\n", encoding="utf-8")
+    assert decisions_for_run(run, store)[0]["code_id"] == "waiting_time"
+    assert decide(run, store, 0, None, memo="ask about weekends").code_id == "waiting_time"
+    # A run with the second codebook, whose file is then gone: the first's code still does not
+    # apply there, so a decision made there replaces nothing.
+    other = write_review_run(tmp_path / "other", groups, taxonomy=str(second))
+    second.unlink()
+    assert 0 not in decisions_for_run(other, store)
+    assert [d.cluster_key for d in orphaned_decisions(other, store)] == [kept.cluster_key]
+    assert decide(other, store, 0, "accepted", code_id="hope").replaces is None
+    assert decisions_for_run(run, store)[0]["code_id"] == "waiting_time"
+
+
+def test_a_manifest_with_a_strange_taxonomy_value_is_read_without_a_traceback(tmp_path, store):
+    run = write_review_run(tmp_path / "run", {0: range(0, 10)})
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**manifest, "taxonomy": 5, "taxonomy_codes": "x"}))
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "decisions", "show", "--run", str(run)],
+                            cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "THEMES_DECISIONS": str(store)})
+    assert result.returncode == 0 and "Traceback" not in result.stderr
