@@ -22,6 +22,17 @@ from .words import plural
 RUN_FILES = frozenset({"segments.csv", "clusters.json", "config.yaml", "report.html", "manifest.json"})
 # Files a file manager drops into any folder it shows; they go with the folder they are in.
 CLUTTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+
+
+def _clutter(name: str) -> bool:
+    """A file manager's file, or the lock file LibreOffice (``.~lock.NAME#``) or Excel
+    (``~$NAME``, its start cut off for a long name) keeps beside a run file it has open."""
+    if name in CLUTTER:
+        return True
+    if name.startswith(".~lock.") and name.endswith("#"):
+        return name[len(".~lock."):-1] in RUN_FILES
+    return name.startswith("~$") and len(name) > 4 and any(run.endswith(name[2:]) for run in RUN_FILES)
+
 FOR_OUT = "for --out (output.dir)"
 
 
@@ -94,7 +105,7 @@ def _check_replaceable(out_dir: Path, target: Path) -> None:
     if os.path.ismount(target):
         raise ThemesError(f"{out_dir}: a mount point; give a folder inside it {FOR_OUT}")
     try:
-        names = sorted(set(os.listdir(target)) - CLUTTER)
+        names = sorted(name for name in os.listdir(target) if not _clutter(name))
     except OSError as err:
         raise ThemesError(f"{out_dir}: cannot read the folder ({err.strerror or err})") from None
     if not names:

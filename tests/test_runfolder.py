@@ -128,14 +128,17 @@ def test_a_link_is_refused(tmp_path):
     assert link.is_symlink() and digest(out) == before
 
 
-@pytest.mark.parametrize("prepare", ["missing", "nested", "empty", "clutter", "earlier run"])
+@pytest.mark.parametrize("prepare", ["missing", "nested", "empty", "clutter", "earlier run", "open in a spreadsheet"])
 def test_a_new_empty_or_earlier_run_folder_is_written(tmp_path, prepare):
     out = tmp_path / "runs" / ("deep/er/study" if prepare == "nested" else "study")
     if prepare in ("empty", "clutter"):
         out.mkdir(parents=True)
     if prepare == "clutter":
         (out / ".DS_Store").write_bytes(b"\0")
-    before = digest(earlier_run(tmp_path)[0]) if prepare == "earlier run" else None
+    before = digest(earlier_run(tmp_path)[0]) if prepare in ("earlier run", "open in a spreadsheet") else None
+    if prepare == "open in a spreadsheet":  # LibreOffice's and Excel's lock files beside what they opened
+        (out / ".~lock.segments.csv#").write_text(",analyst,host,2026-11-29T08:00,\n")
+        (out / "~$gments.csv").write_bytes(b"\0")
     write_review_run(out, {0: range(0, 10)})  # other clusters: the folder really changes
     assert {p.name for p in out.iterdir()} == runfolder.RUN_FILES
     assert digest(out) != before
