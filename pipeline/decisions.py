@@ -283,26 +283,18 @@ def _fsync_dir(path: Path) -> None:
 
 
 @contextmanager
-def _locked(path: Path, create: bool = True) -> Iterator[int | None]:
-    """The store open for appending, under its exclusive flock (released on close); None when
-    it does not exist and ``create`` is false. Every writer locks the store file itself, so
-    writers of any version exclude each other."""
+def _locked(path: Path) -> Iterator[int]:
+    """The store open for appending (created if need be), under its exclusive flock (released
+    on close). Every writer locks the store file itself, so writers of any version exclude
+    each other."""
     if path.is_dir():
         raise ThemesError(f"{path}: the decision store is a folder; decisions.path must name a file")
-    created = create and not path.exists()
+    created = not path.exists()
     try:
-        if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | (os.O_CREAT if create else 0), 0o644)
-    except FileNotFoundError as err:
-        if create:
-            raise ThemesError(f"{path}: cannot write the decision store ({err.strerror})") from None
-        fd = None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     except OSError as err:
         raise ThemesError(f"{path}: cannot write the decision store ({err.strerror})") from None
-    if fd is None:
-        yield None
-        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield fd
@@ -367,26 +359,20 @@ def append_decided(path: Path | str, build: Callable[[StoreState], list[Decision
     read and the decisions appended, in one write and one fsync.
 
     A broken complete line raises before ``build`` runs, and nothing is written; ``build``
-    raises ThemesError to write nothing. While the store does not exist, ``build`` first runs
-    on the empty state without the lock, so a refused decision creates no file, then again
-    under the lock.
+    raises ThemesError to write nothing. ``build`` first runs on the store as it is, read
+    without the exclusive lock, so a refused decision, or one with nothing to append, needs no
+    write access and creates no file; then again under the lock, on what is there by then.
     """
     path = Path(path)
-
-    def read_build_append(fd: int) -> tuple[StoreState, list[Decision]]:
+    state = read_store(path)
+    if not build(state):
+        return state, []
+    with _locked(path) as fd:  # created if need be
         state = parse_store(_read_all(fd), path)
         decisions = build(state)
         if decisions:
             _append_locked(fd, path, b"".join(encode_decision(d) for d in decisions))
         return state, decisions
-
-    with _locked(path, create=False) as fd:
-        if fd is not None:
-            return read_build_append(fd)
-    if not build(StoreState()):
-        return StoreState(), []
-    with _locked(path) as fd:  # created now, or meanwhile by another writer: read it again
-        return read_build_append(fd)
 
 
 def _save_torn(path: Path, fragment: bytes) -> None:

@@ -358,8 +358,7 @@ def format_codebook(book: dict) -> str:
     if book["memos"]:
         rows.append("Memos on clusters in no theme:")
     for m in book["memos"]:
-        status = f"merged into {m['merge_into']}" if m["status"] == "merged" else m["status"]
-        rows.append(f"  cluster {m['cluster_id']} ({status}): {' '.join(m['memo'].split())}")
+        rows.append(f"  cluster {m['cluster_id']}, {describe({**m, 'memo': None})}: {' '.join(m['memo'].split())}")
     if book["orphaned"]:
         rows.append(f"Orphaned decisions: {len(book['orphaned'])} (themes decisions show --run RUN lists them)")
     return "\n".join(rows)
