@@ -274,6 +274,38 @@ def test_an_excel_sheet_declaring_the_whole_grid_reads_only_its_cells(tmp_path):
     assert [t.text for t in sheet.turns] == ["Too slow.", "Clean wards.", "Kind staff."]
 
 
+def test_a_row_with_an_empty_cell_far_right_costs_only_its_cells(tmp_path):
+    """A row is as wide as its last cell with text, not as its last cell: one styled empty
+    cell in column XFD made openpyxl's rows 16,384 cells wide."""
+    from openpyxl import load_workbook
+
+    from pipeline.formats.sheet import _records
+
+    rows = {1: {"A": "text", "XFD": ""}, **{n: {"A": f"answer {n}", "XFD": " "} for n in range(2, 6)}}
+    path = write_sheet(tmp_path / "far.xlsx", rows, "A1:XFD5")
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        assert list(_records(book.worksheets[0], path)) == [(1, ["text"])] + [(n, [f"answer {n}"]) for n in range(2, 6)]
+    finally:
+        book.close()
+
+
+def test_a_sheet_damaged_inside_is_refused_in_one_line(tmp_path):
+    path = write_sheet(tmp_path / "bad.xlsx", {1: {"A": "text"}, 2: {"A": "fine"}}, "A1:A2")
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        items = [(item, source.read(item)) for item in source.infolist()]
+    with zipfile.ZipFile(path, "w") as target:
+        for item, data in items:
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<row r="2">', b'<row r="2"><c r="B2" t="s"><v>99</v></c>')  # no string 99
+            target.writestr(item, data)
+    with pytest.raises(ThemesError, match=r"bad.xlsx: not a readable Excel workbook \(.xlsx\): its first sheet is "
+                                          "damaged"):
+        ingest([path])
+
+
 def test_an_excel_sheet_declaring_too_small_a_size_is_read_whole(tmp_path):
     rows = {1: {"A": "id", "B": "speaker", "C": "text"}}
     rows.update({n: {"A": str(n), "B": f"R{n}", "C": f"answer {n}"} for n in range(2, 11)})

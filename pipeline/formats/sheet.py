@@ -94,24 +94,43 @@ def sheet_rows(raw: bytes, path: Path, notices: list[str] | None = None, names=(
 
 
 def _records(sheet, path: Path):
-    """(row number, cells as text) for each row of the sheet with a cell filled."""
-    # In read-only mode openpyxl pads every row to the width the sheet's <dimension> tag
-    # declares (A1:XFD1048576: 16,384 cells a row, a million rows) and stops at its last
-    # row (a tag too small drops rows and columns). Without it, each row is as wide as its
-    # last cell and the rows run to the last one in the file.
-    sheet.reset_dimensions()
-    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-        if number > MAX_ROWS:  # checked first: a far row comes after a run of empty ones
-            raise ThemesError(f"{path}: the first sheet, {sheet.title!r}, has rows past row "
-                              f"{MAX_ROWS:,}, Excel's limit; save the rows with text as CSV")
-        if not row:
-            continue  # a row with no cells (rows missing from the file come as these)
-        if len(row) > MAX_COLUMNS:
-            if any(cell_text(value).strip() for value in row[MAX_COLUMNS:] if value is not None):
+    """(row number, cells as text) for each row of the sheet with a cell filled. A sheet
+    damaged inside (openpyxl reads the cells only now) is refused like a damaged workbook."""
+    try:
+        yield from _parsed(sheet, path)
+    except ThemesError:
+        raise
+    except Exception:  # a bad cell value, reference or style, cut-short XML: many kinds
+        raise ThemesError(f"{path}: not a readable Excel workbook (.xlsx): its first sheet is damaged; open and "
+                          "save it again in Excel, or save the sheet as CSV") from None
+
+
+def _parsed(sheet, path: Path):
+    # The sheet's own parser, as openpyxl's read-only rows use it, but without their padding:
+    # they are padded to the width the <dimension> tag declares (A1:XFD1048576: 16,384 cells
+    # a row, a million rows), or else to each row's last cell, which one styled empty cell in
+    # column XFD makes 16,384 wide. Here a row costs what its cells in the file cost, and the
+    # rows run to the last one in the file whatever the tag says.
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    book = sheet.parent
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(source, sheet._shared_strings, data_only=book.data_only, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        for number, cells in parser.parse():
+            if number > MAX_ROWS:  # checked first: a far row comes after a run of empty ones
+                raise ThemesError(f"{path}: the first sheet, {sheet.title!r}, has rows past row "
+                                  f"{MAX_ROWS:,}, Excel's limit; save the rows with text as CSV")
+            texts = {cell["column"]: cell_text(cell["value"]) for cell in cells if cell["value"] is not None}
+            filled = [column for column, text in texts.items() if text.strip()]
+            if not filled:
+                continue
+            if max(filled) > MAX_COLUMNS:
                 raise ThemesError(f"{path}:{number}: the first sheet, {sheet.title!r}, has content past "
                                   f"column {MAX_COLUMNS:,}; a table of text has far fewer columns — "
                                   "delete the far cells, or save the columns with text as CSV")
-            row = row[:MAX_COLUMNS]
-        cells = [cell_text(value) for value in row]
-        if any(cell.strip() for cell in cells):
-            yield number, cells
+            row = [""] * max(column for column in texts if column <= MAX_COLUMNS)
+            for column, text in texts.items():
+                if column <= MAX_COLUMNS:
+                    row[column - 1] = text
+            yield number, row
