@@ -511,3 +511,17 @@ def test_docs_cover_every_input_key_and_format():
         assert f"    {key}:" in input_doc, key
     for suffix in SUPPORTED_SUFFIXES:
         assert f"`{suffix}`" in input_doc, suffix
+
+
+@pytest.mark.parametrize("text, delimiter", [
+    ("Staff survey, March 2025;;\nid;comment;site\n1;hi;A\n", ";"),  # Excel in a ';' locale
+    ("Staff survey; March 2025\nid,comment\n1,hi\n", ","),
+    ('"' * 300 + 'a|b|"c"|d\nid|comment\n1|hi\n', "|"),  # a line of quotes (the Sniffer took 20 s)
+])
+def test_the_delimiter_is_the_headers_whatever_the_title_holds(text, delimiter):
+    from pipeline.formats.table import _delimiter, parse_table
+
+    assert _delimiter(text, ("comment",)) == delimiter
+    if text.startswith("Staff"):
+        (table,) = parse_table(text, "survey.csv", Path("survey.csv"))
+        assert [t.text for t in table.turns] == ["hi"] and "the header is line 2" in table.notices[0]
