@@ -16,6 +16,7 @@ from .errors import ThemesError
 from .formats.encoding import decode
 from .formats.sheet import is_xlsx, sheet_rows
 from .formats.table import column_name, csv_rows
+from .taxonomy import MAX_DEPTH
 
 # Column names a codebook table may use for each field, the first present winning (compared
 # in lower case, "_" and "-" read as spaces). "when" (a codebook's "when to use" column) is
@@ -98,6 +99,11 @@ def _columns(names: list[str], path: Path, line: int = 1) -> dict[str, str | Non
     if level:
         column["label"] = sub
     column["level"] = level
+    for field, name in column.items():
+        twins = [other for other in names if name and column_name(other) == column_name(name)]
+        if len(twins) > 1:
+            raise ThemesError(f"{path}:{line} ({field}): {len(twins)} columns are named {name!r}; rename all but the "
+                              "one to read")
     if column["label"] is None:
         raise ThemesError(f"{path}:{line} (label): no column for the code's label; name one 'label', 'code' or "
                           f"'name' (the columns are {', '.join(repr(name) for name in names)})")
@@ -164,13 +170,18 @@ def _tree(cells: list[tuple[int, dict]], path: Path) -> list[dict]:
     rows_of: dict[tuple[str, ...], int] = {}  # label path -> the line of the row that gave it
 
     def place(key: tuple[str, ...], line: int) -> dict:
-        """The code at this label path, created under its parent when new."""
-        if key not in nodes:
-            parent = place(key[:-1], line) if len(key) > 1 else None
-            siblings = top if parent is None else parent.setdefault("codes", [])
-            nodes[key] = _node(key[-1], f"{parent['id'] + '.' if parent else ''}{slug(key[-1])}", line)
-            siblings.append(nodes[key])
-        return nodes[key]
+        """The code at this label path, created (with the groups above it) where new."""
+        if len(key) > MAX_DEPTH + 1:
+            raise ThemesError(f"{path}:{line} ({key[-1]}): codes nested too deeply ({len(key)} levels)")
+        parent = None
+        for end in range(1, len(key) + 1):
+            if key[:end] not in nodes:
+                siblings = top if parent is None else parent.setdefault("codes", [])
+                nodes[key[:end]] = _node(key[end - 1], f"{parent['id'] + '.' if parent else ''}{slug(key[end - 1])}",
+                                         line)
+                siblings.append(nodes[key[:end]])
+            parent = nodes[key[:end]]
+        return parent
 
     for line, cell in cells:
         if not cell["label"] and not cell["level"]:

@@ -22,13 +22,22 @@ class _Section(BaseModel):
 
 class ColumnsConfig(_Section):
     """Column names for one-utterance-per-row tables (Excel, CSV, TSV, JSONL). ``None``: the column
-    of the key's own name, where present (``text`` must be); ``""``: do not use one."""
+    of the key's own name, where present (``text`` must be); ``""``: do not use one (any key
+    but ``text``)."""
 
     text: str | None = None
     speaker: str | None = None
     source: str | None = None
     timestamp: str | None = None
     id: str | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _text_is_read(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("the text is what is read: name its column, or leave the key out for the column "
+                             "named 'text' (or one with a usual name for text)")
+        return value
 
 
 class InputConfig(_Section):

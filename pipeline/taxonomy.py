@@ -12,6 +12,7 @@ from .yamlio import read_yaml
 
 NODE_KEYS = {"id", "label", "description", "aliases", "keywords", "examples", "codes"}
 TOP_KEYS = {"id", "label", "citation", "description", "codes"}
+MAX_DEPTH = 20  # levels of codes below the top: far more than any codebook has
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
             raise ThemesError(f"{path}:{line} ({code_id}): code has no label")
         if code_id in codes:
             raise ThemesError(f"{path}:{line} ({code_id}): duplicate code id")
-        if depth > 20:
+        if depth > MAX_DEPTH:
             raise ThemesError(f"{path}:{line} ({code_id}): codes nested too deeply")
         children_data = node.get("codes")
         if "codes" in node and (not isinstance(children_data, list) or not children_data):

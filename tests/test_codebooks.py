@@ -301,3 +301,17 @@ def test_a_row_describing_a_group_takes_nothing_from_the_rows_above(tmp_path, bo
     tax = load_taxonomy(path)
     assert [leaf.id for leaf in tax.leaves] == ["barriers.access.cost", "solutions.outreach.visits"]
     assert tax.codes["solutions"].description == "Things that help"
+
+
+def test_a_codebook_column_read_with_a_twin_of_the_same_name_is_refused(tmp_path):
+    path = tmp_path / "book.csv"
+    path.write_text("Code,Definition,code\nanxiety,Ends.,\nWorkload,Ends.,Work-load\n", encoding="utf-8")
+    with pytest.raises(ThemesError, match=r"book.csv:1 \(label\): 2 columns are named 'Code'; rename all but"):
+        load_taxonomy(path)
+
+
+def test_a_path_of_groups_too_deep_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "deep.csv"
+    path.write_text("code,group\nx," + ">".join(["a"] * 1000) + "\n", encoding="utf-8")
+    with pytest.raises(ThemesError, match=r"deep.csv:2 \(x\): codes nested too deeply \(1001 levels\)"):
+        load_taxonomy(path)

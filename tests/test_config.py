@@ -54,6 +54,13 @@ def test_a_key_given_twice_is_refused_not_half_read(tmp_path):
         load_config(path)
 
 
+def test_the_text_column_cannot_be_left_out(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("input:\n  columns:\n    text: ''\n    speaker: ''\n")
+    with pytest.raises(ThemesError, match=r"c.yaml:3 \(input.columns.text\): the text is what is read"):
+        load_config(path)
+
+
 def test_yaml_python_tags_refused(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("taxonomy: !!python/object/apply:os.system ['echo hi']\n")

@@ -64,6 +64,19 @@ def test_csv_with_two_usual_names_for_the_text_asks_which(tmp_path):
     assert "set input.columns.text (or --text-column)" in message
 
 
+def test_a_column_read_with_a_twin_of_the_same_name_is_refused(tmp_path):
+    message = problem(tmp_path, "survey.csv", "text,speaker,Text\nToo slow,S,We are sorry\n")
+    assert message.endswith("survey.csv:1 (input.columns.text): 2 columns are named 'Text'; rename all but the one "
+                            "to read")
+    # Twins among the columns not read are no trouble; of two, the first is the one a row has.
+    path = tmp_path / "notes.csv"
+    path.write_text("text,note,note\nToo slow,first,second\n", encoding="utf-8")
+    (table,), _ = ingest([path])
+    assert [t.text for t in table.turns] == ["Too slow"]
+    from pipeline.formats.table import record
+    assert record(["text", "note", "note"], ["a", "first", "second"]) == {"text": "a", "note": "first"}
+
+
 def test_invalid_jsonl_line(tmp_path):
     assert "bad.jsonl:2: not valid JSON" in problem(tmp_path, "bad.jsonl", '{"text": "ok"}\n{"text": \n')
 

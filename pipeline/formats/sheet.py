@@ -58,7 +58,7 @@ def sheet_rows(raw: bytes, path: Path, notices: list[str] | None = None, names=(
     sheets, if any, is appended to ``notices``."""
     from openpyxl import load_workbook
 
-    from .table import split_title
+    from .table import record, split_title
 
     check_archive(raw, path, "xl/workbook.xml", "Excel workbook", ".xlsx",
                   "open and save it again in Excel, or save the sheet as CSV")
@@ -88,7 +88,7 @@ def sheet_rows(raw: bytes, path: Path, notices: list[str] | None = None, names=(
         header = [cell.lstrip("\ufeff") for cell in header]
         yield number, header
         for number, cells in records:
-            yield number, dict(zip(header, cells))  # cells right of the last name are no column's
+            yield number, record(header, cells)
     finally:
         book.close()
 

@@ -92,7 +92,22 @@ def _resolve(columns: dict[str, str | None], present: list[str], path: Path, lin
         else:
             raise ThemesError(f"{path}:{line} (input.columns.{key}): no column named {wanted!r}; the columns are "
                               f"{', '.join(repr(p) for p in present[:20])}")
+    for key, name in chosen.items():
+        twins = [p for p in present if p.strip().lower() == name.strip().lower()]
+        if len(twins) > 1:
+            raise ThemesError(f"{path}:{line} (input.columns.{key}): {len(twins)} columns are named {name!r}; "
+                              "rename all but the one to read")
     return chosen
+
+
+def record(header: list[str], cells: list[str]) -> dict[str, str]:
+    """A row as {column name: cell}; of two columns with one name the first counts (a column
+    that is read may not have a twin: ``_resolve``), and cells right of the last name are no
+    column's."""
+    row: dict[str, str] = {}
+    for name, cell in zip(header, cells):
+        row.setdefault(name, cell)
+    return row
 
 
 def _filled(cells: list[str]) -> list[str]:
@@ -210,7 +225,7 @@ def csv_rows(text: str, delimiter: str | None, path: Path, notices: list[str] | 
             if len(row) > len(header):
                 raise ThemesError(f"{path}:{line}: row has {len(row)} cells but the header has {len(header)}; "
                                   "is a quote left open?")
-            yield line, dict(zip(header, row))
+            yield line, record(header, row)
 
 
 def _rows_jsonl(text: str, path: Path):
