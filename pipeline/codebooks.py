@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import ThemesError
 from .formats.encoding import decode
 from .formats.sheet import is_xlsx, sheet_rows
-from .formats.table import column_name, csv_rows
+from .formats.table import column_name, csv_rows, listed
 from .taxonomy import MAX_DEPTH
 
 # Column names a codebook table may use for each field, the first present winning (compared
@@ -106,7 +106,7 @@ def _columns(names: list[str], path: Path, line: int = 1) -> dict[str, str | Non
                               "one to read")
     if column["label"] is None:
         raise ThemesError(f"{path}:{line} (label): no column for the code's label; name one 'label', 'code' or "
-                          f"'name' (the columns are {', '.join(repr(name) for name in names)})")
+                          f"'name' (the columns are {listed(names)})")
     return column
 
 

@@ -59,7 +59,7 @@ def _text_column(present: list[str], path: Path, line: int, taken: set[str] = fr
                   if name not in taken and column_name(name) in TEXT_NAMES]
     if len(candidates) == 1:
         return candidates[0]
-    columns = ", ".join(repr(p) for p in present[:20])
+    columns = listed(present)
     if candidates:
         raise ThemesError(f"{path}:{line} (input.columns.text): no column named 'text', and "
                           f"{' and '.join(repr(c) for c in candidates[:5])} could each be the text; the columns are "
@@ -91,13 +91,19 @@ def _resolve(columns: dict[str, str | None], present: list[str], path: Path, lin
             chosen[key] = by_lower[wanted.strip().lower()]
         else:
             raise ThemesError(f"{path}:{line} (input.columns.{key}): no column named {wanted!r}; the columns are "
-                              f"{', '.join(repr(p) for p in present[:20])}")
+                              f"{listed(present)}")
     for key, name in chosen.items():
         twins = [p for p in present if p.strip().lower() == name.strip().lower()]
         if len(twins) > 1:
             raise ThemesError(f"{path}:{line} (input.columns.{key}): {len(twins)} columns are named {name!r}; "
                               "rename all but the one to read")
     return chosen
+
+
+def listed(names: list[str], limit: int = 20) -> str:
+    """Column names for a message: quoted, each cut to 40 characters, at most ``limit`` of them."""
+    shown = ", ".join(repr(_short(name, 40)) for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def record(header: list[str], cells: list[str]) -> dict[str, str]:
