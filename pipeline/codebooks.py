@@ -66,7 +66,7 @@ def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
     # A title above the header is left out where the header has a label column (notices).
     notices: list[str] = []
     if xlsx:
-        # The first sheet; a codebook's other sheets are its own business.
+        # The first sheet (a notice names the others, for `taxonomy check`).
         rows = sheet_rows(raw, path, notices, COLUMNS["label"])
     else:
         text = decode(raw, path, "a codebook table saved as CSV or TSV")

@@ -312,11 +312,14 @@ def codebook(run_dir: Path | str, store: Path | str) -> dict:
         target = final(cid)
         d = applied.get(target) if target is not None else None
         if d is None or d["status"] in ("merged", "rejected"):
-            (rejected if d and d["status"] == "rejected" else undecided).append(cid)
+            if d is not None and d["status"] == "rejected":
+                rejected.append(cid)
+            else:
+                undecided.append(cid)
             # A memo on a cluster in no theme (rejected, or merged into one left undecided) is kept.
-            if (applied.get(cid) or {}).get("memo"):
-                memos.append({"cluster_id": cid, "status": applied[cid]["status"],
-                              "merge_into": applied[cid]["merge_into"], "memo": applied[cid]["memo"]})
+            own = applied.get(cid) or {}
+            if own.get("memo"):
+                memos.append({key: own[key] for key in ("status", "merge_into", "memo")} | {"cluster_id": cid})
             continue
         key = ("code", d["code_id"]) if d["status"] == "accepted" else ("new", d["name"].casefold())
         theme = themes.setdefault(key, {

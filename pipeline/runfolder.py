@@ -33,6 +33,7 @@ def _clutter(name: str) -> bool:
         return name[len(".~lock."):-1] in RUN_FILES
     return name.startswith("~$") and len(name) > 4 and any(run.endswith(name[2:]) for run in RUN_FILES)
 
+
 FOR_OUT = "for --out (output.dir)"
 
 
@@ -143,38 +144,44 @@ def _check_writable(out_dir: Path, target: Path) -> None:
 def _recover(out_dir: Path, target: Path) -> list[str]:
     """Put back the earlier run a run killed mid-swap left aside; delete the leftovers of dead
     runs -> notes."""
-    notes = []
     try:
         leftovers = _leftovers(target)
     except OSError:
-        return notes  # the parent cannot be listed (or does not exist): _check_writable says why
-    olds = [path for kind, path, pid in leftovers if kind == "old" and not _alive(pid)]
-    # An earlier run set aside is deleted only once a run folder is back in its place.
+        return []  # the parent cannot be listed (or does not exist): _check_writable says why
+    dead = [(kind, path) for kind, path, pid in leftovers if not _alive(pid)]
+    olds = [path for kind, path in dead if kind == "old"]
+    stale = [path for kind, path in dead if kind == "tmp"]
+    notes = []
     if olds and not _is_run_folder(target):
-        if os.path.lexists(target) and not _is_empty_folder(target):
-            olds = []  # something else is there: kept, and refused below
-        elif len(olds) > 1:
-            raise ThemesError(f"{out_dir}: no run there, and {len(olds)} earlier copies left by interrupted runs are "
-                              f"beside it ({', '.join(p.name for p in olds)}); rename the one to keep to "
-                              f"{target.name}")
-        else:
-            try:
-                if os.path.lexists(target):
-                    target.rmdir()
-                os.rename(olds[0], target)
-            except OSError as err:
-                raise ThemesError(f"{out_dir}: cannot put back the earlier run from {olds[0].name} "
-                                  f"({err.strerror or err})") from None
-            notes.append(f"{out_dir}: put back the earlier run, which an interrupted run had left in "
-                         f"{olds[0].name}")
-            olds = []
-    stale = olds + [path for kind, path, pid in leftovers if kind == "tmp" and not _alive(pid)]
+        if note := _put_back(out_dir, target, olds):
+            notes.append(note)
+    else:
+        stale += olds  # a run folder is in place: an earlier run set aside is not needed
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
     if removed := [p for p in stale if not os.path.lexists(p)]:
         notes.append(f"removed {plural(len(removed), 'folder')} left by interrupted runs beside {out_dir}: "
                      f"{', '.join(p.name for p in removed)}")
     return notes
+
+
+def _put_back(out_dir: Path, target: Path, olds: list[Path]) -> str | None:
+    """Rename the earlier run a killed run left aside back to ``target``, where no run folder
+    is -> a note; None where something else is there (kept, and refused by the checks that
+    follow). Several copies: which to keep is the analyst's choice."""
+    if os.path.lexists(target) and not _is_empty_folder(target):
+        return None
+    if len(olds) > 1:
+        raise ThemesError(f"{out_dir}: no run there, and {len(olds)} earlier copies left by interrupted runs are "
+                          f"beside it ({', '.join(p.name for p in olds)}); rename the one to keep to {target.name}")
+    try:
+        if os.path.lexists(target):
+            target.rmdir()
+        os.rename(olds[0], target)
+    except OSError as err:
+        raise ThemesError(f"{out_dir}: cannot put back the earlier run from {olds[0].name} "
+                          f"({err.strerror or err})") from None
+    return f"{out_dir}: put back the earlier run, which an interrupted run had left in {olds[0].name}"
 
 
 def _is_run_folder(target: Path) -> bool:
