@@ -164,11 +164,25 @@ def stop_words(setting: str | None) -> list[str] | None:
 
 
 def _vectorizer(config: ClusteringConfig, n_docs: int):
+    """BERTopic's word counter. It counts over one document a topic (the unclustered segments
+    are one too), and from 200 segments on a word must be in two of them (``min_df``)."""
     from sklearn.feature_extraction.text import CountVectorizer
 
-    return CountVectorizer(stop_words=stop_words(config.stop_words), ngram_range=(1, 2),
-                           token_pattern=r"(?u)\b[^\W\d_]\w+\b",
-                           min_df=2 if n_docs >= 200 else 1)
+    class TopicWords(CountVectorizer):
+        def fit_transform(self, raw_documents, y=None):
+            # With every segment unclustered, or all in one cluster, there is one document,
+            # in which no word can be in two: then one is enough (else sklearn refuses).
+            documents = list(raw_documents)
+            wanted = self.min_df
+            if isinstance(wanted, int) and len(documents) < wanted:
+                self.min_df = 1
+            try:
+                return super().fit_transform(documents, y)
+            finally:
+                self.min_df = wanted
+
+    return TopicWords(stop_words=stop_words(config.stop_words), ngram_range=(1, 2),
+                      token_pattern=r"(?u)\b[^\W\d_]\w+\b", min_df=2 if n_docs >= 200 else 1)
 
 
 def _ctfidf(config: ClusteringConfig):
@@ -301,8 +315,8 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
         reduced = reduce(segments, embeddings, config)
     umap_model = _umap_model(config, n) if reduced is None else _Reduced(reduced)
     if min_cluster_size < chosen:
-        notes.append(f"small corpus ({n} segments): min_cluster_size lowered from "
-                     f"{chosen} to {min_cluster_size}")
+        notes.append(f"clustering.min_cluster_size {chosen} is more than a third of the {fitted} segments "
+                     f"clustered: {min_cluster_size} is used")
     elif config.min_cluster_size == "auto" and chosen > AUTO_MIN_CLUSTER_SIZE:
         notes.append(f"min_cluster_size auto: {chosen} for {fitted} segments (one in "
                      f"{SEGMENTS_PER_CLUSTER_SIZE}; set clustering.min_cluster_size for finer clusters)")
@@ -334,8 +348,8 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
             label=" / ".join(words[:3]),
         ))
     if not clusters:
-        notes.append("HDBSCAN found no dense groups: every segment is unclustered; "
-                     "try a smaller clustering.min_cluster_size")
+        notes.append(f"no clusters were formed: no group of {min_cluster_size} or more segments is close enough in "
+                     "meaning; every segment is shown unclustered (try a smaller clustering.min_cluster_size)")
 
     coords = _overview(model, vectors, config.random_state)
     return Clustering(

@@ -95,6 +95,18 @@ def test_tiny_corpus_degrades_with_a_note(fake_embedder):
     assert "no clusters were formed" in result.notes[0]
 
 
+def test_two_hundred_segments_in_no_cluster_still_get_a_clustering(fake_embedder):
+    """From 200 segments on a keyword must be in two topics' texts; with every segment
+    unclustered there is one such text, and that must not fail."""
+    segments = [s for s in make_segments(per_topic=70) if s.source == "waiting.txt"] * 3
+    segments = [Segment(**{**s.__dict__, "segment_id": f"w#{i}.1", "turn_id": i}) for i, s in enumerate(segments)]
+    vectors = fake_embedder.encode([s.text for s in segments])
+    result = cluster(segments, vectors, ClusteringConfig(min_cluster_size=5000))
+    assert len(segments) >= 200 and result.clusters == []
+    assert set(result.assignments.values()) == {UNCLUSTERED}
+    assert "no clusters were formed: no group of 70 or more segments" in " ".join(result.notes)
+
+
 def test_mapping_ranks_and_abstains(fake_embedder):
     taxonomy = parse_taxonomy({
         "id": "t", "label": "T", "codes": [
