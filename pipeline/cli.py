@@ -103,8 +103,15 @@ def _load(config: Optional[Path], inputs: Optional[List[Path]] = None, taxonomy:
     if out:
         overrides["output"] = {"dir": str(out)}
     loaded = load_config(config, overrides)
-    if text_column:  # only the text column: the config's other columns stay
-        loaded.input.columns.text = text_column
+    if text_column is not None:  # only the text column: the config's other columns stay
+        from pydantic import ValidationError
+
+        from .config import ColumnsConfig
+
+        try:
+            loaded.input.columns = ColumnsConfig(**{**loaded.input.columns.model_dump(), "text": text_column})
+        except ValidationError as err:
+            raise ThemesError(f"--text-column: {err.errors()[0]['msg'].removeprefix('Value error, ')}") from None
     return loaded
 
 

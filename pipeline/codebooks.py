@@ -172,7 +172,8 @@ def _tree(cells: list[tuple[int, dict]], path: Path) -> list[dict]:
     def place(key: tuple[str, ...], line: int) -> dict:
         """The code at this label path, created (with the groups above it) where new."""
         if len(key) > MAX_DEPTH + 1:
-            raise ThemesError(f"{path}:{line} ({key[-1]}): codes nested too deeply ({len(key)} levels)")
+            raise ThemesError(f"{path}:{line} ({key[-1]}): codes nested too deeply ({len(key) - 1} levels of groups "
+                              f"above a code; at most {MAX_DEPTH})")
         parent = None
         for end in range(1, len(key) + 1):
             if key[:end] not in nodes:

@@ -453,7 +453,10 @@ def read_run(run_dir: Path | str) -> RunFolder:
     run_dir = Path(run_dir)
     clusters_file = run_dir / "clusters.json"
     if not clusters_file.is_file():
-        raise ThemesError(f"{run_dir}: not a run folder (no clusters.json); give the folder `themes run` wrote")
+        aside = sorted(run_dir.parent.glob(f".{run_dir.name}.old-*")) if run_dir.name else []
+        hint = (f"; an interrupted run left the earlier one in {aside[0].name}, which the next `themes run` "
+                "on this folder puts back") if aside else ""
+        raise ThemesError(f"{run_dir}: not a run folder (no clusters.json); give the folder `themes run` wrote{hint}")
     try:
         document = json.loads(clusters_file.read_text(encoding="utf-8"))
         clusters = document["clusters"]

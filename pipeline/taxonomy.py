@@ -110,7 +110,8 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
         if code_id in codes:
             raise ThemesError(f"{path}:{line} ({code_id}): duplicate code id")
         if depth > MAX_DEPTH:
-            raise ThemesError(f"{path}:{line} ({code_id}): codes nested too deeply")
+            raise ThemesError(f"{path}:{line} ({code_id}): codes nested too deeply (at most {MAX_DEPTH} levels of "
+                              "groups above a code)")
         children_data = node.get("codes")
         if "codes" in node and (not isinstance(children_data, list) or not children_data):
             # `codes:` written but empty: the node is neither a clear leaf nor a group.

@@ -166,3 +166,9 @@ def test_a_run_too_small_to_cluster_says_why_on_the_console(tmp_path):
     assert "note: only 3 segments to cluster (at least 12 are needed): no clusters were formed; every segment " \
            "is shown unclustered" in lines
     assert any(line.startswith("mapping: nakanishi2021, ") and line.endswith("; no clusters") for line in lines)
+
+
+def test_an_empty_text_column_is_refused_as_in_a_config(tmp_path):
+    result = themes("run", "--text-column", "", "--out", str(tmp_path / "run"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: --text-column: the text is what is read")

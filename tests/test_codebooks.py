@@ -313,5 +313,5 @@ def test_a_codebook_column_read_with_a_twin_of_the_same_name_is_refused(tmp_path
 def test_a_path_of_groups_too_deep_is_refused_in_one_line(tmp_path):
     path = tmp_path / "deep.csv"
     path.write_text("code,group\nx," + ">".join(["a"] * 1000) + "\n", encoding="utf-8")
-    with pytest.raises(ThemesError, match=r"deep.csv:2 \(x\): codes nested too deeply \(1001 levels\)"):
+    with pytest.raises(ThemesError, match=r"deep.csv:2 \(x\): codes nested too deeply \(1000 levels of groups above a code; at most 20\)"):
         load_taxonomy(path)

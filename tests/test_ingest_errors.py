@@ -68,6 +68,9 @@ def test_a_column_read_with_a_twin_of_the_same_name_is_refused(tmp_path):
     message = problem(tmp_path, "survey.csv", "text,speaker,Text\nToo slow,S,We are sorry\n")
     assert message.endswith("survey.csv:1 (input.columns.text): 2 columns are named 'Text'; rename all but the one "
                             "to read")
+    message = problem(tmp_path, "answers.csv", "id,comment,Comment\n1,a,b\n")  # twins of a usual name for text
+    assert message.endswith("answers.csv:1 (input.columns.text): 2 columns are named 'comment'; rename all but the "
+                            "one to read")
     # Twins among the columns not read are no trouble; of two, the first is the one a row has.
     path = tmp_path / "notes.csv"
     path.write_text("text,note,note\nToo slow,first,second\n", encoding="utf-8")

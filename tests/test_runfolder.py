@@ -185,6 +185,11 @@ def test_the_next_run_puts_back_a_run_killed_between_the_renames(tmp_path, meanw
     write_review_run(tmp_path / "elsewhere", {0: range(0, 10)}).rename(out.parent / f".study.tmp-{pid}")
     if meanwhile == "an empty folder":
         out.mkdir()
+    from pipeline.decisions import read_run
+
+    with pytest.raises(ThemesError, match=rf"an interrupted run left the earlier one in \.study\.old-{pid}, which the "
+                                          "next `themes run` on this folder puts back"):
+        read_run(out)  # what review, decide or codebook say meanwhile
     notes = prepare_out_dir(out)
     assert digest(out) == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["study"]

@@ -59,6 +59,9 @@ def _text_column(present: list[str], path: Path, line: int, taken: set[str] = fr
                   if name not in taken and column_name(name) in TEXT_NAMES]
     if len(candidates) == 1:
         return candidates[0]
+    if len(candidates) > 1 and len({column_name(name) for name in candidates}) == 1:
+        raise ThemesError(f"{path}:{line} (input.columns.text): {len(candidates)} columns are named "
+                          f"{candidates[0]!r}; rename all but the one to read")
     columns = listed(present)
     if candidates:
         raise ThemesError(f"{path}:{line} (input.columns.text): no column named 'text', and "
