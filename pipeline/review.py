@@ -12,6 +12,7 @@ import getpass
 import hmac
 import json
 import os
+import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -534,7 +535,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, action())
         except ThemesError as err:
             # The page shows this under the cluster: without the run folder's path the CLI needs.
-            self._json(400, {"error": str(err).removeprefix(f"{self.server.folder.path} ")})
+            message = str(err).removeprefix(f"{self.server.folder.path} ")
+            self._json(400, {"error": re.sub(r"^\(cluster \d+\):? ", "", message)})
 
     def _refuse(self) -> None:
         self._json(405, {"error": "method not allowed"})

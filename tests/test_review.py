@@ -234,7 +234,8 @@ def test_server_refuses_strangers(untouched_server, method, path, headers, expec
 
 def test_server_answers_a_bad_decision_with_its_reason(server, store):
     status, payload = request(server, "POST", f"/{server.token}/api/decisions", {"cluster_id": 0, "status": "new"})
-    assert status == 400 and json.loads(payload)["error"] == "(cluster 0): a new theme needs a name"  # no folder path
+    # Shown under its cluster: without the run folder's path or the cluster's number.
+    assert status == 400 and json.loads(payload)["error"] == "a new theme needs a name"
     status, payload = request(server, "POST", f"/{server.token}/api/decisions", {"cluster_id": "0; drop"})
     assert status == 400
     assert not store.exists()

@@ -166,6 +166,7 @@
 
   function saveServed(cid, body) {
     saves += 1;
+    var focused = document.activeElement;
     $$("button.act").forEach(function (b) { b.disabled = true; });
     return api("api/decisions", body).then(function (state) {
       applyState(state);
@@ -176,7 +177,17 @@
       say("Not saved: " + err.message, true);
     }).then(function () {
       $$("button.act").forEach(function (b) { b.disabled = false; });
+      refocus(focused);
     });
+  }
+
+  // Disabling the buttons while a decision is saved drops the keyboard focus: put it back, on
+  // the card's first button where the focused one is gone (Undo hides itself).
+  function refocus(focused) {
+    if (document.activeElement !== document.body || !focused || !focused.closest) { return; }
+    var card = focused.closest("article.card");
+    var back = document.contains(focused) && !focused.hidden ? focused : card && $("button.act:not([hidden])", card);
+    if (back) { back.focus(); }
   }
 
   var polling = false;
@@ -370,7 +381,6 @@
 
   function nowIn(d) {
     var line = el("div", "now-in");
-    if (d.other_taxonomy) { line.textContent = OTHER_TAXONOMY; return line; }
     if (!d.now_in.length) { line.textContent = "None of its segments is in a cluster now."; return line; }
     line.textContent = "Its segments are now mostly in ";
     d.now_in.slice(0, 3).forEach(function (pair, i) {
@@ -382,12 +392,13 @@
   }
 
   function orphanItem(d) {
-    var item = append(el("li"), el("b", "", d.status));
+    var item = append(el("li"), el("b", "", d.status === "new" ? "new theme" : d.status));
     if (d.code_id) { append(item, ": " + (codes.has(d.code_id) ? codeName(d.code_id) + " " : ""), el("span", "muted code-id", d.code_id)); }
     if (d.name) { append(item, " \u201c" + d.name + "\u201d"); }
     append(item, " \u00b7 " + d.size + " segments \u00b7 " + d.author + ", " + when(d.timestamp) +
            (d.memo ? " \u00b7 memo: " + d.memo : "") + " ",
            append(el("span", "muted small"), "(decided on ", el("code", "", d.from), ")"));
+    if (d.other_taxonomy) { item.appendChild(el("div", "now-in", OTHER_TAXONOMY)); }
     if (Array.isArray(d.now_in)) { item.appendChild(nowIn(d)); }
     return item;
   }
@@ -549,7 +560,13 @@
   } else {
     try {
       var saved = JSON.parse(storage("get", STORAGE) || "[]");
-      local = Array.isArray(saved) ? saved.filter(function (e) { return e && e.run === data.run && clusters.has(e.cluster_id); }) : [];
+      // A decision this page made that the store has since superseded (the run was made
+      // again after it was imported, or after another decision on the cluster) is dropped.
+      var base = baseDecisions();
+      local = Array.isArray(saved) ? saved.filter(function (e) {
+        var d = e && base[e.cluster_id];
+        return e && e.run === data.run && clusters.has(e.cluster_id) && !(d && d.timestamp >= e.timestamp);
+      }) : [];
     } catch (err) { local = []; }
     deriveStatic();
     render();

@@ -285,3 +285,37 @@ def test_undo_static_and_served(browser, run, store, review, tmp_path):
     expect(page.locator("#cluster-0 .badge")).to_have_text("undecided")
     assert [(d.cluster_id, d.status) for d in load_decisions(store)] == [(0, "undecided")]
     assert page.problems == []
+
+
+def test_a_static_pages_own_decisions_give_way_to_later_ones_in_the_store(browser, run, store, tmp_path):
+    page = open_page(browser, (run / "report.html").as_uri())
+    page.click('#cluster-1 button[data-action="reject"]')
+    page.click('#cluster-2 button[data-action="reject"]')
+    with page.expect_download() as download:
+        page.click("#download")
+    file = tmp_path / download.value.suggested_filename
+    download.value.save_as(file)
+    env = {**os.environ, "THEMES_DECISIONS": str(store)}
+    assert themes("decisions", "import", file, "--run", run, env=env).returncode == 0
+    decide(run, store, 1, "new", name="Opening hours")  # later than the page's rejection
+    write_review_run(run, GROUPS, [f"Segment {i} is about the day centre." for i in range(15)])  # the same run again
+    page.reload()
+    expect(page.locator("#cluster-1 .badge")).to_have_text("new")
+    expect(page.locator("#cluster-2 .badge")).to_have_text("rejected")
+    expect(page.locator("#download")).to_be_hidden()  # both of its decisions are in the store now
+    assert page.problems == []
+
+
+def test_the_keyboard_focus_stays_on_the_button_after_a_decision(browser, review):
+    _, url = review
+    page = open_page(browser, url)
+    page.focus('#cluster-1 button[data-action="reject"]')
+    page.keyboard.press("Enter")
+    expect(page.locator("#cluster-1 .badge")).to_have_text("rejected")
+    expect(page.locator('#cluster-1 button[data-action="reject"]')).to_be_focused()
+    page.focus('#cluster-1 button[data-action="undo"]')
+    page.keyboard.press("Enter")
+    expect(page.locator("#cluster-1 .badge")).to_have_text("undecided")
+    assert page.evaluate("document.activeElement.closest('article.card') && "
+                         "document.activeElement.closest('article.card').id") == "cluster-1"
+    assert page.problems == []
