@@ -104,14 +104,9 @@ def _load(config: Optional[Path], inputs: Optional[List[Path]] = None, taxonomy:
         overrides["output"] = {"dir": str(out)}
     loaded = load_config(config, overrides)
     if text_column is not None:  # only the text column: the config's other columns stay
-        from pydantic import ValidationError
+        from .config import with_text_column
 
-        from .config import ColumnsConfig
-
-        try:
-            loaded.input.columns = ColumnsConfig(**{**loaded.input.columns.model_dump(), "text": text_column})
-        except ValidationError as err:
-            raise ThemesError(f"--text-column: {err.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+        loaded = with_text_column(loaded, text_column)
     return loaded
 
 

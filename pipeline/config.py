@@ -239,6 +239,17 @@ def _validate(data: dict, sources: list[tuple[Path, dict]], saved_run: bool = Fa
         raise ThemesError(f"{where(sources[-1][0], key=key)}: {message}") from None
 
 
+def with_text_column(config: Config, name: str) -> Config:
+    """``config`` reading the text from column ``name`` (``--text-column``), checked as
+    ``input.columns.text`` is; the other columns stay."""
+    try:
+        columns = ColumnsConfig(**{**config.input.columns.model_dump(), "text": name})
+    except ValidationError as err:
+        raise ThemesError(f"--text-column: {err.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+    config.input.columns = columns
+    return config
+
+
 def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None, saved_run: bool = False) -> Config:
     """Load configs/default.yaml, merge the user's file over it, then CLI ``overrides``.
     ``saved_run``: the file is a run folder's config.yaml, read again after the run (checks

@@ -12,7 +12,6 @@ import getpass
 import hmac
 import json
 import os
-import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -528,15 +527,17 @@ class _Handler(BaseHTTPRequestHandler):
         except (UnicodeDecodeError, json.JSONDecodeError):
             self._json(400, {"error": "the body is not JSON"})
             return
-        self._guarded(lambda: self.server.decide(body))
+        cluster_id = body.get("cluster_id") if isinstance(body, dict) else None
+        self._guarded(lambda: self.server.decide(body), cluster_id)
 
-    def _guarded(self, action) -> None:
+    def _guarded(self, action, cluster_id: object = None) -> None:
         try:
             self._json(200, action())
         except ThemesError as err:
-            # The page shows this under the cluster: without the run folder's path the CLI needs.
+            # The page shows this under the cluster: without the run folder's path the CLI
+            # needs, nor the cluster's number when it is that cluster (not, say, a merge target).
             message = str(err).removeprefix(f"{self.server.folder.path} ")
-            self._json(400, {"error": re.sub(r"^\(cluster \d+\):? ", "", message)})
+            self._json(400, {"error": message.removeprefix(f"(cluster {cluster_id}): ")})
 
     def _refuse(self) -> None:
         self._json(405, {"error": "method not allowed"})

@@ -525,3 +525,12 @@ def test_the_delimiter_is_the_headers_whatever_the_title_holds(text, delimiter):
     if text.startswith("Staff"):
         (table,) = parse_table(text, "survey.csv", Path("survey.csv"))
         assert [t.text for t in table.turns] == ["hi"] and "the header is line 2" in table.notices[0]
+
+
+def test_rows_under_a_one_column_header_do_not_choose_the_delimiter():
+    from pipeline.formats.table import _delimiter, parse_table
+
+    text = "text\nI was told to wait; nobody came\nComment | none\nThe nurse was kind\n"
+    assert _delimiter(text, ("text", "comment")) == ","
+    (table,) = parse_table(text, "single.csv", Path("single.csv"))
+    assert [t.text for t in table.turns] == ["I was told to wait; nobody came", "Comment | none", "The nurse was kind"]

@@ -260,8 +260,9 @@ def test_undo_button_is_shown_only_for_a_decided_cluster(tmp_path, store):
     run = write_review_run(tmp_path / "run", GROUPS, texts())
     decide(run, store, 1, "rejected")
     html = (write_review_run(tmp_path / "run", GROUPS, texts()) / "report.html").read_text()
-    assert '<button type="button" class="act" data-action="undo" hidden>' in card_of(html, 0)
-    assert '<button type="button" class="act" data-action="undo">Undo: back to undecided' in card_of(html, 1)
+    undo = '<button type="button" class="act" data-action="undo" aria-label="Undo: cluster {} back to undecided"'
+    assert undo.format(0) + " hidden>" in card_of(html, 0)
+    assert undo.format(1) + ">Undo: back to undecided" in card_of(html, 1)
 
 
 def test_readable_time():

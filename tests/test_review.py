@@ -236,6 +236,9 @@ def test_server_answers_a_bad_decision_with_its_reason(server, store):
     status, payload = request(server, "POST", f"/{server.token}/api/decisions", {"cluster_id": 0, "status": "new"})
     # Shown under its cluster: without the run folder's path or the cluster's number.
     assert status == 400 and json.loads(payload)["error"] == "a new theme needs a name"
+    status, payload = request(server, "POST", f"/{server.token}/api/decisions",
+                              {"cluster_id": 0, "status": "merged", "merge_into": 42})
+    assert status == 400 and json.loads(payload)["error"].startswith("(cluster 42): no such cluster")  # not cluster 0's
     status, payload = request(server, "POST", f"/{server.token}/api/decisions", {"cluster_id": "0; drop"})
     assert status == 400
     assert not store.exists()

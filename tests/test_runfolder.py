@@ -283,3 +283,11 @@ def test_a_file_above_the_folder_is_refused(tmp_path):
         prepare_out_dir(tmp_path / "README.md" / "sub")
     assert str(caught.value) == (f"{tmp_path}/README.md/sub: cannot write the run folder here "
                                  f"({tmp_path}/README.md is a file)")
+
+
+def test_the_hint_about_a_set_aside_run_finds_names_with_brackets(tmp_path):
+    from pipeline.decisions import read_run
+
+    (tmp_path / ".study[1].old-999999").mkdir()
+    with pytest.raises(ThemesError, match=r"left the earlier one in \.study\[1\]\.old-999999"):
+        read_run(tmp_path / "study[1]")

@@ -186,6 +186,11 @@ def _by_cells(line: str) -> list[str]:
     return sorted(DELIMITERS, key=lambda d: (-len(_cells_by(line, d)), DELIMITERS.index(d)))
 
 
+def _title_like(cells: list[str], wanted: set[str]) -> bool:
+    """One filled cell that is none of the column names looked for: a title, perhaps."""
+    return len(cells) == 1 and column_name(cells[0]) not in wanted
+
+
 def _delimiter(sample: str, names) -> str:
     """The header's delimiter: that of the first of the first lines (a title's and the
     header's, as ``split_title`` reads them) that splits into two or more cells, one of them
@@ -200,6 +205,8 @@ def _delimiter(sample: str, names) -> str:
             cells = _filled(_cells_by(line, delimiter))
             if len(cells) >= 2 and any(column_name(cell) in wanted for cell in cells):
                 return delimiter
+        if not any(_title_like(_filled(_cells_by(line, delimiter)), wanted) for delimiter in DELIMITERS):
+            break  # not a title: the header is at or above this line, and data rows are no guide
     return _by_cells(lines[0])[0]
 
 

@@ -482,6 +482,7 @@
     var svg = document.createElementNS(NS, "svg");
     svg.setAttribute("viewBox", "0 0 " + W + " " + H);
     svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "Map of the segments coloured by cluster; the clusters are listed below");
     var ordered = data.points.slice().sort(function (a, b) { return (a[2] >= 0) - (b[2] >= 0); });
     ordered.forEach(function (p) {
       var cluster = clusters.get(p[2]);
@@ -560,12 +561,13 @@
   } else {
     try {
       var saved = JSON.parse(storage("get", STORAGE) || "[]");
-      // A decision this page made that the store has since superseded (the run was made
-      // again after it was imported, or after another decision on the cluster) is dropped.
+      // A decision this page made that the store has since superseded by a decision on this
+      // run's cluster (the run was made again after it was imported, or after the cluster was
+      // decided again) is dropped; a carried one never supersedes it, as in the store.
       var base = baseDecisions();
       local = Array.isArray(saved) ? saved.filter(function (e) {
         var d = e && base[e.cluster_id];
-        return e && e.run === data.run && clusters.has(e.cluster_id) && !(d && d.timestamp >= e.timestamp);
+        return e && e.run === data.run && clusters.has(e.cluster_id) && !(d && !d.carried && d.timestamp >= e.timestamp);
       }) : [];
     } catch (err) { local = []; }
     deriveStatic();

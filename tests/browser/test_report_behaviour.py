@@ -233,6 +233,13 @@ def test_enter_acts_and_accept_buttons_name_their_code(browser, run):
     button = page.locator("#cluster-1").get_by_role("button", name=re.compile(r"^Accept " + re.escape(first["label"])))
     expect(button).to_have_count(1)
     expect(button).to_have_attribute("data-code", first["code_id"])
+    # The other buttons say which cluster they act on too, for a screen reader's list of buttons.
+    expect(page.get_by_role("button", name="Reject cluster 1: not a theme", exact=True)).to_have_count(1)
+    for action, name in (("new", "Save cluster 1 as a new theme"), ("memo", "Save the memo on cluster 1"),
+                         ("merge", "Merge cluster 1 into the cluster given"),
+                         ("accept-other", "Accept the chosen code for cluster 1")):  # some behind "New theme…"
+        expect(page.locator(f'#cluster-1 button[data-action="{action}"]')).to_have_attribute("aria-label", name)
+    expect(page.get_by_role("img", name=re.compile("^Map of the segments"))).to_have_count(1)
     assert page.problems == []
 
 
@@ -318,4 +325,17 @@ def test_the_keyboard_focus_stays_on_the_button_after_a_decision(browser, review
     expect(page.locator("#cluster-1 .badge")).to_have_text("undecided")
     assert page.evaluate("document.activeElement.closest('article.card') && "
                          "document.activeElement.closest('article.card').id") == "cluster-1"
+    assert page.problems == []
+
+
+def test_a_decision_carried_from_another_run_does_not_hide_the_pages_own(browser, run, store, tmp_path):
+    page = open_page(browser, (run / "report.html").as_uri())
+    page.click('#cluster-1 button[data-action="reject"]')  # kept in the browser, not downloaded
+    texts = [f"Segment {i} is about the day centre." for i in range(15)]
+    other = write_review_run(tmp_path / "other", GROUPS, texts, overrides={"clustering": {"min_cluster_size": 4}})
+    decide(other, store, 1, "new", name="Opening hours")  # later, on another run
+    write_review_run(run, GROUPS, texts)  # the first run again: cluster 1 shows that one carried
+    page.reload()
+    expect(page.locator("#cluster-1 .badge")).to_have_text("rejected")
+    expect(page.locator("#download")).to_have_text("Download decisions (1 cluster)")
     assert page.problems == []
