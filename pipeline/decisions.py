@@ -610,6 +610,12 @@ def attach_decisions(document: dict, name: str, store: Path, fingerprint: object
     return orphaned
 
 
+def decision_times(store: Path | str, run: str) -> dict[int, str]:
+    """When each cluster of ``run`` was last decided on in that run, an undo included: a
+    static page drops the decisions it kept that are older (see report.js)."""
+    return {d.cluster_id: d.timestamp for d in load_decisions(store) if d.run == run}
+
+
 def orphan_view(d: Decision, clusters: list[dict] | None = None, codes: Collection[str] | None = None) -> dict:
     """An orphaned decision as plain data for the report, the manifest and the CLI; with the
     run's ``clusters``, ``now_in`` says where its segments are now: [cluster id, how many of

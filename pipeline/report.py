@@ -53,6 +53,7 @@ class ReportData:
     decisions: dict[int, dict] = field(default_factory=dict)
     orphaned: list[dict] = field(default_factory=list)
     flags: dict[str, list[str]] = field(default_factory=dict)  # segment_id -> possible identifiers
+    decided_at: dict[int, str] = field(default_factory=dict)  # cluster id -> this run's last decision on it
 
 
 def colour(cluster_id: int) -> str:
@@ -193,6 +194,7 @@ def page_data(data: ReportData, views: list[dict]) -> dict:
                       "keywords": list(v["cluster"].keywords)} for v in views],
         "points": points,
         "orphaned": data.orphaned,
+        "decided_at": {str(cid): when for cid, when in data.decided_at.items()},
     }
 
 

@@ -315,7 +315,7 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
     """Write the run folder into a temporary sibling, then swap it in with renames, so a failed
     or interrupted run leaves any earlier folder at ``out_dir`` as it was. A folder that is not
     an earlier run (``runfolder.prepare_out_dir``) is refused, never replaced."""
-    from .decisions import attach_decisions, orphan_view, store_path
+    from .decisions import attach_decisions, decision_times, orphan_view, store_path
     from .report import ReportData, render_report
     from .runfolder import cannot_write, prepare_out_dir, swap_in, temp_folder
 
@@ -356,7 +356,8 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
                 mapping=outputs.mapping, taxonomy=outputs.taxonomy, notes=outputs.notes,
                 manifest=run_manifest, run=document["run"],
                 decisions={c["cluster_id"]: c["decision"] for c in document["clusters"] if c["decision"]},
-                orphaned=run_manifest["orphaned_decisions"], flags=outputs.flags))
+                orphaned=run_manifest["orphaned_decisions"], flags=outputs.flags,
+                decided_at=decision_times(store_path(outputs.config), document["run"])))
         put("report.html", report_html)
         put("manifest.json", json.dumps(run_manifest, indent=2, ensure_ascii=False) + "\n")
         swap_in(tmp, out_dir)

@@ -562,12 +562,12 @@
     try {
       var saved = JSON.parse(storage("get", STORAGE) || "[]");
       // A decision this page made that the store has since superseded by a decision on this
-      // run's cluster (the run was made again after it was imported, or after the cluster was
-      // decided again) is dropped; a carried one never supersedes it, as in the store.
-      var base = baseDecisions();
+      // run's cluster, an undo included (the run was made again after it was imported, or
+      // after the cluster was decided again), is dropped; a carried one never supersedes it.
+      var decidedAt = data.decided_at || {};
       local = Array.isArray(saved) ? saved.filter(function (e) {
-        var d = e && base[e.cluster_id];
-        return e && e.run === data.run && clusters.has(e.cluster_id) && !(d && !d.carried && d.timestamp >= e.timestamp);
+        var since = e && decidedAt[e.cluster_id];
+        return e && e.run === data.run && clusters.has(e.cluster_id) && !(since && since >= e.timestamp);
       }) : [];
     } catch (err) { local = []; }
     deriveStatic();

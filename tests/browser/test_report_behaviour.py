@@ -339,3 +339,19 @@ def test_a_decision_carried_from_another_run_does_not_hide_the_pages_own(browser
     expect(page.locator("#cluster-1 .badge")).to_have_text("rejected")
     expect(page.locator("#download")).to_have_text("Download decisions (1 cluster)")
     assert page.problems == []
+
+
+def test_a_static_pages_decision_taken_back_in_the_store_goes(browser, run, store, tmp_path):
+    page = open_page(browser, (run / "report.html").as_uri())
+    page.click('#cluster-1 button[data-action="reject"]')
+    with page.expect_download() as download:
+        page.click("#download")
+    file = tmp_path / download.value.suggested_filename
+    download.value.save_as(file)
+    assert themes("decisions", "import", file, "--run", run, env={**os.environ, "THEMES_DECISIONS": str(store)}).returncode == 0
+    decide(run, store, 1, "undecided")
+    write_review_run(run, GROUPS, [f"Segment {i} is about the day centre." for i in range(15)])  # the same run again
+    page.reload()
+    expect(page.locator("#cluster-1 .badge")).to_have_text("undecided")
+    expect(page.locator("#download")).to_be_hidden()
+    assert page.problems == []
