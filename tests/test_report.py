@@ -271,3 +271,10 @@ def test_readable_time():
     assert readable_time("2026-11-29T05:03:05.497Z") == "29 Nov 2026, 05:03 UTC"
     assert readable_time("2026-01-31T13:00:00+01:00") == "31 Jan 2026, 12:00 UTC"
     assert readable_time("not a time") == "not a time" and readable_time(None) == ""
+
+
+def test_the_map_invites_a_click_only_where_there_are_clusters(tmp_path, store):
+    with_clusters = (write_review_run(tmp_path / "a", GROUPS, texts()) / "report.html").read_text()
+    without = (write_review_run(tmp_path / "b", {}) / "report.html").read_text()
+    assert "Click a dot to open its cluster." in with_clusters
+    assert "Click a dot" not in without and "grey: in no cluster." in without

@@ -286,7 +286,7 @@
   }
 
   function describe(d) {
-    if (!d) { return "undecided"; }
+    if (!d) { return "back to undecided"; }
     return headline(d) + (d.status === "accepted" && codes.has(d.code_id) ? " (" + d.code_id + ")" : "");
   }
 
