@@ -597,23 +597,23 @@ def orphaned_decisions(run_dir: Path | str, store_path: Path | str) -> list[Deci
     return read_run(run_dir).match(load_decisions(store_path))[1]
 
 
-def attach_decisions(document: dict, name: str, store: Path, fingerprint: object, sources: Iterable[str] = (),
-                     codes: Collection[str] | None = None) -> list[Decision]:
+def attach_decisions(document: dict, name: str, decisions: list[Decision], fingerprint: object,
+                     sources: Iterable[str] = (), codes: Collection[str] | None = None) -> list[Decision]:
     """At run time: give the clusters document its ``run`` id and every cluster its
-    ``decision`` field (or None) from the store; return the orphaned decisions on the run's
-    transcripts (``sources``), its taxonomy having ``codes``. Reads only."""
+    ``decision`` field (or None) from the store's current ``decisions``; return the orphaned
+    decisions on the run's transcripts (``sources``), its taxonomy having ``codes``."""
     document["run"] = run_id(name, document["clusters"], fingerprint)
-    applied, orphaned = match_decisions(document["run"], document["clusters"], load_decisions(store), sources,
-                                        codes)
+    applied, orphaned = match_decisions(document["run"], document["clusters"], decisions, sources, codes)
     for cluster in document["clusters"]:
         cluster["decision"] = applied.get(cluster["cluster_id"])
     return orphaned
 
 
-def decision_times(store: Path | str, run: str) -> dict[int, str]:
-    """When each cluster of ``run`` was last decided on in that run, an undo included: a
-    static page drops the decisions it kept that are older (see report.js)."""
-    return {d.cluster_id: d.timestamp for d in load_decisions(store) if d.run == run}
+def decision_times(decisions: list[Decision], run: str) -> dict[int, str]:
+    """When each cluster of ``run`` was last decided on in that run (``decisions``: the store's
+    current ones), an undo included: a static page drops the decisions it kept that are older
+    (see report.js)."""
+    return {d.cluster_id: d.timestamp for d in decisions if d.run == run}
 
 
 def orphan_view(d: Decision, clusters: list[dict] | None = None, codes: Collection[str] | None = None) -> dict:

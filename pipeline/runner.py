@@ -315,7 +315,7 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
     """Write the run folder into a temporary sibling, then swap it in with renames, so a failed
     or interrupted run leaves any earlier folder at ``out_dir`` as it was. A folder that is not
     an earlier run (``runfolder.prepare_out_dir``) is refused, never replaced."""
-    from .decisions import attach_decisions, decision_times, orphan_view, store_path
+    from .decisions import attach_decisions, decision_times, load_decisions, orphan_view, store_path
     from .report import ReportData, render_report
     from .runfolder import cannot_write, prepare_out_dir, swap_in, temp_folder
 
@@ -341,12 +341,14 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
                     if k not in ("output", "decisions", "cache")}  # the cache never changes results
         fingerprint = {"config": settings, "inputs": [s.sha256 for s in outputs.sources]}
         codes = frozenset(run_manifest["taxonomy_codes"])
-        orphaned = attach_decisions(document, out_dir.name, store_path(outputs.config), fingerprint,
+        store = store_path(outputs.config)
+        decisions = load_decisions(store)  # read once, never written by a run
+        orphaned = attach_decisions(document, out_dir.name, decisions, fingerprint,
                                     [s.source for s in outputs.sources], codes)
         run_manifest["run"] = document["run"]
         # Commands on this run folder find its decisions here, relative to the run folder (so from
         # any folder, and a copied project finds its own store).
-        run_manifest["decision_store"] = os.path.relpath(store_path(outputs.config).resolve(), out_dir.resolve())
+        run_manifest["decision_store"] = os.path.relpath(store.resolve(), out_dir.resolve())
         run_manifest["orphaned_decisions"] = [orphan_view(d, document["clusters"], codes) for d in orphaned]
         put("clusters.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         put("config.yaml", yaml.safe_dump(dump_config(outputs.config), sort_keys=False, allow_unicode=True))
@@ -357,7 +359,7 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
                 manifest=run_manifest, run=document["run"],
                 decisions={c["cluster_id"]: c["decision"] for c in document["clusters"] if c["decision"]},
                 orphaned=run_manifest["orphaned_decisions"], flags=outputs.flags,
-                decided_at=decision_times(store_path(outputs.config), document["run"])))
+                decided_at=decision_times(decisions, document["run"])))
         put("report.html", report_html)
         put("manifest.json", json.dumps(run_manifest, indent=2, ensure_ascii=False) + "\n")
         swap_in(tmp, out_dir)
