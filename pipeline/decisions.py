@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import glob
 import hashlib
 import json
 import os
@@ -26,6 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ThemesError
+from .runfolder import set_aside
 
 Status = Literal["accepted", "rejected", "new", "merged", "undecided"]
 STATUSES = ("accepted", "rejected", "new", "merged", "undecided")
@@ -454,7 +454,7 @@ def read_run(run_dir: Path | str) -> RunFolder:
     run_dir = Path(run_dir)
     clusters_file = run_dir / "clusters.json"
     if not clusters_file.is_file():
-        aside = sorted(run_dir.parent.glob(f".{glob.escape(run_dir.name)}.old-*")) if run_dir.name else []
+        aside = set_aside(run_dir)
         hint = (f"; an interrupted run left the earlier one in {aside[0].name}, which the next `themes run` "
                 "on this folder puts back") if aside else ""
         raise ThemesError(f"{run_dir}: not a run folder (no clusters.json); give the folder `themes run` wrote{hint}")

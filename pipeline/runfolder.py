@@ -192,6 +192,15 @@ def _is_empty_folder(target: Path) -> bool:
     return target.is_dir() and not target.is_symlink() and not os.listdir(target)
 
 
+def set_aside(out_dir: Path) -> list[Path]:
+    """The copies of an earlier run that interrupted runs left beside ``out_dir``
+    (``.NAME.old-PID``), for commands that find no run folder there to point at."""
+    try:
+        return sorted(path for kind, path, _ in _leftovers(_absolute(out_dir)) if kind == "old")
+    except OSError:
+        return []
+
+
 def _leftovers(target: Path) -> list[tuple[str, Path, int]]:
     """(kind, path, PID) of each ``.NAME.tmp-PID`` and ``.NAME.old-PID`` beside ``target``."""
     pattern = re.compile(rf"\.{re.escape(target.name)}\.(tmp|old)-(\d+)")
