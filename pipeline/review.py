@@ -13,7 +13,6 @@ import hmac
 import json
 import os
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -395,7 +394,6 @@ class ReviewServer(ThreadingHTTPServer):
         self.author = _line(author) or default_author()
         self.codes = leaf_codes(self.folder)
         self.token = secrets.token_urlsafe(24)
-        self.lock = threading.Lock()
         read_store(self.store)  # a broken store is reported now, not at the first click
         try:
             super().__init__(("127.0.0.1", port), _Handler)
@@ -436,8 +434,7 @@ class ReviewServer(ThreadingHTTPServer):
                 memo=body.get("memo"), author=body.get("author") or self.author,
                 current=applied.get(body["cluster_id"]), codes=self.codes)]
 
-        with self.lock:
-            state, (decision,) = append_decided(self.store, build)
+        state, (decision,) = append_decided(self.store, build)  # the store's lock orders the page's threads too
         # The state as of this write (a decision another process adds meanwhile shows on the next load).
         return self.state([d for d in state.decisions if d.cluster_key != decision.cluster_key] + [decision])
 
