@@ -137,11 +137,7 @@ def split_title(records, path: Path, names, notices: list[str] | None):
     if first is None:
         return None
     wanted = {column_name(name) for name in names}
-
-    def known(cells: list[str]) -> bool:
-        return any(column_name(cell) in wanted for cell in _filled(cells))
-
-    if not wanted or len(_filled(first[1])) != 1 or known(first[1]):
+    if not wanted or not _title_like(_filled(first[1]), wanted):
         return first[0], first[1], records
     titles, held = [first], []
     for record in records:
@@ -152,10 +148,10 @@ def split_title(records, path: Path, names, notices: list[str] | None):
             break
         if not filled:
             continue
-        if len(filled) == 1 and not known(cells) and len(titles) < MAX_TITLE_ROWS:
+        if _title_like(filled, wanted) and len(titles) < MAX_TITLE_ROWS:
             titles.append(record)
             continue
-        if len(filled) >= 2 and known(cells):
+        if len(filled) >= 2 and any(column_name(cell) in wanted for cell in filled):
             if notices is not None:
                 lines = [str(title_line) for title_line, _ in titles]
                 said = lines[0] if len(lines) == 1 else f"{', '.join(lines[:-1])} and {lines[-1]}"
