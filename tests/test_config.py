@@ -29,10 +29,15 @@ def test_unknown_key_names_file_line_and_key(tmp_path):
     assert str(err.value) == f"{path}:3 (clustering.min_clustr): unknown key"
 
 
-def test_bad_value_names_key(tmp_path):
+@pytest.mark.parametrize("body, message", [
+    ("clustering:\n  min_cluster_size: one\n", r"c.yaml:2 \(clustering.min_cluster_size\)"),
+    # The text cannot be left out, as the other columns can.
+    ("input:\n  columns:\n    text: ''\n    speaker: ''\n", r"c.yaml:3 \(input.columns.text\): the text is what is read"),
+])
+def test_bad_value_names_key(tmp_path, body, message):
     path = tmp_path / "c.yaml"
-    path.write_text("clustering:\n  min_cluster_size: one\n")
-    with pytest.raises(ThemesError, match=r"c.yaml:2 \(clustering.min_cluster_size\)"):
+    path.write_text(body)
+    with pytest.raises(ThemesError, match=message):
         load_config(path)
 
 
@@ -51,13 +56,6 @@ def test_a_key_given_twice_is_refused_not_half_read(tmp_path):
     assert str(err.value) == f"{path}:4 (clustering): the key is given twice (first at line 1); merge the two into one"
     path.write_text("base: &b\n  min_cluster_size: 8\nclustering:\n  <<: *b\n  selection_method: eom\n")
     with pytest.raises(ThemesError, match=r"c.yaml:1 \(base\): unknown key"):  # a merge key is no duplicate
-        load_config(path)
-
-
-def test_the_text_column_cannot_be_left_out(tmp_path):
-    path = tmp_path / "c.yaml"
-    path.write_text("input:\n  columns:\n    text: ''\n    speaker: ''\n")
-    with pytest.raises(ThemesError, match=r"c.yaml:3 \(input.columns.text\): the text is what is read"):
         load_config(path)
 
 

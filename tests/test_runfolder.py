@@ -58,18 +58,20 @@ def _runs_folder(tmp_path):
     return runs
 
 
-def _transcripts(tmp_path):
-    folder = tmp_path / "interviews"
-    folder.mkdir()
-    (folder / "one.txt").write_text("User 1: I waited months.\n")
-    return folder
+def _folder_holding(name, file, text):
+    """A maker of a folder ``name`` holding one ``file``."""
+    def make(tmp_path):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / file).write_text(text)
+        return folder
+    make.__name__ = f"_{name}"
+    return make
 
 
-def _decisions(tmp_path):
-    folder = tmp_path / "decisions"
-    folder.mkdir()
-    (folder / "decisions.jsonl").write_text('{"cluster_id": 0}\n')
-    return folder
+_transcripts = _folder_holding("interviews", "one.txt", "User 1: I waited months.\n")
+_decisions = _folder_holding("decisions", "decisions.jsonl", '{"cluster_id": 0}\n')
+_half_a_run = _folder_holding("run", "report.html", "earlier")
 
 
 def _file(tmp_path):
@@ -82,13 +84,6 @@ def _run_with_notes(tmp_path):
     out, _ = earlier_run(tmp_path)
     (out / "notes.md").write_text("my memo on cluster 3\n")
     return out
-
-
-def _half_a_run(tmp_path):
-    folder = tmp_path / "run"
-    folder.mkdir()
-    (folder / "report.html").write_text("earlier")
-    return folder
 
 
 @pytest.mark.parametrize("make, message", [
