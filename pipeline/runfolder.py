@@ -152,7 +152,7 @@ def _recover(out_dir: Path, target: Path) -> list[str]:
     olds = [path for kind, path in dead if kind == "old"]
     stale = [path for kind, path in dead if kind == "tmp"]
     notes = []
-    if olds and not _is_run_folder(target):
+    if olds and not is_run_folder(target):
         if note := _put_back(out_dir, target, olds):
             notes.append(note)
     else:
@@ -184,7 +184,8 @@ def _put_back(out_dir: Path, target: Path, olds: list[Path]) -> str | None:
     return f"{out_dir}: put back the earlier run, which an interrupted run had left in {olds[0].name}"
 
 
-def _is_run_folder(target: Path) -> bool:
+def is_run_folder(target: Path) -> bool:
+    """Whether ``target`` holds a run written by ``themes run``."""
     return (target / "clusters.json").is_file() and (target / "manifest.json").is_file()
 
 

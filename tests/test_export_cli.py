@@ -26,10 +26,15 @@ def test_no_decisions_is_one_line_and_exit_2(tmp_path):
 
 def test_unknown_format_and_missing_run_exit_2(tmp_path):
     run = make_run(tmp_path, {0: accepted("barrier.control.authority_slope")})
-    for folder, fmt, message in ((run, "pdf", "--format: unknown format 'pdf'"),
-                                 (tmp_path / "missing", "csv", "missing: run folder not found")):
-        result = themes("export", folder, "--format", fmt, "--out", tmp_path / "x")
+    for folder, fmt, out, message in (
+            (run, "pdf", tmp_path / "x", "--format: unknown format 'pdf'"),
+            (tmp_path / "missing", "csv", tmp_path / "x", "missing: run folder not found"),
+            # a rerun replaces a run folder whole: an export kept there would block it
+            (run, "csv", run / "coded.csv", "inside a run folder, which a rerun replaces; "
+                                            "write the export elsewhere (--out coded.csv)")):
+        result = themes("export", folder, "--format", fmt, "--out", out)
         assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert not (run / "coded.csv").exists()
 
 
 def test_failed_export_keeps_the_existing_file(tmp_path):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ThemesError
+from ..runfolder import is_run_folder
 from ..words import plural
 from .model import CodedRun, load_coded_run
 
@@ -89,6 +90,9 @@ def export(run_dir: Path, fmt: str, out: Path, include_suggestions: bool = False
         raise ThemesError(f"{out}: is a folder; --out takes a file name")
     if not out.parent.is_dir():
         raise ThemesError(f"{out.parent}: folder not found (--out)")
+    if is_run_folder(out.parent):  # a rerun replaces it whole, so it would refuse while this is there
+        raise ThemesError(f"{out}: inside a run folder, which a rerun replaces; "
+                          f"write the export elsewhere (--out {out.name})")
     coded = load_coded_run(Path(run_dir), include_suggestions, store)
     data = render(coded, fmt, (author or "").strip() or default_author())
     try:
