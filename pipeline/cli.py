@@ -157,15 +157,16 @@ def _check_taxonomy_of(config: Path, value: str) -> None:
 @app.command()
 @friendly
 def speakers(
-    paths: List[Path] = typer.Argument(..., help="Transcript files or folders."),
+    paths: Optional[List[Path]] = typer.Argument(None, help="Transcript files or folders (default: input.paths)."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml."),
 ) -> None:
     """List every speaker label found, its turn count and the role it will get."""
     from .ingest import ingest
     from .speakers import render_speaker_table, speaker_table
 
-    cfg = _load(config)
-    transcripts, skipped = ingest(paths, cfg.input.on_error, cfg.input.columns.model_dump(), cfg.input.max_file_mb)
+    cfg = _load(config, paths)
+    transcripts, skipped = ingest(cfg.input.paths, cfg.input.on_error, cfg.input.columns.model_dump(),
+                                  cfg.input.max_file_mb)
     typer.echo(render_speaker_table(speaker_table(transcripts, cfg.speakers)))
     for notice in dict.fromkeys(n for t in transcripts for n in t.notices):
         typer.echo(notice, err=True)

@@ -137,6 +137,14 @@ def test_speakers_lists_labels_and_roles():
     assert rows["Facilitator 1"] == "facilitator"
 
 
+def test_speakers_without_a_path_reads_the_configs_input(tmp_path):
+    config = tmp_path / "my.yaml"
+    config.write_text(f"input:\n  paths: [{FIXTURES / 'small'}]\n", encoding="utf-8")
+    result = themes("speakers", "--config", config)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == themes("speakers", FIXTURES / "small").stdout
+
+
 def test_taxonomy_check_prints_tree():
     result = themes("taxonomy", "check", "nakanishi2021")
     assert result.returncode == 0

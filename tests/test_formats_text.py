@@ -223,3 +223,65 @@ def test_cues_without_speech_are_an_error_not_an_empty_transcript():
     turns = read_bytes(b"0:00,0-->0:00\n-:", Path("s.vtt"), "s.vtt")[0].turns
     assert [(t.speaker, t.text) for t in turns] == [("", "-:")]
     assert parse_label("-: x") is None and parse_label("--- : x") is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    # heard once, with lower-case words: a role, one of a numbered family, a name with a particle
+    ("Facilitator: And the staff?\nService user 1: Better.\nService user 2: Worse.\n"
+     "Peer support worker: We hear a lot.\nDr de Souza: From the clinic's side, yes.\nService user 1: Ok.\n",
+     [("Facilitator", "And the staff?", ""), ("Service user 1", "Better.", ""), ("Service user 2", "Worse.", ""),
+      ("Peer support worker", "We hear a lot.", ""), ("Dr de Souza", "From the clinic's side, yes.", ""),
+      ("Service user 1", "Ok.", "")]),
+    # ... but a sentence with a colon stays speech, even one ending in a role word
+    ("Jane: I told my support worker: no more.\nThe worker said: fine.\nBob: Right.\n",
+     [("Jane", "I told my support worker: no more. The worker said: fine.", ""), ("Bob", "Right.", "")]),
+    # the time first, the name alone on its line
+    ("00:00:03 Speaker 1\nHello.\n00:00:10 Speaker 2\nHi.\n",
+     [("Speaker 1", "Hello.", "00:00:03"), ("Speaker 2", "Hi.", "00:00:10")]),
+    ("[00:00:03.15] - Speaker 1\n\nHello.\n\n[00:00:10.02] - Speaker 2\n\nHi.\n",
+     [("Speaker 1", "Hello.", "00:00:03.150"), ("Speaker 2", "Hi.", "00:00:10.020")]),
+])
+def test_labels_heard_once_and_time_first_labels(text, expected):
+    assert turns(text) == expected
+
+
+def test_line_numbers_down_the_margin_are_left_out():
+    text = ("1   Interviewer: Can you describe what happened when you were discharged\n"
+            "2   from the inpatient unit?\n3   Participant: A leaflet. That was it.\n"
+            "4   Interviewer: Any follow-up?\n5   Participant: Nobody rang.\n6   I rang them after a week.\n")
+    assert turns(text) == [
+        ("Interviewer", "Can you describe what happened when you were discharged from the inpatient unit?", ""),
+        ("Participant", "A leaflet. That was it.", ""), ("Interviewer", "Any follow-up?", ""),
+        ("Participant", "Nobody rang. I rang them after a week.", "")]
+    # speaker numbers are not line numbers: they do not count up line by line
+    numbered = "1\tHello there.\n2\tHi.\n1\tHow are you?\n2\tFine.\n1\tGood.\n2\tYes.\n"
+    assert [speaker for speaker, _, _ in turns(numbered)] == ["1", "2", "1", "2", "1", "2"]
+
+
+def test_numbered_headings_between_turns_are_metadata_and_part_the_turns():
+    t = parse_text("Focus group 4\nTopic 1: Information sharing\nFacilitator: How much are you told?\n"
+                   "Carer 1: Nothing.\nFacilitator: That's hard.\n\nTopic 2: Crisis care\n\n"
+                   "Facilitator: Who did you call?\nCarer 1: 999.\n", "t.txt", Path("t.txt"))
+    assert t.metadata == ("Focus group 4", "Topic 1: Information sharing", "Topic 2: Crisis care")
+    assert [(turn.speaker, normalise(turn.text)) for turn in t.turns] == [
+        ("Facilitator", "How much are you told?"), ("Carer 1", "Nothing."), ("Facilitator", "That's hard."),
+        ("Facilitator", "Who did you call?"), ("Carer 1", "999.")]
+
+
+def test_subtitles_labelled_cues_and_older_teams_layout():
+    zoom = ("WEBVTT\n\n1\n00:00:01.000 --> 00:00:05.500\nAnna Fischer: Hardest part?\n\n"
+            "2\n00:00:06.000 --> 00:00:12.300\nMark O'Brien: The letter.\n\n"
+            "3\n00:00:12.300 --> 00:00:18.000\nIt just said: discharged, nothing else.\n\n"
+            "4\n00:00:18.500 --> 00:00:20.000\nPriya Shah: Same.\n")
+    [transcript] = read_bytes(zoom.encode(), Path("z.vtt"), "z.vtt")
+    assert [(t.speaker, normalise(t.text)) for t in transcript.turns] == [
+        ("Anna Fischer", "Hardest part?"), ("Mark O'Brien", "The letter. It just said: discharged, nothing else."),
+        ("Priya Shah", "Same.")]
+    teams = ("0:0:0.0 --> 0:0:5.720\nFischer, Anna\nOK, thanks for joining.\n\n"
+             "0:0:6.150 --> 0:0:12.300\nMark O'Brien\nHappy to be here.\nThe crisis team.\n\n"
+             "0:0:12.800 --> 0:0:20.0\nFischer, Anna\nGood.\n")
+    [transcript] = read_bytes(teams.encode(), Path("teams.txt"), "teams.txt")
+    assert [(t.speaker, normalise(t.text), t.timestamp) for t in transcript.turns] == [
+        ("Fischer, Anna", "OK, thanks for joining.", "00:00:00.000"),
+        ("Mark O'Brien", "Happy to be here. The crisis team.", "00:00:06.150"),
+        ("Fischer, Anna", "Good.", "00:00:12.800")]

@@ -7,16 +7,18 @@ label line with a time and nothing else (``Name  0:03``, as Otter and Teams expo
 speech on the lines after it. A description after the name (``Jane (nurse): text``) is not part
 of the speaker: it is kept as an annotation (``description=nurse``), unless the name comes with
 two or more descriptions in the file (``Speaker (1)``, ``Speaker (2)``): then each label is a
-speaker of its own. Lines without a label
-continue the current turn; lines before the first turn are metadata (title, date); footnotes
-(``[1] ...``) are metadata too.
+speaker of its own. A time may also come first on a label line of its own
+(``00:00:03 Speaker 1``, ``[00:00:03.15] - Speaker 1``). Lines without a label continue the
+current turn; lines before the first turn are metadata (title, date), and so are numbered
+headings between turns (``Topic 2: Crisis care``) and footnotes (``[1] ...``). Line numbers
+down the left margin (``12   Interviewer: ...``) are left out.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..artifacts import Transcript
@@ -34,6 +36,7 @@ _BOLD = re.compile(r"(?P<mark>\*\*|__)(?P<label>[^*_:：\n]{1,48}?)[ \t]*(?:[:�
 _COLON = re.compile(
     rf"(?P<label>[^\s:：\[\]()*#>|][^:：\n]{{0,47}}?)(?:[ \t]*[\[(](?P<time>{TIME})[\])])?[ \t]*(?:：|:(?![\d/]))[ \t]*")
 _HEADER = re.compile(rf"(?P<label>[^\s:：\[\]()*#>|][^:：\n]{{0,47}}?)[ \t]+[\[(]?(?P<time>{TIME})[\])]?[ \t]*")
+_AFTER_TIME = re.compile(r"(?:[-–—][ \t]*)?(?P<label>[^\s:：\[\]()*#>|\-–—][^:：\n]{0,47}?)[ \t]*")
 _TABBED = re.compile(r"(?P<label>[^\s:：\[\]()*#>|][^\t:：\n]{0,47}?) *\t[ \t]*(?=\S)")
 _LABEL_WORD = re.compile(r"^[\w'’.\-#]+$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
@@ -50,7 +53,24 @@ NOISE_WORDS = {
     "recording", "tape", "sound", "laugh", "chuckles", "giggles", "sniffs", "tearful", "whispers",
 }
 TITLE_WORDS = {"focus", "interview", "transcript", "session", "meeting", "group", "study", "project",
-               "workshop", "part", "round", "wave"}
+               "workshop", "part", "round", "wave", "topic", "question", "section", "theme"}
+# A heading of the topic guide between turns, heard once: "Topic 2: Crisis care", "Q3: ...".
+_NUMBERED_HEADING = re.compile(r"(?:topic|question|section|theme|part|q)[ \t]*\d{1,3}[a-z]?", re.IGNORECASE)
+# Words that name a role, so that "Peer support worker:" and "Care coordinator:" are labels
+# even when heard once; and the small words of names ("Dr de Souza", "Omar al-Hassan").
+_ROLE_NOUNS = {
+    "user", "users", "worker", "carer", "caregiver", "nurse", "doctor", "participant", "interviewer",
+    "facilitator", "co-facilitator", "moderator", "coordinator", "co-ordinator", "supporter", "psychiatrist",
+    "psychologist", "therapist", "clinician", "practitioner", "member", "respondent", "manager",
+    "parent", "relative", "volunteer", "consultant", "professional", "advocate", "counsellor",
+    "counselor", "officer", "researcher", "observer", "note-taker", "notetaker", "chair",
+}
+_NOT_NAMES = {"i", "my", "the", "a", "an", "his", "her", "our", "their", "your", "this", "that", "every",
+              "each", "one", "no", "and", "but", "so", "then"}
+_PARTICLES = {"de", "da", "di", "del", "della", "van", "von", "der", "den", "du", "dos", "das", "le", "la",
+              "al", "el", "bin", "ibn", "ter", "ten", "y"}
+# A number down the left margin: "12   Interviewer: ..." in a numbered transcript.
+_LINE_NUMBER = re.compile(r"[ \t]*\d{1,5}(?:[ \t]+|$)")
 # Keys that make a header line before the first turn metadata, not speech.
 METADATA_KEYS = {
     "date", "time", "title", "location", "place", "session", "meeting", "transcript",
@@ -92,8 +112,55 @@ def plausible_label(label: str) -> bool:
 
 
 def _capitalised(label: str) -> bool:
-    """No word of the name starts in lower case (a description after it may: ``Jane (ward nurse)``)."""
-    return all(not word[0].islower() for word in split_description(label)[0].split())
+    """No word of the name starts in lower case (a description after it may: ``Jane (ward nurse)``),
+    except the small words of names (``Dr de Souza``, ``Omar al-Hassan``)."""
+    words = split_description(label)[0].split()
+    return all(not word[0].islower() or word.split("-")[0] in _PARTICLES for word in words) and (
+        not words[0].split("-")[0] in _PARTICLES)
+
+
+def _names_role(name: str) -> bool:
+    """``Peer support worker``, ``Service user 2``, ``Family member B``: the name ends with a
+    word for a role (and perhaps a number or letter), and does not start like a sentence
+    (``My support worker``, ``The nurse``)."""
+    words = name.lower().split()
+    if len(words) > 1 and (words[-1].isdigit() or len(words[-1]) == 1):
+        words = words[:-1]
+    return bool(words) and words[-1] in _ROLE_NOUNS and words[0] not in _NOT_NAMES
+
+
+def named_alone(name: str) -> bool:
+    """Whether a colon label heard once names a speaker: it is capitalised (``Jane Doe``) or
+    names a role (``Peer support worker``); ``I said`` and ``It just said`` are prose."""
+    return _capitalised(name) or _names_role(name)
+
+
+def _family(name: str) -> str:
+    """``Service user 2`` and ``Service user 1`` are of one family, ``service user #``; a name
+    without a number is of none."""
+    return re.sub(r"\d+", "#", name.lower()) if re.search(r"\d", name) else ""
+
+
+def _line_numbers(text: str) -> dict[int, int]:
+    """For a transcript numbered down the left margin, the length of each line's number (by
+    line number); empty otherwise. Numbered means: four in five lines with text start with a
+    number, and most numbers are one more than the number before (a page may start again),
+    which speaker numbers (``1 ...``, ``2 ...``, ``1 ...``) are not."""
+    lengths: dict[int, int] = {}
+    numbers: list[int] = []
+    filled = 0
+    for line in iter_lines(text):
+        if not line.text.strip():
+            continue
+        filled += 1
+        match = _LINE_NUMBER.match(line.text)
+        if match:
+            lengths[line.number] = match.end()
+            numbers.append(int(match.group().strip()))
+    steps = sum(1 for a, b in zip(numbers, numbers[1:]) if b == a + 1)
+    if len(numbers) < 5 or len(numbers) * 5 < filled * 4 or steps * 5 < (len(numbers) - 1) * 4:
+        return {}
+    return lengths
 
 
 def parse_label(line: str) -> Label | None:
@@ -122,6 +189,11 @@ def parse_label(line: str) -> Label | None:
     if header and plausible_label(header.group("label").strip()) and _capitalised(header.group("label")):
         return Label(header.group("label").strip(), len(line), normalise_time(header.group("time")),
                      certain=True, layout="alone")
+    # The time first and the name alone after it: "00:00:03 Speaker 1", "[00:00:03.15] - Speaker 1".
+    named = _AFTER_TIME.fullmatch(head, pos) if time and len(line) <= HEAD else None
+    if named and plausible_label(named.group("label")) and _capitalised(named.group("label")) \
+            and named.group("label").lower().split()[0] not in NOISE_WORDS:
+        return Label(named.group("label"), len(line), time, certain=True, layout="alone")
     tabbed = _TABBED.match(head, pos)
     if tabbed and plausible_label(tabbed.group("label").strip()) and _capitalised(tabbed.group("label")):
         return Label(tabbed.group("label").strip(), tabbed.end(), time, certain=True, layout="tab")
@@ -157,34 +229,47 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
         if len(line.text) > MAX_LINE_CHARS:
             raise ThemesError(f"{path}:{line.number}: line is {len(line.text):,} characters long (the limit is "
                               f"{MAX_LINE_CHARS:,}); is this a transcript with line breaks?")
-        label = given[line.number] if line.number in given else parse_label(line.text)
+    margin = {} if given else _line_numbers(text)
+    for line in iter_lines(text):
+        skip = margin.get(line.number, 0)
+        label = given[line.number] if line.number in given else parse_label(line.text[skip:])
         if label:
-            found[line.number] = label
+            found[line.number] = replace(label, speech=label.speech + skip)
     # How often each label's speaker is labelled: "P1 (female, 45)" and "P1" are one speaker,
     # "Speaker (1)" and "Speaker (2)" are two (see speaker_counts).
     counts = Counter(speaker_counts(label.speaker for label in found.values()))
     layouts = Counter(label.layout for label in found.values() if label.layout)
+    families = Counter(_family(label.name) for label in found.values())
 
     def is_turn(label: Label) -> bool:
         if label.layout:
             # "Name  0:03" or "Name<TAB>speech" is a label only in a file laid out that way.
             return layouts[label.layout] > 1
-        # A colon label seen once, with lower-case words, is more likely prose ("I said: ...").
-        return label.certain or counts[label.speaker] > 1 or _capitalised(label.name)
+        # A colon label seen once, with lower-case words, is more likely prose ("I said: ..."),
+        # unless it names a role or is one of a numbered family ("Service user 2" beside "Service user 1").
+        return (label.certain or counts[label.speaker] > 1 or named_alone(label.name)
+                or (_family(label.name) and families[_family(label.name)] > 1))
+
+    def is_heading(label: Label) -> bool:
+        return not label.certain and counts[label.speaker] == 1 and bool(_NUMBERED_HEADING.fullmatch(label.name))
 
     builder = TurnBuilder(text)
     metadata: list[str] = []
     in_notes = False
     for line in iter_lines(text):
         label = found.get(line.number)
-        if label and is_turn(label) and not _FOOTNOTE.match(line.text) and not _notes_label(label, counts):
+        skip = margin.get(line.number, 0)
+        if label and is_heading(label):
+            metadata.append(line.text[skip:].strip())
+            builder.part()
+        elif label and is_turn(label) and not _FOOTNOTE.match(line.text) and not _notes_label(label, counts):
             if builder.speaker is None and _is_header(label, counts):
-                metadata.append(line.text.replace("\ufeff", "").strip())
+                metadata.append(line.text[skip:].replace("\ufeff", "").strip())
                 continue
             in_notes = False
             builder.begin(label.speaker, line.number, label.time)
             builder.add(line.start + label.speech, line.start + len(line.text))
-        elif not line.text.strip():
+        elif not line.text[skip:].strip():
             continue
         elif (builder.speaker is None or in_notes or _FOOTNOTE.match(line.text) or _HEADING.match(line.text)
               or _is_notes_heading(line.text) or (label and _notes_label(label, counts))):
@@ -192,7 +277,7 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
             in_notes = in_notes or (builder.speaker is not None and opens_notes)
             metadata.append(line.text.replace("\ufeff", "").strip())
         else:
-            builder.add(line.start, line.start + len(line.text))
+            builder.add(line.start + skip, line.start + len(line.text))
     turns = builder.turns()
     if not turns:
         raise ThemesError(f"{path}: no speaker turns found (expected lines like 'User 1: text'; "

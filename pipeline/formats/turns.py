@@ -22,7 +22,7 @@ _LINE = re.compile(r"[^\r\n\x0b\x0c\x85\u2028\u2029]*(?:\r\n|[\r\n\x0b\x0c\x85\u
 _BREAKS = "\r\n\x0b\x0c\x85\u2028\u2029"
 
 TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
-_TIME_PARTS = re.compile(r"(?:(\d{1,2}):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?")
+_TIME_PARTS = re.compile(r"(?:(\d{1,2}):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?")  # Teams once wrote 0:0:5.72
 # A description in parentheses after a speaker's name ("Jane (nurse)", "P1 (female, 45)",
 # "看護師（主任）"). It holds no colon, so a time ("Jane (00:01:02)") is never one.
 _DESCRIBED = re.compile(r"(?P<name>.+?)\s*[(（](?P<description>[^()（）:：]{1,30})[)）]")
@@ -159,6 +159,7 @@ class TurnBuilder:
         self.merge = merge
         self._runs: list[_Open] = []  # closed, in order, empty ones too (they part the turns around them)
         self._open: _Open | None = None
+        self._parted = False
 
     @property
     def speaker(self) -> str | None:
@@ -172,7 +173,15 @@ class TurnBuilder:
                 current.times.append((-1, timestamp))  # placed at the next piece
             return
         self._close()
-        self._open = _Open(speaker, name, description, line, timestamp, annotations, continues=self.merge)
+        self._open = _Open(speaker, name, description, line, timestamp, annotations,
+                           continues=self.merge and not self._parted)
+        self._parted = False
+
+    def part(self) -> None:
+        """Close the open turn; the next ``begin`` starts a turn of its own, even for the same
+        speaker (a heading between two turns of one speaker)."""
+        self._close()
+        self._parted = True
 
     def add(self, start: int, end: int, view: str | None = None, time: str = "") -> None:
         """Add ``source[start:end]`` as speech (trimmed of surrounding whitespace)."""

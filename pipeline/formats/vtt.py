@@ -16,10 +16,10 @@ from pathlib import Path
 
 from ..artifacts import Transcript
 from ..errors import ThemesError
-from .text import parse_label
-from .turns import Line, TurnBuilder, iter_lines, normalise_time, speaker_counts
+from .text import named_alone, parse_label, plausible_label
+from .turns import Line, TurnBuilder, iter_lines, normalise_time, speaker_counts, split_description
 
-_CUE_TIME = r"(?:\d{1,3}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
+_CUE_TIME = r"(?:\d{1,3}:)?\d{1,2}:\d{1,2}(?:[.,]\d{1,3})?"  # 00:00:05.720, and 0:0:5.720 (older Teams)
 _TIMING = re.compile(rf"[ \t]*(?P<start>{_CUE_TIME})[ \t]*-->[ \t]*(?P<end>{_CUE_TIME})(?:[ \t]+[^\n]*)?[ \t]*")
 _VOICE = re.compile(r"<v(?:\.[\w.\-]*)?[ \t]+(?P<name>[^<>\n]{1,100}?)[ \t]*>")
 _TAG = re.compile(r"<[^<>\n]{0,200}>")
@@ -34,7 +34,8 @@ def looks_like_subtitles(text: str) -> bool:
     if head.startswith("WEBVTT"):
         return True
     lines = head.splitlines()
-    return len(lines) >= 2 and lines[0].strip().isdigit() and bool(_TIMING.fullmatch(lines[1]))
+    return bool(lines) and bool(_TIMING.fullmatch(lines[0])) or (
+        len(lines) >= 2 and lines[0].strip().isdigit() and bool(_TIMING.fullmatch(lines[1])))
 
 
 def _entity(match: re.Match) -> str:
@@ -100,16 +101,21 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
     if not cue_lines:
         raise ThemesError(f"{path}: no subtitle cues with text found")
     builder = TurnBuilder(text)
-    speakers = [_speaker(line) for line, _ in cue_lines]
+    names = _name_lines(cue_lines)
+    speakers = [_speaker(line) if line.number not in names else None for line, _ in cue_lines]
     # "Jane (nurse)" and "Jane" are Jane; "Nurse (A)" and "Nurse (B)" two people (see speaker_counts).
     counts = Counter(speaker_counts(found[0] for found in speakers if found))
-    # Where most cues are labelled (Zoom writes "Name: " on every cue), any label counts; in
-    # captions that are mostly unlabelled, a colon label must recur to be a speaker.
+    # Where most cues are labelled (Zoom writes "Name: " on every cue), a label heard once
+    # counts when it reads as a name ("Priya Shah:", not "It just said:"); in captions that
+    # are mostly unlabelled, a colon label must recur to be a speaker.
     labelled = sum(1 for found in speakers if found) * 2 > len(cue_lines)
     for (line, time), found in zip(cue_lines, speakers):
+        if line.number in names:
+            builder.begin(names[line.number], line.number, time)
+            continue
         view = speech_view(line.text)
         speech = 0
-        if found and (found[2] or labelled or counts[found[0]] > 1):
+        if found and (found[2] or counts[found[0]] > 1 or (labelled and named_alone(split_description(found[0])[0]))):
             builder.begin(found[0], line.number, time)
             speech = found[1]
         elif builder.speaker is None:
@@ -120,6 +126,27 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
         raise ThemesError(f"{path}: no subtitle cues with text found")
     return Transcript(source=source, path=str(path), text=text, turns=turns, metadata=tuple(metadata),
                       sha256=sha256)
+
+
+def _name_lines(cue_lines: list[tuple[Line, str]]) -> dict[int, str]:
+    """Cues whose first line is the speaker's name alone, the speech below it (Teams' older
+    transcripts): {line number: name}, where most cues are laid out so and some name recurs,
+    or every cue is; empty otherwise."""
+    firsts = [(line, next_line) for (line, time), (next_line, next_time)
+              in zip(cue_lines, cue_lines[1:]) if time and not next_time]
+    names = {line.number: speech_view(line.text).strip() for line, _ in firsts
+             if _name_alone(speech_view(line.text).strip())}
+    cues = sum(1 for _, time in cue_lines if time)
+    if len(names) * 2 <= cues or (len(set(names.values())) == len(names) < cues):
+        return {}
+    return names
+
+
+def _name_alone(text: str) -> bool:
+    """``Fischer, Anna`` or ``Mark O'Brien`` on a line of its own, not a short sentence."""
+    name = text.replace(",", " ")
+    return (bool(text) and text[-1] not in ".?!;:…" and plausible_label(name) and named_alone(name)
+            and not _VOICE.search(text))
 
 
 def _speaker(line: Line) -> tuple[str, int, bool] | None:
