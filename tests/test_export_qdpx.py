@@ -179,6 +179,14 @@ def test_merge_chains_and_uncoded_targets(tmp_path):
     assert coded.notes == ["cluster 3 is merged into cluster 99, which is not coded; its segments are left uncoded"]
 
 
+def test_a_merge_into_an_undecided_cluster_is_as_unreviewed_as_its_suggestion(tmp_path):
+    run = make_run(tmp_path, {1: accepted("barrier.control.authority_slope"), 2: merged(0)})
+    coded = load_coded_run(run, include_suggestions=True)
+    status = {c.cluster_id: (c.code, c.status) for c in coded.codings}
+    assert status[2] == status[0] and status[0][1] == "suggested"  # not "merged": nobody reviewed the code
+    assert status[1] == ("barrier.control.authority_slope", "accepted")
+
+
 def test_zip_holds_project_and_sources_only(run, tmp_path):
     out = tmp_path / "p.qdpx"
     export(run, "qdpx", out)

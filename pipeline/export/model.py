@@ -352,8 +352,9 @@ def code_run(run: RunFolder, decisions: dict[int, dict], include_suggestions: bo
                 into = decision.get("merge_into")
                 into = "a cluster not in this run" if into is None else f"cluster {into}, which is not coded"
                 notes.append(f"cluster {cluster_id} is merged into {into}; its segments are left uncoded")
-            else:
-                code_of[cluster_id] = (target, "merged")
+            else:  # merged into an undecided cluster's suggestion: the code is still not reviewed
+                code, status = target
+                code_of[cluster_id] = (code, SUGGESTED if status == SUGGESTED else "merged")
     memos = []
     for cluster_id, decision in sorted(decisions.items()):
         memo = (decision.get("memo") or "").strip()
@@ -373,14 +374,14 @@ def code_run(run: RunFolder, decisions: dict[int, dict], include_suggestions: bo
     return CodedRun(run, builder.codes, builder.roots, codings, memos, notes)
 
 
-def _merge_target(decision: dict, decisions: dict[int, dict], code_of: dict) -> str | None:
-    """The code of the cluster a merged cluster was merged into, following chains of merges."""
+def _merge_target(decision: dict, decisions: dict[int, dict], code_of: dict) -> tuple[str, str] | None:
+    """The (code, status) of the cluster a merged cluster was merged into, following chains of merges."""
     seen: set[int] = set()
     target = decision.get("merge_into")
     while target is not None and target not in seen:
         seen.add(target)
         if target in code_of:
-            return code_of[target][0]
+            return code_of[target]
         following = decisions.get(target, {})
         target = following.get("merge_into") if following.get("status") == "merged" else None
     return None
