@@ -339,6 +339,10 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
         # run only reads the store. The run id covers the config and inputs that shaped it.
         settings = {k: v for k, v in dump_config(outputs.config).items()
                     if k not in ("output", "decisions", "cache")}  # the cache never changes results
+        # Transcripts and taxonomy count by content, not by how their paths are spelled (a
+        # relative path, an absolute one, a copied folder).
+        settings["input"] = {k: v for k, v in settings["input"].items() if k != "paths"}
+        settings["taxonomy"] = outputs.taxonomy.digest if outputs.taxonomy else None
         fingerprint = {"config": settings, "inputs": [s.sha256 for s in outputs.sources]}
         codes = frozenset(run_manifest["taxonomy_codes"])
         store = store_path(outputs.config)

@@ -4,6 +4,8 @@ REFI-QDA codebooks are read into the same tree (``codebooks``)."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +48,13 @@ class Taxonomy:
     @property
     def leaves(self) -> list[Code]:
         return [code for code in self.codes.values() if code.is_leaf]
+
+    @property
+    def digest(self) -> str:
+        """A digest of the codes as read (ids, texts, hierarchy), whatever path the file was
+        given by: part of a run's identity."""
+        content = {"id": self.id, "roots": self.roots, "codes": [dataclasses.asdict(c) for c in self.codes.values()]}
+        return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
     def ancestors(self, code_id: str) -> list[Code]:
         """The code's ancestors, theme first (the code itself excluded)."""

@@ -50,3 +50,25 @@ def test_cli_rerun_is_identical_and_cached(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["cached"] == {"ingest": True, "segment": True, "embed": True, "reduce": True, "cluster": True}
     assert "(cached)" in second.stderr
+
+
+def test_run_id_does_not_depend_on_how_paths_are_spelled(tmp_path, monkeypatch):
+    """A relative or absolute path to the same transcript, a shipped taxonomy by name or a copy
+    of its file elsewhere: the same run, so the analyst's decisions stay its own."""
+    import shutil
+
+    from pipeline.config import resolve_taxonomy_path
+    from pipeline.runner import execute, write_run
+
+    copy = tmp_path / "elsewhere" / "codes.yaml"
+    copy.parent.mkdir()
+    shutil.copy(resolve_taxonomy_path("nakanishi2021"), copy)
+    monkeypatch.chdir(SMALL.parent)
+    ids = []
+    for path, taxonomy in ((SMALL.name, "nakanishi2021"), (str(SMALL), str(copy))):
+        config = load_config(overrides={"input": {"paths": [path]}, "taxonomy": taxonomy,
+                                        "clustering": {"min_cluster_size": 3, "min_samples": 1}})
+        out = tmp_path / "run"
+        write_run(execute(config, embedder=IdentifiedFakeEmbedder()), out)
+        ids.append(json.loads((out / "clusters.json").read_text(encoding="utf-8"))["run"])
+    assert ids[0] == ids[1]
