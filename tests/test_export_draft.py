@@ -127,3 +127,19 @@ def test_docx_round_trip(run, tmp_path):
     assert [text for style, text in paragraphs if style == "Quote"] == md_quotes
     assert any("Sleep & <sedation> 😴" in text for _, text in paragraphs)
     assert ("Heading 2", "Not being heard (聞いてもらえない)") in paragraphs
+
+
+@pytest.mark.parametrize("text", [
+    "# asked, never heard; 1. first - second _really_ mattered", "1. first", "12) twelfth", "- a list?",
+    "+ plus", "=== underline", "~~struck~~ &copy; <b>bold</b> *sigh* [link](x) `code` a|b back\\slash",
+    "snake_case_id & a __dunder__ _word_",
+])
+def test_markdown_shows_text_as_written(text):
+    from markdown_it import MarkdownIt
+
+    from pipeline.export.tables import md_escape
+
+    html = MarkdownIt().render(md_escape(text))
+    assert html.startswith("<p>") and html.count("<p>") == 1 and "<em>" not in html and "<s>" not in html
+    plain = re.sub(r"<[^>]+>", "", html).strip()
+    assert plain == text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -125,13 +125,18 @@ def segments_xlsx(coded: CodedRun) -> bytes:
     return buffer.getvalue()
 
 
-_MD_SPECIAL = re.compile(r"([\\`*<>\[\]|])")
+# Markup characters; '_' only at a word's edge (snake_case ids stay readable) and '&' only
+# where it would start an entity ('&copy;').
+_MD_SPECIAL = re.compile(r"([\\`*<>\[\]|~#]|(?<![^\W_])_|_(?![^\W_])|&(?=#?\w+;))")
+_MD_LIST = re.compile(r"^(?:([-+=])|(\d{1,9})([.)]))")  # a list item or a heading underline, at the start
 
 
 def md_escape(text) -> str:
-    """Text that Markdown shows as it is: '<again>' or '*sigh*' in speech is not markup. One
-    line; backslashes before the characters that would start markup."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    """Text that Markdown shows as it is: '<again>', '*sigh*' or '_really_' in speech, or a
+    definition starting '# ...' or '1. ...', is not markup. One line; backslashes before the
+    characters that would start markup."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return _MD_LIST.sub(lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3), escaped)
 
 
 def codebook_md(coded: CodedRun) -> bytes:
