@@ -28,7 +28,7 @@ def test_commands_on_a_run_folder_use_the_store_the_run_was_made_with_from_any_f
     assert "1 of 3 clusters decided" in themes("decisions", "show", "--run", run, cwd=elsewhere).stdout
     result = themes("export", run, "--format", "codebook-md", "--out", elsewhere / "book.md", cwd=elsewhere)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"codebook-md: {elsewhere / 'book.md'}: a codebook of 1 code (from 1 cluster)"
+    assert result.stdout.strip() == f"codebook-md: {elsewhere / 'book.md'}: a codebook of 30 codes and groups, 1 of them used (in 1 cluster)"
 
     other = tmp_path / "other.jsonl"  # --config still chooses another store
     (tmp_path / "other.yaml").write_text(f"decisions:\n  path: {other}\n")

@@ -35,10 +35,12 @@ class ExportSummary:
     clusters: int
     suggested: int
     notes: tuple[str, ...] = ()
+    in_codebook: int = 0  # every code and group written, used or not
 
     def __str__(self) -> str:
         if self.fmt in CODEBOOK_FORMATS:  # the codes alone, no coded segments
-            text = f"{self.out}: a codebook of {plural(self.codes, 'code')} (from {plural(self.clusters, 'cluster')})"
+            text = (f"{self.out}: a codebook of {plural(self.in_codebook, 'code')} and groups, "
+                    f"{self.codes} of them used (in {plural(self.clusters, 'cluster')})")
         else:
             text = (f"{self.out}: {plural(self.segments, 'coded segment')} in {plural(self.clusters, 'cluster')}, "
                     f"{plural(self.codes, 'code')} used")
@@ -104,4 +106,5 @@ def export(run_dir: Path, fmt: str, out: Path, include_suggestions: bool = False
         out=out, fmt=fmt, codes=len({c.code for c in coded.codings}), segments=len(coded.codings),
         clusters=len({c.cluster_id for c in coded.codings}),
         suggested=sum(1 for c in coded.codings if c.status == "suggested"), notes=tuple(coded.notes),
+        in_codebook=len(coded.codes),
     )
