@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .artifacts import Transcript
 from .errors import ThemesError
-from .formats import SUPPORTED_SUFFIXES, read_bytes
+from .formats import REFUSED_SUFFIXES, SUPPORTED_SUFFIXES, read_bytes
 from .formats.encoding import decode
 from .formats.text import parse_text
 
@@ -24,8 +24,11 @@ __all__ = ["discover", "decode", "parse_text", "read_transcripts", "read_transcr
 def discover(paths: list[str | Path]) -> list[tuple[Path, str]]:
     """Expand files and folders into (file path, source name) pairs, in a stable order.
 
-    A folder contributes its supported files, recursively, named relative to the folder; a
-    file is named by its file name. A path given twice is read once.
+    A folder contributes its supported files, recursively, named relative to the folder, and
+    its files in formats that are refused (``.doc``, ``.pdf``, ``.zip``...), so that reading
+    them says so rather than leaving them out unsaid; other files (images, notes), hidden
+    files, Word's ``~$`` lock files and ``README.md`` are passed over. A file is named by its
+    file name. A path given twice is read once.
     """
     found: list[tuple[Path, str]] = []
     seen: set[Path] = set()
@@ -34,7 +37,7 @@ def discover(paths: list[str | Path]) -> list[tuple[Path, str]]:
         if path.is_dir():
             files = sorted(
                 p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES | REFUSED_SUFFIXES
                 and not p.name.startswith((".", "~$")) and p.name.lower() != "readme.md"
             )
             if not files:

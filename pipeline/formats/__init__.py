@@ -6,6 +6,10 @@ whose turns keep exact offsets into ``Transcript.text``; see ``turns.py`` for th
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+from dataclasses import replace
 from pathlib import Path
 
 from ..artifacts import Transcript
@@ -13,7 +17,7 @@ from ..errors import ThemesError
 from .docx import is_docx, parse_docx
 from .encoding import decode
 from .sheet import is_xlsx
-from .table import parse_sheet, parse_table
+from .table import header_names, column_name, parse_sheet, parse_table
 from .text import parse_text
 from .vtt import looks_like_subtitles, parse_subtitles
 
@@ -27,9 +31,13 @@ _UNSUPPORTED = {
     ".pdf": "a PDF; export it as .docx or .txt", ".odt": "an OpenDocument file; save it as .docx",
     ".xls": "an old Excel (.xls) workbook; save it as .xlsx or the sheet as CSV",
     ".ods": "an OpenDocument spreadsheet; save it as .xlsx or the sheet as CSV",
-    ".pages": "a Pages document; export it as .docx",
+    ".pages": "a Pages document; export it as .docx", ".zip": "a zip archive; unzip it first",
 }
+# Looked for in a folder too, so that a transcript in one of them is refused, not passed over.
+REFUSED_SUFFIXES = set(_UNSUPPORTED)
 _SIGNATURES = {b"%PDF": ".pdf", b"{\\rtf": ".rtf", b"\xd0\xcf\x11\xe0": ".doc"}
+_ZIP = b"PK\x03\x04"  # .docx and .xlsx files are zip archives too: they are recognised first
+_FIRST_LINE = re.compile(r"[^\r\n]*\S[^\r\n]*")
 
 
 def read_bytes(raw: bytes, path: Path, source: str, sha256: str = "",
@@ -45,14 +53,46 @@ def read_bytes(raw: bytes, path: Path, source: str, sha256: str = "",
         return parse_sheet(raw, source, path, sha256, columns)
     if suffix == ".docx" or is_docx(raw):
         return [parse_docx(raw, source, path, sha256)]
-    text = decode(raw, path)
+    if raw.startswith(_ZIP):
+        raise ThemesError(f"{path}: {_UNSUPPORTED['.zip']}")
+    notices: list[str] = []  # the decoder's and this function's, said before the reader's own
+    text = decode(raw, path, notices=notices)
     if not text.strip():
         raise ThemesError(f"{path}: file is empty")
-    if suffix in TABLE_SUFFIXES:
-        return parse_table(text, source, path, sha256, TABLE_SUFFIXES[suffix], columns)
-    if suffix in SUBTITLE_SUFFIXES or looks_like_subtitles(text):
-        return [parse_subtitles(text, source, path, sha256)]
-    return [parse_text(text, source, path, sha256)]
+    kind = TABLE_SUFFIXES.get(suffix)
+    if kind is None and suffix not in SUBTITLE_SUFFIXES and _tab_table_header(text, columns):
+        kind = "tsv"
+        notices.append(f"{path}: a table with tabs between its cells (as Excel saves \"Unicode Text\"): "
+                       "read as a .tsv file, one row a turn")
+    if kind:
+        transcripts = parse_table(text, source, path, sha256, kind, columns)
+    elif suffix in SUBTITLE_SUFFIXES or looks_like_subtitles(text):
+        transcripts = [parse_subtitles(text, source, path, sha256)]
+    else:
+        transcripts = [parse_text(text, source, path, sha256)]
+    return [replace(t, notices=(*notices, *t.notices)) for t in transcripts] if notices else transcripts
 
 
-__all__ = ["read_bytes", "decode", "parse_text", "SUPPORTED_SUFFIXES"]
+def _tab_table_header(text: str, columns: dict[str, str | None] | None) -> bool:
+    """Whether ``text`` is a table with tabs between its cells (Excel's "Unicode Text" save,
+    whatever its extension): its first line with anything in it is a header of two or more
+    cells, one of them a name the text column may have (``text``, ``input.columns.text`` or
+    a usual name such as ``comment``), and every row with a cell filled has as many cells.
+
+    A transcript laid out ``Name<TAB>speech`` has no such header (its first line is a label
+    and speech), and its lines without a label have no tab."""
+    first = _FIRST_LINE.search(text)
+    if first is None or "\t" not in first.group():
+        return False
+    header = next(csv.reader([first.group()], delimiter="\t"))
+    names = {column_name(name) for name in header_names(columns)}
+    if not any(column_name(cell) in names for cell in header):
+        return False
+    rows = csv.reader(io.StringIO(text[first.start():], newline=""), delimiter="\t")
+    try:
+        return all(len(row) == len(header) for row in rows if any(cell.strip() for cell in row))
+    except csv.Error:
+        return False
+
+
+__all__ = ["read_bytes", "decode", "parse_text", "SUPPORTED_SUFFIXES", "REFUSED_SUFFIXES"]

@@ -273,7 +273,7 @@ def parse_table(text: str, source: str, path: Path, sha256: str = "", kind: str 
     """Read a table into one transcript (or one per ``source`` value)."""
     notices: list[str] = []
     rows = _rows_jsonl(text, path) if kind == "jsonl" else \
-        csv_rows(text, "\t" if kind == "tsv" else None, path, notices, _header_names(columns))
+        csv_rows(text, "\t" if kind == "tsv" else None, path, notices, header_names(columns))
     return parse_rows(rows, source, path, sha256, columns, notices)
 
 
@@ -283,10 +283,10 @@ def parse_sheet(raw: bytes, source: str, path: Path, sha256: str = "",
     from .sheet import sheet_rows
 
     notices: list[str] = []
-    return parse_rows(sheet_rows(raw, path, notices, _header_names(columns)), source, path, sha256, columns, notices)
+    return parse_rows(sheet_rows(raw, path, notices, header_names(columns)), source, path, sha256, columns, notices)
 
 
-def _header_names(columns: dict[str, str | None] | None) -> tuple[str, ...]:
+def header_names(columns: dict[str, str | None] | None) -> tuple[str, ...]:
     """The names the text column may have: a header holds one of them, so a row of one cell
     above a row without any is never taken for a title (``split_title``)."""
     wanted = (columns or {}).get("text")
