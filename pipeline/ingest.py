@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .artifacts import Transcript
 from .errors import ThemesError
@@ -22,7 +22,9 @@ __all__ = ["discover", "decode", "parse_text", "read_transcripts", "read_transcr
 
 
 def discover(paths: list[str | Path]) -> list[tuple[Path, str]]:
-    """Expand files and folders into (file path, source name) pairs, in a stable order.
+    """Expand files and folders into (file path, source name) pairs, ordered by source name
+    (folder by folder, as a folder lists them), whatever order the paths come in: clustering
+    depends on the order of the segments, and the same files must give the same clusters.
 
     A folder contributes its supported files, recursively, named relative to the folder, and
     its files in formats that are refused (``.doc``, ``.pdf``, ``.zip``...), so that reading
@@ -55,7 +57,7 @@ def discover(paths: list[str | Path]) -> list[tuple[Path, str]]:
     duplicated = [name for name, count in names.items() if count > 1]
     if duplicated:
         raise ThemesError(f"{duplicated[0]}: two input files have the same source name; rename one")
-    return found
+    return sorted(found, key=lambda pair: PurePosixPath(pair[1]).parts)
 
 
 def read_transcripts(path: Path, source: str, columns: dict[str, str | None] | None = None,

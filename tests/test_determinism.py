@@ -72,3 +72,18 @@ def test_run_id_does_not_depend_on_how_paths_are_spelled(tmp_path, monkeypatch):
         write_run(execute(config, embedder=IdentifiedFakeEmbedder()), out)
         ids.append(json.loads((out / "clusters.json").read_text(encoding="utf-8"))["run"])
     assert ids[0] == ids[1]
+
+
+def test_the_order_files_are_given_in_does_not_change_the_run(tmp_path):
+    from pipeline.runner import execute, write_run
+
+    sample = FIXTURES.parent.parent / "data" / "transcripts" / "sample"
+    files = [str(sample / "meeting_01.txt"), str(sample / "meeting_02.txt"), str(sample / "meeting_03.txt")]
+    seen = []
+    for paths in (files, files[::-1]):
+        config = load_config(overrides={"input": {"paths": paths}, "taxonomy": "none"})
+        out = tmp_path / "run"
+        write_run(execute(config, embedder=IdentifiedFakeEmbedder()), out)
+        seen.append({name: (out / name).read_bytes() for name in OUTPUTS})
+    assert seen[0] == seen[1]
+    assert json.loads(seen[0]["clusters.json"])["clusters"], "the files should form clusters"

@@ -72,6 +72,17 @@ def test_discover_folder_skips_readme(tmp_path):
     assert [name for _, name in discover([tmp_path])] == ["a.txt"]
 
 
+def test_discover_orders_files_by_source_name_whatever_order_they_are_given_in(tmp_path):
+    for name in ("b.txt", "a.txt", "sub/c.txt", "sub.txt"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("User 1: hi there.\n")
+    given = [tmp_path / "sub.txt", tmp_path / "b.txt", tmp_path / "a.txt"]
+    assert [name for _, name in discover(given)] == [name for _, name in discover(given[::-1])] == \
+        ["a.txt", "b.txt", "sub.txt"]
+    # folder by folder, as a folder lists them: the sub-folder's sub/c.txt comes before sub.txt
+    assert [name for _, name in discover([tmp_path])] == ["a.txt", "b.txt", "sub/c.txt", "sub.txt"]
+
+
 def test_missing_input_path():
     with pytest.raises(ThemesError, match="input path not found"):
         discover(["/nonexistent/folder"])
