@@ -1,10 +1,14 @@
 """Word transcripts (.docx), laid out the way transcription services deliver them.
 
 Paragraphs are read like a plain-text transcript (``Name: text``, ``Name  0:03`` over the
-speech, ...), and a bold name at the start of a paragraph is a label too. Tables with a
-speaker column and a text column (and optionally a time column, with or without a header
-row) give one turn a row; a row without a speaker continues the turn above. Other tables
-are read row by row as text.
+speech, ...), and a bold name at the start of a paragraph is a label too (see
+``_bold_speakers``). Tables with a speaker column and a text column (and optionally a time
+column, with or without a header row, perhaps under a merged title row) give one turn a row;
+a row without a speaker continues the turn above. Other tables are read row by row as text.
+
+The text is what Word shows with every tracked change accepted: insertions and moved-to text
+in, deletions and moved-from text out. Text in content controls, smart tags and custom XML,
+inside a paragraph or around whole paragraphs, is read too.
 
 ``Transcript.text`` is the document as plain text: paragraphs and table rows, one a line,
 joined with ``\\n`` (a row's cells joined with tabs, its speech cell last). Offsets index it.
@@ -14,18 +18,34 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from pathlib import Path
+from typing import Iterator, NamedTuple
 
 from ..artifacts import Transcript
 from ..errors import ThemesError
 from .archive import check_archive, holds
-from .text import Label, parse_label, parse_lines, plausible_label
+from .text import NUMBERED_HEADING, Label, parse_label, parse_lines, plausible_label
 from .turns import TIME, normalise_time
+from .vtt import looks_like_subtitles, parse_subtitles
 
 _SPEAKER_HEADERS = {"speaker", "speakers", "name", "participant", "who", "person", "話者", "発言者", "氏名", "名前"}
 _TEXT_HEADERS = {"text", "transcript", "transcription", "speech", "dialogue", "utterance", "content",
                  "response", "comment", "verbatim", "words", "発言", "発言内容", "内容", "テキスト"}
 _TIME_HEADERS = {"time", "timestamp", "timecode", "time code", "start", "tc", "時間", "時刻", "タイムコード"}
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_P, _R, _TBL = _W + "p", _W + "r", _W + "tbl"
+# What holds runs that Word shows with every change accepted: insertions, moved-to text, links,
+# fields, content controls, smart tags, custom XML. Deletions (w:del, w:moveFrom) are not here,
+# nor are properties, bookmarks or comment marks, so their text is left out.
+_RUN_HOLDERS = {_W + tag for tag in ("ins", "moveTo", "hyperlink", "fldSimple", "sdt", "sdtContent", "smartTag",
+                                     "customXml", "dir", "bdo")}
+# What holds whole paragraphs and tables, in the body or in a table cell.
+_BLOCK_HOLDERS = {_W + tag for tag in ("sdt", "sdtContent", "customXml")}
+# A numbered heading of the topic guide opening a paragraph in bold; given to the plain-text
+# reader as the label it reads as a heading ("Q3" of "Q3.").
+_HEADING = re.compile(rf"(?P<heading>{NUMBERED_HEADING.pattern})[.):：]?(?=\s|$)", re.IGNORECASE)
 
 
 def is_docx(raw: bytes) -> bool:
@@ -34,9 +54,7 @@ def is_docx(raw: bytes) -> bool:
 
 def parse_docx(raw: bytes, source: str, path: Path, sha256: str = "") -> Transcript:
     import docx
-    from docx.oxml.ns import qn
     from docx.table import Table
-    from docx.text.paragraph import Paragraph
 
     check_archive(raw, path, "word/document.xml", "Word document", ".docx",
                   "open and save it again in Word, or save it as plain text")
@@ -46,49 +64,103 @@ def parse_docx(raw: bytes, source: str, path: Path, sha256: str = "") -> Transcr
         raise ThemesError(f"{path}: not a readable Word document (.docx); open and save it again in Word, "
                           "or save it as plain text") from None
     rows: list[tuple[str, Label | None, bool]] = []  # (line text, label, label given by layout)
-    bold: list[str | None] = []
-    for child in document.element.body.iterchildren():
-        if child.tag == qn("w:p"):
-            paragraph = Paragraph(child, document)
-            rows.append((paragraph.text, None, False))
-            bold.append(_bold_label(paragraph))
-        elif child.tag == qn("w:tbl"):
-            for line, label in _table_rows(Table(child, document)):
+    openings: list[_Opening | None] = []
+    for element in _inside(document.element.body, _BLOCK_HOLDERS):
+        if element.tag == _P:
+            line, bold = _paragraph(element)
+            rows.append((line, None, False))
+            openings.append(_opening(line, bold))
+        elif element.tag == _TBL:
+            for line, label in _table_rows(Table(element, document)):
                 rows.append((line, label, True))
-                bold.append(None)
-    # A bold opening word is a speaker only in a document laid out that way, not one stray
-    # emphasised word.
-    bold_total = sum(1 for name in bold if name)
+                openings.append(None)
+    speakers = _bold_speakers(openings)
     text = "\n".join(line for line, _, _ in rows)
     labels: dict[int, Label | None] = {}
     number = 1
-    for (line, label, given), name in zip(rows, bold):
+    for (line, label, given), opening, speaker in zip(rows, openings, speakers):
         if given:
             labels[number] = label
             for extra in range(1, line.count("\n") + 1):
                 labels[number + extra] = None  # more paragraphs of the same cell
-        elif name and bold_total > 1 and parse_label(line) is None:
-            labels[number] = Label(name, len(name) + (len(line[len(name):]) - len(line[len(name):].lstrip())),
-                                   certain=True)
+        elif opening and (speaker or opening.heading) and parse_label(line) is None:
+            # A heading goes in as the plain-text reader reads "Q3: ...": metadata that parts the turns.
+            labels[number] = Label(opening.name, opening.speech, certain=not opening.heading)
         number += line.count("\n") + 1
     if not text.strip():
         raise ThemesError(f"{path}: the Word document has no text")
+    if not labels and looks_like_subtitles(text):  # Teams' older transcripts, saved as Word
+        return parse_subtitles(text, source, path, sha256)
     return parse_lines(text, source, path, sha256, labels)
 
 
-def _bold_label(paragraph) -> str | None:
-    """A bold name opening a paragraph, followed by plain speech ("**Jane** I think ...")."""
-    prefix = ""
-    for run in paragraph.runs:
-        if not run.bold:
+def _inside(element, holders: set[str]) -> Iterator:
+    """The children of ``element`` in document order, each of ``holders`` replaced by its own
+    children (and so on down). A content control showing its placeholder ("Click or tap here
+    to enter text.") holds nothing."""
+    for child in element.iterchildren():
+        if child.tag not in holders:
+            yield child
+        elif child.find(f"{_W}sdtPr/{_W}showingPlcHdr") is None:
+            yield from _inside(child, holders)
+
+
+def _paragraph(p) -> tuple[str, str]:
+    """A paragraph's text as Word shows it with its changes accepted (tabs and line breaks as
+    ``\\t`` and ``\\n``), and the text of the bold runs it opens with."""
+    from docx.text.run import Run
+
+    runs = [(child.text, child) for child in _inside(p, _RUN_HOLDERS) if child.tag == _R]
+    bold = ""
+    for text, run in runs:
+        if text and not Run(run, None).bold:
             break
-        prefix += run.text
-    name = prefix.strip()
-    rest = paragraph.text[len(prefix):]
-    if (not name or not paragraph.text.startswith(prefix) or not rest.strip() or not plausible_label(name)
-            or name[0].islower() or re.search(r"[:：]$", name)):
+        bold += text
+    return "".join(text for text, _ in runs), bold
+
+
+class _Opening(NamedTuple):
+    """Bold words opening a paragraph: ``**Jess** They said no.``"""
+
+    name: str      # "Jess"; a numbered heading without its closing stop or colon ("Q3" for "Q3.")
+    speech: int    # where the text after them starts in the paragraph
+    heading: bool  # a numbered heading of the topic guide ("Q3.", "Topic 2"), not a speaker
+    runs_on: bool  # the sentence goes on after them in lower case ("**Never** again will I ...")
+
+
+def _opening(line: str, bold: str) -> _Opening | None:
+    name, rest = bold.strip(), line[len(bold):]
+    speech = len(line) - len(rest.lstrip(" \t"))  # after a line break, the speech is the lines below
+    heading = _HEADING.match(name)  # "Q3.", "Question 3:", "Topic 2", or a whole bold "Q3. What ...?"
+    if heading:
+        return _Opening(heading.group("heading"), speech, True, False)
+    if not name or not rest.strip() or not plausible_label(name) or name[0].islower():
         return None
-    return name if paragraph.text.startswith(name) else None
+    return _Opening(name, speech, False, rest.lstrip()[:1].islower())
+
+
+def _bold_speakers(openings: list[_Opening | None]) -> list[bool]:
+    """Which paragraphs' bold openings name their speaker, where the document is laid out that
+    way (two or more paragraphs open with a bold name).
+
+    A bold name that opens two or more paragraphs is a speaker's. One that opens a single
+    paragraph is a speaker's where the sentence starts after it rather than going on from it
+    (``**Never** again will I ...`` is emphasis), and where it is like another bold name: with
+    a number, as ``Nurse 1`` is like ``User 2``, or without, as ``Dev`` is like ``Jess``. So
+    ``**Honestly** I ...`` among ``P1`` and ``P2`` is emphasis, and ``**1.**`` among ``Jess``
+    and ``Dev`` is numbering. Numbered headings (``**Q3.**``) are never speakers.
+    """
+    names = [opening.name if opening and not opening.heading else "" for opening in openings]
+    counts = Counter(name for name in names if name)
+    starting = {opening.name for opening in openings
+                if opening and not opening.heading and (counts[opening.name] > 1 or not opening.runs_on)}
+    kinds = Counter(_numbered(name) for name in starting)
+    chosen = [counts[name] > 1 or (name in starting and kinds[_numbered(name)] > 1) for name in names]
+    return chosen if sum(chosen) > 1 else [False] * len(chosen)
+
+
+def _numbered(name: str) -> bool:
+    return bool(re.search(r"\d", name))
 
 
 def _cells(row) -> list[str]:
@@ -97,14 +169,17 @@ def _cells(row) -> list[str]:
         if id(cell._tc) in seen:
             continue
         seen.add(id(cell._tc))
-        out.append("\n".join(p.text for p in cell.paragraphs).strip())
+        paragraphs = [child for child in _inside(cell._tc, _BLOCK_HOLDERS) if child.tag == _P]
+        out.append("\n".join(_paragraph(p)[0] for p in paragraphs).strip())
     return out
 
 
 def _table_rows(table) -> list[tuple[str, Label | None]]:
     """One (line, label) per row; a transcript table's speech cell goes last in the line."""
     grid = [_cells(row) for row in table.rows]
-    layout = _layout(grid)
+    # A title over the table ("Interview 3 – Acute ward"): rows holding one value across (a merged cell).
+    titles = next((index for index, cells in enumerate(grid) if len(set(cells)) > 1), len(grid))
+    layout = _layout(grid[titles:])
     out: list[tuple[str, Label | None]] = []
     if layout is None:
         for cells in grid:
@@ -115,10 +190,13 @@ def _table_rows(table) -> list[tuple[str, Label | None]]:
     needed = max(c for c in (speaker_col, time_col, text_col) if c is not None) + 1
     previous = ""
     for index, cells in enumerate(grid):
+        if index < titles:
+            out.append((cells[0] if cells else "", None))
+            continue
         cells = cells + [""] * (needed - len(cells))
         others = [cell for col, cell in enumerate(cells) if col != text_col]
         line = "\t".join(others + [cells[text_col]])
-        if index == 0 and header:
+        if index == titles and header:
             out.append((line, None))
             continue
         speaker = cells[speaker_col].replace("\n", " ").strip().rstrip(":：").strip()
@@ -153,12 +231,17 @@ def _layout(grid: list[list[str]]) -> tuple[int, int | None, int, bool] | None:
         values = [row[col] for row in body if row[col].strip()]
         return sum(1 for v in values if test(v)) / len(values) if values else 0.0
 
+    def counts_rows(col: int) -> bool:
+        """Whole numbers, each greater than the one above: line numbers, not speakers ("19", "22", "19")."""
+        values = [row[col].strip() for row in body if row[col].strip()]
+        return all(v.isdecimal() for v in values) and all(int(a) < int(b) for a, b in zip(values, values[1:]))
+
     times = [c for c in range(width) if share(c, lambda v: re.fullmatch(rf"[\[(]?{TIME}[\])]?", v.strip())) >= 0.8]
     time_col = times[0] if times else None
     rest = [c for c in range(width) if c != time_col]
     lengths = {c: sum(len(row[c]) for row in body) / len(body) for c in rest}
     text_col = max(rest, key=lambda c: lengths[c])
-    speakers = [c for c in rest if c != text_col
+    speakers = [c for c in rest if c != text_col and not counts_rows(c)
                 and share(c, lambda v: plausible_label(v.rstrip(":：").strip())) >= 0.8]
     if not speakers:
         return None

@@ -55,7 +55,7 @@ NOISE_WORDS = {
 TITLE_WORDS = {"focus", "interview", "transcript", "session", "meeting", "group", "study", "project",
                "workshop", "part", "round", "wave", "topic", "question", "section", "theme"}
 # A heading of the topic guide between turns, heard once: "Topic 2: Crisis care", "Q3: ...".
-_NUMBERED_HEADING = re.compile(r"(?:topic|question|section|theme|part|q)[ \t]*\d{1,3}[a-z]?", re.IGNORECASE)
+NUMBERED_HEADING = re.compile(r"(?:topic|question|section|theme|part|q)[ \t]*\d{1,3}[a-z]?", re.IGNORECASE)
 # Words that name a role, so that "Peer support worker:" and "Care coordinator:" are labels
 # even when heard once; and the small words of names ("Dr de Souza", "Omar al-Hassan").
 _ROLE_NOUNS = {
@@ -251,7 +251,7 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
                 or (_family(label.name) and families[_family(label.name)] > 1))
 
     def is_heading(label: Label) -> bool:
-        return not label.certain and counts[label.speaker] == 1 and bool(_NUMBERED_HEADING.fullmatch(label.name))
+        return not label.certain and counts[label.speaker] == 1 and bool(NUMBERED_HEADING.fullmatch(label.name))
 
     builder = TurnBuilder(text)
     metadata: list[str] = []

@@ -57,13 +57,21 @@ def speech_view(text: str) -> str:
 
 
 def _blocks(lines: list[Line]) -> list[list[Line]]:
+    """Cues and header blocks, parted by blank lines, or by a timing line in a block that has
+    one already (a Word copy of a transcript has no blank paragraphs; a cue number before the
+    timing line goes with it)."""
     blocks, current = [], []
     for line in lines:
-        if line.text.strip():
-            current.append(line)
-        elif current:
-            blocks.append(current)
+        if not line.text.strip():
+            if current:
+                blocks.append(current)
             current = []
+            continue
+        if "-->" in line.text and any("-->" in earlier.text for earlier in current):
+            number = [current.pop()] if current[-1].text.strip().isdigit() and len(current) > 2 else []
+            blocks.append(current)
+            current = number
+        current.append(line)
     if current:
         blocks.append(current)
     return blocks

@@ -1,0 +1,272 @@
+"""The Word reader: the text as Word shows it, bold speaker names, and transcript tables.
+
+Documents are built here with python-docx; what python-docx cannot write (tracked changes,
+content controls) is added as WordprocessingML, the way Word writes it.
+"""
+
+import docx
+import pytest
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls
+
+from pipeline.formats.docx import parse_docx
+from pipeline.segment import normalise
+
+CHANGE = 'w:id="{}" w:author="Reviewer" w:date="2024-03-01T00:00:00Z"'
+
+
+def run(text, bold=False):
+    style = "<w:rPr><w:b/></w:rPr>" if bold else ""
+    return f'<w:r>{style}<w:t xml:space="preserve">{text}</w:t></w:r>'
+
+
+def inserted(*runs):
+    return f"<w:ins {CHANGE.format(1)}>{''.join(runs)}</w:ins>"
+
+
+def deleted(text):
+    return f'<w:del {CHANGE.format(2)}><w:r><w:delText xml:space="preserve">{text}</w:delText></w:r></w:del>'
+
+
+def add_block(document, xml):
+    """Append ``xml`` (a ``w:p``, or a block holding paragraphs) to the body."""
+    document.element.body.sectPr.addprevious(parse_xml(xml.replace(">", f" {nsdecls('w')}>", 1)))
+
+
+def add_paragraph(document, *parts):
+    add_block(document, f"<w:p>{''.join(parts)}</w:p>")
+
+
+def add_bold_turn(document, name, speech):
+    paragraph = document.add_paragraph()
+    paragraph.add_run(name).bold = True
+    paragraph.add_run(" " + speech)
+
+
+def read(document, tmp_path):
+    path = tmp_path / "transcript.docx"
+    document.save(path)
+    transcript = parse_docx(path.read_bytes(), path.name, path)
+    for turn in transcript.turns:  # each turn's text is its stretch of the document's, blanked only
+        source = transcript.text[turn.start:turn.end]
+        assert len(turn.text) == len(source) and all(kept in (" ", own) for kept, own in zip(turn.text, source))
+    return transcript
+
+
+def turns(transcript):
+    return [(turn.speaker, normalise(turn.text)) for turn in transcript.turns]
+
+
+def test_tracked_changes_read_as_if_accepted(tmp_path):
+    document = docx.Document()
+    add_paragraph(document, run("Interviewer: How did you get on?"))
+    add_paragraph(document, run("Participant: Much better."), inserted(run(" She actually listened.")))
+    add_paragraph(document, run("Interviewer: And how many sessions"), deleted(" [inaudible] did"), run(" did you get?"))
+    add_paragraph(document, inserted(run("Participant: Twelve, and six more.")))
+    add_paragraph(document, deleted("Participant: Or was it ten?"))
+    add_paragraph(document, run("Interviewer: That's"),
+                  f'<w:moveFrom {CHANGE.format(3)}>{run(" really")}</w:moveFrom>', run(" good"),
+                  f'<w:moveTo {CHANGE.format(4)}>{run(" really")}</w:moveTo>', run("."))
+    transcript = read(document, tmp_path)
+    assert turns(transcript) == [
+        ("Interviewer", "How did you get on?"), ("Participant", "Much better. She actually listened."),
+        ("Interviewer", "And how many sessions did you get?"), ("Participant", "Twelve, and six more."),
+        ("Interviewer", "That's good really.")]
+    assert "[inaudible]" not in transcript.text and "ten?" not in transcript.text
+
+
+def test_content_controls_smart_tags_and_custom_xml_are_read(tmp_path):
+    document = docx.Document()
+    add_paragraph(document, run("Interviewer: Where was it?"))
+    add_paragraph(document, run("Participant: At "),
+                  f"<w:smartTag w:uri='urn:x' w:element='place'>{run('Leeds General')}</w:smartTag>",
+                  f"<w:customXml w:element='site'>{run(' Infirmary')}</w:customXml>",
+                  f"<w:sdt><w:sdtPr><w:alias w:val='where'/></w:sdtPr><w:sdtContent>{run(', ward 4')}"
+                  "</w:sdtContent></w:sdt>", run("."))
+    # Whole paragraphs inside a block-level content control and a custom XML element.
+    add_block(document, f"<w:sdt><w:sdtPr/><w:sdtContent><w:p>{run('Interviewer: How long?')}</w:p>"
+                        "</w:sdtContent></w:sdt>")
+    add_block(document, f"<w:customXml w:element='turn'><w:p>{run('Participant: A week.')}</w:p></w:customXml>")
+    assert turns(read(document, tmp_path)) == [
+        ("Interviewer", "Where was it?"), ("Participant", "At Leeds General Infirmary, ward 4."),
+        ("Interviewer", "How long?"), ("Participant", "A week.")]
+
+
+def test_an_empty_content_controls_placeholder_is_not_speech(tmp_path):
+    document = docx.Document()
+    add_paragraph(document, run("Interviewer: Your study number?"))
+    add_paragraph(document, run("Participant: "), "<w:sdt><w:sdtPr><w:showingPlcHdr/></w:sdtPr><w:sdtContent>"
+                  f"{run('Click or tap here to enter text.')}</w:sdtContent></w:sdt>", run("I don't know it."))
+    assert turns(read(document, tmp_path))[-1] == ("Participant", "I don't know it.")
+
+
+def test_line_breaks_and_tabs_inside_an_insertion_read_as_before(tmp_path):
+    document = docx.Document()
+    add_paragraph(document, inserted("<w:r><w:t>Interviewer:</w:t><w:br/><w:t>First line.</w:t></w:r>"))
+    add_paragraph(document, run("Participant:"), inserted("<w:r><w:tab/><w:t>Tabbed.</w:t></w:r>"))
+    transcript = read(document, tmp_path)
+    assert transcript.text == "Interviewer:\nFirst line.\nParticipant:\tTabbed."
+    assert turns(transcript) == [("Interviewer", "First line."), ("Participant", "Tabbed.")]
+
+
+def test_an_inserted_bold_name_is_a_speaker(tmp_path):
+    document = docx.Document()
+    add_bold_turn(document, "Jess", "They said no.")
+    add_paragraph(document, inserted(run("Dev", bold=True), run(" Same with my consultant.")))
+    add_bold_turn(document, "Jess", "Flat out.")
+    assert turns(read(document, tmp_path)) == [
+        ("Jess", "They said no."), ("Dev", "Same with my consultant."), ("Jess", "Flat out.")]
+
+
+def test_tracked_changes_in_a_table_cell(tmp_path):
+    document = docx.Document()
+    table = document.add_table(rows=3, cols=2)
+    for row, (speaker, speech) in zip(table.rows, [("Speaker", "Text"), ("Interviewer", "Was it quick?")]):
+        row.cells[0].text, row.cells[1].text = speaker, speech
+    table.rows[2].cells[0].text = "Participant"
+    cell = table.rows[2].cells[1]._tc
+    cell.remove(cell.p_lst[0])
+    cell.append(parse_xml(f"<w:p {nsdecls('w')}>{run('No,')}{deleted(' it was')}"
+                          f"{inserted(run(' three weeks.'))}</w:p>"))
+    assert turns(read(document, tmp_path)) == [("Interviewer", "Was it quick?"), ("Participant", "No, three weeks.")]
+
+
+def bold_focus_group(document):
+    add_bold_turn(document, "Facilitator", "What happened when you asked for a second opinion?")
+    add_bold_turn(document, "Jess", "They said no. Flat out.")
+
+
+def test_a_bold_word_the_sentence_runs_on_from_is_emphasis_not_a_speaker(tmp_path):
+    document = docx.Document()
+    bold_focus_group(document)
+    add_bold_turn(document, "Never", "again will I just accept what one doctor says.")
+    add_bold_turn(document, "Dev", "Same experience with my consultant.")
+    add_bold_turn(document, "Jess", "Being given the options in writing.")
+    assert turns(read(document, tmp_path)) == [
+        ("Facilitator", "What happened when you asked for a second opinion?"),
+        ("Jess", "They said no. Flat out. Never again will I just accept what one doctor says."),
+        ("Dev", "Same experience with my consultant."), ("Jess", "Being given the options in writing.")]
+
+
+@pytest.mark.parametrize("heading", ["Q3.", "Question 3:", "Topic 2"])
+def test_a_bold_numbered_heading_is_metadata_not_a_speaker(tmp_path, heading):
+    document = docx.Document()
+    bold_focus_group(document)
+    add_bold_turn(document, heading, "What would improve shared decision-making?")
+    add_bold_turn(document, "Jess", "Options in writing.")
+    transcript = read(document, tmp_path)
+    assert [speaker for speaker, _ in turns(transcript)] == ["Facilitator", "Jess", "Jess"]  # the heading parts them
+    assert transcript.metadata == (f"{heading} What would improve shared decision-making?",)
+
+
+def test_a_bold_question_in_full_is_metadata(tmp_path):
+    document = docx.Document()
+    bold_focus_group(document)
+    document.add_paragraph().add_run("Q3. What would improve shared decision-making?").bold = True
+    add_bold_turn(document, "Jess", "Options in writing.")
+    transcript = read(document, tmp_path)
+    assert [speaker for speaker, _ in turns(transcript)] == ["Facilitator", "Jess", "Jess"]
+    assert transcript.metadata == ("Q3. What would improve shared decision-making?",)
+
+
+def test_a_bold_number_among_bold_names_is_not_a_speaker(tmp_path):
+    document = docx.Document()
+    bold_focus_group(document)
+    add_bold_turn(document, "1.", "What would improve shared decision-making?")
+    add_bold_turn(document, "Facilitator", "So, what would help?")
+    assert [speaker for speaker, _ in turns(read(document, tmp_path))] == ["Facilitator", "Jess", "Facilitator"]
+
+
+def test_a_bold_heading_paragraph_with_a_colon_is_not_a_speaker(tmp_path):
+    document = docx.Document()
+    bold_focus_group(document)
+    document.add_paragraph().add_run("Topic 2: Access to services").bold = True
+    add_bold_turn(document, "Facilitator", "How easy was it to get seen?")
+    assert [speaker for speaker, _ in turns(read(document, tmp_path))] == ["Facilitator", "Jess", "Facilitator"]
+
+
+def test_bold_names_heard_once_are_speakers_where_they_look_like_the_others(tmp_path):
+    document = docx.Document()
+    add_bold_turn(document, "P1", "Who goes first?")
+    add_bold_turn(document, "P2", "Me. It was fine.")
+    add_bold_turn(document, "P1", "Not for me.")
+    add_bold_turn(document, "Honestly", "I never felt listened to.")  # no number, unlike every name here
+    add_bold_turn(document, "P3", "Same here.")  # heard once, numbered like P1 and P2
+    add_bold_turn(document, "P2", "Why not?")
+    assert turns(read(document, tmp_path)) == [
+        ("P1", "Who goes first?"), ("P2", "Me. It was fine."),
+        ("P1", "Not for me. Honestly I never felt listened to."), ("P3", "Same here."), ("P2", "Why not?")]
+
+
+def test_a_bold_name_with_a_line_break_after_it_labels_the_lines_below(tmp_path):
+    document = docx.Document()
+    for name, speech in [("Jess", "They said no."), ("Dev", "Same here.")]:
+        paragraph = document.add_paragraph()
+        paragraph.add_run(name).bold = True
+        paragraph.add_run().add_break()
+        paragraph.add_run(speech)
+    assert turns(read(document, tmp_path)) == [("Jess", "They said no."), ("Dev", "Same here.")]
+
+
+INTERVIEW = [("Interviewer", "Can you tell me about your last admission?"),
+             ("Participant", "It was under section. I didn't want to go."),
+             ("Interviewer", "What was the hardest part?"),
+             ("Participant", "Losing my phone.")]
+
+
+def test_a_merged_title_row_is_metadata_and_the_header_is_the_row_below(tmp_path):
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).merge(table.cell(0, 1)).text = "Interview 3 – Acute ward – 12/03/2024"
+    table.cell(1, 0).text, table.cell(1, 1).text = "Speaker", "Text"
+    for speaker, speech in INTERVIEW:
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text = speaker, speech
+    transcript = read(document, tmp_path)
+    assert turns(transcript) == INTERVIEW
+    assert transcript.metadata == ("Interview 3 – Acute ward – 12/03/2024", "Speaker\tText")
+
+
+def test_a_merged_title_row_above_a_table_without_a_header(tmp_path):
+    document = docx.Document()
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).merge(table.cell(0, 1)).text = "Interview 3"
+    for speaker, speech in INTERVIEW:
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text = speaker, speech
+    transcript = read(document, tmp_path)
+    assert turns(transcript) == INTERVIEW
+    assert transcript.metadata == ("Interview 3",)
+
+
+def test_a_column_numbering_the_rows_is_not_the_speaker_column(tmp_path):
+    document = docx.Document()
+    table = document.add_table(rows=0, cols=3)
+    for number, (speaker, speech) in enumerate(INTERVIEW, start=1):
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text, cells[2].text = str(number), speaker, speech
+    assert turns(read(document, tmp_path)) == INTERVIEW
+
+
+def test_numbered_speakers_are_still_a_speaker_column(tmp_path):
+    document = docx.Document()
+    table = document.add_table(rows=0, cols=2)
+    for speaker, speech in [("19", "Yes."), ("22", "I went twice this month."), ("19", "It was quieter.")]:
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text = speaker, speech
+    assert [speaker for speaker, _ in turns(read(document, tmp_path))] == ["19", "22", "19"]
+
+
+def test_an_older_teams_transcript_saved_as_word(tmp_path):
+    """Teams' older transcript layout (timing line, name line, speech), one paragraph a line
+    and no blank paragraphs between the cues."""
+    document = docx.Document()
+    for line in ("0:0:0.0 --> 0:0:5.720", "Fischer, Anna", "OK, thanks for joining.",
+                 "0:0:6.150 --> 0:0:12.300", "Mark O'Brien", "Happy to be here.", "The crisis team.",
+                 "0:0:20.500 --> 0:0:26.0", "Fischer, Anna", "Great."):
+        document.add_paragraph(line)
+    transcript = read(document, tmp_path)
+    assert [(t.speaker, normalise(t.text), t.timestamp) for t in transcript.turns] == [
+        ("Fischer, Anna", "OK, thanks for joining.", "00:00:00.000"),
+        ("Mark O'Brien", "Happy to be here. The crisis team.", "00:00:06.150"),
+        ("Fischer, Anna", "Great.", "00:00:20.500")]
