@@ -77,9 +77,17 @@ class PseudonymKey:
 def pseudonymise(segments: list[Segment], key: PseudonymKey) -> list[Segment]:
     """The segments with speaker labels replaced by their pseudonyms (text untouched). The
     description a label gave the speaker (``description=Sarah`` from ``Interviewer (Sarah):``)
-    is part of the label, so it is left out of the annotations too."""
-    return [replace(s, speaker=key.code(s.speaker, s.role),
-                    annotations=tuple(a for a in s.annotations if not a.startswith(DESCRIPTION)))
+    is part of the label, so it is left out of the annotations too; a speaker's label inside
+    another annotation (Teams' ``Anna Fischer stopped transcription``) becomes the pseudonym."""
+    codes = {s.speaker: key.code(s.speaker, s.role) for s in segments if s.speaker.strip()}
+    labels = re.compile("|".join(rf"(?<!\w){re.escape(label)}(?!\w)" for label in sorted(codes, key=len, reverse=True))) \
+        if codes else None
+
+    def annotations(segment: Segment) -> tuple[str, ...]:
+        kept = (a for a in segment.annotations if not a.startswith(DESCRIPTION))
+        return tuple(labels.sub(lambda m: codes[m.group(0)], a) if labels else a for a in kept)
+
+    return [replace(s, speaker=codes.get(s.speaker, key.code(s.speaker, s.role)), annotations=annotations(s))
             for s in segments]
 
 
@@ -132,12 +140,15 @@ def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
         name_pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
     findings = []
     for segment in segments:
-        for kind, pattern in PATTERNS.items() if _may_hold_identifier(segment.text) else ():
-            for match in pattern.finditer(segment.text):
-                findings.append(Finding(segment.segment_id, kind, match.group(0)))
-        if name_pattern:
-            for match in name_pattern.finditer(segment.text):
-                findings.append(Finding(segment.segment_id, "name", match.group(0)))
+        # The speech, and the transcriber's notes kept beside it ("[John's brother]").
+        notes = [a for a in segment.annotations if not a.startswith((DESCRIPTION, "id="))]
+        for text in (segment.text, *notes):
+            for kind, pattern in PATTERNS.items() if _may_hold_identifier(text) else ():
+                for match in pattern.finditer(text):
+                    findings.append(Finding(segment.segment_id, kind, match.group(0)))
+            if name_pattern:
+                for match in name_pattern.finditer(text):
+                    findings.append(Finding(segment.segment_id, "name", match.group(0)))
     return findings
 
 

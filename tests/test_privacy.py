@@ -56,6 +56,19 @@ def test_pseudonyms_leave_out_the_description_after_a_name(tmp_path):
     assert [(s.speaker, s.annotations) for s in out] == [("F1", ("[inaudible]", "(laughs)"))]
 
 
+def test_a_speakers_label_inside_a_note_becomes_the_pseudonym_and_notes_are_scanned(tmp_path):
+    from dataclasses import replace
+
+    stopped = replace(seg(1, "Anna Fischer", "facilitator"),
+                      annotations=("Anna Fischer stopped transcription", "[Anna Fischers' idea]", "id=07700 900123"))
+    out = pseudonymise([stopped, seg(2, "Anna", "user")], PseudonymKey(tmp_path / "key.json"))
+    # whole labels, the longest first: "Anna Fischer" is F1; "Anna" alone (another speaker) is U1
+    assert out[0].annotations == ("F1 stopped transcription", "[U1 Fischers' idea]", "id=07700 900123")
+    assert out[1].speaker == "U1"
+    found = scan([replace(seg(3, "U", "user"), annotations=("[John Smith's wife]", "id=07700 900123"))], ["John Smith"])
+    assert [(f.kind, f.match) for f in found] == [("name", "John Smith")]  # a row id is not a phone number
+
+
 def test_broken_key_is_refused_and_kept(tmp_path):
     path = tmp_path / "pseudonyms.json"
     path.write_text("{not json")
