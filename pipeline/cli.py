@@ -113,6 +113,7 @@ def _load(config: Optional[Path], inputs: Optional[List[Path]] = None, taxonomy:
 @app.command()
 @friendly
 def run(
+    paths: Optional[List[Path]] = typer.Argument(None, help="Transcript files or folders, as --input gives them (a shell glob: interviews/*.docx)."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml."),
     input: Optional[List[Path]] = typer.Option(None, "--input", "-i", help="Transcript file or folder (repeatable); replaces input.paths."),
     taxonomy: Optional[str] = typer.Option(None, "--taxonomy", "-t", help="Shipped taxonomy name; a YAML, Excel, CSV/TSV or REFI-QDA .qdc codebook; or 'none'."),
@@ -121,7 +122,8 @@ def run(
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every stage; neither read nor write the stage cache."),
 ) -> None:
     """Run the whole pipeline and write a run folder with report.html."""
-    cfg = _load(config, input, taxonomy, out, text_column)  # before the runner's imports: config errors answer at once
+    inputs = [*(input or []), *(paths or [])]
+    cfg = _load(config, inputs, taxonomy, out, text_column)  # before the runner's imports: config errors answer at once
     if taxonomy is None and config is not None:
         _check_taxonomy_of(config, cfg.taxonomy)
     if no_cache:

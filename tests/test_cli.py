@@ -28,6 +28,10 @@ def test_help_is_fast_and_lists_commands():
 def test_missing_input(tmp_path):
     assert_clean_error(themes("run", "--input", tmp_path / "nope", "--out", tmp_path / "run"),
                        "nope", "input path not found")
+    # paths given without --input too (a shell glob), beside --input's
+    (tmp_path / "a.txt").write_text("User 1: I waited for months.\n")
+    assert_clean_error(themes("run", tmp_path / "a.txt", tmp_path / "gone.txt", "--input", tmp_path / "a.txt",
+                              "--out", tmp_path / "run"), "gone.txt", "input path not found")
 
 
 def test_empty_file(tmp_path):
