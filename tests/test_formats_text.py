@@ -285,3 +285,13 @@ def test_subtitles_labelled_cues_and_older_teams_layout():
         ("Fischer, Anna", "OK, thanks for joining.", "00:00:00.000"),
         ("Mark O'Brien", "Happy to be here. The crisis team.", "00:00:06.150"),
         ("Fischer, Anna", "Good.", "00:00:12.800")]
+
+
+def test_a_page_header_printed_again_between_turns_is_metadata():
+    page = "CONFIDENTIAL – Study ref 22/LO/1234\nParticipant 04 interview transcript\n\n"
+    t = parse_text(page + "Interviewer: So, the waiting times?\nParticipant: A year.\nInterviewer: Anyone check in?\n\n"
+                   + page + "Participant: Once.\n", "t.txt", Path("t.txt"))
+    assert [(turn.speaker, normalise(turn.text)) for turn in t.turns] == [
+        ("Interviewer", "So, the waiting times?"), ("Participant", "A year."),
+        ("Interviewer", "Anyone check in?"), ("Participant", "Once.")]
+    assert t.metadata.count("Participant 04 interview transcript") == 2

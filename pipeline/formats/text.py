@@ -255,7 +255,8 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
 
     builder = TurnBuilder(text)
     metadata: list[str] = []
-    in_notes = False
+    header: frozenset[str] = frozenset()  # the metadata lines before the first turn
+    started = in_notes = False
     for line in iter_lines(text):
         label = found.get(line.number)
         skip = margin.get(line.number, 0)
@@ -276,8 +277,13 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
             opens_notes = _is_notes_heading(line.text) or bool(label and _notes_label(label, counts))
             in_notes = in_notes or (builder.speaker is not None and opens_notes)
             metadata.append(line.text.replace("\ufeff", "").strip())
+        elif line.text[skip:].strip() in header:  # a page header printed again on every page
+            metadata.append(line.text[skip:].strip())
         else:
             builder.add(line.start + skip, line.start + len(line.text))
+        started = started or builder.speaker is not None
+        if not started:
+            header = frozenset(metadata)
     turns = builder.turns()
     if not turns:
         raise ThemesError(f"{path}: no speaker turns found (expected lines like 'User 1: text'; "
