@@ -30,6 +30,7 @@ class ColumnsConfig(_Section):
     source: str | None = None
     timestamp: str | None = None
     id: str | None = None
+    role: str | None = None
 
     @field_validator("text")
     @classmethod

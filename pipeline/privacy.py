@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .artifacts import Segment
 from .errors import ThemesError
-from .formats.turns import DESCRIPTION
+from .formats.turns import DESCRIPTION, ROLE
 
 ROLE_PREFIX = {"user": "U", "professional": "P", "facilitator": "F", "respondent": "R"}
 OTHER_PREFIX = "X"  # the role "unknown", and any role whose letter would pass for another's
@@ -141,7 +141,7 @@ def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
     findings = []
     for segment in segments:
         # The speech, and the transcriber's notes kept beside it ("[John's brother]").
-        notes = [a for a in segment.annotations if not a.startswith((DESCRIPTION, "id="))]
+        notes = [a for a in segment.annotations if not a.startswith((DESCRIPTION, ROLE, "id="))]
         for text in (segment.text, *notes):
             for kind, pattern in PATTERNS.items() if _may_hold_identifier(text) else ():
                 for match in pattern.finditer(text):

@@ -70,7 +70,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     from .ingest import ingest
     from .mapping import map_to_taxonomy, no_mapping
     from .segment import segment
-    from .speakers import unknown_speakers
+    from .speakers import unknown_speakers, unstated_roles
 
     progress = progress or Progress()
     timings: dict[str, float] = {}
@@ -156,6 +156,13 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
                       {"segmentation": config.segmentation, "speakers": config.speakers},
                       lambda: segment(ingested.value[0], config.segmentation, config.speakers))
     segments = segmented.value
+    unmatched = unstated_roles(segments, config.speakers)
+    if unmatched:
+        message = (f"{len(unmatched)} value(s) of the role column (input.columns.role) match no role in "
+                   f"speakers.roles and get the role '{config.speakers.unknown_role}' where the row has no "
+                   f"speaker: {', '.join(unmatched[:10])}{' ...' if len(unmatched) > 10 else ''}")
+        notes.append(message)
+        progress.warn(message)
     if config.privacy.pseudonymise:
         # Speaker labels become stable role codes (U1, P2, F1) before anything is shown or
         # written; the label -> code key stays in its own owner-only file.

@@ -17,7 +17,7 @@ from functools import lru_cache
 from .artifacts import Segment, Transcript, Turn
 from .config import SPACY_LANGUAGES, SegmentationConfig, SpeakersConfig
 from .formats.noise import Marker, clean_speech, find_markers, without_markers
-from .formats.turns import description_of
+from .formats.turns import description_of, stated_role
 from .speakers import role_of
 
 # Japanese (and Chinese) sentences end on these; the spaCy blank tokenizer cannot see them.
@@ -179,7 +179,7 @@ def segment(transcripts: list[Transcript], segmentation: SegmentationConfig,
     excluded = set(speakers.exclude_from_clustering)
     for transcript in transcripts:
         for turn, pieces in zip(transcript.turns, segment_turns(list(transcript.turns), segmentation)):
-            role = role_of(turn.speaker, transcript.source, speakers, description_of(turn))
+            role = role_of(turn.speaker, transcript.source, speakers, description_of(turn), stated_role(turn))
             for index, (start, end, text, annotations, timestamp) in enumerate(pieces, start=1):
                 backchannel = word_count(text, segmentation.language) < segmentation.min_words
                 clusterable = (role not in excluded and bool(text)

@@ -6,25 +6,32 @@ from __future__ import annotations
 from collections import Counter
 from fnmatch import fnmatchcase
 
-from .artifacts import Source, Transcript
+from .artifacts import Segment, Source, Transcript
 from .config import SpeakersConfig
-from .formats.turns import description_of
+from .formats.turns import ROLE, description_of, stated_role
 
 UNLABELLED_ROLE = "respondent"
 
 
-def role_of(speaker: str, source: str, config: SpeakersConfig, description: str = "") -> str:
+def role_of(speaker: str, source: str, config: SpeakersConfig, description: str = "", stated: str = "") -> str:
     """The role for ``speaker`` in ``source``: the first matching pattern wins.
 
     Overrides are keyed by a glob over source names; a matching override's roles are tried
-    before the general ones. Where the name matches no pattern, the description its label
-    gave (``nurse`` for ``Jane (nurse):``, see ``description_of``) is tried the same way. A
-    turn without a speaker label (a survey answer, a feedback comment) gets ``respondent``
-    unless a role lists the empty pattern ``""``.
+    before the general ones. A role a table's role column states for the row (``stated``,
+    ``Service user``, see ``stated_role``) is tried first; where it matches no pattern, a row
+    without a speaker label gets ``unknown_role``, one with a label goes on as below. Where the
+    name matches no pattern, the description its label gave (``nurse`` for ``Jane (nurse):``,
+    see ``description_of``) is tried the same way. A turn without a speaker label (a survey
+    answer, a feedback comment) gets ``respondent`` unless a role lists the empty pattern ``""``.
     """
     tables = [roles for pattern, roles in config.overrides.items() if fnmatchcase(source, pattern)]
     tables.append(config.roles)
     label = speaker.strip().lower()
+    stated = stated.strip().lower()
+    if stated and (found := _first_role(stated, tables)):
+        return found
+    if not label and stated:
+        return config.unknown_role
     if not label:
         return next((role for table in tables for role, patterns in table.items() if "" in patterns), UNLABELLED_ROLE)
     described = description.strip().lower()
@@ -38,16 +45,19 @@ def _first_role(text: str, tables: list[dict[str, list[str]]]) -> str | None:
 
 
 def speaker_table(transcripts: list[Transcript], config: SpeakersConfig) -> list[tuple[str, int, str, int]]:
-    """Every (speaker label, turn count, role, number of sources) found, most turns first."""
+    """Every (speaker label, turn count, role, number of sources) found, most turns first. Rows
+    without a speaker are listed by the role their table states, if any: ``(no speaker: Carer)``."""
     turns: Counter = Counter()
     roles: dict[str, set[str]] = {}
     sources: dict[str, set[str]] = {}
     for transcript in transcripts:
         for turn in transcript.turns:
-            turns[turn.speaker] += 1
-            role = role_of(turn.speaker, transcript.source, config, description_of(turn))
-            roles.setdefault(turn.speaker, set()).add(role)
-            sources.setdefault(turn.speaker, set()).add(transcript.source)
+            stated = stated_role(turn)
+            label = turn.speaker or (f"(no speaker: {stated})" if stated else "")
+            turns[label] += 1
+            role = role_of(turn.speaker, transcript.source, config, description_of(turn), stated)
+            roles.setdefault(label, set()).add(role)
+            sources.setdefault(label, set()).add(transcript.source)
     return [
         (speaker, count, "/".join(sorted(roles[speaker])), len(sources[speaker]))
         for speaker, count in sorted(turns.items(), key=lambda item: (-item[1], item[0]))
@@ -61,6 +71,14 @@ def unknown_speakers(sources: list[Source], config: SpeakersConfig) -> list[str]
         for speaker, description in zip(source.speakers, source.descriptions or [""] * len(source.speakers))
         if role_of(speaker, source.source, config, description) == config.unknown_role
     })
+
+
+def unstated_roles(segments: list[Segment], config: SpeakersConfig) -> list[str]:
+    """The values of a table's role column that match no role (their rows without a speaker
+    got ``unknown_role``)."""
+    return sorted({stated for segment in segments
+                   if (stated := next((a[len(ROLE):] for a in segment.annotations if a.startswith(ROLE)), ""))
+                   and role_of("", segment.source, config, stated=stated) == config.unknown_role})
 
 
 NO_LABEL = "(no speaker)"

@@ -208,3 +208,32 @@ def test_every_sentence_end_is_counted():
 
     for ch in list(Sentencizer.default_punct_chars) + list("。！？!?"):
         assert ch in ".!?" or (ord(ch) > 127 and unicodedata.category(ch) == "Po"), repr(ch)
+
+
+def test_a_tables_role_column_gives_each_row_its_role(tmp_path):
+    from pipeline.formats import read_bytes
+    from pipeline.speakers import render_speaker_table, speaker_table, unstated_roles
+
+    table = ("comment,role,speaker\nNobody called me back.,Service user,\nNot told anything.,Carer,\n"
+             "No time on the ward.,Nurse,\nLists are too long.,,\nI run the group.,Carer,Facilitator 1\n"
+             "Then I went home.,Carer,Jane\n")
+    transcripts = read_bytes(table.encode(), Path("survey.csv"), "survey.csv")
+    segments = segment(transcripts, SegmentationConfig(), roles())
+    assert [(s.role, s.annotations) for s in segments] == [
+        ("user", ("role=Service user",)), ("unknown", ("role=Carer",)), ("professional", ("role=Nurse",)),
+        ("respondent", ()),  # no role stated: a respondent, as a row without a role column
+        ("facilitator", ("role=Carer",)),  # a stated role that matches none: the label decides
+        ("unknown", ("role=Carer",))]
+    assert unstated_roles(segments, roles()) == ["Carer"]
+    assert render_speaker_table(speaker_table(transcripts, roles())).splitlines()[1:] == [
+        "(no speaker)                    1        1  respondent",
+        "(no speaker: Carer)             1        1  unknown",
+        "(no speaker: Nurse)             1        1  professional",
+        "(no speaker: Service user)      1        1  user",
+        "Facilitator 1                   1        1  facilitator",
+        "Jane                            1        1  unknown"]
+    carers = SpeakersConfig(roles={**roles().roles, "carer": ["Carer*"]})
+    assert [s.role for s in segment(transcripts, SegmentationConfig(), carers)][:2] == ["user", "carer"]
+    # input.columns.role: "" reads no role column
+    unread = read_bytes(table.encode(), Path("survey.csv"), "survey.csv", columns={"role": ""})
+    assert {s.role for s in segment(unread, SegmentationConfig(), roles())} == {"respondent", "facilitator", "unknown"}

@@ -26,10 +26,10 @@ from pathlib import Path
 
 from ..artifacts import Transcript
 from ..errors import ThemesError
-from .turns import TurnBuilder, normalise_time
+from .turns import ROLE, TurnBuilder, normalise_time
 
-KEYS = ("text", "speaker", "source", "timestamp", "id")
-OPTIONAL_DEFAULTS = {"speaker": "speaker", "source": "source", "timestamp": "timestamp", "id": "id"}
+KEYS = ("text", "speaker", "source", "timestamp", "id", "role")
+OPTIONAL_DEFAULTS = {"speaker": "speaker", "source": "source", "timestamp": "timestamp", "id": "id", "role": "role"}
 # Usual names for the text column where there is no column called "text" (compared in lower
 # case, with "_" and "-" read as spaces). Only a table with exactly one of them is read this way.
 TEXT_NAMES = ("quote", "quotation", "quotes", "utterance", "excerpt", "comment", "comments", "response",
@@ -344,8 +344,9 @@ def parse_rows(rows, source: str, path: Path, sha256: str = "", columns: dict[st
             speaker = _cell(row.get(chosen["speaker"])).strip() if "speaker" in chosen else ""
             time = _cell(row.get(chosen["timestamp"])).strip() if "timestamp" in chosen else ""
             row_id = _cell(row.get(chosen["id"])).strip() if "id" in chosen else ""
+            role = " ".join(_cell(row.get(chosen["role"])).split()) if "role" in chosen else ""
             builder.begin(speaker, line, normalise_time(time) if time else "",
-                          (f"id={row_id}",) if row_id else ())
+                          ((f"id={row_id}",) if row_id else ()) + ((ROLE + role,) if role else ()))
             builder.add(start, end)
         metadata = (f"{group['empty']} row(s) without text left out",) if group["empty"] else ()
         turns = builder.turns()

@@ -29,6 +29,9 @@ _DESCRIBED = re.compile(r"(?P<name>.+?)\s*[(（](?P<description>[^()（）:：]{
 # How a turn's annotations keep it, like a table row's "id=VALUE": a key of its own tells it
 # from a kept "(laughs)", so pseudonymisation can leave it out ("Interviewer (Sarah)").
 DESCRIPTION = "description="
+# A table's role column gives a row's role in the respondents' own words ("Service user"): the
+# annotation "role=Service user", matched against speakers.roles (speakers.role_of).
+ROLE = "role="
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,11 @@ def description_of(turn: Turn) -> str:
     "": the first of the ``description=...`` annotations that readers put on every turn of a
     speaker described anywhere in the source."""
     return next((note[len(DESCRIPTION):] for note in turn.annotations if note.startswith(DESCRIPTION)), "")
+
+
+def stated_role(turn: Turn) -> str:
+    """The role a table's role column gives the turn (``Service user``), or ""."""
+    return next((note[len(ROLE):] for note in turn.annotations if note.startswith(ROLE)), "")
 
 
 def blank(text: str) -> str:
