@@ -270,3 +270,18 @@ def test_an_older_teams_transcript_saved_as_word(tmp_path):
         ("Fischer, Anna", "OK, thanks for joining.", "00:00:00.000"),
         ("Mark O'Brien", "Happy to be here. The crisis team.", "00:00:06.150"),
         ("Fischer, Anna", "Great.", "00:00:20.500")]
+
+
+def test_the_title_and_header_rows_of_a_later_table_are_metadata(tmp_path):
+    document = docx.Document()
+    for title, turns_ in (("Interview 3 – Acute ward", [("Interviewer", "How was the ward?"), ("P3", "Noisy.")]),
+                          ("Interview 4 – Acute ward", [("Interviewer", "And discharge?"), ("P4", "Rushed.")])):
+        table = document.add_table(rows=2 + len(turns_), cols=2)
+        table.cell(0, 0).merge(table.cell(0, 1)).text = title
+        table.cell(1, 0).text, table.cell(1, 1).text = "Speaker", "Text"
+        for row, (speaker, speech) in enumerate(turns_, start=2):
+            table.cell(row, 0).text, table.cell(row, 1).text = speaker, speech
+    transcript = read(document, tmp_path)
+    assert turns(transcript) == [("Interviewer", "How was the ward?"), ("P3", "Noisy."),
+                                 ("Interviewer", "And discharge?"), ("P4", "Rushed.")]
+    assert "Interview 4 – Acute ward" in transcript.metadata

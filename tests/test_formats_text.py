@@ -295,3 +295,40 @@ def test_a_page_header_printed_again_between_turns_is_metadata():
         ("Interviewer", "So, the waiting times?"), ("Participant", "A year."),
         ("Interviewer", "Anyone check in?"), ("Participant", "Once.")]
     assert t.metadata.count("Participant 04 interview transcript") == 2
+
+
+@pytest.mark.parametrize("text, expected", [
+    # speaker numbers in a round are not line numbers down the margin
+    ("".join(f"{n}\tI would say answer {n}.\n" for n in range(1, 8)),
+     [(str(n), f"I would say answer {n}.") for n in range(1, 8)]),
+    # "Q1:" of a numbered question and answer is the interviewer's label, not a heading
+    ("Q1: How did you find the ward?\nA: Fine.\nQ2: And the food?\nA: Awful.\n",
+     [("Q1", "How did you find the ward?"), ("A", "Fine."), ("Q2", "And the food?"), ("A", "Awful.")]),
+    # a sentence with a colon after a role word, a transcriber's note in brackets: speech
+    ("P1: Fine.\nWe asked the nurse: can we go home yet?\n[Sobbing] I could not go back.\nP2: Same.\n",
+     [("P1", "Fine. We asked the nurse: can we go home yet? [Sobbing] I could not go back."), ("P2", "Same.")]),
+    # a word before the first turn that a speaker says again is still speech
+    ("Focus group 2\nYes\nFacilitator: Shall we start?\nP1:\nYes\nP2: Good.\n",
+     [("Facilitator", "Shall we start?"), ("P1", "Yes"), ("P2", "Good.")]),
+])
+def test_what_stays_speech(text, expected):
+    assert [(speaker, words) for speaker, words, _ in turns(text)] == expected
+
+
+def test_page_headers_notes_and_footnotes_in_a_numbered_transcript_are_metadata():
+    t = parse_text("Interview 12: Ward staff\nInterviewer: How long?\nNurse: Nine years.\n\n"
+                   "Interview 12: Ward staff\nInterviewer: And before?\nNurse: Agency work.\n", "t.txt", Path("t.txt"))
+    assert t.metadata == ("Interview 12: Ward staff",) * 2 and [turn.speaker for turn in t.turns] == [
+        "Interviewer", "Nurse", "Interviewer", "Nurse"]
+    numbered = parse_text("1   Interviewer: How was it?\n2   P1: Fine.\n3   Interviewer: Thanks.\n4   P1: OK.\n"
+                          "5   # Notes\n6   [1] The day hospital closed in 2019.\n", "t.txt", Path("t.txt"))
+    assert numbered.metadata == ("# Notes", "[1] The day hospital closed in 2019.")
+    assert normalise(numbered.turns[-1].text) == "OK."
+
+
+def test_captions_wrapped_over_two_lines_have_no_speakers():
+    captions = ("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nWe saw the doctor\nand she said it was fine.\n\n"
+                "00:00:03.000 --> 00:00:05.000\nThen Ask Your Nurse\nabout the dressing.\n\n"
+                "00:00:05.000 --> 00:00:07.000\nWe saw the doctor\nagain the next week.\n")
+    [transcript] = read_bytes(captions.encode(), Path("c.vtt"), "c.vtt")
+    assert [t.speaker for t in transcript.turns] == [""]

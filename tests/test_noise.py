@@ -160,3 +160,10 @@ def test_markers_cut_the_source_in_order_and_segments_keep_their_speech(speech):
         cut = iter(text[s.start:s.end])
         assert all(char in cut for char in "".join(s.text.split()))  # what an export checks
         assert s.text == normalise(s.text)
+
+
+def test_a_name_of_something_that_identifies_no_one_stays_speech():
+    from pipeline.formats.noise import find_markers
+
+    assert [m.text for m in find_markers("is the (name of the game) on that ward, at (name of hospital)")] == [
+        "(name of hospital)"]

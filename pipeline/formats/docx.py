@@ -45,7 +45,7 @@ _RUN_HOLDERS = {_W + tag for tag in ("ins", "moveTo", "hyperlink", "fldSimple", 
 _BLOCK_HOLDERS = {_W + tag for tag in ("sdt", "sdtContent", "customXml")}
 # A numbered heading of the topic guide opening a paragraph in bold; given to the plain-text
 # reader as the label it reads as a heading ("Q3" of "Q3.").
-_HEADING = re.compile(rf"(?P<heading>{NUMBERED_HEADING.pattern})[.):：]?(?=\s|$)", re.IGNORECASE)
+_HEADING = re.compile(rf"(?P<heading>q[ \t]*\d{{1,3}}[a-z]?|{NUMBERED_HEADING.pattern})[.):：]?(?=\s|$)", re.IGNORECASE)
 
 
 def is_docx(raw: bytes) -> bool:
@@ -83,9 +83,10 @@ def parse_docx(raw: bytes, source: str, path: Path, sha256: str = "") -> Transcr
             labels[number] = label
             for extra in range(1, line.count("\n") + 1):
                 labels[number + extra] = None  # more paragraphs of the same cell
-        elif opening and (speaker or opening.heading) and parse_label(line) is None:
-            # A heading goes in as the plain-text reader reads "Q3: ...": metadata that parts the turns.
-            labels[number] = Label(opening.name, opening.speech, certain=not opening.heading)
+        elif opening and opening.heading:  # a bold heading: metadata that parts the turns
+            labels[number] = Label(opening.name, opening.speech, layout="heading")
+        elif opening and speaker and parse_label(line) is None:
+            labels[number] = Label(opening.name, opening.speech, certain=True)
         number += line.count("\n") + 1
     if not text.strip():
         raise ThemesError(f"{path}: the Word document has no text")
@@ -174,6 +175,11 @@ def _cells(row) -> list[str]:
     return out
 
 
+def _heading(line: str) -> Label | None:
+    """The label that makes ``line`` metadata and parts the turns around it (see ``parse_lines``)."""
+    return Label(line.split("\n")[0], len(line), layout="heading") if line.strip() else None
+
+
 def _table_rows(table) -> list[tuple[str, Label | None]]:
     """One (line, label) per row; a transcript table's speech cell goes last in the line."""
     grid = [_cells(row) for row in table.rows]
@@ -190,14 +196,15 @@ def _table_rows(table) -> list[tuple[str, Label | None]]:
     needed = max(c for c in (speaker_col, time_col, text_col) if c is not None) + 1
     previous = ""
     for index, cells in enumerate(grid):
-        if index < titles:
-            out.append((cells[0] if cells else "", None))
+        if index < titles:  # the title, and the header row below, are metadata that part the turns
+            title = cells[0] if cells else ""
+            out.append((title, _heading(title)))
             continue
         cells = cells + [""] * (needed - len(cells))
         others = [cell for col, cell in enumerate(cells) if col != text_col]
         line = "\t".join(others + [cells[text_col]])
         if index == titles and header:
-            out.append((line, None))
+            out.append((line, _heading(line)))
             continue
         speaker = cells[speaker_col].replace("\n", " ").strip().rstrip(":：").strip()
         time = cells[time_col].strip() if time_col is not None else ""

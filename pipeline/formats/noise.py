@@ -10,9 +10,12 @@ transcription service or meeting software writes (``Transcribed by https://otter
 Doe stopped transcription``, ``Page 2 of 3``, ``END OF RECORDING``). They are kept out of the
 speech that is embedded and clustered, and kept as annotations on the segment.
 
-A false marker deletes a participant's words from the analysis, so every pattern is narrow:
-other parentheses (``(I think)``, ``(the ward)``, ``(PTSD)``), emphasis (``*really*``) and
-sentences that merely start like a service line are speech.
+A false marker deletes a participant's words from the analysis, so the patterns are kept
+narrow: other parentheses (``(I think)``, ``(the ward)``, ``(PTSD)``), emphasis (``*really*``)
+and sentences that merely start like a service line are speech. Some remain ambiguous and are
+read as notes: a number with one decimal in parentheses is a timed pause (``(3.2)``, also a lab
+value), a phrase ending in ``name`` a placeholder (``(maiden name)``), and an anonymiser's noun
+in capitals one (``(THE NEW HOSPITAL)`` in speech typed in capitals).
 """
 
 from __future__ import annotations
@@ -75,14 +78,20 @@ _IDENTIFYING = ("name", "names", "surname", "details", "detail", "information", 
                 "identifiable", "personal", "sensitive", "place", "location", "address", "date", "number", "hospital",
                 "ward", "clinic", "school", "town", "city", "area", "employer", "company", "organisation",
                 "organization", "person", "people", "staff", "text", "section", "content", "reference", "contact")
+# What a "(name of ...)" placeholder names, beside _IDENTIFYING.
+_NAMED = ("medication", "medicine", "drug", "service", "charity", "team", "unit", "street", "road", "village",
+          "county", "trust", "practice", "surgery", "doctor", "nurse", "therapist", "worker", "son", "daughter",
+          "partner", "husband", "wife", "friend", "mother", "father", "brother", "sister", "child", "pet", "group")
 _CAPS = r"[A-Z][A-Z'’]*"
 _PLACEHOLDER = (
     # (LOCATION), (HOSPITAL NAME), (NAME OF WARD), (PERSON_2): an anonymiser's noun in capitals
     rf"(?-i:(?:{_CAPS}[ _-]){{0,2}}(?:{_either(_NOUNS)})(?:[ _-]{_CAPS}){{0,2}}(?:[ _-]?\d{{1,3}})?)"
     # (name), (place), (redacted)
     rf"|name|names|surname|forename|location|place|address|{_REMOVED}"
-    # (medication name), (son's name), (name of hospital), (name of the ward)
-    rf"|(?:{_WORD}{_SP}){{0,2}}{_WORD}{_SP}name|name{_SP}of{_SP}(?:the{_SP}|a{_SP})?{_WORD}(?:{_SP}{_WORD})?"
+    # (medication name), (son's name), (name of hospital), (name of the ward); not "(name of
+    # the game)": what is named must be a place, a person or a thing that identifies someone
+    rf"|(?:{_WORD}{_SP}){{0,2}}{_WORD}{_SP}name"
+    rf"|name{_SP}of{_SP}(?:the{_SP}|a{_SP})?(?:{_WORD}{_SP})?(?:{_either(_IDENTIFYING + _NAMED)})"
     # (name removed), (identifying details redacted), (son's name removed for anonymity); not
     # "(gallbladder removed)": only details that identify someone are removed so
     rf"|(?:(?:{_WORD}{_SP}){{0,2}}names?|(?:{_either(_IDENTIFYING)})(?:{_SP}(?:{_either(_IDENTIFYING)})){{0,2}})"
@@ -147,6 +156,15 @@ class Marker:
     end: int
     text: str
     time: str = ""  # HH:MM:SS[.mmm] when the marker is just a time
+
+
+_NOTE = re.compile(rf"(?:{_SOUND})\b.*|{_STATE}|{_ACTION}|{_PLACEHOLDER}", re.IGNORECASE)
+
+
+def is_note(words: str) -> bool:
+    """Whether ``words`` (``Sobbing``, ``inaudible 00:01``) is what a transcriber's note in
+    brackets says, so that ``[Sobbing] I could not go back.`` is not a speaker's label."""
+    return bool(_NOTE.fullmatch(words.strip()))
 
 
 def find_markers(text: str) -> list[Marker]:

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from ..artifacts import Transcript
 from ..errors import ThemesError
-from .turns import TIME, TurnBuilder, iter_lines, normalise_time, speaker_counts, split_description
+from .noise import is_note
+from .turns import TIME, Line, TurnBuilder, iter_lines, normalise_time, speaker_counts, split_description
 
 # Only the start of a line can hold a label; looking no further keeps every pattern linear
 # even on a line of 100,000 characters.
@@ -54,8 +55,9 @@ NOISE_WORDS = {
 }
 TITLE_WORDS = {"focus", "interview", "transcript", "session", "meeting", "group", "study", "project",
                "workshop", "part", "round", "wave", "topic", "question", "section", "theme"}
-# A heading of the topic guide between turns, heard once: "Topic 2: Crisis care", "Q3: ...".
-NUMBERED_HEADING = re.compile(r"(?:topic|question|section|theme|part|q)[ \t]*\d{1,3}[a-z]?", re.IGNORECASE)
+# A heading of the topic guide between turns, heard once: "Topic 2: Crisis care". ("Q3:" is
+# more often the interviewer's label in a numbered Q and A, so only a Word heading in bold.)
+NUMBERED_HEADING = re.compile(r"(?:topic|question|section|theme|part)[ \t]*\d{1,3}[a-z]?", re.IGNORECASE)
 # Words that name a role, so that "Peer support worker:" and "Care coordinator:" are labels
 # even when heard once; and the small words of names ("Dr de Souza", "Omar al-Hassan").
 _ROLE_NOUNS = {
@@ -65,10 +67,18 @@ _ROLE_NOUNS = {
     "parent", "relative", "volunteer", "consultant", "professional", "advocate", "counsellor",
     "counselor", "officer", "researcher", "observer", "note-taker", "notetaker", "chair",
 }
-_NOT_NAMES = {"i", "my", "the", "a", "an", "his", "her", "our", "their", "your", "this", "that", "every",
-              "each", "one", "no", "and", "but", "so", "then"}
+# The words a role's name may start with ("Peer support worker", "Service user 2", "Ward manager").
+_QUALIFIERS = {
+    "peer", "support", "care", "service", "family", "health", "mental", "social", "ward", "community", "crisis",
+    "key", "lead", "senior", "junior", "staff", "research", "team", "case", "clinical", "student", "occupational",
+    "assistant", "associate", "charge", "link", "duty", "home", "day", "specialist", "liaison", "recovery",
+    "housing", "employment", "group", "panel", "nurse", "psychiatric", "practice", "trainee", "unpaid", "paid",
+    "young", "older", "lived", "experience", "expert", "by", "co", "head", "deputy", "nursing", "medical",
+}
 _PARTICLES = {"de", "da", "di", "del", "della", "van", "von", "der", "den", "du", "dos", "das", "le", "la",
               "al", "el", "bin", "ibn", "ter", "ten", "y"}
+# How far below a heading the next turn may start (blank lines between).
+MAX_GAP = 10
 # A number down the left margin: "12   Interviewer: ..." in a numbered transcript.
 _LINE_NUMBER = re.compile(r"[ \t]*\d{1,5}(?:[ \t]+|$)")
 # Keys that make a header line before the first turn metadata, not speech.
@@ -111,28 +121,28 @@ def plausible_label(label: str) -> bool:
     return all(_LABEL_WORD.match(word) for word in words)
 
 
-def _capitalised(label: str) -> bool:
+def capitalised(label: str) -> bool:
     """No word of the name starts in lower case (a description after it may: ``Jane (ward nurse)``),
     except the small words of names (``Dr de Souza``, ``Omar al-Hassan``)."""
     words = split_description(label)[0].split()
     return all(not word[0].islower() or word.split("-")[0] in _PARTICLES for word in words) and (
-        not words[0].split("-")[0] in _PARTICLES)
+        words[0].split("-")[0] not in _PARTICLES)
 
 
 def _names_role(name: str) -> bool:
     """``Peer support worker``, ``Service user 2``, ``Family member B``: the name ends with a
-    word for a role (and perhaps a number or letter), and does not start like a sentence
-    (``My support worker``, ``The nurse``)."""
+    word for a role (and perhaps a number or letter), and the words before it qualify the role
+    (``My support worker``, ``We saw the doctor`` and ``Very professional`` are speech)."""
     words = name.lower().split()
     if len(words) > 1 and (words[-1].isdigit() or len(words[-1]) == 1):
         words = words[:-1]
-    return bool(words) and words[-1] in _ROLE_NOUNS and words[0] not in _NOT_NAMES
+    return bool(words) and words[-1] in _ROLE_NOUNS and all(word in _QUALIFIERS for word in words[:-1])
 
 
 def named_alone(name: str) -> bool:
     """Whether a colon label heard once names a speaker: it is capitalised (``Jane Doe``) or
     names a role (``Peer support worker``); ``I said`` and ``It just said`` are prose."""
-    return _capitalised(name) or _names_role(name)
+    return capitalised(name) or _names_role(name)
 
 
 def _family(name: str) -> str:
@@ -178,7 +188,7 @@ def parse_label(line: str) -> Label | None:
         speaker = match.group("label").strip()
         if not plausible_label(speaker):
             continue
-        if pattern is not _COLON and (not _capitalised(speaker) or speaker.lower() in NOISE_WORDS
+        if pattern is not _COLON and (not capitalised(speaker) or speaker.lower() in NOISE_WORDS or is_note(speaker)
                                       or speaker.lower().split()[0] in NOISE_WORDS
                                       or speaker.isdigit() or re.fullmatch(TIME, speaker)):
             continue
@@ -186,16 +196,16 @@ def parse_label(line: str) -> Label | None:
         return Label(speaker, match.end(), normalise_time(own_time) if own_time else time,
                      certain=certain or bool(own_time or time))
     header = _HEADER.fullmatch(head, pos) if len(line) <= HEAD else None
-    if header and plausible_label(header.group("label").strip()) and _capitalised(header.group("label")):
+    if header and plausible_label(header.group("label").strip()) and capitalised(header.group("label")):
         return Label(header.group("label").strip(), len(line), normalise_time(header.group("time")),
                      certain=True, layout="alone")
     # The time first and the name alone after it: "00:00:03 Speaker 1", "[00:00:03.15] - Speaker 1".
     named = _AFTER_TIME.fullmatch(head, pos) if time and len(line) <= HEAD else None
-    if named and plausible_label(named.group("label")) and _capitalised(named.group("label")) \
+    if named and plausible_label(named.group("label")) and capitalised(named.group("label")) \
             and named.group("label").lower().split()[0] not in NOISE_WORDS:
         return Label(named.group("label"), len(line), time, certain=True, layout="alone")
     tabbed = _TABBED.match(head, pos)
-    if tabbed and plausible_label(tabbed.group("label").strip()) and _capitalised(tabbed.group("label")):
+    if tabbed and plausible_label(tabbed.group("label").strip()) and capitalised(tabbed.group("label")):
         return Label(tabbed.group("label").strip(), tabbed.end(), time, certain=True, layout="tab")
     return None
 
@@ -220,26 +230,23 @@ def _is_notes_heading(line: str) -> bool:
 def parse_lines(text: str, source: str, path: Path, sha256: str = "",
                 labels: dict[int, Label | None] | None = None) -> Transcript:
     """Assemble turns from the lines of ``text``. ``labels`` may give the label of a line (by
-    line number) where the layout already says it (a table cell); other lines are read with
-    ``parse_label``. The lines are walked twice rather than held, so a large file is not
-    copied again."""
-    given = labels or {}
-    found: dict[int, Label] = {}
+    line number) where the layout already says it (a table cell, a Word heading); other lines
+    are read with ``parse_label``. The lines are walked again for each pass rather than held,
+    so a large file is not copied again."""
     for line in iter_lines(text):
         if len(line.text) > MAX_LINE_CHARS:
             raise ThemesError(f"{path}:{line.number}: line is {len(line.text):,} characters long (the limit is "
                               f"{MAX_LINE_CHARS:,}); is this a transcript with line breaks?")
-    margin = {} if given else _line_numbers(text)
-    for line in iter_lines(text):
-        skip = margin.get(line.number, 0)
-        label = given[line.number] if line.number in given else parse_label(line.text[skip:])
-        if label:
-            found[line.number] = replace(label, speech=label.speech + skip)
+    margin, found = _margin_and_labels(text, labels or {})
     # How often each label's speaker is labelled: "P1 (female, 45)" and "P1" are one speaker,
     # "Speaker (1)" and "Speaker (2)" are two (see speaker_counts).
     counts = Counter(speaker_counts(label.speaker for label in found.values()))
     layouts = Counter(label.layout for label in found.values() if label.layout)
     families = Counter(_family(label.name) for label in found.values())
+    lines_of: dict[str, set[str]] = {}  # a label's whole lines: one line again and again is a page header
+    for line in iter_lines(text):
+        if line.number in found:
+            lines_of.setdefault(found[line.number].speaker, set()).add(line.text[margin.get(line.number, 0):].strip())
 
     def is_turn(label: Label) -> bool:
         if label.layout:
@@ -248,48 +255,99 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
         # A colon label seen once, with lower-case words, is more likely prose ("I said: ..."),
         # unless it names a role or is one of a numbered family ("Service user 2" beside "Service user 1").
         return (label.certain or counts[label.speaker] > 1 or named_alone(label.name)
-                or (_family(label.name) and families[_family(label.name)] > 1))
+                or bool(_family(label.name) and families[_family(label.name)] > 1))
 
-    def is_heading(label: Label) -> bool:
-        return not label.certain and counts[label.speaker] == 1 and bool(NUMBERED_HEADING.fullmatch(label.name))
+    def is_heading(label: Label, line: Line) -> bool:
+        """A topic-guide heading heard once, with a turn's label on the next line with text, set
+        apart by a blank line above it or reading as a title ("Topic 2: Crisis care", not
+        "Part 2: you must attend within a week.", which is speech)."""
+        if label.layout == "heading":
+            return True
+        if label.certain or counts[label.speaker] != 1 or not NUMBERED_HEADING.fullmatch(label.name):
+            return False
+        title = line.text[label.speech:].strip()
+        if line.number - 1 in filled and not (title[:1].isupper() and len(title.split()) <= 8
+                                               and not title.endswith(".")):
+            return False
+        following = next((n for n in range(line.number + 1, line.number + MAX_GAP) if n in filled), None)
+        return following in found and is_turn(found[following])
 
+    def is_title(label: Label) -> bool:
+        """Before the first turn: a header (``Date: ...``, ``Focus group 3: Recovery``), also one
+        printed again on every page."""
+        return _is_header(label, counts) or (not label.certain and len(lines_of[label.speaker]) == 1
+                                             and label.name.lower().split()[0] in TITLE_WORDS)
+
+    filled = {line.number for line in iter_lines(text) if line.text.strip()}
     builder = TurnBuilder(text)
     metadata: list[str] = []
-    header: frozenset[str] = frozenset()  # the metadata lines before the first turn
-    started = in_notes = False
+    header: set[str] = set()  # the title lines before the first turn, which a page header repeats
+    in_notes = False
     for line in iter_lines(text):
         label = found.get(line.number)
-        skip = margin.get(line.number, 0)
-        if label and is_heading(label):
-            metadata.append(line.text[skip:].strip())
+        body = line.text[margin.get(line.number, 0):]
+        stripped = body.replace("\ufeff", "").strip()
+        if label and is_heading(label, line):
+            metadata.append(stripped)
             builder.part()
-        elif label and is_turn(label) and not _FOOTNOTE.match(line.text) and not _notes_label(label, counts):
-            if builder.speaker is None and _is_header(label, counts):
-                metadata.append(line.text[skip:].replace("\ufeff", "").strip())
+        elif stripped and stripped in header:  # a page header printed again on every page
+            metadata.append(stripped)
+        elif label and is_turn(label) and not _FOOTNOTE.match(body) and not _notes_label(label, counts):
+            if not builder.started and is_title(label):
+                metadata.append(stripped)
+                header.add(stripped)
                 continue
             in_notes = False
             builder.begin(label.speaker, line.number, label.time)
             builder.add(line.start + label.speech, line.start + len(line.text))
-        elif not line.text[skip:].strip():
+        elif not stripped:
             continue
-        elif (builder.speaker is None or in_notes or _FOOTNOTE.match(line.text) or _HEADING.match(line.text)
-              or _is_notes_heading(line.text) or (label and _notes_label(label, counts))):
-            opens_notes = _is_notes_heading(line.text) or bool(label and _notes_label(label, counts))
+        elif (builder.speaker is None or in_notes or _FOOTNOTE.match(body) or _HEADING.match(body)
+              or _is_notes_heading(body) or (label and _notes_label(label, counts))):
+            opens_notes = _is_notes_heading(body) or bool(label and _notes_label(label, counts))
             in_notes = in_notes or (builder.speaker is not None and opens_notes)
-            metadata.append(line.text.replace("\ufeff", "").strip())
-        elif line.text[skip:].strip() in header:  # a page header printed again on every page
-            metadata.append(line.text[skip:].strip())
+            metadata.append(stripped)
+            if not builder.started and _title_like(stripped):
+                header.add(stripped)
         else:
-            builder.add(line.start + skip, line.start + len(line.text))
-        started = started or builder.speaker is not None
-        if not started:
-            header = frozenset(metadata)
+            builder.add(line.start + margin.get(line.number, 0), line.start + len(line.text))
     turns = builder.turns()
     if not turns:
         raise ThemesError(f"{path}: no speaker turns found (expected lines like 'User 1: text'; "
                           "quotes or free text without speakers go in a CSV with a 'text' column, one a row)")
     return Transcript(source=source, path=str(path), text=text, turns=turns, metadata=tuple(metadata),
                       sha256=sha256)
+
+
+def _title_like(line: str) -> bool:
+    """A line before the first turn that a page header could repeat: three words or more, or a
+    number in it (``Participant 04 interview transcript``), not a stray ``Yes``."""
+    return len(line.split()) >= 3 or bool(re.search(r"\d", line))
+
+
+def _margin_and_labels(text: str, given: dict[int, Label | None]) -> tuple[dict[int, int], dict[int, Label]]:
+    """The line numbers down the margin to leave out (``_line_numbers``), and the label of each
+    line that has one (given, or read). A margin is left out only where it reveals labels:
+    without it, ``12   Interviewer:`` reads as a different speaker on every line; with it,
+    speaker numbers (``1⇥I am ...``, ``2⇥...``) would read as no labels at all."""
+    def labels_with(margin: dict[int, int]) -> dict[int, Label]:
+        found = {}
+        for line in iter_lines(text):
+            skip = margin.get(line.number, 0)
+            label = given[line.number] if line.number in given else parse_label(line.text[skip:])
+            if label:
+                found[line.number] = replace(label, speech=label.speech + skip)
+        return found
+
+    plain = labels_with({})
+    margin = {} if given else _line_numbers(text)
+    if not margin:
+        return {}, plain
+    numbered = labels_with(margin)
+    speakers = lambda found: len({label.speaker for label in found.values()})  # noqa: E731
+    if len(numbered) >= 2 and (len(numbered) > len(plain) or speakers(numbered) < speakers(plain)):
+        return margin, numbered
+    return {}, plain
 
 
 def parse_text(text: str, source: str, path: Path, sha256: str = "") -> Transcript:

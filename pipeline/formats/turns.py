@@ -173,6 +173,11 @@ class TurnBuilder:
     def speaker(self) -> str | None:
         return self._open.label if self._open else None
 
+    @property
+    def started(self) -> bool:
+        """Whether any turn has begun."""
+        return bool(self._open or self._runs)
+
     def begin(self, speaker: str, line: int, timestamp: str = "", annotations: tuple[str, ...] = ()) -> None:
         name, description = _described(speaker)
         current = self._open

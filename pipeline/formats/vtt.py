@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..artifacts import Transcript
 from ..errors import ThemesError
-from .text import named_alone, parse_label, plausible_label
+from .text import capitalised, named_alone, parse_label, plausible_label
 from .turns import Line, TurnBuilder, iter_lines, normalise_time, speaker_counts, split_description
 
 _CUE_TIME = r"(?:\d{1,3}:)?\d{1,2}:\d{1,2}(?:[.,]\d{1,3})?"  # 00:00:05.720, and 0:0:5.720 (older Teams)
@@ -138,22 +138,22 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
 
 def _name_lines(cue_lines: list[tuple[Line, str]]) -> dict[int, str]:
     """Cues whose first line is the speaker's name alone, the speech below it (Teams' older
-    transcripts): {line number: name}, where most cues are laid out so and some name recurs,
-    or every cue is; empty otherwise."""
-    firsts = [(line, next_line) for (line, time), (next_line, next_time)
-              in zip(cue_lines, cue_lines[1:]) if time and not next_time]
-    names = {line.number: speech_view(line.text).strip() for line, _ in firsts
+    transcripts): {line number: name}, where most cues are laid out so and some name recurs
+    (captions wrapped over two lines are not); empty otherwise."""
+    firsts = [line for (line, time), (_, next_time) in zip(cue_lines, cue_lines[1:]) if time and not next_time]
+    names = {line.number: speech_view(line.text).strip() for line in firsts
              if _name_alone(speech_view(line.text).strip())}
     cues = sum(1 for _, time in cue_lines if time)
-    if len(names) * 2 <= cues or (len(set(names.values())) == len(names) < cues):
+    if len(names) * 2 <= cues or len(set(names.values())) == len(names):
         return {}
     return names
 
 
 def _name_alone(text: str) -> bool:
-    """``Fischer, Anna`` or ``Mark O'Brien`` on a line of its own, not a short sentence."""
+    """``Fischer, Anna`` or ``Mark O'Brien`` on a line of its own, capitalised, not a short
+    sentence."""
     name = text.replace(",", " ")
-    return (bool(text) and text[-1] not in ".?!;:…" and plausible_label(name) and named_alone(name)
+    return (bool(text) and text[-1] not in ".?!;:…" and plausible_label(name) and capitalised(name)
             and not _VOICE.search(text))
 
 
