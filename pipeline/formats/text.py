@@ -227,6 +227,65 @@ def _is_notes_heading(line: str) -> bool:
     return line.strip().strip("#*[]").rstrip(":：").strip().lower() in _NOTES_HEADINGS
 
 
+@dataclass
+class _Rules:
+    """What the labels of one file say about each other, for telling a speaker's label from a
+    heading, a title or prose: how often each speaker is labelled ("P1 (female, 45)" and "P1"
+    are one speaker, "Speaker (1)" and "Speaker (2)" two: see ``speaker_counts``), how often
+    each layout and numbered family occurs, and each label's whole lines."""
+
+    found: dict[int, Label]
+    filled: set[int]  # the numbers of the lines with text
+    counts: Counter
+    layouts: Counter
+    families: Counter
+    lines_of: dict[str, set[str]]  # one line again and again is a page header, not a speaker
+
+    @classmethod
+    def of(cls, text: str, found: dict[int, Label], margin: dict[int, int]) -> "_Rules":
+        lines_of: dict[str, set[str]] = {}
+        filled: set[int] = set()
+        for line in iter_lines(text):
+            if line.text.strip():
+                filled.add(line.number)
+            if line.number in found:
+                lines_of.setdefault(found[line.number].speaker, set()).add(line.text[margin.get(line.number, 0):].strip())
+        return cls(found, filled, Counter(speaker_counts(label.speaker for label in found.values())),
+                   Counter(label.layout for label in found.values() if label.layout),
+                   Counter(_family(label.name) for label in found.values()), lines_of)
+
+    def is_turn(self, label: Label) -> bool:
+        if label.layout:
+            # "Name  0:03" or "Name<TAB>speech" is a label only in a file laid out that way.
+            return self.layouts[label.layout] > 1
+        # A colon label seen once, with lower-case words, is more likely prose ("I said: ..."),
+        # unless it names a role or is one of a numbered family ("Service user 2" beside "Service user 1").
+        family = _family(label.name)
+        return (label.certain or self.counts[label.speaker] > 1 or named_alone(label.name)
+                or bool(family and self.families[family] > 1))
+
+    def is_heading(self, label: Label, line: Line) -> bool:
+        """A topic-guide heading heard once, with a turn's label on the next line with text, set
+        apart by a blank line above it or reading as a title ("Topic 2: Crisis care", not
+        "Part 2: you must attend within a week.", which is speech); or one the layout gives."""
+        if label.layout == "heading":
+            return True
+        if label.certain or self.counts[label.speaker] != 1 or not NUMBERED_HEADING.fullmatch(label.name):
+            return False
+        title = line.text[label.speech:].strip()
+        if line.number - 1 in self.filled and not (title[:1].isupper() and len(title.split()) <= 8
+                                                    and not title.endswith(".")):
+            return False
+        following = next((n for n in range(line.number + 1, line.number + MAX_GAP) if n in self.filled), None)
+        return following in self.found and self.is_turn(self.found[following])
+
+    def is_title(self, label: Label) -> bool:
+        """Before the first turn: a header (``Date: ...``, ``Focus group 3: Recovery``), also one
+        printed again on every page."""
+        return _is_header(label, self.counts) or (not label.certain and len(self.lines_of[label.speaker]) == 1
+                                                  and label.name.lower().split()[0] in TITLE_WORDS)
+
+
 def parse_lines(text: str, source: str, path: Path, sha256: str = "",
                 labels: dict[int, Label | None] | None = None) -> Transcript:
     """Assemble turns from the lines of ``text``. ``labels`` may give the label of a line (by
@@ -238,47 +297,7 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
             raise ThemesError(f"{path}:{line.number}: line is {len(line.text):,} characters long (the limit is "
                               f"{MAX_LINE_CHARS:,}); is this a transcript with line breaks?")
     margin, found = _margin_and_labels(text, labels or {})
-    # How often each label's speaker is labelled: "P1 (female, 45)" and "P1" are one speaker,
-    # "Speaker (1)" and "Speaker (2)" are two (see speaker_counts).
-    counts = Counter(speaker_counts(label.speaker for label in found.values()))
-    layouts = Counter(label.layout for label in found.values() if label.layout)
-    families = Counter(_family(label.name) for label in found.values())
-    lines_of: dict[str, set[str]] = {}  # a label's whole lines: one line again and again is a page header
-    for line in iter_lines(text):
-        if line.number in found:
-            lines_of.setdefault(found[line.number].speaker, set()).add(line.text[margin.get(line.number, 0):].strip())
-
-    def is_turn(label: Label) -> bool:
-        if label.layout:
-            # "Name  0:03" or "Name<TAB>speech" is a label only in a file laid out that way.
-            return layouts[label.layout] > 1
-        # A colon label seen once, with lower-case words, is more likely prose ("I said: ..."),
-        # unless it names a role or is one of a numbered family ("Service user 2" beside "Service user 1").
-        return (label.certain or counts[label.speaker] > 1 or named_alone(label.name)
-                or bool(_family(label.name) and families[_family(label.name)] > 1))
-
-    def is_heading(label: Label, line: Line) -> bool:
-        """A topic-guide heading heard once, with a turn's label on the next line with text, set
-        apart by a blank line above it or reading as a title ("Topic 2: Crisis care", not
-        "Part 2: you must attend within a week.", which is speech)."""
-        if label.layout == "heading":
-            return True
-        if label.certain or counts[label.speaker] != 1 or not NUMBERED_HEADING.fullmatch(label.name):
-            return False
-        title = line.text[label.speech:].strip()
-        if line.number - 1 in filled and not (title[:1].isupper() and len(title.split()) <= 8
-                                               and not title.endswith(".")):
-            return False
-        following = next((n for n in range(line.number + 1, line.number + MAX_GAP) if n in filled), None)
-        return following in found and is_turn(found[following])
-
-    def is_title(label: Label) -> bool:
-        """Before the first turn: a header (``Date: ...``, ``Focus group 3: Recovery``), also one
-        printed again on every page."""
-        return _is_header(label, counts) or (not label.certain and len(lines_of[label.speaker]) == 1
-                                             and label.name.lower().split()[0] in TITLE_WORDS)
-
-    filled = {line.number for line in iter_lines(text) if line.text.strip()}
+    rules = _Rules.of(text, found, margin)
     builder = TurnBuilder(text)
     metadata: list[str] = []
     header: set[str] = set()  # the title lines before the first turn, which a page header repeats
@@ -287,13 +306,13 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
         label = found.get(line.number)
         body = line.text[margin.get(line.number, 0):]
         stripped = body.replace("\ufeff", "").strip()
-        if label and is_heading(label, line):
+        if label and rules.is_heading(label, line):
             metadata.append(stripped)
             builder.part()
         elif stripped and stripped in header:  # a page header printed again on every page
             metadata.append(stripped)
-        elif label and is_turn(label) and not _FOOTNOTE.match(body) and not _notes_label(label, counts):
-            if not builder.started and is_title(label):
+        elif label and rules.is_turn(label) and not _FOOTNOTE.match(body) and not _notes_label(label, rules.counts):
+            if not builder.started and rules.is_title(label):
                 metadata.append(stripped)
                 header.add(stripped)
                 continue
@@ -303,8 +322,8 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
         elif not stripped:
             continue
         elif (builder.speaker is None or in_notes or _FOOTNOTE.match(body) or _HEADING.match(body)
-              or _is_notes_heading(body) or (label and _notes_label(label, counts))):
-            opens_notes = _is_notes_heading(body) or bool(label and _notes_label(label, counts))
+              or _is_notes_heading(body) or (label and _notes_label(label, rules.counts))):
+            opens_notes = _is_notes_heading(body) or bool(label and _notes_label(label, rules.counts))
             in_notes = in_notes or (builder.speaker is not None and opens_notes)
             metadata.append(stripped)
             if not builder.started and _title_like(stripped):
