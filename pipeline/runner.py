@@ -137,9 +137,15 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
                      config.input.columns.model_dump(), config.input.max_file_mb, lazy=True)
     sources, skipped = kept("sources", tuple[list[Source], list[str]], {"transcripts": ingested.digest},
                             lambda: ([Source.of(t) for t in ingested.value[0]], ingested.value[1]), "ingest")
+    private = config.privacy.pseudonymise
+    if private:  # a reason may quote the file, a speaker's real label with it: the console only
+        shown, skipped = skipped, [private_problem(problem) for problem in skipped]
+        for problem in shown:
+            progress.warn(f"skipped: {problem}")
     for problem in skipped:
         notes.append(f"skipped: {problem}")
-        progress.warn(f"skipped: {problem}")
+        if not private:
+            progress.warn(f"skipped: {problem}")
     for notice in dict.fromkeys(n for s in sources for n in s.notices):  # a table split by source: once
         notes.append(notice)
         progress.warn(notice)
@@ -148,9 +154,12 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     unknown = unknown_speakers(sources, config.speakers)
     if unknown:
         message = (f"{len(unknown)} speaker label(s) match no role in speakers.roles and get the role "
-                   f"'{config.speakers.unknown_role}': {', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}")
-        notes.append(message)
-        progress.warn(message)
+                   f"'{config.speakers.unknown_role}'")
+        listed = f": {', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}"
+        # The labels may be names: with pseudonyms, on the console only, not in the run folder.
+        notes.append(message + ("; `themes speakers` lists them (not here: privacy.pseudonymise is on)"
+                                if private else listed))
+        progress.warn(message + listed)
 
     segmented = stage("segment", list[Segment], {"transcripts": ingested.digest},
                       {"segmentation": config.segmentation, "speakers": config.speakers},
@@ -296,6 +305,27 @@ def clusters_document(outputs: RunOutputs) -> dict:
     }
 
 
+def private_problem(problem: str) -> str:
+    """What a run folder keeps of why a file was skipped, with pseudonyms on: the file (and
+    line), not the reason, which may quote the file."""
+    where = problem.split(": ", 1)[0]
+    return f"{where}: could not be read (the reason, which may quote the file, was shown on the console only)"
+
+
+def saved_config(config: Config) -> dict:
+    """The config a run folder keeps. With pseudonyms on, the label patterns of speakers.roles
+    and speakers.overrides (often names: "Sarah*") are left out, each list replaced by one
+    line that says so; the config file you ran with keeps them."""
+    dumped = dump_config(config)
+    if config.privacy.pseudonymise:
+        speakers = dumped["speakers"]
+        hidden = lambda patterns: [f"({len(patterns)} label pattern(s) left out: privacy.pseudonymise)"]  # noqa: E731
+        speakers["roles"] = {role: hidden(patterns) for role, patterns in speakers["roles"].items()}
+        speakers["overrides"] = {glob: {role: hidden(patterns) for role, patterns in table.items()}
+                                 for glob, table in speakers["overrides"].items()}
+    return dumped
+
+
 def manifest(outputs: RunOutputs) -> dict:
     from .cache import installed_version  # importlib.metadata took 0.06 s for these
 
@@ -362,7 +392,7 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
         run_manifest["decision_store"] = os.path.relpath(store.resolve(), out_dir.resolve())
         run_manifest["orphaned_decisions"] = [orphan_view(d, document["clusters"], codes) for d in orphaned]
         put("clusters.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-        put("config.yaml", yaml.safe_dump(dump_config(outputs.config), sort_keys=False, allow_unicode=True))
+        put("config.yaml", yaml.safe_dump(saved_config(outputs.config), sort_keys=False, allow_unicode=True))
         if report_html is None:
             report_html = render_report(ReportData(
                 title=out_dir.name, segments=outputs.segments, clustering=outputs.clustering,

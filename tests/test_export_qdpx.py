@@ -199,3 +199,22 @@ def test_zip_holds_project_and_sources_only(run, tmp_path):
     _, texts = read_qdpx(out)
     first = next(t for t in texts.values() if t.startswith("Focus group"))
     assert "\r\n" in first and not first.startswith("\ufeff")
+
+
+def test_a_pseudonymised_runs_project_names_no_speaker_beside_the_transcripts(run, tmp_path):
+    """The project holds the transcripts, real labels and all: a code (U3) beside each selection
+    would make the file its own key. The export says what the file holds."""
+    import yaml
+
+    saved = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
+    saved["privacy"]["pseudonymise"] = True
+    (run / "config.yaml").write_text(yaml.safe_dump(saved), encoding="utf-8")
+    summary = export(run, "qdpx", tmp_path / "p.qdpx", author="Dr Ada Analyst")
+    assert any("holds the transcripts themselves" in note for note in summary.notes)
+    project, _ = read_qdpx(tmp_path / "p.qdpx")
+    selections = project.findall(f".//{P}PlainTextSelection")
+    assert selections
+    for selection in selections:
+        assert ":" not in selection.get("name").split("#")[0]
+        description = selection.find(f"{P}Description").text
+        assert description.split(";")[0] in ("user", "professional", "facilitator")

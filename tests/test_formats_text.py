@@ -332,3 +332,13 @@ def test_captions_wrapped_over_two_lines_have_no_speakers():
                 "00:00:05.000 --> 00:00:07.000\nWe saw the doctor\nagain the next week.\n")
     [transcript] = read_bytes(captions.encode(), Path("c.vtt"), "c.vtt")
     assert [t.speaker for t in transcript.turns] == [""]
+
+
+def test_who_took_part_by_name_before_the_first_turn_is_metadata():
+    t = parse_text("Interviewee: Sarah Jones\nInterviewer: Dr Amir Khan\nRespondent: Maria Lopez, 45, Leeds\n\n"
+                   "Interviewer: So, welcome. Tell me.\nInterviewee: Well.\n", "t.txt", Path("t.txt"))
+    assert t.metadata == ("Interviewee: Sarah Jones", "Interviewer: Dr Amir Khan", "Respondent: Maria Lopez, 45, Leeds")
+    assert [turn.speaker for turn in t.turns] == ["Interviewer", "Interviewee"]
+    # speech in title case is not a name
+    assert turns("Interviewer: Welcome Everyone\nParticipant: Thank You\nInterviewer: Good.\n")[:2] == [
+        ("Interviewer", "Welcome Everyone", ""), ("Participant", "Thank You", "")]

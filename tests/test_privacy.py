@@ -146,3 +146,37 @@ def test_report_marks_segments_that_may_identify_someone(tmp_path, monkeypatch):
 
         flags = {row["segment_id"]: row["privacy_flags"] for row in csv.DictReader(handle)}
     assert flags["meeting.txt#1.1"] == "phone" and flags["meeting.txt#0.1"] == ""
+
+
+def test_a_pseudonymised_run_folder_holds_no_real_label(tmp_path, fake_embedder):
+    """Names in labels reach no file of the run folder: not the warning about labels without a
+    role, not a skipped file's reason (which quotes the file), not the roles in config.yaml."""
+    from pipeline.config import load_config
+    from pipeline.runner import execute, write_run
+
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = [f"{speaker}: {text}" for speaker, text in [
+        ("Interviewee", "Sarah Jones"), ("Interviewer (Dr Amir Khan)", "How was the ward for you, in the end?"),
+        ("Sarah Jones", "The ward was loud and nobody explained the medication to me at all."),
+        ("Keith Moss", "Same for me, nobody explained anything about the tablets or the side effects."),
+        ("Sarah Jones", "I only found out about the side effects from another patient on the ward."),
+        ("Keith Moss", "The night staff were kind though, they sat with me when I could not sleep.")] * 3]
+    (data / "interview.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (data / "broken.vtt").write_text("WEBVTT\n\n00:00:01 -> 2\nSarah Jones: hello\n", encoding="utf-8")
+    config = load_config(overrides={
+        "input": {"paths": [str(data)], "on_error": "skip"}, "taxonomy": "none",
+        "speakers": {"roles": {"user": ["Sarah*"], "facilitator": ["Interviewer*"]}},
+        "privacy": {"pseudonymise": True, "key_path": str(tmp_path / "key.json")},
+        "cache": {"enabled": False}, "decisions": {"path": str(tmp_path / "decisions.jsonl")},
+        "clustering": {"min_cluster_size": 3, "min_samples": 1},
+    })
+    out = write_run(execute(config, embedder=fake_embedder), tmp_path / "run")
+    for path in out.iterdir():
+        text = path.read_text(encoding="utf-8")
+        for name in ("Sarah", "Keith", "Moss", "Amir", "Khan"):
+            assert name not in text, (path.name, name)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert any("match no role" in note and "themes speakers" in note for note in manifest["notes"])
+    assert manifest["skipped"] == [f"{data / 'broken.vtt'}:3: could not be read (the reason, which may quote "
+                                   "the file, was shown on the console only)"]

@@ -22,6 +22,8 @@ from ..runfolder import is_run_folder
 from ..words import plural
 from .model import CodedRun, load_coded_run
 
+QDPX_PRIVATE = ("this run is pseudonymised, but a REFI-QDA project holds the transcripts themselves, with "
+                "their speakers' real labels: share it only as you would share the transcripts")
 FORMATS = ("qdpx", "qdc", "csv", "xlsx", "codebook-csv", "codebook-md", "md", "docx")
 CODEBOOK_FORMATS = ("qdc", "codebook-csv", "codebook-md")
 
@@ -105,6 +107,7 @@ def export(run_dir: Path, fmt: str, out: Path, include_suggestions: bool = False
     return ExportSummary(
         out=out, fmt=fmt, codes=len({c.code for c in coded.codings}), segments=len(coded.codings),
         clusters=len({c.cluster_id for c in coded.codings}),
-        suggested=sum(1 for c in coded.codings if c.status == "suggested"), notes=tuple(coded.notes),
+        suggested=sum(1 for c in coded.codings if c.status == "suggested"),
+        notes=tuple(coded.notes) + ((QDPX_PRIVATE,) if fmt == "qdpx" and coded.run.config.privacy.pseudonymise else ()),
         in_codebook=len(coded.codes),
     )

@@ -79,6 +79,7 @@ def project_xml(coded: CodedRun, author: str) -> tuple[bytes, dict[str, str]]:
     by_source: dict[str, list] = {}
     for coding in coded.codings:
         by_source.setdefault(coding.segment.source, []).append(coding)
+    private = coded.run.config.privacy.pseudonymise
     sources_element = make("Sources", project)
     for source in read_sources(coded.run):
         transcript = source.transcript
@@ -90,12 +91,14 @@ def project_xml(coded: CodedRun, author: str) -> tuple[bytes, dict[str, str]]:
             check_offsets(segment, transcript.text, transcript.path)
             code = coded.codes[coding.code]
             selection_guid = guid("selection", source.guid, segment.segment_id, code.guid)
+            # A pseudonymised run's codes (U3) beside the embedded transcript, where the real label
+            # stands before the speech, would make this file its own key: the role only.
+            speaker = segment.role if private else f"{segment.speaker} ({segment.role})"
             selection = make("PlainTextSelection", text_source, guid=selection_guid,
-                             name=f"{segment.speaker}: {segment.segment_id}", startPosition=segment.start,
-                             endPosition=segment.end, creatingUser=user)
+                             name=segment.segment_id if private else f"{segment.speaker}: {segment.segment_id}",
+                             startPosition=segment.start, endPosition=segment.end, creatingUser=user)
             status = "suggested, not reviewed" if coding.status == "suggested" else coding.status
-            make("Description", selection, text=f"{segment.speaker} ({segment.role}); cluster "
-                                                f"{coding.cluster_id}, {status}")
+            make("Description", selection, text=f"{speaker}; cluster {coding.cluster_id}, {status}")
             coding_element = make("Coding", selection, guid=guid("coding", selection_guid), creatingUser=user)
             make("CodeRef", coding_element, targetGUID=code.guid)
 

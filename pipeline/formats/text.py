@@ -81,6 +81,13 @@ _PARTICLES = {"de", "da", "di", "del", "della", "van", "von", "der", "den", "du"
 MAX_GAP = 10
 # A number down the left margin: "12   Interviewer: ..." in a numbered transcript.
 _LINE_NUMBER = re.compile(r"[ \t]*\d{1,5}(?:[ \t]+|$)")
+# Header keys that name who took part ("Interviewee: Sarah Jones"): metadata before the first
+# turn when what follows is a name (capitalised words, perhaps an age or place after commas).
+_WHO_KEYS = {"name", "interviewee", "participant", "respondent", "interviewer", "facilitator", "moderator",
+             "transcriber", "researcher", "note taker", "notetaker", "speaker", "speakers", "client", "patient"}
+_NAME_VALUE = re.compile(r"(?:Dr\.? |Mr\.? |Mrs\.? |Ms\.? |Prof\.? )?[A-Z][\w'’-]*(?: [A-Z][\w'’.-]*){1,3}"
+                         r"(?:, ?[\w'’ -]{1,30}){0,3}")
+_GREETINGS = {"morning", "afternoon", "evening", "welcome", "thanks", "good", "great", "hello", "hi", "sorry"}
 # Keys that make a header line before the first turn metadata, not speech.
 METADATA_KEYS = {
     "date", "time", "title", "location", "place", "session", "meeting", "transcript",
@@ -210,12 +217,26 @@ def parse_label(line: str) -> Label | None:
     return None
 
 
-def _is_header(label: Label, counts: Counter) -> bool:
-    """Before the first turn: ``Date: ...`` and titles such as ``Focus group 3: Recovery``
-    (a label heard only once whose first word names the document, not a person)."""
+def _is_header(label: Label, counts: Counter, value: str = "") -> bool:
+    """Before the first turn: ``Date: ...``, titles such as ``Focus group 3: Recovery`` (a
+    label heard only once whose first word names the document, not a person), and who took
+    part, by name (``Interviewee: Sarah Jones``, ``Interviewer: Dr Amir Khan``,
+    ``Respondent: Maria Lopez, 45, Leeds``), which is no one's speech."""
     words = label.name.lower().split()
     return label.name.lower() in METADATA_KEYS or (
-        not label.certain and counts[label.speaker] == 1 and (words[0] in TITLE_WORDS or words[0].startswith("第")))
+        not label.certain and counts[label.speaker] == 1 and (words[0] in TITLE_WORDS or words[0].startswith("第"))
+    ) or (not label.certain and label.name.lower() in _WHO_KEYS and _names_someone(value))
+
+
+def _names_someone(value: str) -> bool:
+    """``Sarah Jones``, ``Dr Amir Khan``, ``Maria Lopez, 45, Leeds``; not speech in title case
+    (``Welcome Everyone``, ``Thank You``, ``Good Morning All``)."""
+    from ..words import SPOKEN_STOP_WORDS, english_stop_words
+
+    if not _NAME_VALUE.fullmatch(value.strip()):
+        return False
+    common = english_stop_words() | SPOKEN_STOP_WORDS | _GREETINGS
+    return not any(word in common for word in re.findall(r"[^\W\d_]+", value.lower()))
 
 
 def _notes_label(label: Label, counts: Counter) -> bool:
@@ -279,10 +300,10 @@ class _Rules:
         following = next((n for n in range(line.number + 1, line.number + MAX_GAP) if n in self.filled), None)
         return following in self.found and self.is_turn(self.found[following])
 
-    def is_title(self, label: Label) -> bool:
-        """Before the first turn: a header (``Date: ...``, ``Focus group 3: Recovery``), also one
-        printed again on every page."""
-        return _is_header(label, self.counts) or (not label.certain and len(self.lines_of[label.speaker]) == 1
+    def is_title(self, label: Label, line: Line) -> bool:
+        """Before the first turn: a header (``Date: ...``, ``Focus group 3: Recovery``,
+        ``Interviewee: Sarah Jones``), also one printed again on every page."""
+        return _is_header(label, self.counts, line.text[label.speech:]) or (not label.certain and len(self.lines_of[label.speaker]) == 1
                                                   and label.name.lower().split()[0] in TITLE_WORDS)
 
 
@@ -312,7 +333,7 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
         elif stripped and stripped in header:  # a page header printed again on every page
             metadata.append(stripped)
         elif label and rules.is_turn(label) and not _FOOTNOTE.match(body) and not _notes_label(label, rules.counts):
-            if not builder.started and rules.is_title(label):
+            if not builder.started and rules.is_title(label, line):
                 metadata.append(stripped)
                 header.add(stripped)
                 continue
