@@ -342,3 +342,11 @@ def test_who_took_part_by_name_before_the_first_turn_is_metadata():
     # speech in title case is not a name
     assert turns("Interviewer: Welcome Everyone\nParticipant: Thank You\nInterviewer: Good.\n")[:2] == [
         ("Interviewer", "Welcome Everyone", ""), ("Participant", "Thank You", "")]
+
+
+def test_a_point_of_a_list_in_speech_is_not_a_speaker():
+    assert turns("Interviewer: What would help?\nParticipant: Three things.\nNumber One: fund the café.\n"
+                 "Number Two: answer the phone.\nInterviewer: Thanks.\n") == [
+        ("Interviewer", "What would help?", ""),
+        ("Participant", "Three things. Number One: fund the café. Number Two: answer the phone.", ""),
+        ("Interviewer", "Thanks.", "")]

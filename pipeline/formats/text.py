@@ -77,6 +77,10 @@ _QUALIFIERS = {
 }
 _PARTICLES = {"de", "da", "di", "del", "della", "van", "von", "der", "den", "du", "dos", "das", "le", "la",
               "al", "el", "bin", "ibn", "ter", "ten", "y"}
+# A point of a list in speech: "Number One:", "Step 2:", "Reason three:".
+_ENUMERATION = re.compile(
+    r"(?:number|no\.?|step|point|option|reason|thing|item|stage|phase|idea|tip|rule|problem|issue|priority)[ \t]+"
+    r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|first|second|third|fourth|fifth)", re.IGNORECASE)
 # How far below a heading the next turn may start (blank lines between).
 MAX_GAP = 10
 # A number down the left margin: "12   Interviewer: ..." in a numbered transcript.
@@ -148,8 +152,9 @@ def _names_role(name: str) -> bool:
 
 def named_alone(name: str) -> bool:
     """Whether a colon label heard once names a speaker: it is capitalised (``Jane Doe``) or
-    names a role (``Peer support worker``); ``I said`` and ``It just said`` are prose."""
-    return capitalised(name) or _names_role(name)
+    names a role (``Peer support worker``); ``I said`` and ``It just said`` are prose, and so
+    is a point of a list (``Number One: fund the café``, ``Step Two: ...``)."""
+    return (capitalised(name) or _names_role(name)) and not _ENUMERATION.fullmatch(name)
 
 
 def _family(name: str) -> str:
