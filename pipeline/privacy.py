@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,7 +32,8 @@ class PseudonymKey:
 
     Codes are stable: a label keeps its code across runs, even one a saved key gave under an
     older rule for the letters (``U4`` for a speaker of unknown role); new labels get the next
-    free number for their role's prefix, in order of first appearance.
+    free number for their role's prefix, in order of first appearance, skipping codes that are
+    a real label in the data (a transcript's own ``P1`` must not read as someone else's code).
     """
 
     def __init__(self, path: Path):
@@ -47,12 +49,13 @@ class PseudonymKey:
             self.mapping = data
         self.changed = False
 
-    def code(self, speaker: str, role: str) -> str:
+    def code(self, speaker: str, role: str, taken: Collection[str] = ()) -> str:
+        """The speaker's code; a new one is none of ``taken`` (the data's own labels, in lower case)."""
         if speaker not in self.mapping:
             prefix = prefix_for(role)
             used = {v for v in self.mapping.values() if re.fullmatch(rf"{re.escape(prefix)}\d+", v)}
             number = 1
-            while f"{prefix}{number}" in used:
+            while f"{prefix}{number}" in used or f"{prefix}{number}".lower() in taken:
                 number += 1
             self.mapping[speaker] = f"{prefix}{number}"
             self.changed = True
@@ -79,7 +82,8 @@ def pseudonymise(segments: list[Segment], key: PseudonymKey) -> list[Segment]:
     description a label gave the speaker (``description=Sarah`` from ``Interviewer (Sarah):``)
     is part of the label, so it is left out of the annotations too; a speaker's label inside
     another annotation (Teams' ``Anna Fischer stopped transcription``) becomes the pseudonym."""
-    codes = {s.speaker: key.code(s.speaker, s.role) for s in segments if s.speaker.strip()}
+    taken = {s.speaker.strip().lower() for s in segments}
+    codes = {s.speaker: key.code(s.speaker, s.role, taken) for s in segments if s.speaker.strip()}
     labels = re.compile("|".join(rf"(?<!\w){re.escape(label)}(?!\w)" for label in sorted(codes, key=len, reverse=True))) \
         if codes else None
 
@@ -87,7 +91,7 @@ def pseudonymise(segments: list[Segment], key: PseudonymKey) -> list[Segment]:
         kept = (a for a in segment.annotations if not a.startswith(DESCRIPTION))
         return tuple(labels.sub(lambda m: codes[m.group(0)], a) if labels else a for a in kept)
 
-    return [replace(s, speaker=codes.get(s.speaker, key.code(s.speaker, s.role)), annotations=annotations(s))
+    return [replace(s, speaker=codes.get(s.speaker, key.code(s.speaker, s.role, taken)), annotations=annotations(s))
             for s in segments]
 
 

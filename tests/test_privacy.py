@@ -37,6 +37,12 @@ def test_roles_without_a_documented_letter_never_get_one(tmp_path):
     assert [s.speaker for s in out] == ["X1", "U1", "X2", "X3"]
 
 
+def test_a_new_code_is_never_a_label_of_the_data(tmp_path):
+    out = pseudonymise([seg(1, "Tom Baker", "professional"), seg(2, "P1", "unknown"), seg(3, "u1", "unknown"),
+                        seg(4, "Ann", "user")], PseudonymKey(tmp_path / "key.json"))
+    assert [s.speaker for s in out] == ["P2", "X1", "X2", "U2"]  # not P1 (a label here), not U1 ("u1")
+
+
 def test_codes_in_a_saved_key_are_kept(tmp_path):
     path = tmp_path / "pseudonyms.json"
     path.write_text(json.dumps({"Dr. Smith": "U4", "User 1": "U1"}))
