@@ -78,6 +78,10 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     if not config.input.paths:
         raise ThemesError("input.paths: no input given (set input.paths or pass --input)")
     taxonomy = load_run_taxonomy(config)  # fail on a bad taxonomy before the slow stages
+    out_dir = Path(config.output.dir).resolve()
+    if config.privacy.pseudonymise and out_dir in Path(config.privacy.key_path).resolve().parents:
+        raise ThemesError(f"privacy.key_path: {config.privacy.key_path} is inside the run folder {config.output.dir}, "
+                          "which a rerun replaces and people receive; keep the key outside run folders")
     from .decisions import read_store, store_path
 
     store = read_store(store_path(config))  # ... and on a broken decision store (read only)

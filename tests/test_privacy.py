@@ -186,3 +186,19 @@ def test_a_pseudonymised_run_folder_holds_no_real_label(tmp_path, fake_embedder)
     assert any("match no role" in note and "themes speakers" in note for note in manifest["notes"])
     assert manifest["skipped"] == [f"{data / 'broken.vtt'}:3: could not be read (the reason, which may quote "
                                    "the file, was shown on the console only)"]
+
+
+def test_a_key_inside_the_run_folder_is_refused_before_anything_runs(tmp_path, fake_embedder):
+    from pipeline.config import load_config
+    from pipeline.errors import ThemesError
+    from pipeline.runner import execute
+
+    from conftest import FIXTURES
+
+    config = load_config(overrides={
+        "input": {"paths": [str(FIXTURES / "small")]}, "taxonomy": "none", "output": {"dir": str(tmp_path / "run")},
+        "privacy": {"pseudonymise": True, "key_path": str(tmp_path / "run" / "key.json")},
+        "decisions": {"path": str(tmp_path / "decisions.jsonl")}})
+    with pytest.raises(ThemesError, match="privacy.key_path: .* is inside the run folder"):
+        execute(config, embedder=fake_embedder)
+    assert not (tmp_path / "run").exists()
