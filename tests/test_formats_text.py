@@ -307,6 +307,11 @@ def test_a_page_header_printed_again_between_turns_is_metadata():
     # a sentence with a colon after a role word, a transcriber's note in brackets: speech
     ("P1: Fine.\nWe asked the nurse: can we go home yet?\n[Sobbing] I could not go back.\nP2: Same.\n",
      [("P1", "Fine. We asked the nurse: can we go home yet? [Sobbing] I could not go back."), ("P2", "Same.")]),
+    # a numbered heading's word inside a turn, where it is no heading, is speech
+    ("Interviewer: What did it say?\nParticipant: It had two parts.\nPart 2: you must attend within a week.\n"
+     "Interviewer: And?\n", [("Interviewer", "What did it say?"),
+                              ("Participant", "It had two parts. Part 2: you must attend within a week."),
+                              ("Interviewer", "And?")]),
     # a word before the first turn that a speaker says again is still speech
     ("Focus group 2\nYes\nFacilitator: Shall we start?\nP1:\nYes\nP2: Good.\n",
      [("Facilitator", "Shall we start?"), ("P1", "Yes"), ("P2", "Good.")]),
@@ -339,6 +344,9 @@ def test_who_took_part_by_name_before_the_first_turn_is_metadata():
                    "Interviewer: So, welcome. Tell me.\nInterviewee: Well.\n", "t.txt", Path("t.txt"))
     assert t.metadata == ("Interviewee: Sarah Jones", "Interviewer: Dr Amir Khan", "Respondent: Maria Lopez, 45, Leeds")
     assert [turn.speaker for turn in t.turns] == ["Interviewer", "Interviewee"]
+    for name in ("Will Thompson", "May Green", "Don Best"):  # a first name may be a common word
+        assert parse_text(f"Interviewee: {name}\nInterviewer: So.\n", "t.txt", Path("t.txt")).metadata == (
+            f"Interviewee: {name}",)
     # speech in title case is not a name
     assert turns("Interviewer: Welcome Everyone\nParticipant: Thank You\nInterviewer: Good.\n")[:2] == [
         ("Interviewer", "Welcome Everyone", ""), ("Participant", "Thank You", "")]

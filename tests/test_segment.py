@@ -47,12 +47,12 @@ def test_roles_first_match_and_unknown():
     assert role_of("Moderator", "a.txt", default) == "facilitator"
     assert role_of("Bob", "a.txt", default) == "unknown"
     # transcription services' labels for the interviewer, and common role labels
-    assert [role_of(label, "a.txt", default) for label in ("I", "INT", "Q", "Co-facilitator", "Researcher 2")] == \
-        ["facilitator"] * 5
-    assert [role_of(label, "a.txt", default) for label in ("Service user 3", "Dr de Souza", "Social worker")] == \
-        ["user", "professional", "professional"]
-    assert [role_of(label, "a.txt", default) for label in ("P1", "R", "Participant", "Drew", "Ingrid")] == \
-        ["unknown"] * 5
+    assert [role_of(label, "a.txt", default) for label in ("I", "INT", "Q", "Q3", "Co-facilitator", "Researcher 2")] == \
+        ["facilitator"] * 6
+    assert [role_of(label, "a.txt", default) for label in ("Service user 3", "Dr de Souza", "Dr. Smith", "Social worker")] == \
+        ["user", "professional", "professional", "professional"]
+    assert [role_of(label, "a.txt", default) for label in ("P1", "R", "Participant", "Drew", "Ingrid", "Quentin")] == \
+        ["unknown"] * 6
 
 
 def test_description_gives_the_role_where_the_name_matches_none():

@@ -91,7 +91,8 @@ _WHO_KEYS = {"name", "interviewee", "participant", "respondent", "interviewer", 
              "transcriber", "researcher", "note taker", "notetaker", "speaker", "speakers", "client", "patient"}
 _NAME_VALUE = re.compile(r"(?:Dr\.? |Mr\.? |Mrs\.? |Ms\.? |Prof\.? )?[A-Z][\w'’-]*(?: [A-Z][\w'’.-]*){1,3}"
                          r"(?:, ?[\w'’ -]{1,30}){0,3}")
-_GREETINGS = {"morning", "afternoon", "evening", "welcome", "thanks", "good", "great", "hello", "hi", "sorry"}
+_GREETINGS = {"morning", "afternoon", "evening", "welcome", "thank", "thanks", "good", "great", "hello", "hi",
+              "sorry", "question", "questions", "point", "idea", "start"}
 # Keys that make a header line before the first turn metadata, not speech.
 METADATA_KEYS = {
     "date", "time", "title", "location", "place", "session", "meeting", "transcript",
@@ -153,8 +154,10 @@ def _names_role(name: str) -> bool:
 def named_alone(name: str) -> bool:
     """Whether a colon label heard once names a speaker: it is capitalised (``Jane Doe``) or
     names a role (``Peer support worker``); ``I said`` and ``It just said`` are prose, and so
-    is a point of a list (``Number One: fund the café``, ``Step Two: ...``)."""
-    return (capitalised(name) or _names_role(name)) and not _ENUMERATION.fullmatch(name)
+    is a point of a list (``Number One: fund the café``, ``Step Two: ...``) or a numbered
+    heading's word where it is no heading (``Part 2: you must attend within a week.``)."""
+    return (capitalised(name) or _names_role(name)) and not (_ENUMERATION.fullmatch(name)
+                                                             or NUMBERED_HEADING.fullmatch(name))
 
 
 def _family(name: str) -> str:
@@ -240,8 +243,9 @@ def _names_someone(value: str) -> bool:
 
     if not _NAME_VALUE.fullmatch(value.strip()):
         return False
-    common = english_stop_words() | SPOKEN_STOP_WORDS | _GREETINGS
-    return not any(word in common for word in re.findall(r"[^\W\d_]+", value.lower()))
+    words = re.findall(r"[^\W\d_]+", value.split(",")[0].lower())
+    # A surname is no common word ("Will Thompson", "May Green"); speech ends on one ("Thank You").
+    return words[0] not in _GREETINGS and words[-1] not in english_stop_words() | SPOKEN_STOP_WORDS | _GREETINGS
 
 
 def _notes_label(label: Label, counts: Counter) -> bool:
