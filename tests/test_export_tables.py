@@ -99,3 +99,21 @@ def test_csv_export_replaces_an_existing_file_atomically(run, tmp_path):
     export(run, "csv", out)
     assert read_csv(out)[0]["segment_id"]
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "docx"])
+def test_an_office_export_made_again_is_the_same_file(run, tmp_path, fmt):
+    """No time of saving in the file: every zip entry, and the document's created and
+    modified stamps, carry one fixed time."""
+    import re
+    import zipfile
+
+    from pipeline.export import FIXED_TIME
+
+    export(run, fmt, tmp_path / f"a.{fmt}", author="Ana")
+    with zipfile.ZipFile(tmp_path / f"a.{fmt}") as archive:
+        assert {info.date_time for info in archive.infolist()} == {FIXED_TIME}
+        core = archive.read("docProps/core.xml").decode("utf-8")
+    assert re.findall(r"<dcterms:(?:created|modified)[^>]*>([^<]*)<", core) == ["2000-01-01T00:00:00Z"] * 2
+    export(run, fmt, tmp_path / f"b.{fmt}", author="Ana")
+    assert (tmp_path / f"a.{fmt}").read_bytes() == (tmp_path / f"b.{fmt}").read_bytes()

@@ -13,7 +13,10 @@ atomically. Formats:
 
 from __future__ import annotations
 
+import io
 import os
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +53,7 @@ class ExportSummary:
 
 
 def render(coded: CodedRun, fmt: str, author: str) -> bytes:
-    """The bytes of the export in format ``fmt``."""
+    """The bytes of the export in format ``fmt``: the same run and decisions give the same bytes."""
     from . import draft, qdpx, tables
 
     renderers = {
@@ -63,7 +66,29 @@ def render(coded: CodedRun, fmt: str, author: str) -> bytes:
         "md": lambda: draft.draft_md(coded),
         "docx": lambda: draft.draft_docx(coded, author),
     }
-    return renderers[fmt]()
+    data = renderers[fmt]()
+    return steady_office_file(data) if fmt in ("xlsx", "docx") else data
+
+
+# One time for every zip entry and for an Office file's own created/modified stamps, so that an
+# export made again is the same file (the QDPX writer uses it too).
+FIXED_TIME = (2000, 1, 1, 0, 0, 0)
+_STAMP = re.compile(rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def steady_office_file(data: bytes) -> bytes:
+    """An Office file (a zip) written again with every entry at ``FIXED_TIME`` and the created
+    and modified stamps of docProps/core.xml at that time: openpyxl stamps the time of saving,
+    python-docx its template's date and each entry's zip time."""
+    stamp = b"%04d-%02d-%02dT%02d:%02d:%02dZ" % FIXED_TIME
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            body = source.read(info)
+            if info.filename == "docProps/core.xml":
+                body = _STAMP.sub(lambda m: m.group(1) + stamp + m.group(3), body)
+            target.writestr(zipfile.ZipInfo(info.filename, FIXED_TIME), body, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -15,6 +15,7 @@ import zipfile
 from lxml import etree
 
 from .. import __version__
+from . import FIXED_TIME
 from .model import CodedRun, ExportCode, check_offsets, guid, read_sources
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -22,8 +23,6 @@ CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 ORIGIN = f"themes {__version__}"
 # Characters XML 1.0 cannot hold at all, even escaped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# A fixed time for zip entries: the same run and decisions give the same bytes.
-_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
 
 def xml_text(value: str) -> str:
@@ -132,9 +131,9 @@ def project_qdpx(coded: CodedRun, author: str) -> bytes:
     document, files = project_xml(coded, author)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(zipfile.ZipInfo("project.qde", _ZIP_TIME), document, zipfile.ZIP_DEFLATED)
+        archive.writestr(zipfile.ZipInfo("project.qde", FIXED_TIME), document, zipfile.ZIP_DEFLATED)
         for name, text in files.items():
-            archive.writestr(zipfile.ZipInfo(name, _ZIP_TIME), text.encode("utf-8"), zipfile.ZIP_DEFLATED)
+            archive.writestr(zipfile.ZipInfo(name, FIXED_TIME), text.encode("utf-8"), zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
