@@ -123,6 +123,9 @@ def run(
 ) -> None:
     """Run the whole pipeline and write a run folder with report.html."""
     inputs = [*(input or []), *(paths or [])]
+    configs = [path for path in paths or [] if path.suffix.lower() in (".yaml", ".yml")]
+    if configs:  # `themes run my.yaml` would read the config as a transcript
+        fail(f"{configs[0]}: a YAML file given as a transcript; pass a config with --config {configs[0]}")
     cfg = _load(config, inputs, taxonomy, out, text_column)  # before the runner's imports: config errors answer at once
     if taxonomy is None and config is not None:
         _check_taxonomy_of(config, cfg.taxonomy)

@@ -13,6 +13,8 @@ from .artifacts import Segment
 from .errors import ThemesError
 from .formats.turns import DESCRIPTION, ROLE
 
+# A table's values kept as annotations ("id=17", "role=Nurse"): data, not a transcriber's notes.
+FIELDS = ("id=", ROLE)
 ROLE_PREFIX = {"user": "U", "professional": "P", "facilitator": "F", "respondent": "R"}
 OTHER_PREFIX = "X"  # the role "unknown", and any role whose letter would pass for another's
 
@@ -83,15 +85,18 @@ def pseudonymise(segments: list[Segment], key: PseudonymKey) -> list[Segment]:
     is part of the label, so it is left out of the annotations too; a speaker's label inside
     another annotation (Teams' ``Anna Fischer stopped transcription``) becomes the pseudonym."""
     taken = {s.speaker.strip().lower() for s in segments}
-    codes = {s.speaker: key.code(s.speaker, s.role, taken) for s in segments if s.speaker.strip()}
-    labels = re.compile("|".join(rf"(?<!\w){re.escape(label)}(?!\w)" for label in sorted(codes, key=len, reverse=True))) \
-        if codes else None
+    # A row without a speaker (a survey answer) names no one: it stays without one, apart from the others.
+    codes = {s.speaker: key.code(s.speaker, s.role, taken) if s.speaker.strip() else "" for s in segments}
+    named = sorted((label for label in codes if label.strip()), key=len, reverse=True)
+    labels = re.compile("|".join(rf"(?<!\w){re.escape(label)}(?!\w)" for label in named)) if named else None
 
     def annotations(segment: Segment) -> tuple[str, ...]:
         kept = (a for a in segment.annotations if not a.startswith(DESCRIPTION))
-        return tuple(labels.sub(lambda m: codes[m.group(0)], a) if labels else a for a in kept)
+        # Notes, not a table's values (id=..., role=...), name speakers.
+        return tuple(labels.sub(lambda m: codes[m.group(0)], a) if labels and not a.startswith(FIELDS) else a
+                     for a in kept)
 
-    return [replace(s, speaker=codes.get(s.speaker, key.code(s.speaker, s.role, taken)), annotations=annotations(s))
+    return [replace(s, speaker=codes[s.speaker], annotations=annotations(s))
             for s in segments]
 
 
@@ -145,7 +150,7 @@ def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
     findings = []
     for segment in segments:
         # The speech, and the transcriber's notes kept beside it ("[John's brother]").
-        notes = [a for a in segment.annotations if not a.startswith((DESCRIPTION, ROLE, "id="))]
+        notes = [a for a in segment.annotations if not a.startswith((DESCRIPTION, *FIELDS))]
         for text in (segment.text, *notes):
             for kind, pattern in PATTERNS.items() if _may_hold_identifier(text) else ():
                 for match in pattern.finditer(text):

@@ -70,7 +70,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     from .ingest import ingest
     from .mapping import map_to_taxonomy, no_mapping
     from .segment import segment
-    from .speakers import unknown_speakers, unstated_roles
+    from .speakers import stated_role_of, unknown_speakers, unstated_roles
 
     progress = progress or Progress()
     timings: dict[str, float] = {}
@@ -79,7 +79,8 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         raise ThemesError("input.paths: no input given (set input.paths or pass --input)")
     taxonomy = load_run_taxonomy(config)  # fail on a bad taxonomy before the slow stages
     out_dir = Path(config.output.dir).resolve()
-    if config.privacy.pseudonymise and out_dir in Path(config.privacy.key_path).resolve().parents:
+    key_path = Path(config.privacy.key_path).resolve()
+    if config.privacy.pseudonymise and (out_dir == key_path or out_dir in key_path.parents):
         raise ThemesError(f"privacy.key_path: {config.privacy.key_path} is inside the run folder {config.output.dir}, "
                           "which a rerun replaces and people receive; keep the key outside run folders")
     from .decisions import read_store, store_path
@@ -155,7 +156,13 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         progress.warn(notice)
     progress.done("ingest", f"{plural(len(sources), 'transcript')}, {plural(sum(s.turns for s in sources), 'turn')}"
                             f"{tag('ingest')}")
-    unknown = unknown_speakers(sources, config.speakers)
+    segmented = stage("segment", list[Segment], {"transcripts": ingested.digest},
+                      {"segmentation": config.segmentation, "speakers": config.speakers},
+                      lambda: segment(ingested.value[0], config.segmentation, config.speakers))
+    segments = segmented.value
+    # Labels matching no role, less those a table's role column gave a role on every row.
+    unknown_rows = {s.speaker for s in segments if s.role == config.speakers.unknown_role}
+    unknown = [label for label in unknown_speakers(sources, config.speakers) if label in unknown_rows]
     if unknown:
         message = (f"{len(unknown)} speaker label(s) match no role in speakers.roles and get the role "
                    f"'{config.speakers.unknown_role}'")
@@ -164,11 +171,14 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         notes.append(message + ("; `themes speakers` lists them (not here: privacy.pseudonymise is on)"
                                 if private else listed))
         progress.warn(message + listed)
-
-    segmented = stage("segment", list[Segment], {"transcripts": ingested.digest},
-                      {"segmentation": config.segmentation, "speakers": config.speakers},
-                      lambda: segment(ingested.value[0], config.segmentation, config.speakers))
-    segments = segmented.value
+    excluded = sorted({stated_role_of(s) for s in segments
+                       if stated_role_of(s) and s.role in config.speakers.exclude_from_clustering})
+    if excluded:
+        message = (f"rows whose role column says {', '.join(excluded[:10])} get a role left out of clustering "
+                   "(speakers.exclude_from_clustering); give those values another role in speakers.roles to "
+                   "cluster them")
+        notes.append(message)
+        progress.warn(message)
     unmatched = unstated_roles(segments, config.speakers)
     if unmatched:
         message = (f"{len(unmatched)} value(s) of the role column (input.columns.role) match no role in "

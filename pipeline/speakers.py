@@ -73,11 +73,15 @@ def unknown_speakers(sources: list[Source], config: SpeakersConfig) -> list[str]
     })
 
 
+def stated_role_of(segment: Segment) -> str:
+    """The role a table's role column gave the segment's row (``role=...``), or ""."""
+    return next((note[len(ROLE):] for note in segment.annotations if note.startswith(ROLE)), "")
+
+
 def unstated_roles(segments: list[Segment], config: SpeakersConfig) -> list[str]:
     """The values of a table's role column that match no role (their rows without a speaker
     got ``unknown_role``)."""
-    return sorted({stated for segment in segments
-                   if (stated := next((a[len(ROLE):] for a in segment.annotations if a.startswith(ROLE)), ""))
+    return sorted({stated for segment in segments if (stated := stated_role_of(segment))
                    and role_of("", segment.source, config, stated=stated) == config.unknown_role})
 
 

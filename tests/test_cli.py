@@ -184,3 +184,9 @@ def test_an_empty_text_column_is_refused_as_in_a_config(tmp_path):
     result = themes("run", "--text-column", "", "--out", str(tmp_path / "run"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: --text-column: the text is what is read")
+
+
+def test_a_config_given_as_a_transcript_is_refused(tmp_path):
+    (tmp_path / "my.yaml").write_text("taxonomy: none\n")
+    assert_clean_error(themes("run", tmp_path / "my.yaml", "--out", tmp_path / "run"),
+                       "my.yaml: a YAML file given as a transcript; pass a config with --config")

@@ -35,6 +35,9 @@ def test_unknown_format_and_missing_run_exit_2(tmp_path):
         result = themes("export", folder, "--format", fmt, "--out", out)
         assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
     assert not (run / "coded.csv").exists()
+    (run / "sub").mkdir()  # a folder inside a run folder is inside it too
+    result = themes("export", run, "--format", "csv", "--out", run / "sub" / "coded.csv")
+    assert result.returncode == 2 and "inside a run folder" in result.stderr
 
 
 def test_failed_export_keeps_the_existing_file(tmp_path):

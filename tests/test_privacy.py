@@ -202,3 +202,16 @@ def test_a_key_inside_the_run_folder_is_refused_before_anything_runs(tmp_path, f
     with pytest.raises(ThemesError, match="privacy.key_path: .* is inside the run folder"):
         execute(config, embedder=fake_embedder)
     assert not (tmp_path / "run").exists()
+
+
+def test_rows_without_a_speaker_stay_apart_and_table_values_stay_as_they_are(tmp_path):
+    from dataclasses import replace
+
+    rows = [replace(seg(1, "", "professional"), annotations=("id=1", "role=Nurse")),
+            replace(seg(2, "", "user"), annotations=("id=2", "role=Service user")),
+            replace(seg(3, "Nurse", "professional"), annotations=("[Nurse Ratched]",))]
+    key = PseudonymKey(tmp_path / "key.json")
+    out = pseudonymise(rows, key)
+    assert [(s.speaker, s.annotations) for s in out] == [
+        ("", ("id=1", "role=Nurse")), ("", ("id=2", "role=Service user")), ("P1", ("[P1 Ratched]",))]
+    assert "" not in key.mapping

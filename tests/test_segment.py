@@ -237,3 +237,19 @@ def test_a_tables_role_column_gives_each_row_its_role(tmp_path):
     # input.columns.role: "" reads no role column
     unread = read_bytes(table.encode(), Path("survey.csv"), "survey.csv", columns={"role": ""})
     assert {s.role for s in segment(unread, SegmentationConfig(), roles())} == {"respondent", "facilitator", "unknown"}
+
+
+def test_the_run_warns_of_role_values_that_leave_rows_out_and_not_of_labels_the_column_gave_a_role(
+        tmp_path, fake_embedder):
+    from pipeline.config import load_config
+    from pipeline.runner import execute
+
+    (tmp_path / "survey.csv").write_text(
+        "comment,role,speaker\nThe ward was loud at night.,Researcher,\nNobody explained my tablets.,Nurse,Jane\n"
+        "The food was cold again.,Service user,\n", encoding="utf-8")
+    config = load_config(overrides={"input": {"paths": [str(tmp_path / "survey.csv")]}, "taxonomy": "none",
+                                    "cache": {"enabled": False},
+                                    "decisions": {"path": str(tmp_path / "decisions.jsonl")}})
+    notes = execute(config, embedder=fake_embedder).notes
+    assert any("role column says Researcher get a role left out of clustering" in note for note in notes)
+    assert not any("match no role in speakers.roles" in note for note in notes)  # Jane is a nurse by her row
