@@ -11,10 +11,10 @@ from pathlib import Path
 
 from .artifacts import Segment
 from .errors import ThemesError
-from .formats.turns import DESCRIPTION, ROLE
+from .formats.turns import DESCRIPTION, ID, ROLE
 
 # A table's values kept as annotations ("id=17", "role=Nurse"): data, not a transcriber's notes.
-FIELDS = ("id=", ROLE)
+FIELDS = (ID, ROLE)
 ROLE_PREFIX = {"user": "U", "professional": "P", "facilitator": "F", "respondent": "R"}
 OTHER_PREFIX = "X"  # the role "unknown", and any role whose letter would pass for another's
 

@@ -70,7 +70,8 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     from .ingest import ingest
     from .mapping import map_to_taxonomy, no_mapping
     from .segment import segment
-    from .speakers import stated_role_of, unknown_speakers, unstated_roles
+    from .formats.turns import stated_role
+    from .speakers import unknown_speakers, unstated_roles
 
     progress = progress or Progress()
     timings: dict[str, float] = {}
@@ -143,14 +144,11 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     sources, skipped = kept("sources", tuple[list[Source], list[str]], {"transcripts": ingested.digest},
                             lambda: ([Source.of(t) for t in ingested.value[0]], ingested.value[1]), "ingest")
     private = config.privacy.pseudonymise
-    if private:  # a reason may quote the file, a speaker's real label with it: the console only
-        shown, skipped = skipped, [private_problem(problem) for problem in skipped]
-        for problem in shown:
-            progress.warn(f"skipped: {problem}")
     for problem in skipped:
-        notes.append(f"skipped: {problem}")
-        if not private:
-            progress.warn(f"skipped: {problem}")
+        progress.warn(f"skipped: {problem}")
+    if private:  # a reason may quote the file, a speaker's real label with it: the console only
+        skipped = [private_problem(problem) for problem in skipped]
+    notes.extend(f"skipped: {problem}" for problem in skipped)
     for notice in dict.fromkeys(n for s in sources for n in s.notices):  # a table split by source: once
         notes.append(notice)
         progress.warn(notice)
@@ -171,8 +169,8 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         notes.append(message + ("; `themes speakers` lists them (not here: privacy.pseudonymise is on)"
                                 if private else listed))
         progress.warn(message + listed)
-    excluded = sorted({stated_role_of(s) for s in segments
-                       if stated_role_of(s) and s.role in config.speakers.exclude_from_clustering})
+    excluded = sorted({stated for s in segments
+                       if (stated := stated_role(s)) and s.role in config.speakers.exclude_from_clustering})
     if excluded:
         message = (f"rows whose role column says {', '.join(excluded[:10])} get a role left out of clustering "
                    "(speakers.exclude_from_clustering); give those values another role in speakers.roles to "

@@ -8,7 +8,7 @@ from fnmatch import fnmatchcase
 
 from .artifacts import Segment, Source, Transcript
 from .config import SpeakersConfig
-from .formats.turns import ROLE, description_of, stated_role
+from .formats.turns import description_of, stated_role
 
 UNLABELLED_ROLE = "respondent"
 
@@ -73,15 +73,10 @@ def unknown_speakers(sources: list[Source], config: SpeakersConfig) -> list[str]
     })
 
 
-def stated_role_of(segment: Segment) -> str:
-    """The role a table's role column gave the segment's row (``role=...``), or ""."""
-    return next((note[len(ROLE):] for note in segment.annotations if note.startswith(ROLE)), "")
-
-
 def unstated_roles(segments: list[Segment], config: SpeakersConfig) -> list[str]:
     """The values of a table's role column that match no role (their rows without a speaker
     got ``unknown_role``)."""
-    return sorted({stated for segment in segments if (stated := stated_role_of(segment))
+    return sorted({stated for segment in segments if (stated := stated_role(segment))
                    and role_of("", segment.source, config, stated=stated) == config.unknown_role})
 
 

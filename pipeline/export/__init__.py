@@ -119,7 +119,8 @@ def export(run_dir: Path, fmt: str, out: Path, include_suggestions: bool = False
         raise ThemesError(f"{out}: is a folder; --out takes a file name")
     if not out.parent.is_dir():
         raise ThemesError(f"{out.parent}: folder not found (--out)")
-    if any(is_run_folder(folder) for folder in (out.parent, *out.parent.resolve().parents)):
+    folder = out.parent.resolve()
+    if any(is_run_folder(above) for above in (folder, *folder.parents)):
         # a rerun replaces a run folder whole, so it would refuse while this is there
         raise ThemesError(f"{out}: inside a run folder, which a rerun replaces; "
                           f"write the export elsewhere (--out {out.name})")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..artifacts import Transcript
 from ..errors import ThemesError
-from .turns import ROLE, TurnBuilder, normalise_time
+from .turns import ID, ROLE, TurnBuilder, normalise_time
 
 KEYS = ("text", "speaker", "source", "timestamp", "id", "role")
 OPTIONAL_DEFAULTS = {"speaker": "speaker", "source": "source", "timestamp": "timestamp", "id": "id", "role": "role"}
@@ -346,7 +346,7 @@ def parse_rows(rows, source: str, path: Path, sha256: str = "", columns: dict[st
             row_id = _cell(row.get(chosen["id"])).strip() if "id" in chosen else ""
             role = " ".join(_cell(row.get(chosen["role"])).split()) if "role" in chosen else ""
             builder.begin(speaker, line, normalise_time(time) if time else "",
-                          ((f"id={row_id}",) if row_id else ()) + ((ROLE + role,) if role else ()))
+                          ((ID + row_id,) if row_id else ()) + ((ROLE + role,) if role else ()))
             builder.add(start, end)
         metadata = (f"{group['empty']} row(s) without text left out",) if group["empty"] else ()
         turns = builder.turns()

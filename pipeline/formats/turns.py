@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator
 
-from ..artifacts import Turn
+from ..artifacts import Segment, Turn
 
 # LF, CRLF, bare CR (classic Mac, some Windows exports), and the rarer breaks Word and web
 # tools leave behind (vertical tab, form feed, NEL, line and paragraph separators).
@@ -32,6 +32,8 @@ DESCRIPTION = "description="
 # A table's role column gives a row's role in the respondents' own words ("Service user"): the
 # annotation "role=Service user", matched against speakers.roles (speakers.role_of).
 ROLE = "role="
+# A table's id column: the annotation "id=17".
+ID = "id="
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,9 @@ def description_of(turn: Turn) -> str:
     return next((note[len(DESCRIPTION):] for note in turn.annotations if note.startswith(DESCRIPTION)), "")
 
 
-def stated_role(turn: Turn) -> str:
-    """The role a table's role column gives the turn (``Service user``), or ""."""
+def stated_role(turn: Turn | Segment) -> str:
+    """The role a table's role column gives the turn, or the segment's row (``Service user``),
+    or "" (a segment keeps its turn's annotations)."""
     return next((note[len(ROLE):] for note in turn.annotations if note.startswith(ROLE)), "")
 
 

@@ -141,8 +141,7 @@ def _name_lines(cue_lines: list[tuple[Line, str]]) -> dict[int, str]:
     transcripts): {line number: name}, where most cues are laid out so and some name recurs
     (captions wrapped over two lines are not); empty otherwise."""
     firsts = [line for (line, time), (_, next_time) in zip(cue_lines, cue_lines[1:]) if time and not next_time]
-    names = {line.number: speech_view(line.text).strip() for line in firsts
-             if _name_alone(speech_view(line.text).strip())}
+    names = {line.number: name for line in firsts if _name_alone(name := speech_view(line.text).strip())}
     cues = sum(1 for _, time in cue_lines if time)
     if len(names) * 2 <= cues or len(set(names.values())) == len(names):
         return {}
