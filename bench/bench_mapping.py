@@ -140,11 +140,11 @@ def bertopic_zeroshot(docs: list[str], X: np.ndarray, tax, embedder, truth: list
 
 def map_vectors(X: np.ndarray, tax, embedder, texts: list[str]):
     """The pipeline's lifts and calibrated (P(code), P(fit)) for texts embedded as ``X``."""
-    from pipeline.mapping import build_profiles, calibrate, lift
+    from pipeline.mapping import build_profiles, calibrate, lift, match_tokens
     from pipeline.words import content_words
 
     profiles = build_profiles(tax, embedder)
-    lifts, meaning, _ = lift(X, profiles, [content_words(t) for t in texts])
+    lifts, meaning, _ = lift(X, profiles, [content_words(t) for t in texts], tokens=match_tokens(texts, tax, embedder))
     return lifts, meaning, calibrate(lifts, meaning)
 
 
@@ -164,7 +164,9 @@ def turn_context_check(embedder, tax, settings, extra_weights=()) -> dict:
     segment): per-segment top-3 with and without the turn's context."""
     from pipeline.artifacts import Transcript, Turn
     from pipeline.config import SegmentationConfig, SpeakersConfig
-    from pipeline.mapping import build_profiles, in_turn_context, lift
+    from dataclasses import replace
+
+    from pipeline.mapping import _blend_turns, build_profiles, in_turn_context, lift, match_tokens
     from pipeline.segment import segment
     from pipeline.words import content_words
 
@@ -184,10 +186,13 @@ def turn_context_check(embedder, tax, settings, extra_weights=()) -> dict:
     truth = [truth_of_turn[s.turn_id] for s in segments]
     X = embedder.encode([s.text for s in segments])
     profiles = build_profiles(tax, embedder)
+    tokens = match_tokens([s.text for s in segments], tax, embedder)
     y = np.array(truth)
     out = {"segments": len(segments), "turns": len(frame)}
     for weight in sorted({0.0, settings.turn_context, *extra_weights}):
-        lifts = lift(in_turn_context(segments, X, weight), profiles, [content_words(s.text) for s in segments])[0]
+        blended = replace(tokens, segments=_blend_turns(segments, tokens.segments, weight))
+        lifts = lift(in_turn_context(segments, X, weight), profiles, [content_words(s.text) for s in segments],
+                     tokens=blended)[0]
         order = np.argsort(-lifts, axis=1, kind="stable")
         out[f"top3 w={weight:g}"] = (order[:, :3] == y[:, None]).any(axis=1).mean()
     return out
@@ -204,7 +209,7 @@ def cluster_check(embedder, tax, settings, thresholds=(0.1, 0.2, 0.3)) -> list[t
 
     from pipeline.cluster import cluster
     from pipeline.config import ClusteringConfig
-    from pipeline.mapping import map_to_taxonomy
+    from pipeline.mapping import map_to_taxonomy, match_tokens
 
     frame, truth = nhs_items(3000, 0, tax)
     docs = frame["feedback"].tolist()
@@ -226,9 +231,10 @@ def cluster_check(embedder, tax, settings, thresholds=(0.1, 0.2, 0.3)) -> list[t
                 "first right (by size)": (first * sizes)[given].sum() / sizes[given].sum() if given.any() else 0.0}
 
     rows = []
+    tokens = match_tokens([s.text for s in segments], tax, embedder)  # made once for the three
     for threshold in thresholds:
         mapping = map_to_taxonomy(segments, X, clustering, tax, embedder,
-                                  settings.model_copy(update={"cluster_threshold": threshold}))
+                                  settings.model_copy(update={"cluster_threshold": threshold}), tokens)
         suggested = [[s.code_id for s in mapping.clusters[c.cluster_id]] for c in clustering.clusters]
         default = " (default)" if threshold == settings.cluster_threshold else ""
         rows.append((f"pipeline, cluster_threshold {threshold}{default}", figures(suggested)))

@@ -69,6 +69,10 @@ class CachedEmbedder:
             return self.embedder.encode([])
         return vectors[[index[k] for k in keys]]
 
+    def encode_tokens(self, texts, each, progress=None):
+        """Token vectors are not cached: the wrapped embedder makes them."""
+        self.embedder.encode_tokens(texts, each, progress)
+
 
 def default_embedder() -> CachedEmbedder:
     from pipeline.config import EmbeddingConfig

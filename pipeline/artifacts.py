@@ -1,7 +1,7 @@
 """The typed artifacts every stage speaks, defined once.
 
 ingest -> list[Transcript]; segment -> list[Segment]; embed -> Embeddings (float32 array);
-cluster -> Clustering; mapping -> Mapping; report -> HTML text.
+cluster -> Clustering; match -> TokenMatch; mapping -> Mapping; report -> HTML text.
 """
 
 from __future__ import annotations
@@ -151,3 +151,14 @@ class Mapping:
     segments: dict[str, list[Suggestion]]
     threshold: float
     closest: dict[int, list[Suggestion]] = field(default_factory=dict)
+
+
+@dataclass
+class TokenMatch:
+    """Token-level similarity (MaxSim, ``pipeline.maxsim``) of the segments to each text of
+    the taxonomy's code profiles, in the order of ``profile_texts``: ``segments`` (segments,
+    texts), and ``background`` (the generic sentences of ``mapping.BACKGROUND``, texts)."""
+
+    profile_texts: list[str]
+    segments: np.ndarray
+    background: np.ndarray

@@ -45,6 +45,23 @@ class Embedder(Protocol):
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray: ...
 
 
+# An embedder may also give each text's token vectors, for token-level matching
+# (``pipeline.maxsim``): ``encode_tokens(texts, each, progress)`` calls ``each(i, vectors)``
+# once per text, from any thread, with ``word_vectors`` of its tokens.
+TokenSink = Callable[[int, np.ndarray], None]
+
+
+def word_vectors(hidden: np.ndarray, tokens: list[str], special: list[int]) -> np.ndarray:
+    """A text's contextual token vectors (tokens, d) -> those of its word pieces at unit length:
+    special tokens ([CLS], [SEP]) and pieces without a letter or digit (punctuation) left out.
+    A text with none left gets one zero vector, which matches nothing."""
+    keep = [not flag and any(ch.isalnum() for ch in token) for token, flag in zip(tokens, special)]
+    vectors = np.asarray(hidden, dtype=np.float32)[np.flatnonzero(keep)]
+    if not len(vectors):
+        return np.zeros((1, hidden.shape[-1]), dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
 def packaged_model_dir(module_name: str) -> Path:
     """The folder holding the weights inside an installed model package."""
     try:
@@ -126,6 +143,22 @@ class SentenceTransformerEmbedder:
             if progress:
                 progress(len(batch))
         return out
+
+
+    def encode_tokens(self, texts: list[str], each: TokenSink, progress: Callable[[int], None] | None = None) -> None:
+        model = self.model
+        tokenizer = model.tokenizer
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start:start + self.batch_size]
+            hidden = model.encode(batch, batch_size=self.batch_size, show_progress_bar=False,
+                                  output_value="token_embeddings", convert_to_numpy=False)
+            for i, (text, vectors) in enumerate(zip(batch, hidden)):
+                encoded = tokenizer(text, truncation=True, max_length=model.max_seq_length,
+                                    return_special_tokens_mask=True)
+                tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"])
+                each(start + i, word_vectors(vectors.float().cpu().numpy(), tokens, encoded["special_tokens_mask"]))
+            if progress:
+                progress(len(batch))
 
 
 @lru_cache(maxsize=2)
@@ -439,35 +472,50 @@ class OnnxEmbedder:
             self._session = (session, tokenizer)
         return self._session
 
-    def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def _hidden(self, texts: list[str], take: Callable[[int, np.ndarray, object], None],
+                progress: Callable[[int], None] | None) -> None:
+        """Run the model on ``texts``: ``take(i, hidden, encoding)`` gets each text's last
+        hidden state (tokens, d) and its tokenizer encoding, from the worker threads."""
         from concurrent.futures import ThreadPoolExecutor
 
         session, tokenizer = self._load()
-        out = np.zeros((len(texts), int(session.get_outputs()[0].shape[-1])), dtype=np.float32)
-        if not texts:
-            return out
-        encodings = [np.asarray(e.ids, dtype=np.int64) for e in tokenizer.encode_batch(list(texts))]
+        encodings = tokenizer.encode_batch(list(texts))
+        ids_of = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
 
         def run(call: list[int]) -> int:
-            # A text's vector is the same whatever shares its call: the texts in a call have
-            # the same length (no padding, so the mean is over the text's own tokens), and the
-            # model scales activations per token (see quantize_rows), never across texts.
-            ids = np.stack([encodings[i] for i in call])
+            # A text's result is the same whatever shares its call: the texts in a call have
+            # the same length (no padding), and the model scales activations per token (see
+            # quantize_rows), never across texts.
+            ids = np.stack([ids_of[i] for i in call])
             hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
                                         "token_type_ids": np.zeros_like(ids)})[0]
             for row, i in enumerate(call):
-                vector = hidden[row].mean(axis=0)
-                if self.normalize:
-                    vector /= max(float(np.linalg.norm(vector)), 1e-12)
-                out[i] = vector
+                take(i, hidden[row], encodings[i])
             return len(call)
 
-        calls = same_length_calls([len(e) for e in encodings], self.batch_size)
+        calls = same_length_calls([len(ids) for ids in ids_of], self.batch_size)
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
             for done in pool.map(run, calls):
                 if progress:
                     progress(done)
+
+    def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        session, _ = self._load()
+        out = np.zeros((len(texts), int(session.get_outputs()[0].shape[-1])), dtype=np.float32)
+
+        def pool(i: int, hidden: np.ndarray, _encoding) -> None:
+            vector = hidden.mean(axis=0)  # over the text's own tokens: nothing is padded
+            if self.normalize:
+                vector /= max(float(np.linalg.norm(vector)), 1e-12)
+            out[i] = vector
+
+        if texts:
+            self._hidden(texts, pool, progress)
         return out
+
+    def encode_tokens(self, texts: list[str], each: TokenSink, progress: Callable[[int], None] | None = None) -> None:
+        self._hidden(texts, lambda i, hidden, e: each(i, word_vectors(hidden, e.tokens, e.special_tokens_mask)),
+                     progress)
 
 
 def make_embedder(config) -> Embedder:

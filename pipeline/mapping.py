@@ -6,20 +6,23 @@ How a score is made (docs/taxonomy.md says the same for analysts):
    keywords and each example. All are embedded with the run's model.
 2. *Similarity.* A segment's similarity to a leaf is the mean of its three best cosine
    similarities over the leaf's texts, averaged with its cosine to the leaf's profile centroid:
-   one lucky example cannot carry a code, and a code with many examples is not favoured.
+   one lucky example cannot carry a code, and a code with many examples is not favoured. Its
+   word pieces are matched too, each in context against those of every profile text
+   (``pipeline.maxsim``, the mean of the leaf's three best texts); a leaf's similarity is
+   ``SENTENCE_WEIGHT`` x the first plus ``TOKEN_WEIGHT`` x the second, each above its
+   background level (below).
 3. *Lift.* From that similarity we subtract the leaf's mean similarity to a fixed set of
    generic, off-topic sentences (``BACKGROUND``), so codes whose wording matches any talk
    ("support", "feelings") lose their head start; and add the support of its group and theme
    (weight 0.75 shared between them), so a leaf in a well-matched group and theme ranks
    higher. A group's or theme's support is the mean lift of its five best leaves, averaged
-   with the lift of its own texts when it has a description or examples. Lift is in cosine
-   units.
+   with the lift of its own texts when it has a description or examples.
    *Shared words* count too: the segment's words (stemmed, stop words left out) scored
    against each leaf's profile words with BM25 (``mapping.shared_words`` lift per BM25 unit), so a
    segment that uses a code's own terms ("restraint", "waiting list") gets that evidence
    even where its meaning is spread over a long sentence.
-4. *Turn context.* A segment's vector is blended with its turn's mean vector
-   (``mapping.turn_context``), so every part of a long answer is read in its context and the
+4. *Turn context.* A segment's vector is blended with its turn's mean vector, and its word
+   matches with its turn's mean matches (``mapping.turn_context``), so every part of a long answer is read in its context and the
    parts of one turn get consistent suggestions.
 5. *Calibration.* Two logistic curves, fitted once on real coded text and stored below, turn
    lifts into probabilities: ``P(code)``, that this code is the analysts' code for the segment,
@@ -39,13 +42,14 @@ ancestors. Everything here is deterministic: no sampling, ties broken by taxonom
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Suggestion
+from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Suggestion, TokenMatch
 from .config import MappingConfig
 from .embed import Embedder
+from .maxsim import match
 from .taxonomy import Taxonomy
 from .words import content_words, stem
 
@@ -95,9 +99,9 @@ BACKGROUND = (
 
 # Logistic calibration, fitted by `python bench/bench_mapping.py --fit` (see docs/taxonomy.md):
 # P(code) = sigmoid(a * lift + b * (lift - best lift of the other codes) + c)
-CODE_CALIBRATION = (1.90, 8.26, -2.48)
+CODE_CALIBRATION = (0.71, 4.06, -2.29)
 # P(fit) = sigmoid(a * best lift + c)
-FIT_CALIBRATION = (15.16, -4.78)
+FIT_CALIBRATION = (5.57, -4.46)
 
 # A cluster's runners-up (its second and third suggestions) need this share of its members,
 # the first ``mapping.cluster_threshold``: on 70 clusters of NHS comments the right code was
@@ -105,6 +109,11 @@ FIT_CALIBRATION = (15.16, -4.78)
 # the threshold too (bench/bench_mapping.py); the first suggestion is unchanged.
 RUNNER_UP_SHARE = 0.1
 TOP_TEXTS = 3
+# A leaf's similarity = SENTENCE_WEIGHT x (sentence vectors' lift) + TOKEN_WEIGHT x (token
+# MaxSim's lift, ``pipeline.maxsim``). Chosen on the development set and the NHS fit sample
+# among 0.5 to 1.25 and 1 to 3 (docs/taxonomy.md); an embedder without token vectors (a
+# stand-in) is scored on sentence vectors alone, at weight 1.
+SENTENCE_WEIGHT, TOKEN_WEIGHT = 0.75, 2.5
 TOP_LEAVES = 5  # 3, 4, 7, 10 and all measured; 5 ranked best on both benchmarks
 ANCESTOR_SUPPORT = 0.75
 # The share of a group's or theme's support that comes from its own texts (description,
@@ -161,13 +170,8 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 def build_profiles(taxonomy: Taxonomy, embedder: Embedder) -> CodeProfiles:
     leaves = [code.id for code in taxonomy.walk() if code.is_leaf]
-    # Groups and themes with a description or examples get their own profile; one with a
-    # label only is judged by its leaves alone (its label added nothing on a labels-only
-    # codebook, bench/bench_mapping.py).
-    described = [code.id for code in taxonomy.walk()
-                 if not code.is_leaf and (code.description or code.examples)]
-    rows = [(index, kind, text) for index, code_id in enumerate(leaves + described)
-            for kind, text in profile_texts(taxonomy, code_id)]
+    described = _described(taxonomy)
+    rows = _profile_rows(leaves, described, taxonomy)
     embedded = _unit(np.asarray(embedder.encode([text for _, _, text in rows] + list(BACKGROUND)),
                                 dtype=np.float32))
     background = embedded[len(rows):]
@@ -192,6 +196,28 @@ def build_profiles(taxonomy: Taxonomy, embedder: Embedder) -> CodeProfiles:
         profiles.own = _profiles(described, rows[cut:], owner[cut:] - len(leaves), embedded[cut:len(rows)],
                                  background)
     return profiles
+
+
+def _described(taxonomy: Taxonomy) -> list[str]:
+    """Groups and themes with a description or examples: they get a profile of their own (one
+    with a label only is judged by its leaves alone: its label added nothing on a labels-only
+    codebook, bench/bench_mapping.py)."""
+    return [code.id for code in taxonomy.walk() if not code.is_leaf and (code.description or code.examples)]
+
+
+def _profile_rows(leaves: list[str], described: list[str], taxonomy: Taxonomy) -> list[tuple[int, str, str]]:
+    """(owner, kind, text) of every profile text: the leaves' first, then the described groups'
+    and themes' (owner counts on from the leaves)."""
+    return [(index, kind, text) for index, code_id in enumerate(leaves + described)
+            for kind, text in profile_texts(taxonomy, code_id)]
+
+
+def match_tokens(texts: list[str], taxonomy: Taxonomy, embedder: Embedder, progress=None) -> TokenMatch | None:
+    """Token-level MaxSim of ``texts`` with every profile text of the taxonomy (and of
+    ``BACKGROUND``); None when the embedder gives no token vectors."""
+    leaves = [code.id for code in taxonomy.walk() if code.is_leaf]
+    rows = _profile_rows(leaves, _described(taxonomy), taxonomy)
+    return match(texts, [text for _, _, text in rows], list(BACKGROUND), embedder, progress)
 
 
 def _profiles(ids: list[str], rows: list[tuple[int, str, str]], owner: np.ndarray, vectors: np.ndarray,
@@ -264,13 +290,27 @@ def similarity(vectors: np.ndarray, profiles: CodeProfiles) -> tuple[np.ndarray,
     return score, which
 
 
+def _token_lift(scores: np.ndarray, background: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
+    """(n, count) from MaxSim ``scores`` (n, texts): each owner's ``TOP_TEXTS`` best texts'
+    mean, each text's score taken above its mean with the ``background`` sentences."""
+    lifted = scores - background.mean(axis=0)
+    out = np.zeros((len(scores), count), dtype=np.float32)
+    for index in range(count):
+        block = lifted[:, owner == index]
+        out[:, index] = np.sort(block, axis=1)[:, -min(TOP_TEXTS, block.shape[1]):].mean(axis=1)
+    return out
+
+
 def lift(vectors: np.ndarray, profiles: CodeProfiles, words: list[list[tuple[str, str]]] | None = None,
-         word_weight: float = MappingConfig().shared_words) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+         word_weight: float = MappingConfig().shared_words,
+         tokens: TokenMatch | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """-> (lifts, meaning, which). ``lifts`` (n, leaves): similarity above each leaf's
     background level, plus the words the texts share with the leaf (``words``: each text's
     ``content_words``, one per vector; None: meaning only) times ``word_weight`` per BM25
     unit, plus its ancestors' support. ``meaning``: the same without shared words (the same
     array when none count). ``which``: the index of the best profile text per leaf.
+    ``tokens``: the texts' token MaxSim with the profiles (rows as ``vectors``), weighed in
+    with ``TOKEN_WEIGHT``; None: sentence vectors alone.
 
     An ancestor's support is the mean lift of its five best leaves, averaged (``ANCESTOR_OWN``)
     with the lift of its own texts when it has some; a leaf gets its ancestors' support with
@@ -281,6 +321,15 @@ def lift(vectors: np.ndarray, profiles: CodeProfiles, words: list[list[tuple[str
     own = None
     if profiles.own is not None:
         own = similarity(vectors, profiles.own)[0] - profiles.own.baseline[None, :]
+    if tokens is not None:
+        if tokens.profile_texts != profiles.texts + (profiles.own.texts if profiles.own else []):
+            raise ValueError("token matches were made for other profile texts")
+        cut = len(profiles.texts)
+        lifted = SENTENCE_WEIGHT * lifted + TOKEN_WEIGHT * _token_lift(
+            tokens.segments[:, :cut], tokens.background[:, :cut], profiles.owner, len(profiles.leaf_ids))
+        if own is not None:
+            own = SENTENCE_WEIGHT * own + TOKEN_WEIGHT * _token_lift(
+                tokens.segments[:, cut:], tokens.background[:, cut:], profiles.own.owner, len(profiles.own.leaf_ids))
     meaning = _with_ancestor_support(lifted, own, profiles)
     if words is None or not word_weight:
         return meaning, meaning, which
@@ -340,6 +389,21 @@ def in_turn_context(segments: list[Segment], embeddings: np.ndarray, weight: flo
     return out
 
 
+def _blend_turns(segments: list[Segment], scores: np.ndarray, weight: float) -> np.ndarray:
+    """Each segment's row of ``scores`` blended with its turn's mean row, as ``in_turn_context``
+    blends vectors: (row + weight * turn mean) / (1 + weight)."""
+    if weight <= 0 or not len(segments):
+        return scores
+    turns: dict[tuple[str, int], list[int]] = {}
+    for i, s in enumerate(segments):
+        turns.setdefault((s.source, s.turn_id), []).append(i)
+    out = scores.copy()
+    for rows in turns.values():
+        if len(rows) > 1:
+            out[rows] = (scores[rows] + weight * scores[rows].mean(axis=0)) / (1 + weight)
+    return out
+
+
 def _order(scores: np.ndarray) -> np.ndarray:
     """Leaf indices best first; ties keep taxonomy order."""
     return np.lexsort((np.arange(len(scores)), -np.round(scores, 6)))
@@ -363,12 +427,18 @@ def _suggestion(leaf: int, score: float, profiles: CodeProfiles, taxonomy: Taxon
 
 
 def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering: Clustering,
-                    taxonomy: Taxonomy, embedder: Embedder, settings: MappingConfig) -> Mapping:
-    """Suggestions for every segment and every cluster, best first; [] = abstain."""
+                    taxonomy: Taxonomy, embedder: Embedder, settings: MappingConfig,
+                    tokens: TokenMatch | None = None) -> Mapping:
+    """Suggestions for every segment and every cluster, best first; [] = abstain. ``tokens``:
+    the segments' ``match_tokens`` (the run keeps them in its cache); None: made here."""
     profiles = build_profiles(taxonomy, embedder)
     vectors = in_turn_context(segments, embeddings, settings.turn_context)
+    if tokens is None:
+        tokens = match_tokens([s.text for s in segments], taxonomy, embedder)
+    if tokens is not None:
+        tokens = replace(tokens, segments=_blend_turns(segments, tokens.segments, settings.turn_context))
     words = [content_words(s.text) for s in segments]
-    lifts, meaning, which = lift(vectors, profiles, words, settings.shared_words)
+    lifts, meaning, which = lift(vectors, profiles, words, settings.shared_words, tokens)
     # Whether any code fits at all is read from meaning alone: off-topic talk shares everyday
     # words with codes ("feel", "time"), and with them counted, counsel-chat questions about
     # private life got no suggestion 29 % of the time instead of 71 % (bench/bench_mapping.py).
@@ -448,4 +518,4 @@ def no_mapping(segments: list[Segment], clustering: Clustering) -> Mapping:
                    segments={s.segment_id: [] for s in segments}, threshold=1.0)
 
 
-__all__ = ["map_to_taxonomy", "no_mapping", "build_profiles", "lift", "calibrate", "UNCLUSTERED"]
+__all__ = ["map_to_taxonomy", "match_tokens", "no_mapping", "build_profiles", "lift", "calibrate", "UNCLUSTERED"]

@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from . import __version__
-from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Source, Suggestion, Transcript
+from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Source, Suggestion, TokenMatch, Transcript
 from .config import Config, dump_config, resolve_taxonomy_path
 from .embed import Embedder, embed, make_embedder
 from .errors import ThemesError
@@ -68,7 +68,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     """Run every stage on the configured inputs and return the artifacts (writes nothing)."""
     from .cluster import UMAP_SETTINGS, cluster, reduce
     from .ingest import ingest
-    from .mapping import map_to_taxonomy, no_mapping
+    from .mapping import map_to_taxonomy, match_tokens, no_mapping
     from .segment import segment
     from .formats.turns import stated_role
     from .speakers import unknown_speakers, unstated_roles
@@ -199,9 +199,9 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     injected = embedder is not None and not hasattr(embedder, "fingerprint")
     embedder = embedder or make_embedder(config.embedding)
     texts = [s.text for s in segments]
+    texts_digest = sha256_bytes(json.dumps(texts, ensure_ascii=False).encode())
     embedded = stage("embed", np.ndarray,
-                     None if injected else {"texts": sha256_bytes(json.dumps(texts, ensure_ascii=False).encode()),
-                                            "embedder": embedder_fingerprint(embedder)},
+                     None if injected else {"texts": texts_digest, "embedder": embedder_fingerprint(embedder)},
                      {"embedding": config.embedding}, embed, texts, embedder, progress.advance, total=len(segments))
     embeddings = embedded.value
     progress.done("embed", f"{len(segments)} segments{tag('embed')}")
@@ -231,8 +231,18 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     if taxonomy is None:
         mapping = no_mapping(segments, clustering)
     else:
+        # Token-level matches need the model once more over the segments: a stage of its own,
+        # so a rerun that changes clustering or mapping settings takes them from the cache.
+        matched = stage("match", TokenMatch | None,
+                        None if injected else {"texts": texts_digest, "embedder": embedder_fingerprint(embedder),
+                                               "taxonomy": taxonomy.digest},
+                        {}, match_tokens, texts, taxonomy, embedder, progress.advance, total=len(segments),
+                        module="mapping")
+        if matched.value is not None:
+            progress.done("match", f"{len(segments)} segments with {len(matched.value.profile_texts)} code texts"
+                                   f"{tag('match')}")
         mapping = timed("mapping", map_to_taxonomy, segments, embeddings, clustering, taxonomy, embedder,
-                        config.mapping)
+                        config.mapping, matched.value)
     if taxonomy is None:
         progress.done("mapping", "no taxonomy: name the clusters in the report")
     else:

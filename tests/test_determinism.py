@@ -48,7 +48,8 @@ def test_cli_rerun_is_identical_and_cached(tmp_path):
     assert second.returncode == 0, second.stderr
     assert {name: (out / name).read_bytes() for name in OUTPUTS} == before
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["cached"] == {"ingest": True, "segment": True, "embed": True, "reduce": True, "cluster": True}
+    assert manifest["cached"] == {"ingest": True, "segment": True, "embed": True, "reduce": True, "cluster": True,
+                                  "match": True}
     assert "(cached)" in second.stderr
 
 

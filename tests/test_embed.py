@@ -189,3 +189,29 @@ def test_a_text_gets_the_same_vector_whatever_shares_its_call():
     extra = ["The quiet ward was clean.", "Tea was cold."]
     shuffled = OnnxEmbedder("all-MiniLM-L6-v2", batch_size=2).encode([texts[i] for i in order] + extra)
     assert np.array_equal(shuffled[:len(texts)], together[order])
+
+
+def _token_vectors(embedder, texts):
+    out = [None] * len(texts)
+
+    def keep(i, vectors):
+        out[i] = vectors
+
+    embedder.encode_tokens(texts, keep)
+    return out
+
+
+@needs_fast_model
+def test_both_backends_give_the_same_word_pieces_close_to_each_other():
+    int8 = _token_vectors(OnnxEmbedder("all-MiniLM-L6-v2", batch_size=4), TEXTS)
+    fp32 = _token_vectors(SentenceTransformerEmbedder("all-MiniLM-L6-v2", batch_size=4), TEXTS)
+    _, tokenizer = OnnxEmbedder("all-MiniLM-L6-v2")._load()
+    for text, a, b in zip(TEXTS, int8, fp32):
+        pieces = [t for t in tokenizer.encode(text).tokens if t not in ("[CLS]", "[SEP]") and any(c.isalnum() for c in t)]
+        assert a.shape == b.shape == (len(pieces), 384), text  # punctuation and [CLS]/[SEP] left out
+        assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+        cosines = (a * b).sum(axis=1)
+        assert cosines.min() > 0.9 and cosines.mean() > 0.97, (text, cosines)
+    # A text's word pieces do not depend on the texts beside it.
+    alone = _token_vectors(OnnxEmbedder("all-MiniLM-L6-v2", batch_size=4), TEXTS[3:4])[0]
+    assert np.array_equal(alone, int8[3])

@@ -1,0 +1,83 @@
+"""Token-level matching ("late interaction", as in ColBERT's MaxSim), a second reading of each
+segment beside its sentence vector.
+
+A sentence vector averages a whole utterance into one point, so its topic dominates and how
+it is said (an experience, a cause, a proposal) weighs little. Here each word piece of the
+segment, in its context, finds the most similar word piece of a code's text; a segment's
+MaxSim with that text is the mean over the segment's word pieces. `mapping.py` adds it to the
+sentence similarity. Measured on `make bench-mapping`'s sets (docs/taxonomy.md): NHS top-1
+and top-3 and the development set's right theme first all rise.
+
+The model runs once more over the segments for this (its token vectors are not kept by the
+embedding stage: they take some 200 times the room of a sentence vector), and the run keeps
+the result in the stage cache.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .artifacts import TokenMatch
+from .embed import Embedder
+
+
+def can_match(embedder: Embedder) -> bool:
+    """Whether the embedder gives token vectors (both real backends do; stand-ins may not)."""
+    return callable(getattr(embedder, "encode_tokens", None))
+
+
+def token_vectors(texts: list[str], embedder: Embedder) -> list[np.ndarray]:
+    """Each text's unit word-piece vectors (pieces, d), in the order given."""
+    out: list[np.ndarray] = [np.zeros((0, 0), dtype=np.float32)] * len(texts)
+
+    def keep(i: int, vectors: np.ndarray) -> None:
+        out[i] = vectors
+
+    embedder.encode_tokens(texts, keep)
+    return out
+
+
+class TokenIndex:
+    """The word-piece vectors of some texts stacked into one matrix, with where each text starts."""
+
+    def __init__(self, vectors: list[np.ndarray]):
+        self.matrix = np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32)
+        self.starts = np.cumsum([0] + [len(v) for v in vectors[:-1]])
+
+    def maxsim(self, query: np.ndarray) -> np.ndarray:
+        """(texts,) for one text's word-piece vectors: for each indexed text, the mean over the
+        query's pieces of their best cosine with a piece of that text."""
+        best = np.maximum.reduceat(query @ self.matrix.T, self.starts, axis=1)
+        return best.mean(axis=0)
+
+
+def maxsim_matrix(texts: list[str], index: TokenIndex, embedder: Embedder,
+                  progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """(len(texts), indexed texts) MaxSim; each distinct text is read once."""
+    unique = list(dict.fromkeys(texts))
+    out = np.zeros((len(unique), len(index.starts)), dtype=np.float32)
+
+    def score(i: int, vectors: np.ndarray) -> None:  # rows are disjoint: safe from any thread
+        out[i] = index.maxsim(vectors)
+
+    if unique:
+        embedder.encode_tokens(unique, score, progress)
+    if progress and len(unique) < len(texts):
+        progress(len(texts) - len(unique))
+    if len(unique) == len(texts):
+        return out
+    row = {text: i for i, text in enumerate(unique)}
+    return out[[row[t] for t in texts]]
+
+
+def match(texts: list[str], profile_texts: list[str], background: list[str], embedder: Embedder,
+          progress: Callable[[int], None] | None = None) -> TokenMatch | None:
+    """MaxSim of ``texts`` and of the ``background`` sentences with every profile text; None
+    when the embedder gives no token vectors."""
+    if not can_match(embedder):
+        return None
+    index = TokenIndex(token_vectors(profile_texts, embedder))
+    return TokenMatch(profile_texts=list(profile_texts), segments=maxsim_matrix(texts, index, embedder, progress),
+                      background=maxsim_matrix(list(background), index, embedder))
