@@ -35,7 +35,7 @@ CACHE_ENV = "THEMES_CACHE_DIR"
 ENTRY = "entry.json"
 VALUE = "value.json"
 FORMAT = 1
-STAGES = ("ingest", "sources", "segment", "embed", "reduce", "tree", "cluster", "mapping")
+STAGES = ("ingest", "sources", "segment", "embed", "reduce", "tree", "cluster", "match", "mapping")
 
 
 # The libraries whose versions can change each stage's output: an entry is reused only with
@@ -50,6 +50,7 @@ LIBRARIES = {
     "reduce": ("numpy", "scipy", "scikit-learn", "umap-learn", "pynndescent", "numba"),
     "tree": ("numpy", "scipy", "scikit-learn", "hdbscan"),
     "cluster": ("numpy", "scipy", "scikit-learn", "hdbscan", "bertopic", "pandas"),
+    "match": ("numpy",),
     "mapping": ("numpy", "scikit-learn", "PyStemmer"),  # stop words, stems of shared words
 }
 

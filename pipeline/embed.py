@@ -46,9 +46,10 @@ class Embedder(Protocol):
 
 
 # An embedder may also give each text's token vectors, for token-level matching
-# (``pipeline.maxsim``): ``encode_tokens(texts, each, progress)`` calls ``each(i, vectors)``
-# once per text, from any thread, with ``word_vectors`` of its tokens.
-TokenSink = Callable[[int, np.ndarray], None]
+# (``pipeline.maxsim``): ``encode_tokens(texts, each, progress)`` calls ``each(rows, vectors)``
+# for some texts at a time, from any thread, with their indices and the ``word_vectors`` of
+# their tokens; every text once.
+TokenSink = Callable[[list[int], list[np.ndarray]], None]
 
 
 def word_vectors(hidden: np.ndarray, tokens: list[str], special: list[int]) -> np.ndarray:
@@ -152,11 +153,13 @@ class SentenceTransformerEmbedder:
             batch = texts[start:start + self.batch_size]
             hidden = model.encode(batch, batch_size=self.batch_size, show_progress_bar=False,
                                   output_value="token_embeddings", convert_to_numpy=False)
-            for i, (text, vectors) in enumerate(zip(batch, hidden)):
+            words = []
+            for text, vectors in zip(batch, hidden):
                 encoded = tokenizer(text, truncation=True, max_length=model.max_seq_length,
                                     return_special_tokens_mask=True)
                 tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"])
-                each(start + i, word_vectors(vectors.float().cpu().numpy(), tokens, encoded["special_tokens_mask"]))
+                words.append(word_vectors(vectors.float().cpu().numpy(), tokens, encoded["special_tokens_mask"]))
+            each(list(range(start, start + len(batch))), words)
             if progress:
                 progress(len(batch))
 
@@ -472,10 +475,11 @@ class OnnxEmbedder:
             self._session = (session, tokenizer)
         return self._session
 
-    def _hidden(self, texts: list[str], take: Callable[[int, np.ndarray, object], None],
+    def _hidden(self, texts: list[str], take: Callable[[list[int], np.ndarray, list], None],
                 progress: Callable[[int], None] | None) -> None:
-        """Run the model on ``texts``: ``take(i, hidden, encoding)`` gets each text's last
-        hidden state (tokens, d) and its tokenizer encoding, from the worker threads."""
+        """Run the model on ``texts``: ``take(rows, hidden, encodings)`` gets the texts of one
+        call (their indices, their last hidden states (texts, tokens, d), their tokenizer
+        encodings), from the worker threads."""
         from concurrent.futures import ThreadPoolExecutor
 
         session, tokenizer = self._load()
@@ -489,8 +493,7 @@ class OnnxEmbedder:
             ids = np.stack([ids_of[i] for i in call])
             hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
                                         "token_type_ids": np.zeros_like(ids)})[0]
-            for row, i in enumerate(call):
-                take(i, hidden[row], encodings[i])
+            take(call, hidden, [encodings[i] for i in call])
             return len(call)
 
         calls = same_length_calls([len(ids) for ids in ids_of], self.batch_size)
@@ -503,19 +506,20 @@ class OnnxEmbedder:
         session, _ = self._load()
         out = np.zeros((len(texts), int(session.get_outputs()[0].shape[-1])), dtype=np.float32)
 
-        def pool(i: int, hidden: np.ndarray, _encoding) -> None:
-            vector = hidden.mean(axis=0)  # over the text's own tokens: nothing is padded
-            if self.normalize:
-                vector /= max(float(np.linalg.norm(vector)), 1e-12)
-            out[i] = vector
+        def pool(rows: list[int], hidden: np.ndarray, _encodings) -> None:
+            for row, i in enumerate(rows):
+                vector = hidden[row].mean(axis=0)  # over the text's own tokens: nothing is padded
+                if self.normalize:
+                    vector /= max(float(np.linalg.norm(vector)), 1e-12)
+                out[i] = vector
 
         if texts:
             self._hidden(texts, pool, progress)
         return out
 
     def encode_tokens(self, texts: list[str], each: TokenSink, progress: Callable[[int], None] | None = None) -> None:
-        self._hidden(texts, lambda i, hidden, e: each(i, word_vectors(hidden, e.tokens, e.special_tokens_mask)),
-                     progress)
+        self._hidden(texts, lambda rows, hidden, encodings: each(rows, [
+            word_vectors(h, e.tokens, e.special_tokens_mask) for h, e in zip(hidden, encodings)]), progress)
 
 
 def make_embedder(config) -> Embedder:

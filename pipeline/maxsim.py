@@ -32,8 +32,9 @@ def token_vectors(texts: list[str], embedder: Embedder) -> list[np.ndarray]:
     """Each text's unit word-piece vectors (pieces, d), in the order given."""
     out: list[np.ndarray] = [np.zeros((0, 0), dtype=np.float32)] * len(texts)
 
-    def keep(i: int, vectors: np.ndarray) -> None:
-        out[i] = vectors
+    def keep(rows: list[int], vectors: list[np.ndarray]) -> None:
+        for i, v in zip(rows, vectors):
+            out[i] = v
 
     embedder.encode_tokens(texts, keep)
     return out
@@ -43,14 +44,16 @@ class TokenIndex:
     """The word-piece vectors of some texts stacked into one matrix, with where each text starts."""
 
     def __init__(self, vectors: list[np.ndarray]):
-        self.matrix = np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32)
+        self.matrix = np.ascontiguousarray(np.concatenate(vectors).T, dtype=np.float32)  # (d, pieces)
         self.starts = np.cumsum([0] + [len(v) for v in vectors[:-1]])
 
-    def maxsim(self, query: np.ndarray) -> np.ndarray:
-        """(texts,) for one text's word-piece vectors: for each indexed text, the mean over the
-        query's pieces of their best cosine with a piece of that text."""
-        best = np.maximum.reduceat(query @ self.matrix.T, self.starts, axis=1)
-        return best.mean(axis=0)
+    def maxsim(self, queries: list[np.ndarray]) -> np.ndarray:
+        """(queries, texts) for some texts' word-piece vectors: for each indexed text, the mean
+        over a query's pieces of their best cosine with a piece of that text. The queries go
+        through one matrix product (one per query would take almost twice as long)."""
+        best = np.maximum.reduceat(np.concatenate(queries) @ self.matrix, self.starts, axis=1)
+        lengths = np.array([len(q) for q in queries])
+        return np.add.reduceat(best, np.cumsum(lengths) - lengths, axis=0) / lengths[:, None]
 
 
 def maxsim_matrix(texts: list[str], index: TokenIndex, embedder: Embedder,
@@ -59,8 +62,8 @@ def maxsim_matrix(texts: list[str], index: TokenIndex, embedder: Embedder,
     unique = list(dict.fromkeys(texts))
     out = np.zeros((len(unique), len(index.starts)), dtype=np.float32)
 
-    def score(i: int, vectors: np.ndarray) -> None:  # rows are disjoint: safe from any thread
-        out[i] = index.maxsim(vectors)
+    def score(rows: list[int], vectors: list[np.ndarray]) -> None:  # rows are disjoint: safe from any thread
+        out[rows] = index.maxsim(vectors)
 
     if unique:
         embedder.encode_tokens(unique, score, progress)

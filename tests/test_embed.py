@@ -194,8 +194,9 @@ def test_a_text_gets_the_same_vector_whatever_shares_its_call():
 def _token_vectors(embedder, texts):
     out = [None] * len(texts)
 
-    def keep(i, vectors):
-        out[i] = vectors
+    def keep(rows, vectors):
+        for i, v in zip(rows, vectors):
+            out[i] = v
 
     embedder.encode_tokens(texts, keep)
     return out

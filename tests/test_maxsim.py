@@ -41,10 +41,11 @@ class WordEmbedder:
 
     def encode_tokens(self, texts, each, progress=None):
         self.calls = getattr(self, "calls", 0) + 1
-        for i in reversed(range(len(texts))):
-            each(i, self._tokens(texts[i]))
+        for end in range(len(texts), 0, -2):  # two texts a call, the last first
+            rows = list(range(max(0, end - 2), end))
+            each(rows, [self._tokens(texts[i]) for i in rows])
             if progress:
-                progress(1)
+                progress(len(rows))
 
 
 class SentencesOnly:
@@ -71,8 +72,9 @@ def test_maxsim_is_each_query_pieces_best_match_averaged():
     texts = [t / np.linalg.norm(t, axis=1, keepdims=True) for t in texts]
     query = rng.normal(size=(4, 8)).astype(np.float32)
     query /= np.linalg.norm(query, axis=1, keepdims=True)
-    expected = [np.mean([max(float(q @ d) for d in text) for q in query]) for text in texts]
-    np.testing.assert_allclose(TokenIndex(texts).maxsim(query), expected, rtol=1e-5)
+    other = query[:2] * -1
+    expected = [[np.mean([max(float(q @ d) for d in text) for q in one]) for text in texts] for one in (query, other)]
+    np.testing.assert_allclose(TokenIndex(texts).maxsim([query, other]), expected, rtol=1e-5)
 
 
 def test_maxsim_matrix_reads_each_distinct_text_once_in_the_callers_order():
