@@ -215,3 +215,30 @@ def test_rows_without_a_speaker_stay_apart_and_table_values_stay_as_they_are(tmp
     assert [(s.speaker, s.annotations) for s in out] == [
         ("", ("id=1", "role=Nurse")), ("", ("id=2", "role=Service user")), ("P1", ("[P1 Ratched]",))]
     assert "" not in key.mapping
+
+
+def test_new_codes_are_the_lowest_free_numbers_whatever_the_key_already_gives(tmp_path):
+    import random
+    import re
+
+    def reference(mapping, speaker, prefix, taken):  # the rule, read off the whole key each time
+        used = {v for v in mapping.values() if re.fullmatch(rf"{prefix}\d+", v)}
+        number = 1
+        while f"{prefix}{number}" in used or f"{prefix}{number}".lower() in taken:
+            number += 1
+        return f"{prefix}{number}"
+
+    rng = random.Random(3)
+    for trial in range(30):
+        saved = {f"old {i}": f"{rng.choice('UPX')}{rng.randint(1, 12)}" for i in range(rng.randint(0, 8))}
+        path = tmp_path / f"key{trial}.json"
+        path.write_text(json.dumps(saved))
+        key, expected = PseudonymKey(path), dict(saved)
+        for step in range(40):
+            role = rng.choice(["user", "professional", "unknown"])
+            taken = {f"{p}{rng.randint(1, 15)}".lower() for p in "upx" for _ in range(rng.randint(0, 3))}
+            speaker = f"speaker {rng.randint(0, 30)}"
+            if speaker not in expected:
+                expected[speaker] = reference(expected, speaker, prefix_for(role), taken)
+            assert key.code(speaker, role, taken) == expected[speaker], (trial, step)
+        assert key.mapping == expected
