@@ -70,8 +70,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     from .ingest import ingest
     from .mapping import map_to_taxonomy, match_tokens, no_mapping
     from .segment import segment
-    from .formats.turns import stated_role
-    from .speakers import unknown_speakers, unstated_roles
+    from .speakers import role_warnings
 
     progress = progress or Progress()
     timings: dict[str, float] = {}
@@ -158,32 +157,9 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
                       {"segmentation": config.segmentation, "speakers": config.speakers},
                       lambda: segment(ingested.value[0], config.segmentation, config.speakers))
     segments = segmented.value
-    # Labels matching no role, less those a table's role column gave a role on every row.
-    unknown_rows = {s.speaker for s in segments if s.role == config.speakers.unknown_role}
-    unknown = [label for label in unknown_speakers(sources, config.speakers) if label in unknown_rows]
-    if unknown:
-        message = (f"{len(unknown)} speaker label(s) match no role in speakers.roles and get the role "
-                   f"'{config.speakers.unknown_role}'")
-        listed = f": {', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}"
-        # The labels may be names: with pseudonyms, on the console only, not in the run folder.
-        notes.append(message + ("; `themes speakers` lists them (not here: privacy.pseudonymise is on)"
-                                if private else listed))
-        progress.warn(message + listed)
-    excluded = sorted({stated for s in segments
-                       if (stated := stated_role(s)) and s.role in config.speakers.exclude_from_clustering})
-    if excluded:
-        message = (f"rows whose role column says {', '.join(excluded[:10])} get a role left out of clustering "
-                   "(speakers.exclude_from_clustering); give those values another role in speakers.roles to "
-                   "cluster them")
-        notes.append(message)
-        progress.warn(message)
-    unmatched = unstated_roles(segments, config.speakers)
-    if unmatched:
-        message = (f"{len(unmatched)} value(s) of the role column (input.columns.role) match no role in "
-                   f"speakers.roles and get the role '{config.speakers.unknown_role}' where the row has no "
-                   f"speaker: {', '.join(unmatched[:10])}{' ...' if len(unmatched) > 10 else ''}")
-        notes.append(message)
-        progress.warn(message)
+    for note, said in role_warnings(sources, segments, config.speakers, private):
+        notes.append(note)
+        progress.warn(said)
     if config.privacy.pseudonymise:
         # Speaker labels become stable role codes (U1, P2, F1) before anything is shown or
         # written; the label -> code key stays in its own owner-only file.

@@ -80,6 +80,42 @@ def unstated_roles(segments: list[Segment], config: SpeakersConfig) -> list[str]
                    and role_of("", segment.source, config, stated=stated) == config.unknown_role})
 
 
+def _listed(values: list[str]) -> str:
+    return ", ".join(values[:10]) + (" ..." if len(values) > 10 else "")
+
+
+def role_warnings(sources: list[Source], segments: list[Segment], config: SpeakersConfig,
+                  private: bool) -> list[tuple[str, str]]:
+    """What a run says about roles, as (for the run folder, for the console) pairs: speaker
+    labels that match no role (less those whose rows a table's role column gave one), role
+    column values that leave rows out of clustering, and role column values that match no
+    role. With ``private`` (pseudonyms), labels, which may be names, reach the console only."""
+    warnings = []
+    # Labels matching no role, less those a table's role column gave a role on every row.
+    unknown_rows = {s.speaker for s in segments if s.role == config.unknown_role}
+    unknown = [label for label in unknown_speakers(sources, config) if label in unknown_rows]
+    if unknown:
+        message = (f"{len(unknown)} speaker label(s) match no role in speakers.roles and get the role "
+                   f"'{config.unknown_role}'")
+        listed = f": {_listed(unknown)}"
+        warnings.append((message + ("; `themes speakers` lists them (not here: privacy.pseudonymise is on)"
+                                    if private else listed), message + listed))
+    excluded = sorted({stated for s in segments
+                       if (stated := stated_role(s)) and s.role in config.exclude_from_clustering})
+    if excluded:
+        message = (f"rows whose role column says {', '.join(excluded[:10])} get a role left out of clustering "
+                   "(speakers.exclude_from_clustering); give those values another role in speakers.roles to "
+                   "cluster them")
+        warnings.append((message, message))
+    unmatched = unstated_roles(segments, config)
+    if unmatched:
+        message = (f"{len(unmatched)} value(s) of the role column (input.columns.role) match no role in "
+                   f"speakers.roles and get the role '{config.unknown_role}' where the row has no "
+                   f"speaker: {_listed(unmatched)}")
+        warnings.append((message, message))
+    return warnings
+
+
 NO_LABEL = "(no speaker)"
 
 
