@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from .artifacts import Segment, Transcript, Turn
 from .config import SPACY_LANGUAGES, SegmentationConfig, SpeakersConfig
-from .formats.noise import Marker, clean_speech, find_markers, without_markers
+from .formats.noise import Marker, clean_speech, find_markers, is_end_time_mark, without_markers
 from .formats.turns import description_of, stated_role
 from .speakers import role_of
 
@@ -125,13 +125,22 @@ def _place_markers(windows: list[tuple[int, int]], markers: list[Marker]) -> lis
     return [(start, end, found) for start, end, found in out]
 
 
-def _time_at(turn: Turn, markers: list[Marker], offset: int) -> str:
+def _time_at(turn: Turn, markers: list[Marker], offset: int, carried: str = "") -> str:
     """The latest time known at ``offset`` in the turn: a cue start, a time marker, or the
-    turn's own timestamp."""
+    turn's own timestamp, else the time the turn before ended at (``carried``)."""
     times = [(at, time) for at, time in turn.times]
     times += [(m.start, m.time) for m in markers if m.time]
     before = [(at, time) for at, time in times if at <= offset]
-    return max(before)[1] if before else turn.timestamp
+    return max(before)[1] if before else turn.timestamp or carried
+
+
+def _ending_time(turn: Turn, markers: list[Marker]) -> str:
+    """The time an f4/f5 mark ends the turn with (``... gut. #00:00:21-7#``), else "". f4
+    writes the mark at the end of each paragraph: the next turn starts at that time."""
+    last = markers[-1] if markers else None
+    if last and last.time and is_end_time_mark(last.text) and not turn.text[last.end:].strip():
+        return last.time
+    return ""
 
 
 def segment_turns(turns: list[Turn], segmentation: SegmentationConfig):
@@ -145,8 +154,9 @@ def segment_turns(turns: list[Turn], segmentation: SegmentationConfig):
     longer = [i for i, found in enumerate(spans) if found is None]
     for i, found in zip(longer, sentence_spans_many([speech[i] for i in longer], segmentation.language)):
         spans[i] = found
-    return [_split(turn, found, view, turn_spans, segmentation)
-            for turn, found, view, turn_spans in zip(turns, markers, speech, spans)]
+    carried = [""] + [_ending_time(turn, found) for turn, found in zip(turns[:-1], markers[:-1])]
+    return [_split(turn, found, view, turn_spans, segmentation, time)
+            for turn, found, view, turn_spans, time in zip(turns, markers, speech, spans, carried)]
 
 
 def _one_window(text: str, segmentation: SegmentationConfig) -> list[tuple[int, int]] | None:
@@ -163,12 +173,12 @@ def _one_window(text: str, segmentation: SegmentationConfig) -> list[tuple[int, 
 
 
 def _split(turn: Turn, markers: list[Marker], speech: str, spans: list[tuple[int, int]],
-           segmentation: SegmentationConfig) -> list[tuple[int, int, str, tuple[str, ...], str]]:
+           segmentation: SegmentationConfig, carried: str = "") -> list[tuple[int, int, str, tuple[str, ...], str]]:
     windows = _windows(spans, segmentation.max_sentences, segmentation.max_chars)
     out = []
     for start, end, inside in _place_markers(windows, markers):
         out.append((start, end, clean_speech(turn.text, inside, start, end), tuple(m.text for m in inside),
-                    _time_at(turn, markers, start)))
+                    _time_at(turn, markers, start, carried)))
     return out
 
 

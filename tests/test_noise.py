@@ -83,6 +83,15 @@ def test_f4_time_marks_are_times():
         ("Aber es hat geholfen.", ("#00:00:21-7#", "#00:00:39-5#"), "00:00:21.700")]
 
 
+def test_an_f4_turn_starts_at_the_time_mark_that_ended_the_turn_before():
+    text = ("I: Wie haben Sie die Tagesklinik erlebt? #00:00:05-2#\n"
+            "B: Am Anfang war es schwierig. #00:00:21-7#\n"
+            "I: Und dann? (.) #00:00:24-0# Erzählen Sie.\n"
+            "B: Es hat geholfen.\n")
+    # The last turn follows one that did not end with a mark: its time is not known.
+    assert [s.timestamp for s in segments(text)] == ["", "00:00:05.200", "00:00:21.700", ""]
+
+
 def test_a_pause_does_not_end_a_sentence():
     segs = segments("Jane: We waited (.) and waited (2.0) and then nothing.\n", max_sentences=1)
     assert [(s.text, s.annotations) for s in segs] == [

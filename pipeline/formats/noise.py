@@ -178,6 +178,11 @@ def find_markers(text: str) -> list[Marker]:
     return out
 
 
+def is_end_time_mark(marker: str) -> bool:
+    """Whether a marker is an f4/f5 time mark (``#00:00:05-2#``), which ends a paragraph."""
+    return bool(_F4_TIME.fullmatch(marker))
+
+
 def _time_of(marker: str) -> str:
     """The time a marker is, normalised, or "" for a marker that is not just a time. f4 writes
     tenths of a second after a hyphen: ``#00:00:05-2#`` is ``00:00:05.200``."""
