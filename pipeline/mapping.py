@@ -310,7 +310,7 @@ def lift(vectors: np.ndarray, profiles: CodeProfiles, words: list[list[tuple[str
     unit, plus its ancestors' support. ``meaning``: the same without shared words (the same
     array when none count). ``which``: the index of the best profile text per leaf.
     ``tokens``: the texts' token MaxSim with the profiles (rows as ``vectors``), weighed in
-    with ``TOKEN_WEIGHT``; None: sentence vectors alone.
+    with ``TOKEN_WEIGHT`` (in ``which`` too); None: sentence vectors alone.
 
     An ancestor's support is the mean lift of its five best leaves, averaged (``ANCESTOR_OWN``)
     with the lift of its own texts when it has some; a leaf gets its ancestors' support with
@@ -327,6 +327,12 @@ def lift(vectors: np.ndarray, profiles: CodeProfiles, words: list[list[tuple[str
         cut = len(profiles.texts)
         lifted = SENTENCE_WEIGHT * lifted + TOKEN_WEIGHT * _token_lift(
             tokens.segments[:, :cut], tokens.background[:, :cut], profiles.owner, len(profiles.leaf_ids))
+        # The text named as evidence is the one closest by both readings, weighed as above.
+        both = (SENTENCE_WEIGHT * (vectors @ profiles.vectors.T)
+                + TOKEN_WEIGHT * (tokens.segments[:, :cut] - tokens.background[:, :cut].mean(axis=0)))
+        for leaf in range(len(profiles.leaf_ids)):
+            cols = np.flatnonzero(profiles.owner == leaf)
+            which[:, leaf] = cols[both[:, cols].argmax(axis=1)]
         if own is not None:
             own = SENTENCE_WEIGHT * own + TOKEN_WEIGHT * _token_lift(
                 tokens.segments[:, cut:], tokens.background[:, cut:], profiles.own.owner, len(profiles.own.leaf_ids))

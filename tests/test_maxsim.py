@@ -154,3 +154,17 @@ def test_word_matches_are_read_in_their_turns_context():
     np.testing.assert_allclose(blended[1], [0.25, 0.75])
     np.testing.assert_array_equal(blended[2], scores[2])  # a turn of one segment is itself
     np.testing.assert_array_equal(_blend_turns(segments, scores, 0.0), scores)
+
+
+def test_the_evidence_text_is_the_closest_by_both_readings():
+    taxonomy = parse_taxonomy({"id": "t", "label": "T", "codes": [
+        {"id": "a", "label": "Access", "examples": ["waiting", "waiting list months delay queue referral"]},
+        {"id": "b", "label": "Medication", "examples": ["tablets dose drowsy"]}]}, {}, Path("t.yaml"))
+    embedder = WordEmbedder()
+    profiles = build_profiles(taxonomy, embedder)
+    texts = ["waiting list"]
+    _, _, by_sentence = lift(embedder.encode(texts), profiles)
+    _, _, by_both = lift(embedder.encode(texts), profiles, tokens=match_tokens(texts, taxonomy, embedder))
+    # The one-word example is nearer as a sentence; word by word the longer one holds both words.
+    assert profiles.texts[by_sentence[0, 0]] == "waiting"
+    assert profiles.texts[by_both[0, 0]] == "waiting list months delay queue referral"
