@@ -75,6 +75,35 @@ def test_tracked_changes_read_as_if_accepted(tmp_path):
     assert "[inaudible]" not in transcript.text and "ten?" not in transcript.text
 
 
+def deleted_mark(change=5):
+    return f"<w:pPr><w:rPr><w:del {CHANGE.format(change)}/></w:rPr></w:pPr>"
+
+
+def test_a_paragraph_whose_mark_is_deleted_runs_on_into_the_next(tmp_path):
+    document = docx.Document()
+    add_paragraph(document, run("Interviewer: How long did you wait?"))
+    add_paragraph(document, deleted_mark(), run("Participant: Six"))  # a reviewer joined these
+    add_paragraph(document, run(" months, Part 2: of the story is the referral."))
+    add_paragraph(document, deleted_mark(6), deleted("Interviewer: Sorry, go on."))  # deleted whole
+    add_paragraph(document, deleted_mark(7), run("Interviewer:"), run(" And then?", bold=False))
+    transcript = read(document, tmp_path)
+    assert transcript.text.split("\n") == [
+        "Interviewer: How long did you wait?", "Participant: Six months, Part 2: of the story is the referral.",
+        "Interviewer: And then?"]
+    assert turns(transcript) == [("Interviewer", "How long did you wait?"),
+                                 ("Participant", "Six months, Part 2: of the story is the referral."),
+                                 ("Interviewer", "And then?")]
+
+
+def test_a_bold_name_joined_by_a_deleted_mark_stays_a_speaker(tmp_path):
+    document = docx.Document()
+    for name, speech in (("Jess", "It was fine."), ("Sam", "Not for me.")):
+        add_bold_turn(document, name, speech)
+    add_paragraph(document, deleted_mark(), run("Jess", bold=True))
+    add_paragraph(document, run(" They said no."))
+    assert turns(read(document, tmp_path))[-1] == ("Jess", "They said no.")
+
+
 def test_content_controls_smart_tags_and_custom_xml_are_read(tmp_path):
     document = docx.Document()
     add_paragraph(document, run("Interviewer: Where was it?"))

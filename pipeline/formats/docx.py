@@ -7,7 +7,7 @@ column, with or without a header row, perhaps under a merged title row) give one
 a row without a speaker continues the turn above. Other tables are read row by row as text.
 
 The text is what Word shows with every tracked change accepted: insertions and moved-to text
-in, deletions and moved-from text out. Text in content controls, smart tags and custom XML,
+in, deletions and moved-from text out; a paragraph whose mark is deleted runs on into the next. Text in content controls, smart tags and custom XML,
 inside a paragraph or around whole paragraphs, is read too.
 
 ``Transcript.text`` is the document as plain text: paragraphs and table rows, one a line,
@@ -65,15 +65,31 @@ def parse_docx(raw: bytes, source: str, path: Path, sha256: str = "") -> Transcr
                           "or save it as plain text") from None
     rows: list[tuple[str, Label | None, bool]] = []  # (line text, label, label given by layout)
     openings: list[_Opening | None] = []
+    joined: tuple[str, str] | None = None  # paragraphs whose mark a tracked change deletes
+
+    def add_paragraph(line: str, bold: str) -> None:
+        rows.append((line, None, False))
+        openings.append(_opening(line, bold))
+
     for element in _inside(document.element.body, _BLOCK_HOLDERS):
         if element.tag == _P:
             line, bold = _paragraph(element)
-            rows.append((line, None, False))
-            openings.append(_opening(line, bold))
+            if joined is not None:
+                line, bold = _join(joined, (line, bold))
+                joined = None
+            if _mark_deleted(element):  # accepted, it joins the paragraph after it
+                joined = (line, bold)
+            else:
+                add_paragraph(line, bold)
         elif element.tag == _TBL:
+            if joined is not None:  # a paragraph joined to a table stays a paragraph
+                add_paragraph(*joined)
+                joined = None
             for line, label in _table_rows(Table(element, document)):
                 rows.append((line, label, True))
                 openings.append(None)
+    if joined is not None:
+        add_paragraph(*joined)
     speakers = _bold_speakers(openings)
     text = "\n".join(line for line, _, _ in rows)
     labels: dict[int, Label | None] = {}
@@ -118,6 +134,19 @@ def _paragraph(p) -> tuple[str, str]:
             break
         bold += text
     return "".join(text for text, _ in runs), bold
+
+
+def _mark_deleted(p) -> bool:
+    """Whether a tracked change deletes (or moves away) the paragraph's mark, so that, accepted,
+    the paragraph runs on into the next one."""
+    return p.find(f"{_W}pPr/{_W}rPr/{_W}del") is not None or p.find(f"{_W}pPr/{_W}rPr/{_W}moveFrom") is not None
+
+
+def _join(first: tuple[str, str], second: tuple[str, str]) -> tuple[str, str]:
+    """Two paragraphs (text, bold opening) as one: the bold opening runs on into the second
+    where the whole first paragraph is bold."""
+    (line, bold), (more, more_bold) = first, second
+    return line + more, (bold + more_bold if bold == line else bold)
 
 
 class _Opening(NamedTuple):
