@@ -8,9 +8,10 @@ MaxSim with that text is the mean over the segment's word pieces. `mapping.py` a
 sentence similarity. Measured on `make bench-mapping`'s sets (docs/taxonomy.md): NHS top-1
 and top-3 and the development set's right theme first all rise.
 
-The model runs once more over the segments for this (its token vectors are not kept by the
-embedding stage: they take some 200 times the room of a sentence vector), and the run keeps
-the result in the stage cache.
+The model runs once more over the segments for this (the embedding stage does not keep its
+token vectors: one per word piece, they take tens of times the room of the sentence vectors,
+18 times for the NHS comments of `make bench`), and the run keeps the result in the stage
+cache.
 """
 
 from __future__ import annotations
