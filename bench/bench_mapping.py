@@ -138,14 +138,18 @@ def bertopic_zeroshot(docs: list[str], X: np.ndarray, tax, embedder, truth: list
     return {"top1": hits.mean(), "top3": hits.mean(), "assigned": np.mean([a is not None for a in assigned])}
 
 
-def map_vectors(X: np.ndarray, tax, embedder, texts: list[str]):
-    """The pipeline's lifts and calibrated (P(code), P(fit)) for texts embedded as ``X``."""
-    from pipeline.mapping import build_profiles, calibrate, lift, match_tokens
+def map_vectors(X: np.ndarray, tax, embedder, texts: list[str], word_matches: bool = True):
+    """The pipeline's lifts and calibrated (P(code), P(fit)) for texts embedded as ``X``;
+    ``word_matches`` False: sentence vectors alone, as for an embedder without token vectors."""
+    from pipeline.mapping import (CODE_CALIBRATION, FIT_CALIBRATION, SENTENCE_CODE_CALIBRATION,
+                                  SENTENCE_FIT_CALIBRATION, build_profiles, calibrate, lift, match_tokens)
     from pipeline.words import content_words
 
     profiles = build_profiles(tax, embedder)
-    lifts, meaning, _ = lift(X, profiles, [content_words(t) for t in texts], tokens=match_tokens(texts, tax, embedder))
-    return lifts, meaning, calibrate(lifts, meaning)
+    tokens = match_tokens(texts, tax, embedder) if word_matches else None
+    lifts, meaning, _ = lift(X, profiles, [content_words(t) for t in texts], tokens=tokens)
+    curves = (CODE_CALIBRATION, FIT_CALIBRATION) if word_matches else (SENTENCE_CODE_CALIBRATION, SENTENCE_FIT_CALIBRATION)
+    return lifts, meaning, calibrate(lifts, meaning, *curves)
 
 
 def fmt(value) -> str:
@@ -286,27 +290,13 @@ def counsel_half(fit: bool) -> list[str]:
 
 
 def fit_calibration(embedder) -> None:
-    """Fit the two logistic curves of mapping.py on data disjoint from the evaluation sample."""
+    """Fit the two logistic curves of mapping.py on data disjoint from the evaluation sample:
+    with word matches, and on sentence vectors alone (an embedder without token vectors)."""
     from sklearn.linear_model import LogisticRegression
-
-    evaluation = set(load_nhs(3000, seed=0)["row_index"])
-    code_x, code_y, code_w, fit_x, fit_y, fit_w = [], [], [], [], [], []
 
     from pipeline.mapping import margins
 
-    def add(lifts, meaning, y, present):
-        best, margin = meaning.max(axis=1), margins(lifts)
-        n, k = lifts.shape
-        weight = 1000.0 / n  # each data set counts the same
-        for i in range(n):
-            if present[i]:
-                code_x.extend(np.stack([lifts[i], margin[i]], axis=1))
-                code_y.extend((np.arange(k) == y[i]).astype(int))
-                code_w.extend([weight] * k)
-            fit_x.append([best[i]])
-            fit_y.append(int(present[i]))
-            fit_w.append(weight)
-
+    evaluation = set(load_nhs(3000, seed=0)["row_index"])
     sets = []
     for name in ("nhs_subcategories_labels", "nhs_subcategories_described"):
         tax = taxonomy(name)
@@ -315,22 +305,39 @@ def fit_calibration(embedder) -> None:
         sets.append((tax, docs, embedder.encode(docs), truth))
     texts, truth = dev_items()
     sets.append((taxonomy("nakanishi2021"), texts, embedder.encode(texts), truth))
-    for tax, docs, X, truth in sets:
-        leaves = [c.id for c in tax.walk() if c.is_leaf]
-        lifts, meaning, _ = map_vectors(X, tax, embedder, docs)
-        add(lifts, meaning, np.array([leaves.index(t) for t in truth]), np.ones(len(truth), dtype=bool))
     # Off-topic text fits no code: private-life questions to counsellors, against the NHS
     # codebook and the default taxonomy (system-level barriers), and generic small talk.
     counsel_texts = counsel_half(fit=True)
     counsel = embedder.encode(counsel_texts)
-    for name in ("nhs_subcategories_described", "nakanishi2021"):
-        lifts, meaning, _ = map_vectors(counsel, taxonomy(name), embedder, counsel_texts)
-        add(lifts, meaning, np.full(len(counsel), -1), np.zeros(len(counsel), dtype=bool))
-    code = LogisticRegression(C=100.0, max_iter=5000).fit(np.array(code_x), code_y, sample_weight=code_w)
-    fit = LogisticRegression(C=100.0, max_iter=5000).fit(np.array(fit_x), fit_y, sample_weight=fit_w)
-    a, b = code.coef_[0]
-    print(f"CODE_CALIBRATION = ({a:.2f}, {b:.2f}, {code.intercept_[0]:.2f})")
-    print(f"FIT_CALIBRATION = ({fit.coef_[0][0]:.2f}, {fit.intercept_[0]:.2f})")
+
+    for word_matches, prefix in ((True, ""), (False, "SENTENCE_")):
+        code_x, code_y, code_w, fit_x, fit_y, fit_w = [], [], [], [], [], []
+
+        def add(lifts, meaning, y, present):
+            best, margin = meaning.max(axis=1), margins(lifts)
+            n, k = lifts.shape
+            weight = 1000.0 / n  # each data set counts the same
+            for i in range(n):
+                if present[i]:
+                    code_x.extend(np.stack([lifts[i], margin[i]], axis=1))
+                    code_y.extend((np.arange(k) == y[i]).astype(int))
+                    code_w.extend([weight] * k)
+                fit_x.append([best[i]])
+                fit_y.append(int(present[i]))
+                fit_w.append(weight)
+
+        for tax, docs, X, truth in sets:
+            leaves = [c.id for c in tax.walk() if c.is_leaf]
+            lifts, meaning, _ = map_vectors(X, tax, embedder, docs, word_matches)
+            add(lifts, meaning, np.array([leaves.index(t) for t in truth]), np.ones(len(truth), dtype=bool))
+        for name in ("nhs_subcategories_described", "nakanishi2021"):
+            lifts, meaning, _ = map_vectors(counsel, taxonomy(name), embedder, counsel_texts, word_matches)
+            add(lifts, meaning, np.full(len(counsel), -1), np.zeros(len(counsel), dtype=bool))
+        code = LogisticRegression(C=100.0, max_iter=5000).fit(np.array(code_x), code_y, sample_weight=code_w)
+        fit = LogisticRegression(C=100.0, max_iter=5000).fit(np.array(fit_x), fit_y, sample_weight=fit_w)
+        a, b = code.coef_[0]
+        print(f"{prefix}CODE_CALIBRATION = ({a:.2f}, {b:.2f}, {code.intercept_[0]:.2f})")
+        print(f"{prefix}FIT_CALIBRATION = ({fit.coef_[0][0]:.2f}, {fit.intercept_[0]:.2f})")
 
 
 def reliability(p_code: np.ndarray, truth_idx: np.ndarray) -> float:

@@ -50,13 +50,18 @@ class Embedder(Protocol):
 # for some texts at a time, from any thread, with their indices and the ``word_vectors`` of
 # their tokens; every text once.
 TokenSink = Callable[[list[int], list[np.ndarray]], None]
+# The unknown token of WordPiece, SentencePiece and BPE vocabularies: the tokenizers do not
+# mark it special, yet it stands for anything the vocabulary lacks.
+UNKNOWN_TOKENS = {"[UNK]", "<unk>", "<UNK>"}
 
 
 def word_vectors(hidden: np.ndarray, tokens: list[str], special: list[int]) -> np.ndarray:
     """A text's contextual token vectors (tokens, d) -> those of its word pieces at unit length:
-    special tokens ([CLS], [SEP]) and pieces without a letter or digit (punctuation) left out.
-    A text with none left gets one zero vector, which matches nothing."""
-    keep = [not flag and any(ch.isalnum() for ch in token) for token, flag in zip(tokens, special)]
+    special tokens ([CLS], [SEP]), unknown ones (emoji, scripts the vocabulary lacks) and pieces
+    without a letter or digit (punctuation) left out. A text with none left gets one zero
+    vector, which matches nothing."""
+    keep = [not flag and token not in UNKNOWN_TOKENS and any(ch.isalnum() for ch in token)
+            for token, flag in zip(tokens, special)]
     vectors = np.asarray(hidden, dtype=np.float32)[np.flatnonzero(keep)]
     if not len(vectors):
         return np.zeros((1, hidden.shape[-1]), dtype=np.float32)
@@ -145,23 +150,29 @@ class SentenceTransformerEmbedder:
                 progress(len(batch))
         return out
 
-
     def encode_tokens(self, texts: list[str], each: TokenSink, progress: Callable[[int], None] | None = None) -> None:
+        import torch
+        from sentence_transformers.util import batch_to_device
+
         model = self.model
         tokenizer = model.tokenizer
+        prepare = getattr(model, "preprocess", None) or model.tokenize  # tokenize: before 6.x
+        order = np.argsort([-len(t) for t in texts], kind="stable")  # little padding, as in encode
         for start in range(0, len(texts), self.batch_size):
-            batch = texts[start:start + self.batch_size]
-            hidden = model.encode(batch, batch_size=self.batch_size, show_progress_bar=False,
-                                  output_value="token_embeddings", convert_to_numpy=False)
+            rows = [int(i) for i in order[start:start + self.batch_size]]
+            features = batch_to_device(prepare([texts[i] for i in rows]), model.device)
+            with torch.no_grad():
+                hidden = model.forward(features)["token_embeddings"]
             words = []
-            for text, vectors in zip(batch, hidden):
-                encoded = tokenizer(text, truncation=True, max_length=model.max_seq_length,
-                                    return_special_tokens_mask=True)
-                tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"])
-                words.append(word_vectors(vectors.float().cpu().numpy(), tokens, encoded["special_tokens_mask"]))
-            each(list(range(start, start + len(batch))), words)
+            for vectors, ids, mask in zip(hidden, features["input_ids"], features["attention_mask"]):
+                kept = mask.bool()  # the text's own tokens, wherever the padding is
+                ids = ids[kept].tolist()
+                special = tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True)
+                words.append(word_vectors(vectors[kept].float().cpu().numpy(), tokenizer.convert_ids_to_tokens(ids),
+                                          special))
+            each(rows, words)
             if progress:
-                progress(len(batch))
+                progress(len(rows))
 
 
 @lru_cache(maxsize=2)
@@ -538,19 +549,26 @@ def embedder_fingerprint(embedder: Embedder) -> str:
     return str(getattr(embedder, "fingerprint", None) or embedder.name)
 
 
-def embed(texts: list[str], embedder: Embedder, progress: Callable[[int], None] | None = None) -> np.ndarray:
-    """Embed ``texts`` -> (n, d) float32, rows in the order given. Each distinct text is
-    embedded once (comment data repeats "Nothing." and "N/A" often)."""
+def once_each(texts: list[str], compute: Callable[[list[str]], np.ndarray],
+              progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """``compute`` run on the distinct texts (one row each) -> a row for every text of
+    ``texts``, in order: comment data repeats "Nothing." and "N/A" often. ``progress`` is told
+    of the repeats at the end."""
     unique = list(dict.fromkeys(texts))
-    vectors = embedder.encode(unique, progress)
-    if vectors.shape[0] != len(unique):
-        raise RuntimeError("embedder returned a different number of vectors than texts")
+    rows = compute(unique)
+    if rows.shape[0] != len(unique):
+        raise RuntimeError("the embedder returned a different number of rows than texts")
     if progress and len(unique) < len(texts):
         progress(len(texts) - len(unique))
     if len(unique) == len(texts):
-        return vectors
-    row = {text: i for i, text in enumerate(unique)}
-    return vectors[[row[t] for t in texts]]
+        return rows
+    index = {text: i for i, text in enumerate(unique)}
+    return rows[[index[t] for t in texts]]
+
+
+def embed(texts: list[str], embedder: Embedder, progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """Embed ``texts`` -> (n, d) float32, rows in the order given; each distinct text once."""
+    return once_each(texts, lambda unique: embedder.encode(unique, progress), progress)
 
 
 if __name__ == "__main__":  # `make setup`: build the int8 model when missing or out of date

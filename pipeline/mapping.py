@@ -102,6 +102,10 @@ BACKGROUND = (
 CODE_CALIBRATION = (0.71, 4.06, -2.29)
 # P(fit) = sigmoid(a * best lift + c)
 FIT_CALIBRATION = (5.57, -4.46)
+# The same two, fitted on sentence vectors alone: for an embedder that gives no token vectors,
+# whose lifts are on a smaller scale (with the curves above it would hardly ever suggest).
+SENTENCE_CODE_CALIBRATION = (1.90, 8.26, -2.48)
+SENTENCE_FIT_CALIBRATION = (15.16, -4.78)
 
 # A cluster's runners-up (its second and third suggestions) need this share of its members,
 # the first ``mapping.cluster_threshold``: on 70 clusters of NHS comments the right code was
@@ -112,7 +116,7 @@ TOP_TEXTS = 3
 # A leaf's similarity = SENTENCE_WEIGHT x (sentence vectors' lift) + TOKEN_WEIGHT x (token
 # MaxSim's lift, ``pipeline.maxsim``). Chosen on the development set and the NHS fit sample
 # among 0.5 to 1.25 and 1 to 3 (docs/taxonomy.md); an embedder without token vectors (a
-# stand-in) is scored on sentence vectors alone, at weight 1.
+# stand-in) is scored on sentence vectors alone, at weight 1, with a calibration of its own.
 SENTENCE_WEIGHT, TOKEN_WEIGHT = 0.75, 2.5
 TOP_LEAVES = 5  # 3, 4, 7, 10 and all measured; 5 ranked best on both benchmarks
 ANCESTOR_SUPPORT = 0.75
@@ -169,9 +173,7 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def build_profiles(taxonomy: Taxonomy, embedder: Embedder) -> CodeProfiles:
-    leaves = [code.id for code in taxonomy.walk() if code.is_leaf]
-    described = _described(taxonomy)
-    rows = _profile_rows(leaves, described, taxonomy)
+    leaves, described, rows = _profile_rows(taxonomy)
     embedded = _unit(np.asarray(embedder.encode([text for _, _, text in rows] + list(BACKGROUND)),
                                 dtype=np.float32))
     background = embedded[len(rows):]
@@ -198,25 +200,23 @@ def build_profiles(taxonomy: Taxonomy, embedder: Embedder) -> CodeProfiles:
     return profiles
 
 
-def _described(taxonomy: Taxonomy) -> list[str]:
-    """Groups and themes with a description or examples: they get a profile of their own (one
-    with a label only is judged by its leaves alone: its label added nothing on a labels-only
-    codebook, bench/bench_mapping.py)."""
-    return [code.id for code in taxonomy.walk() if not code.is_leaf and (code.description or code.examples)]
-
-
-def _profile_rows(leaves: list[str], described: list[str], taxonomy: Taxonomy) -> list[tuple[int, str, str]]:
-    """(owner, kind, text) of every profile text: the leaves' first, then the described groups'
-    and themes' (owner counts on from the leaves)."""
-    return [(index, kind, text) for index, code_id in enumerate(leaves + described)
+def _profile_rows(taxonomy: Taxonomy) -> tuple[list[str], list[str], list[tuple[int, str, str]]]:
+    """-> (leaves, described, rows). ``described``: the groups and themes with a description or
+    examples, which get a profile of their own (one with a label only is judged by its leaves
+    alone: its label added nothing on a labels-only codebook, bench/bench_mapping.py).
+    ``rows``: (owner, kind, text) of every profile text, the leaves' first, then the described
+    groups' and themes' (owner counts on from the leaves)."""
+    leaves = [code.id for code in taxonomy.walk() if code.is_leaf]
+    described = [code.id for code in taxonomy.walk() if not code.is_leaf and (code.description or code.examples)]
+    rows = [(index, kind, text) for index, code_id in enumerate(leaves + described)
             for kind, text in profile_texts(taxonomy, code_id)]
+    return leaves, described, rows
 
 
 def match_tokens(texts: list[str], taxonomy: Taxonomy, embedder: Embedder, progress=None) -> TokenMatch | None:
     """Token-level MaxSim of ``texts`` with every profile text of the taxonomy (and of
     ``BACKGROUND``); None when the embedder gives no token vectors."""
-    leaves = [code.id for code in taxonomy.walk() if code.is_leaf]
-    rows = _profile_rows(leaves, _described(taxonomy), taxonomy)
+    _, _, rows = _profile_rows(taxonomy)
     return match(texts, [text for _, _, text in rows], list(BACKGROUND), embedder, progress)
 
 
@@ -379,19 +379,23 @@ def calibrate(lifts: np.ndarray, meaning: np.ndarray | None = None, code=CODE_CA
     return p_code, p_fit
 
 
+def _turns_of(segments: list[Segment]) -> list[list[int]]:
+    """The rows of each turn's segments, for turns of more than one segment."""
+    turns: dict[tuple[str, int], list[int]] = {}
+    for i, s in enumerate(segments):
+        turns.setdefault((s.source, s.turn_id), []).append(i)
+    return [rows for rows in turns.values() if len(rows) > 1]
+
+
 def in_turn_context(segments: list[Segment], embeddings: np.ndarray, weight: float) -> np.ndarray:
     """Unit vectors of each segment blended with its turn's mean: x + weight * turn mean."""
     vectors = _unit(np.asarray(embeddings, dtype=np.float32))
     if weight <= 0 or not len(segments):
         return vectors
-    turns: dict[tuple[str, int], list[int]] = {}
-    for i, s in enumerate(segments):
-        turns.setdefault((s.source, s.turn_id), []).append(i)
     out = vectors.copy()
-    for rows in turns.values():
-        if len(rows) > 1:
-            mean = _unit(vectors[rows].mean(axis=0))
-            out[rows] = _unit(vectors[rows] + weight * mean)
+    for rows in _turns_of(segments):
+        mean = _unit(vectors[rows].mean(axis=0))
+        out[rows] = _unit(vectors[rows] + weight * mean)
     return out
 
 
@@ -400,13 +404,9 @@ def _blend_turns(segments: list[Segment], scores: np.ndarray, weight: float) -> 
     blends vectors: (row + weight * turn mean) / (1 + weight)."""
     if weight <= 0 or not len(segments):
         return scores
-    turns: dict[tuple[str, int], list[int]] = {}
-    for i, s in enumerate(segments):
-        turns.setdefault((s.source, s.turn_id), []).append(i)
     out = scores.copy()
-    for rows in turns.values():
-        if len(rows) > 1:
-            out[rows] = (scores[rows] + weight * scores[rows].mean(axis=0)) / (1 + weight)
+    for rows in _turns_of(segments):
+        out[rows] = (scores[rows] + weight * scores[rows].mean(axis=0)) / (1 + weight)
     return out
 
 
@@ -448,7 +448,8 @@ def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering:
     # Whether any code fits at all is read from meaning alone: off-topic talk shares everyday
     # words with codes ("feel", "time"), and with them counted, counsel-chat questions about
     # private life got no suggestion 29 % of the time instead of 71 % (bench/bench_mapping.py).
-    p_code, p_fit = calibrate(lifts, meaning)
+    p_code, p_fit = calibrate(lifts, meaning, *((CODE_CALIBRATION, FIT_CALIBRATION) if tokens is not None
+                                                 else (SENTENCE_CODE_CALIBRATION, SENTENCE_FIT_CALIBRATION)))
     index = {s.segment_id: i for i, s in enumerate(segments)}
 
     segment_suggestions: dict[str, list[Suggestion]] = {}

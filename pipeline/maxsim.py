@@ -9,8 +9,8 @@ sentence similarity. Measured on `make bench-mapping`'s sets (docs/taxonomy.md):
 and top-3 and the development set's right theme first all rise.
 
 The model runs once more over the segments for this (the embedding stage does not keep its
-token vectors: one per word piece, they take tens of times the room of the sentence vectors,
-18 times for the NHS comments of `make bench`), and the run keeps the result in the stage
+token vectors: one per word piece, they take many times the room of the sentence vectors,
+about 14 times for the NHS comments of `make bench`), and the run keeps the result in the stage
 cache.
 """
 
@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from .artifacts import TokenMatch
-from .embed import Embedder
+from .embed import Embedder, once_each
 
 
 def can_match(embedder: Embedder) -> bool:
@@ -31,13 +31,15 @@ def can_match(embedder: Embedder) -> bool:
 
 def token_vectors(texts: list[str], embedder: Embedder) -> list[np.ndarray]:
     """Each text's unit word-piece vectors (pieces, d), in the order given."""
-    out: list[np.ndarray] = [np.zeros((0, 0), dtype=np.float32)] * len(texts)
+    out: list[np.ndarray | None] = [None] * len(texts)
 
     def keep(rows: list[int], vectors: list[np.ndarray]) -> None:
         for i, v in zip(rows, vectors):
             out[i] = v
 
     embedder.encode_tokens(texts, keep)
+    if any(v is None for v in out):
+        raise RuntimeError("the embedder gave no token vectors for some texts")
     return out
 
 
@@ -60,20 +62,18 @@ class TokenIndex:
 def maxsim_matrix(texts: list[str], index: TokenIndex, embedder: Embedder,
                   progress: Callable[[int], None] | None = None) -> np.ndarray:
     """(len(texts), indexed texts) MaxSim; each distinct text is read once."""
-    unique = list(dict.fromkeys(texts))
-    out = np.zeros((len(unique), len(index.starts)), dtype=np.float32)
 
-    def score(rows: list[int], vectors: list[np.ndarray]) -> None:  # rows are disjoint: safe from any thread
-        out[rows] = index.maxsim(vectors)
+    def compute(unique: list[str]) -> np.ndarray:
+        out = np.zeros((len(unique), len(index.starts)), dtype=np.float32)
 
-    if unique:
-        embedder.encode_tokens(unique, score, progress)
-    if progress and len(unique) < len(texts):
-        progress(len(texts) - len(unique))
-    if len(unique) == len(texts):
+        def score(rows: list[int], vectors: list[np.ndarray]) -> None:  # rows are disjoint: safe from any thread
+            out[rows] = index.maxsim(vectors)
+
+        if unique:
+            embedder.encode_tokens(unique, score, progress)
         return out
-    row = {text: i for i, text in enumerate(unique)}
-    return out[[row[t] for t in texts]]
+
+    return once_each(texts, compute, progress)
 
 
 def match(texts: list[str], profile_texts: list[str], background: list[str], embedder: Embedder,

@@ -69,6 +69,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     from .cluster import UMAP_SETTINGS, cluster, reduce
     from .ingest import ingest
     from .mapping import map_to_taxonomy, match_tokens, no_mapping
+    from .maxsim import can_match
     from .segment import segment
     from .speakers import role_warnings
 
@@ -207,18 +208,19 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     if taxonomy is None:
         mapping = no_mapping(segments, clustering)
     else:
-        # Token-level matches need the model once more over the segments: a stage of its own,
-        # so a rerun that changes clustering or mapping settings takes them from the cache.
-        matched = stage("match", TokenMatch | None,
-                        None if injected else {"texts": texts_digest, "embedder": embedder_fingerprint(embedder),
-                                               "taxonomy": taxonomy.digest},
-                        {}, match_tokens, texts, taxonomy, embedder, progress.advance, total=len(segments),
-                        module="mapping")
-        if matched.value is not None:
-            progress.done("match", f"{len(segments)} segments with {len(matched.value.profile_texts)} code texts"
+        tokens = None
+        if can_match(embedder):  # a stand-in without token vectors is mapped on sentences alone
+            # Token-level matches need the model once more over the segments: a stage of its
+            # own, so a rerun that changes clustering or mapping settings takes them from the cache.
+            tokens = stage("match", TokenMatch | None,
+                           None if injected else {"texts": texts_digest, "embedder": embedder_fingerprint(embedder),
+                                                  "taxonomy": taxonomy.digest},
+                           {}, match_tokens, texts, taxonomy, embedder, progress.advance, total=len(segments),
+                           module="mapping").value
+            progress.done("match", f"{len(segments)} segments with {len(tokens.profile_texts)} code texts"
                                    f"{tag('match')}")
         mapping = timed("mapping", map_to_taxonomy, segments, embeddings, clustering, taxonomy, embedder,
-                        config.mapping, matched.value)
+                        config.mapping, tokens)
     if taxonomy is None:
         progress.done("mapping", "no taxonomy: name the clusters in the report")
     else:

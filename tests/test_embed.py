@@ -213,6 +213,11 @@ def test_both_backends_give_the_same_word_pieces_close_to_each_other():
         assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
         cosines = (a * b).sum(axis=1)
         assert cosines.min() > 0.9 and cosines.mean() > 0.97, (text, cosines)
+    # Emoji and a script the vocabulary lacks are unknown tokens: no word piece, nothing matched.
+    for text in ("😀😀", "ꦲꦏ꧀ꦱꦫ"):
+        for embedder in (OnnxEmbedder("all-MiniLM-L6-v2"), SentenceTransformerEmbedder("all-MiniLM-L6-v2")):
+            vectors = _token_vectors(embedder, [text])[0]
+            assert vectors.shape == (1, 384) and not vectors.any(), (text, embedder)
     # A text's word pieces do not depend on the texts beside it.
     alone = _token_vectors(OnnxEmbedder("all-MiniLM-L6-v2", batch_size=4), TEXTS[3:4])[0]
     assert np.array_equal(alone, int8[3])

@@ -64,6 +64,8 @@ def test_word_vectors_leave_out_special_tokens_and_punctuation():
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-6)
     only_punctuation = word_vectors(hidden[:3], ["[CLS]", "...", "[SEP]"], [1, 0, 1])
     assert only_punctuation.shape == (1, 4) and not only_punctuation.any()  # matches nothing
+    unknown = word_vectors(hidden[:4], ["[CLS]", "[UNK]", "ok", "[SEP]"], [1, 0, 0, 1])  # an emoji, say
+    np.testing.assert_allclose(unknown, [hidden[2] / np.linalg.norm(hidden[2])], rtol=1e-6)
 
 
 def test_maxsim_is_each_query_pieces_best_match_averaged():
