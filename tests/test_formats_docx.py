@@ -160,6 +160,30 @@ def test_tracked_changes_in_a_table_cell(tmp_path):
     assert turns(read(document, tmp_path)) == [("Interviewer", "Was it quick?"), ("Participant", "No, three weeks.")]
 
 
+def test_table_rows_and_cells_inside_content_controls_are_read(tmp_path):
+    document = docx.Document()
+    table = document.add_table(rows=4, cols=2)
+    for row, (speaker, speech) in zip(table.rows, [("Speaker", "Text"), ("Interviewer", "Was it quick?"),
+                                                  ("Participant", "No, three weeks."), ("Interviewer", "Why?")]):
+        row.cells[0].text, row.cells[1].text = speaker, speech
+    tbl = table._tbl
+    # A repeating-section control around the middle two rows, a custom XML element around a cell,
+    # and a control still showing its placeholder around the last row.
+    rows = tbl.tr_lst
+    section = parse_xml(f"<w:sdt {nsdecls('w')}><w:sdtPr/><w:sdtContent/></w:sdt>")
+    rows[1].addprevious(section)
+    for tr in rows[1:3]:
+        section[1].append(tr)
+    cell = rows[2].tc_lst[1]
+    holder = parse_xml(f"<w:customXml {nsdecls('w')} w:element='answer'/>")
+    cell.addprevious(holder)
+    holder.append(cell)
+    placeholder = parse_xml(f"<w:sdt {nsdecls('w')}><w:sdtPr><w:showingPlcHdr/></w:sdtPr><w:sdtContent/></w:sdt>")
+    rows[3].addprevious(placeholder)
+    placeholder[1].append(rows[3])
+    assert turns(read(document, tmp_path)) == [("Interviewer", "Was it quick?"), ("Participant", "No, three weeks.")]
+
+
 def bold_focus_group(document):
     add_bold_turn(document, "Facilitator", "What happened when you asked for a second opinion?")
     add_bold_turn(document, "Jess", "They said no. Flat out.")

@@ -7,8 +7,9 @@ column, with or without a header row, perhaps under a merged title row) give one
 a row without a speaker continues the turn above. Other tables are read row by row as text.
 
 The text is what Word shows with every tracked change accepted: insertions and moved-to text
-in, deletions and moved-from text out; a paragraph whose mark is deleted runs on into the next. Text in content controls, smart tags and custom XML,
-inside a paragraph or around whole paragraphs, is read too.
+in, deletions and moved-from text out; a paragraph whose mark is deleted runs on into the next.
+Text in content controls, smart tags and custom XML, inside a paragraph, around whole
+paragraphs or around table rows and cells, is read too.
 
 ``Transcript.text`` is the document as plain text: paragraphs and table rows, one a line,
 joined with ``\\n`` (a row's cells joined with tabs, its speech cell last). Offsets index it.
@@ -63,6 +64,7 @@ def parse_docx(raw: bytes, source: str, path: Path, sha256: str = "") -> Transcr
     except Exception:  # python-docx raises many kinds of errors for damaged files
         raise ThemesError(f"{path}: not a readable Word document (.docx); open and save it again in Word, "
                           "or save it as plain text") from None
+    _unwrap_rows_and_cells(document.element.body)
     rows: list[tuple[str, Label | None, bool]] = []  # (line text, label, label given by layout)
     openings: list[_Opening | None] = []
     joined: tuple[str, str] | None = None  # paragraphs whose mark a tracked change deletes
@@ -134,6 +136,23 @@ def _paragraph(p) -> tuple[str, str]:
             break
         bold += text
     return "".join(text for text, _ in runs), bold
+
+
+def _unwrap_rows_and_cells(body) -> None:
+    """Lift table rows and cells out of the content controls and custom XML around them, in
+    place (the document is only read): python-docx looks for rows and cells only directly in
+    their table and row. A content control showing its placeholder holds nothing."""
+    wrapped = [holder for holder in body.iter(_W + "sdt", _W + "customXml")
+               if holder.getparent() is not None and holder.getparent().tag in (_TBL, _W + "tr")]
+    for holder in reversed(wrapped):  # inner ones first
+        parent = holder.getparent()
+        at = parent.index(holder)
+        lifted = list(_inside(holder, _BLOCK_HOLDERS)) if holder.tag == _W + "customXml" else (
+            [] if holder.find(f"{_W}sdtPr/{_W}showingPlcHdr") is not None
+            else list(_inside(holder.find(f"{_W}sdtContent"), _BLOCK_HOLDERS)))
+        parent.remove(holder)
+        for offset, child in enumerate(c for c in lifted if c.tag in (_W + "tr", _W + "tc")):
+            parent.insert(at + offset, child)
 
 
 def _mark_deleted(p) -> bool:
