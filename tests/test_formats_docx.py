@@ -184,6 +184,30 @@ def test_table_rows_and_cells_inside_content_controls_are_read(tmp_path):
     assert turns(read(document, tmp_path)) == [("Interviewer", "Was it quick?"), ("Participant", "No, three weeks.")]
 
 
+def test_a_time_stacked_under_the_name_in_the_speaker_cell_is_the_rows_time(tmp_path):
+    document = docx.Document()
+    table = document.add_table(rows=3, cols=2)
+    for row, (speaker, speech) in zip(table.rows, [("Interviewer\n00:00:03", "How was the ward at night?"),
+                                                  ("Participant\n[00:00:09]", "Loud, all night, every night."),
+                                                  ("Interviewer\n00:01:15.5", "And the staff, were they kind?")]):
+        row.cells[0].text, row.cells[1].text = speaker, speech
+    transcript = read(document, tmp_path)
+    assert [(t.speaker, t.timestamp) for t in transcript.turns] == [
+        ("Interviewer", "00:00:03"), ("Participant", "00:00:09"), ("Interviewer", "00:01:15.500")]
+
+
+def test_a_speaker_cell_of_two_lines_is_one_label(tmp_path):
+    document = docx.Document()  # it stopped the reader with an error
+    table = document.add_table(rows=3, cols=2)
+    for row, (speaker, speech) in zip(table.rows, [("Dr Smith\nPsychiatrist", "How was the ward at night?"),
+                                                  ("Participant", "Loud, all night.\nEvery night."),
+                                                  ("Dr Smith\nPsychiatrist", "And the staff, were they kind?")]):
+        row.cells[0].text, row.cells[1].text = speaker, speech
+    assert turns(read(document, tmp_path)) == [
+        ("Dr Smith Psychiatrist", "How was the ward at night?"), ("Participant", "Loud, all night. Every night."),
+        ("Dr Smith Psychiatrist", "And the staff, were they kind?")]
+
+
 def bold_focus_group(document):
     add_bold_turn(document, "Facilitator", "What happened when you asked for a second opinion?")
     add_bold_turn(document, "Jess", "They said no. Flat out.")

@@ -249,13 +249,16 @@ def _table_rows(table) -> list[tuple[str, Label | None]]:
             out.append((title, _heading(title)))
             continue
         cells = cells + [""] * (needed - len(cells))
-        others = [cell for col, cell in enumerate(cells) if col != text_col]
+        # One line up to the speech: a speaker cell of two lines ("Dr Smith" over "Psychiatrist",
+        # a name over its time) is read as one.
+        others = [cell.replace("\n", " ") for col, cell in enumerate(cells) if col != text_col]
         line = "\t".join(others + [cells[text_col]])
         if index == titles and header:
             out.append((line, _heading(line)))
             continue
-        speaker = cells[speaker_col].replace("\n", " ").strip().rstrip(":：").strip()
+        speaker, stacked = _speaker_and_time(cells[speaker_col])
         time = cells[time_col].strip() if time_col is not None else ""
+        time = time or stacked
         speech = len(line) - len(cells[text_col])
         if len(speaker) > 60:
             speaker = ""  # not a name: the row continues the turn above
@@ -265,6 +268,19 @@ def _table_rows(table) -> list[tuple[str, Label | None]]:
         out.append((line, Label(speaker, speech, normalise_time(time) if time else "", certain=True)
                     if speaker else None))
     return out
+
+
+_CELL_TIME = re.compile(rf"[\[(]?({TIME})[\])]?")
+
+
+def _speaker_and_time(cell: str) -> tuple[str, str]:
+    """A speaker cell -> (speaker, time): a time on a line of its own under or over the name
+    (``Interviewer`` / ``00:01:02``, as some services stack them) is the row's time."""
+    names, times = [], []
+    for line in cell.split("\n"):
+        found = _CELL_TIME.fullmatch(line.strip())
+        (times if found else names).append(found.group(1) if found else line)
+    return " ".join(names).strip().rstrip(":：").strip(), (times[0] if times else "")
 
 
 def _layout(grid: list[list[str]]) -> tuple[int, int | None, int, bool] | None:
@@ -297,7 +313,7 @@ def _layout(grid: list[list[str]]) -> tuple[int, int | None, int, bool] | None:
     lengths = {c: sum(len(row[c]) for row in body) / len(body) for c in rest}
     text_col = max(rest, key=lambda c: lengths[c])
     speakers = [c for c in rest if c != text_col and not counts_rows(c)
-                and share(c, lambda v: plausible_label(v.rstrip(":：").strip())) >= 0.8]
+                and share(c, lambda v: plausible_label(_speaker_and_time(v)[0])) >= 0.8]
     if not speakers:
         return None
     return speakers[0], time_col, text_col, False
