@@ -81,7 +81,9 @@ def ingest(paths: list[str | Path], on_error: str = "fail", columns: dict[str, s
            max_file_mb: float = DEFAULT_MAX_FILE_MB) -> tuple[list[Transcript], list[str]]:
     """Read every transcript under ``paths``.
 
-    Returns the transcripts and the problems met (one line each, naming the file). With
+    Returns the transcripts and the problems met (one line each, naming the file; a reader that
+    fails on a file in a way it does not explain is one of them, so the other files are still
+    read and the user sees one line, not a traceback). With
     ``on_error='fail'`` any problem raises one ThemesError listing all of them; with
     ``'skip'`` the bad files (and second copies of a file) are left out.
     """
@@ -93,6 +95,13 @@ def ingest(paths: list[str | Path], on_error: str = "fail", columns: dict[str, s
             read = read_transcripts(path, source, columns, max_file_mb)
         except ThemesError as err:
             problems.append(str(err))
+            continue
+        except (OSError, MemoryError):
+            raise  # the machine's problem, not the file's: the command names it
+        except Exception as err:  # a reader's own fault on a layout it does not expect
+            problems.append(f"{path}: could not be read, a fault of the {path.suffix or 'text'} reader on "
+                            f"this file's layout ({type(err).__name__}: {err}); please report it, with the "
+                            "layout but not the content")
             continue
         digest = read[0].sha256
         if digest in first_of:

@@ -208,6 +208,55 @@ def test_a_speaker_cell_of_two_lines_is_one_label(tmp_path):
         ("Dr Smith Psychiatrist", "And the staff, were they kind?")]
 
 
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\r"])
+def test_other_line_separators_pasted_into_word_are_line_breaks(tmp_path, separator):
+    document = docx.Document()  # a table cell with one stopped the reader with an error
+    table = document.add_table(rows=2, cols=2)
+    for row, (speaker, speech) in zip(table.rows, [("Interviewer", f"How was it?{separator}Honestly."),
+                                                  ("Participant", "Fine, thanks.")]):
+        row.cells[0].text, row.cells[1].text = speaker, speech
+    for name, speech in (("Jess", "I waited."), ("Dev", "For how long?"), ("Jess", "Months.")):
+        add_paragraph(document, run(name, bold=True), run(f"{separator}{speech}"))
+    assert turns(read(document, tmp_path)) == [
+        ("Interviewer", "How was it? Honestly."), ("Participant", "Fine, thanks."),
+        ("Jess", "I waited."), ("Dev", "For how long?"), ("Jess", "Months.")]
+
+
+def test_a_bold_name_with_its_own_line_break_labels_the_lines_below(tmp_path):
+    document = docx.Document()  # it stopped the reader with an error
+    for name, speech in (("Jess", "I was on the ward for a week."), ("Dev", "And how was it?"), ("Jess", "Fine.")):
+        paragraph = document.add_paragraph()
+        name_run = paragraph.add_run(name)
+        name_run.bold = True
+        name_run.add_break()  # Shift+Enter inside the bold run
+        paragraph.add_run(speech)
+    assert turns(read(document, tmp_path)) == [("Jess", "I was on the ward for a week."), ("Dev", "And how was it?"),
+                                               ("Jess", "Fine.")]
+
+
+def test_a_vertical_merge_with_no_cell_above_is_read_as_written(tmp_path):
+    from docx.oxml import OxmlElement
+
+    document = docx.Document()  # python-docx raised an error for it
+    table = document.add_table(rows=3, cols=2)
+    for row, (speaker, speech) in zip(table.rows, [("Interviewer", "How was it on the ward?"),
+                                                  ("P1", "Fine, most of the time."), ("P1", "Really, it was.")]):
+        row.cells[0].text, row.cells[1].text = speaker, speech
+    table.rows[0].cells[0]._tc.get_or_add_tcPr().append(OxmlElement("w:vMerge"))  # "continue", in the first row
+    assert turns(read(document, tmp_path)) == [("Interviewer", "How was it on the ward?"),
+                                               ("P1", "Fine, most of the time. Really, it was.")]
+
+
+def test_a_content_control_without_content_around_rows_holds_nothing(tmp_path):
+    document = docx.Document()  # its missing w:sdtContent stopped the reader with an error
+    table = document.add_table(rows=2, cols=2)
+    for row, (speaker, speech) in zip(table.rows, [("Interviewer", "How was it?"), ("P1", "Fine, thanks.")]):
+        row.cells[0].text, row.cells[1].text = speaker, speech
+    table._tbl.append(parse_xml(f"<w:sdt {nsdecls('w')}><w:sdtPr/></w:sdt>"))
+    table.rows[0]._tr.append(parse_xml(f"<w:sdt {nsdecls('w')}><w:sdtPr/></w:sdt>"))
+    assert turns(read(document, tmp_path)) == [("Interviewer", "How was it?"), ("P1", "Fine, thanks.")]
+
+
 def bold_focus_group(document):
     add_bold_turn(document, "Facilitator", "What happened when you asked for a second opinion?")
     add_bold_turn(document, "Jess", "They said no. Flat out.")

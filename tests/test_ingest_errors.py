@@ -208,3 +208,26 @@ def test_an_empty_first_sheet_names_the_sheets_not_read(tmp_path):
     with pytest.raises(ThemesError) as err:
         ingest([tmp_path / "survey.xlsx"])
     assert str(err.value).endswith("the first sheet, 'Info', is empty; only the first sheet is read, not 'Responses'")
+
+
+def test_a_readers_own_fault_is_one_line_naming_the_file_and_the_others_are_read(tmp_path, monkeypatch):
+    import pipeline.ingest as ingest_module
+
+    (tmp_path / "a.txt").write_text(GOOD)
+    (tmp_path / "b.txt").write_text(GOOD.replace("months", "weeks"))
+    real = ingest_module.read_bytes
+
+    def faulty(raw, path, *args, **kwargs):
+        if path.name == "b.txt":
+            raise IndexError("list index out of range")
+        return real(raw, path, *args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "read_bytes", faulty)
+    transcripts, problems = ingest([tmp_path], on_error="skip")
+    assert [t.source for t in transcripts] == ["a.txt"]
+    assert len(problems) == 1 and str(tmp_path / "b.txt") in problems[0] and "IndexError" in problems[0]
+    with pytest.raises(ThemesError, match="b.txt: could not be read"):
+        ingest([tmp_path])
+    monkeypatch.setattr(ingest_module, "read_bytes", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "no")))
+    with pytest.raises(PermissionError):  # the machine's problem: the command names it
+        ingest([tmp_path])

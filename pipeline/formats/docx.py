@@ -44,6 +44,10 @@ _RUN_HOLDERS = {_W + tag for tag in ("ins", "moveTo", "hyperlink", "fldSimple", 
                                      "customXml", "dir", "bdo")}
 # What holds whole paragraphs and tables, in the body or in a table cell.
 _BLOCK_HOLDERS = {_W + tag for tag in ("sdt", "sdtContent", "customXml")}
+# Characters other than "\n" that end a line for the plain-text reader (``turns._LINE``): text
+# pasted from the web or a Mac brings U+2028 into Word. Read as line breaks, so that lines are
+# counted alike here and there.
+_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
 # A numbered heading of the topic guide opening a paragraph in bold; given to the plain-text
 # reader as the label it reads as a heading ("Q3" of "Q3.").
 _HEADING = re.compile(rf"(?P<heading>q[ \t]*\d{{1,3}}[a-z]?|{NUMBERED_HEADING.pattern})[.):：]?(?=\s|$)", re.IGNORECASE)
@@ -126,10 +130,11 @@ def _inside(element, holders: set[str]) -> Iterator:
 
 def _paragraph(p) -> tuple[str, str]:
     """A paragraph's text as Word shows it with its changes accepted (tabs and line breaks as
-    ``\\t`` and ``\\n``), and the text of the bold runs it opens with."""
+    ``\\t`` and ``\\n``, other line separators pasted into the text as ``\\n`` too), and the
+    text of the bold runs it opens with."""
     from docx.text.run import Run
 
-    runs = [(child.text, child) for child in _inside(p, _RUN_HOLDERS) if child.tag == _R]
+    runs = [(_BREAKS.sub("\n", child.text), child) for child in _inside(p, _RUN_HOLDERS) if child.tag == _R]
     bold = ""
     for text, run in runs:
         if text and not Run(run, None).bold:
@@ -147,9 +152,8 @@ def _unwrap_rows_and_cells(body) -> None:
     for holder in reversed(wrapped):  # inner ones first
         parent = holder.getparent()
         at = parent.index(holder)
-        lifted = list(_inside(holder, _BLOCK_HOLDERS)) if holder.tag == _W + "customXml" else (
-            [] if holder.find(f"{_W}sdtPr/{_W}showingPlcHdr") is not None
-            else list(_inside(holder.find(f"{_W}sdtContent"), _BLOCK_HOLDERS)))
+        # A control's rows are in its w:sdtContent, which _inside opens (and which may be missing).
+        lifted = [] if holder.find(f"{_W}sdtPr/{_W}showingPlcHdr") is not None else list(_inside(holder, _BLOCK_HOLDERS))
         parent.remove(holder)
         for offset, child in enumerate(c for c in lifted if c.tag in (_W + "tr", _W + "tc")):
             parent.insert(at + offset, child)
@@ -179,7 +183,10 @@ class _Opening(NamedTuple):
 
 def _opening(line: str, bold: str) -> _Opening | None:
     name, rest = bold.strip(), line[len(bold):]
-    speech = len(line) - len(rest.lstrip(" \t"))  # after a line break, the speech is the lines below
+    # After a line break (in the bold run or after it) the speech is the lines below: the label
+    # line ends where the paragraph's first line does.
+    first_line = line.find("\n") if "\n" in line else len(line)
+    speech = min(len(line) - len(rest.lstrip(" \t")), first_line)
     heading = _HEADING.match(name)  # "Q3.", "Question 3:", "Topic 2", or a whole bold "Q3. What ...?"
     if heading:
         return _Opening(heading.group("heading"), speech, True, False)
@@ -213,12 +220,16 @@ def _numbered(name: str) -> bool:
 
 
 def _cells(row) -> list[str]:
+    try:
+        cells = [cell._tc for cell in row.cells]  # merged cells come back once per grid column
+    except ValueError:  # python-docx: a vertical merge with no cell above it to continue
+        cells = list(row._tr.tc_lst)  # each cell as written, merges not followed
     seen, out = set(), []
-    for cell in row.cells:  # merged cells come back once per grid column
-        if id(cell._tc) in seen:
+    for tc in cells:
+        if tc in seen:
             continue
-        seen.add(id(cell._tc))
-        paragraphs = [child for child in _inside(cell._tc, _BLOCK_HOLDERS) if child.tag == _P]
+        seen.add(tc)
+        paragraphs = [child for child in _inside(tc, _BLOCK_HOLDERS) if child.tag == _P]
         out.append("\n".join(_paragraph(p)[0] for p in paragraphs).strip())
     return out
 
