@@ -22,8 +22,8 @@ How a score is made (docs/taxonomy.md says the same for analysts):
    segment that uses a code's own terms ("restraint", "waiting list") gets that evidence
    even where its meaning is spread over a long sentence.
 4. *Turn context.* A segment's vector is blended with its turn's mean vector, and its word
-   matches with its turn's mean matches (``mapping.turn_context``), so every part of a long answer is read in its context and the
-   parts of one turn get consistent suggestions.
+   matches with its turn's mean matches (``mapping.turn_context``), so every part of a long
+   answer is read in its context and the parts of one turn get consistent suggestions.
 5. *Calibration.* Two logistic curves, fitted once on real coded text and stored below, turn
    lifts into probabilities: ``P(code)``, that this code is the analysts' code for the segment,
    and ``P(fit)``, that some code of the taxonomy fits it at all. Scores shown are ``P(code)``;

@@ -217,8 +217,8 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
                                                   "taxonomy": taxonomy.digest},
                            {}, match_tokens, texts, taxonomy, embedder, progress.advance, total=len(segments),
                            module="mapping").value
-            progress.done("match", f"{len(segments)} segments with {len(tokens.profile_texts)} code texts"
-                                   f"{tag('match')}")
+            progress.done("match", f"{plural(len(segments), 'segment')} with "
+                                   f"{plural(len(tokens.profile_texts), 'code text')}{tag('match')}")
         mapping = timed("mapping", map_to_taxonomy, segments, embeddings, clustering, taxonomy, embedder,
                         config.mapping, tokens)
     if taxonomy is None:

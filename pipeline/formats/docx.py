@@ -153,7 +153,8 @@ def _unwrap_rows_and_cells(body) -> None:
         parent = holder.getparent()
         at = parent.index(holder)
         # A control's rows are in its w:sdtContent, which _inside opens (and which may be missing).
-        lifted = [] if holder.find(f"{_W}sdtPr/{_W}showingPlcHdr") is not None else list(_inside(holder, _BLOCK_HOLDERS))
+        placeholder = holder.find(f"{_W}sdtPr/{_W}showingPlcHdr") is not None
+        lifted = [] if placeholder else list(_inside(holder, _BLOCK_HOLDERS))
         parent.remove(holder)
         for offset, child in enumerate(c for c in lifted if c.tag in (_W + "tr", _W + "tc")):
             parent.insert(at + offset, child)
