@@ -513,24 +513,33 @@ class OnnxEmbedder:
                 if progress:
                     progress(done)
 
-    def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode(self, texts: list[str], progress: Callable[[int], None] | None = None,
+               tokens: TokenSink | None = None) -> np.ndarray:
+        """``tokens``: also give each text's word vectors to it, as ``encode_tokens`` would,
+        from the same run of the model."""
         session, _ = self._load()
         out = np.zeros((len(texts), int(session.get_outputs()[0].shape[-1])), dtype=np.float32)
 
-        def pool(rows: list[int], hidden: np.ndarray, _encodings) -> None:
+        def pool(rows: list[int], hidden: np.ndarray, encodings) -> None:
             for row, i in enumerate(rows):
                 vector = hidden[row].mean(axis=0)  # over the text's own tokens: nothing is padded
                 if self.normalize:
                     vector /= max(float(np.linalg.norm(vector)), 1e-12)
                 out[i] = vector
+            if tokens is not None:
+                tokens(rows, _words(hidden, encodings))
 
         if texts:
             self._hidden(texts, pool, progress)
         return out
 
     def encode_tokens(self, texts: list[str], each: TokenSink, progress: Callable[[int], None] | None = None) -> None:
-        self._hidden(texts, lambda rows, hidden, encodings: each(rows, [
-            word_vectors(h, e.tokens, e.special_tokens_mask) for h, e in zip(hidden, encodings)]), progress)
+        self._hidden(texts, lambda rows, hidden, encodings: each(rows, _words(hidden, encodings)), progress)
+
+
+def _words(hidden: np.ndarray, encodings: list) -> list[np.ndarray]:
+    """The ``word_vectors`` of each text of a model call."""
+    return [word_vectors(h, e.tokens, e.special_tokens_mask) for h, e in zip(hidden, encodings)]
 
 
 def make_embedder(config) -> Embedder:

@@ -49,7 +49,7 @@ import numpy as np
 from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Suggestion, TokenMatch
 from .config import MappingConfig
 from .embed import Embedder
-from .maxsim import match
+from .maxsim import embed_and_match, match
 from .taxonomy import Taxonomy
 from .words import content_words, stem
 
@@ -218,6 +218,14 @@ def match_tokens(texts: list[str], taxonomy: Taxonomy, embedder: Embedder, progr
     ``BACKGROUND``); None when the embedder gives no token vectors."""
     _, _, rows = _profile_rows(taxonomy)
     return match(texts, [text for _, _, text in rows], list(BACKGROUND), embedder, progress)
+
+
+def embed_and_match_tokens(texts: list[str], taxonomy: Taxonomy, embedder: Embedder,
+                           progress=None) -> tuple[np.ndarray, TokenMatch]:
+    """The sentence vectors of ``texts`` and their ``match_tokens``, from one run of the model
+    (an embedder for which ``maxsim.can_embed_and_match``)."""
+    _, _, rows = _profile_rows(taxonomy)
+    return embed_and_match(texts, [text for _, _, text in rows], list(BACKGROUND), embedder, progress)
 
 
 def _profiles(ids: list[str], rows: list[tuple[int, str, str]], owner: np.ndarray, vectors: np.ndarray,

@@ -8,14 +8,16 @@ MaxSim with that text is the mean over the segment's word pieces. `mapping.py` a
 sentence similarity. Measured on `make bench-mapping`'s sets (docs/taxonomy.md): NHS top-1
 and top-3 and the development set's right theme first all rise.
 
-The model runs once more over the segments for this (the embedding stage does not keep its
-token vectors: one per word piece, they take many times the room of the sentence vectors,
-about 14 times for the NHS comments of `make bench`), and the run keeps the result in the stage
-cache.
+Where the backend can (``embed_and_match``), the run of the model that embeds the segments
+gives their word vectors too; else (a rerun with another taxonomy, the torch backend) the
+model runs again for them. They are not kept (one per word piece, they take many times the
+room of the sentence vectors, about 14 times for the NHS comments of `make bench`): the run
+keeps the matches in the stage cache.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable
 
 import numpy as np
@@ -59,21 +61,52 @@ class TokenIndex:
         return np.add.reduceat(best, np.cumsum(lengths) - lengths, axis=0) / lengths[:, None]
 
 
+def _scorer(index: TokenIndex, count: int) -> tuple[np.ndarray, Callable[[list[int], list[np.ndarray]], None]]:
+    """(count, indexed texts) MaxSim rows, and the token sink that fills them."""
+    out = np.zeros((count, len(index.starts)), dtype=np.float32)
+
+    def score(rows: list[int], vectors: list[np.ndarray]) -> None:  # rows are disjoint: safe from any thread
+        out[rows] = index.maxsim(vectors)
+
+    return out, score
+
+
 def maxsim_matrix(texts: list[str], index: TokenIndex, embedder: Embedder,
                   progress: Callable[[int], None] | None = None) -> np.ndarray:
     """(len(texts), indexed texts) MaxSim; each distinct text is read once."""
 
     def compute(unique: list[str]) -> np.ndarray:
-        out = np.zeros((len(unique), len(index.starts)), dtype=np.float32)
-
-        def score(rows: list[int], vectors: list[np.ndarray]) -> None:  # rows are disjoint: safe from any thread
-            out[rows] = index.maxsim(vectors)
-
+        out, score = _scorer(index, len(unique))
         if unique:
             embedder.encode_tokens(unique, score, progress)
         return out
 
     return once_each(texts, compute, progress)
+
+
+def can_embed_and_match(embedder: Embedder) -> bool:
+    """Whether the embedder's ``encode`` can give token vectors from the same run of the model
+    (the ONNX backend), so a cold run need not run it twice."""
+    return can_match(embedder) and "tokens" in inspect.signature(embedder.encode).parameters
+
+
+def embed_and_match(texts: list[str], profile_texts: list[str], background: list[str], embedder: Embedder,
+                    progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, TokenMatch]:
+    """``embed.embed(texts)`` and ``match(texts, ...)`` from one run of the model over
+    ``texts``, the same to the bit as the two apart (the same calls, the same products)."""
+    index = TokenIndex(token_vectors(profile_texts, embedder))
+    width = len(index.starts)
+
+    def compute(unique: list[str]) -> np.ndarray:
+        scores, score = _scorer(index, len(unique))
+        vectors = embedder.encode(unique, progress, tokens=score)
+        return np.hstack([vectors, scores])  # one array, so repeated texts are copied alike
+
+    both = once_each(texts, compute, progress)
+    vectors = np.ascontiguousarray(both[:, :both.shape[1] - width])
+    matched = TokenMatch(profile_texts=list(profile_texts), segments=np.ascontiguousarray(both[:, -width:]),
+                         background=maxsim_matrix(list(background), index, embedder))
+    return vectors, matched
 
 
 def match(texts: list[str], profile_texts: list[str], background: list[str], embedder: Embedder,

@@ -68,8 +68,8 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     """Run every stage on the configured inputs and return the artifacts (writes nothing)."""
     from .cluster import UMAP_SETTINGS, cluster, reduce
     from .ingest import ingest
-    from .mapping import map_to_taxonomy, match_tokens, no_mapping
-    from .maxsim import can_match
+    from .mapping import embed_and_match_tokens, map_to_taxonomy, match_tokens, no_mapping
+    from .maxsim import can_embed_and_match, can_match
     from .segment import segment
     from .speakers import role_warnings
 
@@ -177,9 +177,20 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     embedder = embedder or make_embedder(config.embedding)
     texts = [s.text for s in segments]
     texts_digest = sha256_bytes(json.dumps(texts, ensure_ascii=False).encode())
+    # With a taxonomy, the mapping's word matches need the model over the segments too: where
+    # the embedder can, one run of the model gives both, kept for the match stage below.
+    fused: dict[str, TokenMatch] = {}
+
+    def embed_stage(texts, embedder, advance):
+        if taxonomy is None or not can_embed_and_match(embedder):
+            return embed(texts, embedder, advance)
+        vectors, fused["match"] = embed_and_match_tokens(texts, taxonomy, embedder, advance)
+        return vectors
+
     embedded = stage("embed", np.ndarray,
                      None if injected else {"texts": texts_digest, "embedder": embedder_fingerprint(embedder)},
-                     {"embedding": config.embedding}, embed, texts, embedder, progress.advance, total=len(segments))
+                     {"embedding": config.embedding}, embed_stage, texts, embedder, progress.advance,
+                     total=len(segments))
     embeddings = embedded.value
     progress.done("embed", f"{len(segments)} segments{tag('embed')}")
 
@@ -210,13 +221,13 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     else:
         tokens = None
         if can_match(embedder):  # a stand-in without token vectors is mapped on sentences alone
-            # Token-level matches need the model once more over the segments: a stage of its
-            # own, so a rerun that changes clustering or mapping settings takes them from the cache.
+            # Token-level matches: a stage of its own, so a rerun that changes clustering or
+            # mapping settings takes them from the cache; made by the embedding stage when it ran.
             tokens = stage("match", TokenMatch | None,
                            None if injected else {"texts": texts_digest, "embedder": embedder_fingerprint(embedder),
                                                   "taxonomy": taxonomy.digest},
-                           {}, match_tokens, texts, taxonomy, embedder, progress.advance, total=len(segments),
-                           module="mapping").value
+                           {}, lambda *args: fused.pop("match") if fused else match_tokens(*args), texts,
+                           taxonomy, embedder, progress.advance, total=len(segments), module="mapping").value
             progress.done("match", f"{plural(len(segments), 'segment')} with "
                                    f"{plural(len(tokens.profile_texts), 'code text')}{tag('match')}")
         mapping = timed("mapping", map_to_taxonomy, segments, embeddings, clustering, taxonomy, embedder,

@@ -221,3 +221,22 @@ def test_both_backends_give_the_same_word_pieces_close_to_each_other():
     # A text's word pieces do not depend on the texts beside it.
     alone = _token_vectors(OnnxEmbedder("all-MiniLM-L6-v2", batch_size=4), TEXTS[3:4])[0]
     assert np.array_equal(alone, int8[3])
+
+
+@needs_fast_model
+def test_one_run_of_the_model_gives_the_vectors_and_the_word_matches_of_two(monkeypatch):
+    from pipeline.maxsim import can_embed_and_match, embed_and_match, match
+
+    fast = OnnxEmbedder("all-MiniLM-L6-v2", batch_size=4)
+    assert can_embed_and_match(fast) and not can_embed_and_match(SentenceTransformerEmbedder("all-MiniLM-L6-v2"))
+    profiles = ["waiting list for months", "the staff were kind", "parking"]
+    background = ["The weather was cold."]
+    runs = []
+    real = OnnxEmbedder._hidden
+    monkeypatch.setattr(OnnxEmbedder, "_hidden", lambda self, texts, *a: runs.append(len(texts)) or real(self, texts, *a))
+    vectors, both = embed_and_match(TEXTS, profiles, background, fast)
+    assert runs == [len(profiles), len(set(TEXTS)), len(background)]  # the texts once, not twice
+    apart = match(TEXTS, profiles, background, fast)
+    assert np.array_equal(vectors, embed(TEXTS, fast))
+    assert np.array_equal(both.segments, apart.segments) and np.array_equal(both.background, apart.background)
+    assert both.profile_texts == profiles
