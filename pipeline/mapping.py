@@ -213,19 +213,22 @@ def _profile_rows(taxonomy: Taxonomy) -> tuple[list[str], list[str], list[tuple[
     return leaves, described, rows
 
 
+def _all_profile_texts(taxonomy: Taxonomy) -> list[str]:
+    """Every profile text, in the order of ``_profile_rows`` (the order of ``TokenMatch``)."""
+    return [text for _, _, text in _profile_rows(taxonomy)[2]]
+
+
 def match_tokens(texts: list[str], taxonomy: Taxonomy, embedder: Embedder, progress=None) -> TokenMatch | None:
     """Token-level MaxSim of ``texts`` with every profile text of the taxonomy (and of
     ``BACKGROUND``); None when the embedder gives no token vectors."""
-    _, _, rows = _profile_rows(taxonomy)
-    return match(texts, [text for _, _, text in rows], list(BACKGROUND), embedder, progress)
+    return match(texts, _all_profile_texts(taxonomy), list(BACKGROUND), embedder, progress)
 
 
 def embed_and_match_tokens(texts: list[str], taxonomy: Taxonomy, embedder: Embedder,
                            progress=None) -> tuple[np.ndarray, TokenMatch]:
     """The sentence vectors of ``texts`` and their ``match_tokens``, from one run of the model
     (an embedder for which ``maxsim.can_embed_and_match``)."""
-    _, _, rows = _profile_rows(taxonomy)
-    return embed_and_match(texts, [text for _, _, text in rows], list(BACKGROUND), embedder, progress)
+    return embed_and_match(texts, _all_profile_texts(taxonomy), list(BACKGROUND), embedder, progress)
 
 
 def _profiles(ids: list[str], rows: list[tuple[int, str, str]], owner: np.ndarray, vectors: np.ndarray,
@@ -281,32 +284,30 @@ def words_in_common(words: list[tuple[str, str]], leaf: int, profiles: CodeProfi
     return [word for _, word in sorted(found.values(), key=lambda pair: -pair[0])[:k]]
 
 
+def _by_owner(per_text: np.ndarray, owner: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """For scores (n, texts) of texts owned by ``count`` codes (``owner``: each text's code):
+    (n, count) the mean of each code's ``TOP_TEXTS`` best, and (n, count) the index of its best
+    text."""
+    top = np.zeros((len(per_text), count), dtype=np.float32)
+    best = np.zeros((len(per_text), count), dtype=int)
+    for index in range(count):
+        cols = np.flatnonzero(owner == index)
+        block = per_text[:, cols]
+        top[:, index] = np.sort(block, axis=1)[:, -min(TOP_TEXTS, len(cols)):].mean(axis=1)
+        best[:, index] = cols[block.argmax(axis=1)]
+    return top, best
+
+
 def similarity(vectors: np.ndarray, profiles: CodeProfiles) -> tuple[np.ndarray, np.ndarray]:
     """(n, leaves) similarity per leaf (cosine units) and the index of the best profile text."""
-    sims = vectors @ profiles.vectors.T
-    n, n_leaves = len(vectors), len(profiles.leaf_ids)
-    score = np.zeros((n, n_leaves), dtype=np.float32)
-    which = np.zeros((n, n_leaves), dtype=int)
-    to_centroid = vectors @ profiles.centroids.T
-    for leaf in range(n_leaves):
-        cols = np.flatnonzero(profiles.owner == leaf)
-        block = sims[:, cols]
-        k = min(TOP_TEXTS, len(cols))
-        top = np.sort(block, axis=1)[:, -k:].mean(axis=1)
-        score[:, leaf] = 0.5 * (top + to_centroid[:, leaf])
-        which[:, leaf] = cols[block.argmax(axis=1)]
-    return score, which
+    top, which = _by_owner(vectors @ profiles.vectors.T, profiles.owner, len(profiles.leaf_ids))
+    return 0.5 * (top + vectors @ profiles.centroids.T), which
 
 
 def _token_lift(scores: np.ndarray, background: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
     """(n, count) from MaxSim ``scores`` (n, texts): each owner's ``TOP_TEXTS`` best texts'
     mean, each text's score taken above its mean with the ``background`` sentences."""
-    lifted = scores - background.mean(axis=0)
-    out = np.zeros((len(scores), count), dtype=np.float32)
-    for index in range(count):
-        block = lifted[:, owner == index]
-        out[:, index] = np.sort(block, axis=1)[:, -min(TOP_TEXTS, block.shape[1]):].mean(axis=1)
-    return out
+    return _by_owner(scores - background.mean(axis=0), owner, count)[0]
 
 
 def lift(vectors: np.ndarray, profiles: CodeProfiles, words: list[list[tuple[str, str]]] | None = None,
@@ -338,9 +339,7 @@ def lift(vectors: np.ndarray, profiles: CodeProfiles, words: list[list[tuple[str
         # The text named as evidence is the one closest by both readings, weighed as above.
         both = (SENTENCE_WEIGHT * (vectors @ profiles.vectors.T)
                 + TOKEN_WEIGHT * (tokens.segments[:, :cut] - tokens.background[:, :cut].mean(axis=0)))
-        for leaf in range(len(profiles.leaf_ids)):
-            cols = np.flatnonzero(profiles.owner == leaf)
-            which[:, leaf] = cols[both[:, cols].argmax(axis=1)]
+        which = _by_owner(both, profiles.owner, len(profiles.leaf_ids))[1]
         if own is not None:
             own = SENTENCE_WEIGHT * own + TOKEN_WEIGHT * _token_lift(
                 tokens.segments[:, cut:], tokens.background[:, cut:], profiles.own.owner, len(profiles.own.leaf_ids))
