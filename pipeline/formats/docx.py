@@ -27,7 +27,7 @@ from ..artifacts import Transcript
 from ..errors import ThemesError
 from .archive import check_archive, holds
 from .text import NUMBERED_HEADING, Label, parse_label, parse_lines, plausible_label
-from .turns import TIME, normalise_time
+from .turns import OTHER_LINE_ENDS, TIME, normalise_time
 from .vtt import looks_like_subtitles, parse_subtitles
 
 _SPEAKER_HEADERS = {"speaker", "speakers", "name", "participant", "who", "person", "話者", "発言者", "氏名", "名前"}
@@ -44,10 +44,6 @@ _RUN_HOLDERS = {_W + tag for tag in ("ins", "moveTo", "hyperlink", "fldSimple", 
                                      "customXml", "dir", "bdo")}
 # What holds whole paragraphs and tables, in the body or in a table cell.
 _BLOCK_HOLDERS = {_W + tag for tag in ("sdt", "sdtContent", "customXml")}
-# Characters other than "\n" that end a line for the plain-text reader (``turns._LINE``): text
-# pasted from the web or a Mac brings U+2028 into Word. Read as line breaks, so that lines are
-# counted alike here and there.
-_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
 # A numbered heading of the topic guide opening a paragraph in bold; given to the plain-text
 # reader as the label it reads as a heading ("Q3" of "Q3.").
 _HEADING = re.compile(rf"(?P<heading>q[ \t]*\d{{1,3}}[a-z]?|{NUMBERED_HEADING.pattern})[.):：]?(?=\s|$)", re.IGNORECASE)
@@ -124,8 +120,13 @@ def _inside(element, holders: set[str]) -> Iterator:
     for child in element.iterchildren():
         if child.tag not in holders:
             yield child
-        elif child.find(f"{_W}sdtPr/{_W}showingPlcHdr") is None:
+        elif not _showing_placeholder(child):
             yield from _inside(child, holders)
+
+
+def _showing_placeholder(control) -> bool:
+    """Whether a content control shows its placeholder text rather than content."""
+    return control.find(f"{_W}sdtPr/{_W}showingPlcHdr") is not None
 
 
 def _paragraph(p) -> tuple[str, str]:
@@ -134,7 +135,8 @@ def _paragraph(p) -> tuple[str, str]:
     text of the bold runs it opens with."""
     from docx.text.run import Run
 
-    runs = [(_BREAKS.sub("\n", child.text), child) for child in _inside(p, _RUN_HOLDERS) if child.tag == _R]
+    runs = [(OTHER_LINE_ENDS.sub("\n", child.text), child)
+            for child in _inside(p, _RUN_HOLDERS) if child.tag == _R]
     bold = ""
     for text, run in runs:
         if text and not Run(run, None).bold:
@@ -153,8 +155,7 @@ def _unwrap_rows_and_cells(body) -> None:
         parent = holder.getparent()
         at = parent.index(holder)
         # A control's rows are in its w:sdtContent, which _inside opens (and which may be missing).
-        placeholder = holder.find(f"{_W}sdtPr/{_W}showingPlcHdr") is not None
-        lifted = [] if placeholder else list(_inside(holder, _BLOCK_HOLDERS))
+        lifted = [] if _showing_placeholder(holder) else list(_inside(holder, _BLOCK_HOLDERS))
         parent.remove(holder)
         for offset, child in enumerate(c for c in lifted if c.tag in (_W + "tr", _W + "tc")):
             parent.insert(at + offset, child)
@@ -319,7 +320,7 @@ def _layout(grid: list[list[str]]) -> tuple[int, int | None, int, bool] | None:
         values = [row[col].strip() for row in body if row[col].strip()]
         return all(v.isdecimal() for v in values) and all(int(a) < int(b) for a, b in zip(values, values[1:]))
 
-    times = [c for c in range(width) if share(c, lambda v: re.fullmatch(rf"[\[(]?{TIME}[\])]?", v.strip())) >= 0.8]
+    times = [c for c in range(width) if share(c, lambda v: _CELL_TIME.fullmatch(v.strip())) >= 0.8]
     time_col = times[0] if times else None
     rest = [c for c in range(width) if c != time_col]
     lengths = {c: sum(len(row[c]) for row in body) / len(body) for c in rest}

@@ -18,8 +18,11 @@ from ..artifacts import Segment, Turn
 
 # LF, CRLF, bare CR (classic Mac, some Windows exports), and the rarer breaks Word and web
 # tools leave behind (vertical tab, form feed, NEL, line and paragraph separators).
-_LINE = re.compile(r"[^\r\n\x0b\x0c\x85\u2028\u2029]*(?:\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]|$)")
 _BREAKS = "\r\n\x0b\x0c\x85\u2028\u2029"
+_LINE = re.compile(f"[^{_BREAKS}]*(?:\r\n|[{_BREAKS}]|$)")
+# Every line end but "\n" itself, for a reader that builds its text with "\n" between lines
+# and must count lines as ``_LINE`` does (Word text pasted from the web brings U+2028 along).
+OTHER_LINE_ENDS = re.compile(f"\r\n|[{_BREAKS.replace(chr(10), '')}]")
 
 TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 _TIME_PARTS = re.compile(r"(?:(\d{1,2}):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?")  # Teams once wrote 0:0:5.72
