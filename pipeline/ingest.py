@@ -73,6 +73,11 @@ def read_transcripts(path: Path, source: str, columns: dict[str, str | None] | N
     return read_bytes(raw, path, source, hashlib.sha256(raw).hexdigest(), columns)
 
 
+# At most this many problems are named in the one-line error (a folder of 300 copied files
+# would otherwise give a line of 40,000 characters).
+SHOWN_PROBLEMS = 10
+
+
 def read_transcript(path: Path, source: str) -> Transcript:
     return read_transcripts(path, source)[0]
 
@@ -112,7 +117,11 @@ def ingest(paths: list[str | Path], on_error: str = "fail", columns: dict[str, s
     if problems and on_error == "fail":
         if len(problems) == 1:
             raise ThemesError(problems[0])
-        raise ThemesError(f"{len(problems)} problems: " + "; ".join(problems))
+        shown = "; ".join(problems[:SHOWN_PROBLEMS])
+        if len(problems) > SHOWN_PROBLEMS:
+            shown += (f"; and {len(problems) - SHOWN_PROBLEMS} more (with input.on_error: skip the run "
+                      "goes on without those files and names each in a warning)")
+        raise ThemesError(f"{len(problems)} problems: {shown}")
     if not transcripts:
         raise ThemesError("no transcript could be read: " + "; ".join(problems))
     return transcripts, problems

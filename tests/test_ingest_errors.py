@@ -119,6 +119,18 @@ def test_fail_lists_all_problems_at_once_and_skip_goes_on(tmp_path):
     assert [t.source for t in transcripts] == ["good.txt"] and len(problems) == 3
 
 
+def test_many_problems_name_the_first_ten_and_how_to_see_all(tmp_path):
+    for i in range(25):
+        (tmp_path / f"e{i:02}.txt").write_text("")
+    with pytest.raises(ThemesError) as err:
+        ingest([tmp_path])
+    message = str(err.value)
+    assert message.startswith("25 problems: ") and "\n" not in message
+    assert "e09.txt: file is empty" in message and "e10.txt" not in message
+    assert message.endswith("and 15 more (with input.on_error: skip the run goes on without those files "
+                            "and names each in a warning)")
+
+
 def test_folder_reads_every_format_and_skips_readme_and_lock_files(tmp_path):
     for name in ("meeting.vtt", "meeting.srt", "meeting.docx", "turns.tsv", "meeting.utf8.txt"):
         shutil.copy(FORMATS / name, tmp_path / name)
