@@ -7,6 +7,7 @@ Heavy libraries (torch, BERTopic, spaCy) are imported inside the commands that u
 from __future__ import annotations
 
 import functools
+import shutil
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -293,18 +294,23 @@ def review(
     config: Optional[Path] = CONFIG_OPTION,
 ) -> None:
     """Serve a run's report on localhost; each decision is saved to the decision store at once."""
-    from .review import ReviewServer, serve
+    from .review import ReviewServer, open_in_browser, serve
 
     store = _store(config, run_dir)
     server = ReviewServer(run_dir, store, author, port)
     typer.echo(f"review: {server.url}")
-    if open_browser:
-        import webbrowser
-
-        webbrowser.open(server.url)
+    opener = open_in_browser(server.url) if open_browser else None
     typer.echo(f"decisions are saved to {store} as you click; Ctrl-C stops the server", err=True)
-    serve(server)
-    typer.echo("review stopped; every decision was saved", err=True)
+    try:
+        cut_off = serve(server)
+    finally:
+        if opener:
+            shutil.rmtree(opener, ignore_errors=True)
+    if cut_off:
+        typer.echo(f"review stopped while {cut_off} decision(s) were being saved (the store was busy): "
+                   "their pages say “Not saved”; every other decision was saved", err=True)
+    else:
+        typer.echo("review stopped; every decision was saved", err=True)
 
 
 @app.command("decide")

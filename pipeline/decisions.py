@@ -85,6 +85,20 @@ class _Event(BaseModel):
     merge_segment_ids: list[str] = Field(default_factory=list)
     replaces: str | None = None
 
+    @field_validator("*")
+    @classmethod
+    def _writable_text(cls, value: object) -> object:
+        # Half of an emoji (a lone surrogate, as a cut-off paste can leave) or a byte that is
+        # not UTF-8 in a command's argument cannot be written to the store: named, not a crash.
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError("holds a broken character (half of an emoji, or a byte that "
+                                     "is not UTF-8 text); type or paste it again") from None
+        return value
+
     @field_validator("timestamp")
     @classmethod
     def _iso_timestamp(cls, value: str) -> str:

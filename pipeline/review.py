@@ -12,7 +12,10 @@ import getpass
 import hmac
 import json
 import os
+import re
 import secrets
+import sys
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,8 +68,10 @@ def _line(value: str | None) -> str | None:
 
 
 def _block(value: str | None) -> str | None:
-    """A definition or memo: line breaks kept, ends trimmed; empty -> None."""
-    return (value or "").strip() or None
+    """A definition or memo: line breaks kept (Windows' and old Macs' as ``\\n``, as a browser's
+    text box gives them, so the page can tell a saved memo from a draft), ends trimmed;
+    empty -> None."""
+    return re.sub(r"\r\n?", "\n", value or "").strip() or None
 
 
 def make_decision(folder: RunFolder, cluster_id: int, status: str | None, *, code_id: str | None = None,
@@ -213,6 +218,7 @@ def import_decisions(file: Path | str, store: Path | str, run_dir: Path | str | 
 
 def _check_against_run(file: Path, decisions: list[Decision], folder: RunFolder) -> None:
     clusters = {c["cluster_id"]: c for c in folder.clusters}
+    codes = leaf_codes(folder)
     for i, d in enumerate(decisions):
         if d.cluster_id not in clusters:
             raise ThemesError(f"{file} (decisions[{i}].cluster_id): cluster {d.cluster_id} is not in run "
@@ -220,6 +226,12 @@ def _check_against_run(file: Path, decisions: list[Decision], folder: RunFolder)
         if set(d.segment_ids) != set(clusters[d.cluster_id]["members"]):
             raise ThemesError(f"{file} (decisions[{i}].segment_ids): not the members of cluster "
                               f"{d.cluster_id} in {folder.path}")
+        if d.status == "accepted" and codes is not None and d.code_id not in codes:
+            raise ThemesError(f"{file} (decisions[{i}].code_id): '{d.code_id}' is not a code of the "
+                              f"taxonomy of run {folder.run}")
+        if d.status == "accepted" and codes is None:
+            raise ThemesError(f"{file} (decisions[{i}].code_id): run {folder.run} has no taxonomy, "
+                              "so there is no code to accept")
         if d.status == "merged" and d.merge_into not in clusters:
             raise ThemesError(f"{file} (decisions[{i}].merge_into): cluster {d.merge_into} is not in "
                               f"run {folder.run}")
@@ -394,11 +406,26 @@ class ReviewServer(ThreadingHTTPServer):
         self.author = _line(author) or default_author()
         self.codes = leaf_codes(self.folder)
         self.token = secrets.token_urlsafe(24)
+        self._saving = 0  # decisions being written now (Ctrl-C waits for them)
+        self._saved = threading.Condition()
         read_store(self.store)  # a broken store is reported now, not at the first click
         try:
             super().__init__(("127.0.0.1", port), _Handler)
         except OSError as err:
             raise ThemesError(f"127.0.0.1:{port}: cannot listen ({err.strerror})") from None
+
+    def finish_saves(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for the decisions being written; -> how many are
+        still being written (the store's lock may be held by another command)."""
+        with self._saved:
+            self._saved.wait_for(lambda: self._saving == 0, timeout)
+            return self._saving
+
+    def handle_error(self, request, client_address) -> None:
+        # A page that went away, or a request that stalled past the handler's timeout: nothing
+        # to tell the analyst. Anything else is a fault, shown as usual.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
     @property
     def port(self) -> int:
@@ -434,7 +461,14 @@ class ReviewServer(ThreadingHTTPServer):
                 memo=body.get("memo"), author=body.get("author") or self.author,
                 current=applied.get(body["cluster_id"]), codes=self.codes)]
 
-        state, (decision,) = append_decided(self.store, build)  # the store's lock orders the page's threads too
+        with self._saved:
+            self._saving += 1
+        try:
+            state, (decision,) = append_decided(self.store, build)  # the store's lock orders the page's threads too
+        finally:
+            with self._saved:
+                self._saving -= 1
+                self._saved.notify_all()
         # The state as of this write (a decision another process adds meanwhile shows on the next load).
         return self.state([d for d in state.decisions if d.cluster_key != decision.cluster_key] + [decision])
 
@@ -443,6 +477,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: ReviewServer
     server_version = "themes-review"
     sys_version = ""
+    timeout = 60  # seconds a request may stall before its connection is closed
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass  # the terminal shows the URL and errors, not a line per request
@@ -521,7 +556,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             body = json.loads(self.rfile.read(length).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except ValueError:  # not UTF-8, not JSON, or a number past Python's digit limit
             self._json(400, {"error": "the body is not JSON"})
             return
         cluster_id = body.get("cluster_id") if isinstance(body, dict) else None
@@ -542,11 +577,36 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse  # noqa: N815
 
 
-def serve(server: ReviewServer) -> None:
-    """Serve until Ctrl-C; every decision is already on disk when it is acknowledged."""
+def open_in_browser(url: str) -> Path:
+    """Open ``url`` in the web browser through a page that redirects to it, kept in a folder
+    only this user can read: the token in the URL never appears on the browser's command line,
+    which every local user can read. -> the folder, to remove when the server stops."""
+    import html
+    import tempfile
+    import webbrowser
+
+    folder = Path(tempfile.mkdtemp(prefix="themes-review-"))  # mode 0700
+    page = folder / "open.html"
+    fd = os.open(page, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    target = html.escape(url, quote=True)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={target}">'
+                     f'<title>themes review</title><p><a href="{target}">Open the review page</a></p>\n')
+    webbrowser.open(page.as_uri())
+    return folder
+
+
+def serve(server: ReviewServer, wait: float = 10.0) -> int:
+    """Serve until Ctrl-C; every decision is already on disk when it is acknowledged. After
+    Ctrl-C, decisions being written get up to ``wait`` seconds to finish; -> how many did not
+    (their pages say "Not saved")."""
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+    try:
+        return server.finish_saves(wait)
+    except KeyboardInterrupt:
+        return server.finish_saves(0)
     finally:
         server.server_close()

@@ -448,3 +448,82 @@ def test_a_store_that_cannot_be_written_still_answers_what_needs_no_writing(run,
         decide(run, store, 9, "rejected")
     with pytest.raises(ThemesError, match="Read-only file system"):
         decide(run, store, 1, "rejected")
+
+
+# --- text that cannot be stored, line ends, codes of imports, stops mid-save -------------------
+
+def test_broken_text_is_refused_in_one_line_everywhere(run, store, tmp_path):
+    half_emoji = "tired \ud83d"  # a lone surrogate: what a cut-off paste can leave
+    with pytest.raises(ThemesError, match=r"\(memo\): holds a broken character"):
+        decide(run, store, 0, "rejected", memo=half_emoji)
+    file = download_file(tmp_path, run, [page_decision(run, 0, author="Ana \udcff")])
+    with pytest.raises(ThemesError, match=r"\(decisions\[0\]\.author\): holds a broken character"):
+        import_decisions(file, store, run)
+    env = {**os.environ, "THEMES_DECISIONS": str(store)}
+    # A byte that is not UTF-8 in an argument (Python keeps it as a lone surrogate).
+    result = themes("decide", run, "0", "--reject", "--memo", os.fsdecode(b"bad byte \xff here"), env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "(memo): holds a broken character" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert load_decisions(store) == []
+
+
+def test_server_answers_broken_text_and_huge_numbers_and_goes_on(server, store):
+    api = f"/{server.token}/api/decisions"
+    status, payload = request(server, "POST", api, {"cluster_id": 0, "status": "rejected", "memo": "a\ud800b"})
+    assert status == 400 and json.loads(payload)["error"].startswith("decision on cluster 0 (memo): holds a broken")
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("POST", api, body='{"cluster_id": ' + "9" * 5000 + "}",
+                       headers={"Content-Type": "application/json"})
+    assert connection.getresponse().status == 400
+    connection.close()
+    assert request(server, "POST", api, {"cluster_id": 0, "status": "rejected"})[0] == 200
+
+
+def test_memos_keep_one_kind_of_line_end(run, store):
+    decide(run, store, 0, "rejected", memo="line one\r\nline two\rline three\r\n")
+    (current,) = load_decisions(store)
+    assert current.memo == "line one\nline two\nline three"  # as the page's text box gives it back
+
+
+def test_import_refuses_a_code_the_runs_taxonomy_lacks(run, store, tmp_path):
+    file = download_file(tmp_path, run, [page_decision(run, 0, status="accepted", code_id="no.such.code")])
+    with pytest.raises(ThemesError, match=r"\(decisions\[0\]\.code_id\): 'no.such.code' is not a code of the taxonomy"):
+        import_decisions(file, store, run)
+    assert not store.exists()
+
+
+def test_ctrl_c_waits_for_a_decision_being_saved(server, store, monkeypatch):
+    """Ctrl-C while the store is busy (another command writing): the save in flight finishes
+    before the server stops, and serve() says how many did not."""
+    from pipeline.review import serve
+
+    read, go_on = hold_after_read(monkeypatch)
+    api, origin = f"/{server.token}/api/decisions", {"Origin": f"http://127.0.0.1:{server.port}"}
+    join = in_thread(lambda: request(server, "POST", api, {"cluster_id": 0, "status": "rejected"}, origin))
+    assert read.wait(10)
+    assert server.finish_saves(0.1) == 1  # still being written
+    server.shutdown()  # the fixture's serving thread; from here on, serving is "interrupted"
+
+    def ctrl_c():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(server, "serve_forever", ctrl_c)
+    threading.Timer(0.3, go_on.set).start()
+    assert serve(server, wait=10) == 0
+    assert join()[0] == 200
+    assert load_decisions(store)[0].status == "rejected"
+
+
+def test_open_passes_no_token_on_the_browsers_command_line(run, store, monkeypatch):
+    import webbrowser
+
+    from pipeline.review import open_in_browser
+
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+    folder = open_in_browser("http://127.0.0.1:4242/SECRET-token/")
+    (url,) = opened
+    assert "SECRET" not in url and url.startswith("file://")
+    page = folder / "open.html"
+    assert 'content="0;url=http://127.0.0.1:4242/SECRET-token/"' in page.read_text()
+    assert (page.stat().st_mode & 0o777, folder.stat().st_mode & 0o777) == (0o600, 0o700)
