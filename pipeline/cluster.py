@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
+import re
 import sys
 import types
 from typing import Any, Callable
@@ -163,6 +164,26 @@ def stop_words(setting: str | None) -> list[str] | None:
     return sorted(set(base) | SPOKEN_STOP_WORDS)
 
 
+# BERTopic counts a topic's words after deleting every character outside A-Z, a-z and 0-9
+# (for language "english", its default): Japanese or Chinese text became empty (no vocabulary,
+# a crash) and French lost its accented letters ("trs" for "très"). ``topic_text`` cleans the
+# same way for every script, and gives an empty topic BERTopic's placeholder word.
+_NOT_WORD = re.compile(r"[^\w ]|_")
+EMPTY_TOPIC = "emptydoc"
+
+
+def topic_text(documents) -> list[str]:
+    """BERTopic's ``_preprocess_text`` (line breaks and tabs to spaces, punctuation deleted, so
+    "don't" is "dont"), keeping letters and digits of any script: the same as BERTopic's on
+    ASCII text. A topic of symbols alone (emoji) keeps them, for the last resort of ``TopicWords``."""
+    out = []
+    for doc in documents:
+        doc = doc.replace("\n", " ").replace("\t", " ")
+        cleaned = _NOT_WORD.sub("", doc)
+        out.append(cleaned if cleaned.strip() else " ".join(doc.split()) or EMPTY_TOPIC)
+    return out
+
+
 def _vectorizer(config: ClusteringConfig, n_docs: int):
     """BERTopic's word counter. It counts over one document a topic (the unclustered segments
     are one too), and from 200 segments on a word must be in two of them (``min_df``)."""
@@ -178,10 +199,21 @@ def _vectorizer(config: ClusteringConfig, n_docs: int):
                 self.min_df = 1
             try:
                 return super().fit_transform(documents, y)
+            except ValueError as err:
+                if "empty vocabulary" not in str(err):
+                    raise
+                # Nothing but stop words ("I don't know", "yes I do"), or no letters at all
+                # (emoji): the clusters stand, their keywords come from every word there is.
+                self.stop_words = [EMPTY_TOPIC]
+                try:
+                    return super().fit_transform(documents, y)
+                except ValueError:
+                    self.stop_words, self.token_pattern = None, r"\S+"
+                    return super().fit_transform(documents, y)
             finally:
                 self.min_df = wanted
 
-    return TopicWords(stop_words=stop_words(config.stop_words), ngram_range=(1, 2),
+    return TopicWords(stop_words=[*stop_words(config.stop_words), EMPTY_TOPIC], ngram_range=(1, 2),
                       token_pattern=r"(?u)\b[^\W\d_]\w+\b", min_df=2 if n_docs >= 200 else 1)
 
 
@@ -324,13 +356,15 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
     representation, backend = _representation(config, embedder)
 
     def model_for(fit_vectors: np.ndarray):
-        return BERTopic(
+        model = BERTopic(
             embedding_model=backend, representation_model=representation, umap_model=umap_model,
             hdbscan_model=_JoinOutliers(_hdbscan_model(config, min_cluster_size, keep and TreeMemory(keep)),
                                         fit_vectors, threshold),
             vectorizer_model=_vectorizer(config, n), ctfidf_model=_ctfidf(config),
             top_n_words=2 * config.top_n_words, calculate_probabilities=False, verbose=False,
         )
+        model._preprocess_text = topic_text  # for any script (see topic_text)
+        return model
 
     topics, model = _fit_topics(model_for, docs, vectors, config, notes)
     topics_arr = np.array(topics)
@@ -340,7 +374,8 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
     clusters: list[Cluster] = []
     for topic in sorted(t for t in set(topics) if t != UNCLUSTERED):
         member_idx = np.flatnonzero(topics_arr == topic)
-        words = distinct_keywords([w for w, _ in (model.get_topic(topic) or []) if w], config.top_n_words)
+        words = distinct_keywords([w for w, _ in (model.get_topic(topic) or []) if w and EMPTY_TOPIC not in w.split()],
+                                  config.top_n_words)
         reps = _representatives(member_idx, vectors, config.representatives, voices)
         clusters.append(Cluster(
             cluster_id=int(topic), segment_ids=tuple(ids[i] for i in member_idx),

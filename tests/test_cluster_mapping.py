@@ -276,3 +276,50 @@ def test_quotes_come_from_many_speakers_by_default(fake_embedder):
         assert len({speaker[sid] for sid in c.representative_ids}) == min(5, len(speakers_in_cluster))
     # The closest members alone quote fewer people here.
     assert any(len({speaker[sid] for sid in c.representative_ids}) < 5 for c in closest.clusters)
+
+
+def topic_segments(topics: dict[str, list[str]], per_topic=20):
+    """Segments drawn from each topic's list of texts (word-for-word, any script)."""
+    rng = np.random.default_rng(0)
+    segments = []
+    for topic, texts in topics.items():
+        for i in range(per_topic):
+            text = " ".join(rng.choice(texts, size=2))
+            segments.append(Segment(segment_id=f"{topic}#{i}.1", source=f"{topic}.txt", turn_id=i,
+                                    speaker="User 1", role="user", text=text, start=0, end=len(text)))
+    return segments
+
+
+@pytest.mark.parametrize("topics, expected", [
+    # Chinese and Japanese: BERTopic's own cleaning left no letter to count (a crash).
+    ({"wait": ["我很难预约到医生", "等了三个月"], "pills": ["药物让我早上很困", "副作用很大"]}, "预约"),
+    ({"wait": ["予約が取れない", "三か月待った"], "pills": ["薬で朝眠い", "副作用がつらい"]}, "予約"),
+    # French keeps its accents ("très", not "trs").
+    ({"wait": ["très longue attente", "attente à l'hôpital"], "pills": ["médicaments lourds", "effets secondaires"]},
+     "très"),
+    # Nothing but stop words: the clusters keep keywords made of them.
+    ({"no": ["no not at all", "I don't know"], "yes": ["yes I do", "it is what it is"]}, "not"),
+])
+def test_keywords_in_any_script_and_of_stop_words_alone(fake_embedder, topics, expected):
+    segments = topic_segments(topics)
+    vectors = fake_embedder.encode([s.text for s in segments])
+    result = cluster(segments, vectors, ClusteringConfig(min_cluster_size=5, selection_method="eom"))
+    assert result.clusters and all(c.keywords for c in result.clusters)
+    assert any(expected in keyword for c in result.clusters for keyword in c.keywords)
+
+
+def test_topic_text_cleans_ascii_as_bertopic_does():
+    from bertopic import BERTopic
+
+    from pipeline.cluster import topic_text
+
+    rng = np.random.default_rng(1)
+    alphabet = list("abcXYZ019 _-'’.,!?\n\t()é日😀")
+    texts = ["".join(rng.choice(alphabet, size=int(rng.integers(0, 30)))) for _ in range(2000)]
+    ascii_texts = [t for t in texts if t.isascii()]
+    theirs = BERTopic(verbose=False)._preprocess_text(np.array(ascii_texts, dtype=object))
+    ours = topic_text(ascii_texts)
+    # The same, but where BERTopic leaves no word (spaces, or its placeholder for nothing).
+    kept = [i for i, t in enumerate(theirs) if t.strip() and t != "emptydoc"]
+    assert len(kept) > 200 and [ours[i] for i in kept] == [theirs[i] for i in kept]
+    assert topic_text(["très bien, merci.", "日本語です。", "😀 😀"]) == ["très bien merci", "日本語です", "😀 😀"]
