@@ -6,6 +6,7 @@ guards against bad input and collects every problem before deciding what to do a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter
 from pathlib import Path, PurePosixPath
@@ -29,18 +30,21 @@ def discover(paths: list[str | Path]) -> list[tuple[Path, str]]:
     A folder contributes its supported files, recursively, named relative to the folder, and
     its files in formats that are refused (``.doc``, ``.pdf``, ``.zip``...), so that reading
     them says so rather than leaving them out unsaid; other files (images, notes), hidden
-    files, Word's ``~$`` lock files and ``README.md`` are passed over. A file is named by its
-    file name. A path given twice is read once.
+    files and folders, Word's ``~$`` lock files, ``README.md`` and run folders (a run written
+    into the transcripts' folder: its ``segments.csv`` is not a transcript) are passed over. A
+    file is named by its file name. A path given twice is read once.
     """
     found: list[tuple[Path, str]] = []
     seen: set[Path] = set()
     for entry in paths:
         path = Path(entry)
         if path.is_dir():
+            passed_over = _passed_over(path)
             files = sorted(
                 p for p in path.rglob("*")
                 if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES | REFUSED_SUFFIXES
                 and not p.name.startswith((".", "~$")) and p.name.lower() != "readme.md"
+                and not passed_over(p)
             )
             if not files:
                 raise ThemesError(f"{path}: folder has no transcripts ({', '.join(sorted(SUPPORTED_SUFFIXES))})")
@@ -58,6 +62,17 @@ def discover(paths: list[str | Path]) -> list[tuple[Path, str]]:
     if duplicated:
         raise ThemesError(f"{duplicated[0]}: two input files have the same source name; rename one")
     return sorted(found, key=lambda pair: PurePosixPath(pair[1]).parts)
+
+
+def _passed_over(root: Path):
+    """-> whether a file under ``root`` is in a hidden folder or a run folder below it."""
+    from .runfolder import is_run_folder
+
+    @functools.cache
+    def skipped(folder: Path) -> bool:
+        return folder.name.startswith(".") or is_run_folder(folder)
+
+    return lambda file: any(skipped(root / part) for part in file.relative_to(root).parents if part.parts)
 
 
 def read_transcripts(path: Path, source: str, columns: dict[str, str | None] | None = None,

@@ -243,3 +243,22 @@ def test_a_readers_own_fault_is_one_line_naming_the_file_and_the_others_are_read
     monkeypatch.setattr(ingest_module, "read_bytes", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "no")))
     with pytest.raises(PermissionError):  # the machine's problem: the command names it
         ingest([tmp_path])
+
+
+def test_run_folders_and_hidden_folders_in_an_input_folder_are_passed_over(tmp_path):
+    """A run written into the transcripts' folder (--out interviews/run1) must not come back as
+    transcripts on the next run: its segments.csv holds a text column."""
+    (tmp_path / "a.txt").write_text(GOOD)
+    run = tmp_path / "run1"
+    run.mkdir()
+    (run / "segments.csv").write_text("segment_id,text\na#1.1,Hello there\n")
+    (run / "clusters.json").write_text("{}")
+    (run / "manifest.json").write_text("{}")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "b.txt").write_text(GOOD.replace("months", "weeks"))
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "c.txt").write_text(GOOD)
+    assert [name for _, name in discover([tmp_path])] == ["a.txt", "notes/b.txt"]
+    # A folder that merely holds a segments.csv is read as usual.
+    (run / "manifest.json").unlink()
+    assert [name for _, name in discover([tmp_path])] == ["a.txt", "notes/b.txt", "run1/segments.csv"]
