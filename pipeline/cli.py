@@ -275,9 +275,11 @@ def _store(config: Optional[Path], run_dir: Optional[Path] = None) -> Path:
     """The decision store ($THEMES_DECISIONS; else decisions.path of --config; else, for a
     command on a run folder, the store that run was made with), after warning about an
     interrupted write."""
-    from .decisions import read_store, run_store, store_path
+    from .decisions import check_outside, read_store, run_store, store_path
 
     store = run_store(run_dir) if run_dir is not None and config is None else store_path(_load(config))
+    if run_dir is not None:
+        check_outside(store, run_dir)
     torn = read_store(store).torn_tail
     if torn:
         typer.echo(f"warning: {torn}", err=True)

@@ -407,6 +407,16 @@ def store_path(config) -> Path:
     return Path(override) if override else Path(config.decisions.path)
 
 
+def check_outside(store: Path, run_dir: Path | str) -> None:
+    """Refuse a decision store inside a run folder: a rerun replaces the folder, and would
+    delete decisions with it (one saved while the rerun writes would be lost unsaid)."""
+    folder = Path(os.path.abspath(run_dir))
+    if folder == Path(os.path.abspath(store)) or folder in Path(os.path.abspath(store)).parents:
+        raise ThemesError(f"decisions.path: {store} is inside the run folder {run_dir}, which a rerun "
+                          f"replaces; keep the decision store outside run folders (set {ENV_VAR} or "
+                          "decisions.path)")
+
+
 def run_store(run_dir: Path | str) -> Path:
     """The decision store of a run folder, for commands given no --config: $THEMES_DECISIONS if
     set; else the store the run was made with, recorded in its manifest relative to the run

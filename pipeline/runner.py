@@ -84,8 +84,9 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     if config.privacy.pseudonymise and (out_dir == key_path or out_dir in key_path.parents):
         raise ThemesError(f"privacy.key_path: {config.privacy.key_path} is inside the run folder {config.output.dir}, "
                           "which a rerun replaces and people receive; keep the key outside run folders")
-    from .decisions import read_store, store_path
+    from .decisions import check_outside, read_store, store_path
 
+    check_outside(store_path(config), out_dir)
     store = read_store(store_path(config))  # ... and on a broken decision store (read only)
     if store.torn_tail:
         notes.append(store.torn_tail)

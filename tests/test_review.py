@@ -527,3 +527,22 @@ def test_open_passes_no_token_on_the_browsers_command_line(run, store, monkeypat
     page = folder / "open.html"
     assert 'content="0;url=http://127.0.0.1:4242/SECRET-token/"' in page.read_text()
     assert (page.stat().st_mode & 0o777, folder.stat().st_mode & 0o777) == (0o600, 0o700)
+
+
+def test_a_decision_store_inside_a_run_folder_is_refused(tmp_path, run, monkeypatch, fake_embedder):
+    """A rerun replaces the run folder: a store inside it would go with it."""
+    from pipeline.config import load_config
+    from pipeline.runner import execute
+
+    from conftest import FIXTURES
+
+    inside = tmp_path / "run2" / "decisions.jsonl"
+    monkeypatch.setenv("THEMES_DECISIONS", str(inside))
+    config = load_config(overrides={"input": {"paths": [str(FIXTURES / "small")]}, "taxonomy": "none",
+                                    "output": {"dir": str(tmp_path / "run2")}})
+    with pytest.raises(ThemesError, match=r"^decisions.path: .* is inside the run folder .*run2, which a rerun"):
+        execute(config, embedder=fake_embedder)
+    assert not (tmp_path / "run2").exists()
+    result = themes("decide", run, "0", "--reject", env={**os.environ, "THEMES_DECISIONS": str(run / "d.jsonl")})
+    assert result.returncode == 2 and "is inside the run folder" in result.stderr
+    assert not (run / "d.jsonl").exists()
