@@ -400,7 +400,13 @@ class StageCache:
 
     def _reject(self, stage: str, entry: Path, why: str) -> None:
         self._say(f"cache: the {stage} entry {entry.name[:12]} is damaged ({why}); recomputing it")
-        shutil.rmtree(entry, ignore_errors=True)
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            try:
+                entry.unlink()  # a file where the entry's folder should be: else it stays damaged for good
+            except OSError:
+                pass
         return None
 
     def _say(self, message: str) -> None:
@@ -414,17 +420,43 @@ def _config_json(section: Any) -> Any:
     return section
 
 
+_SHARD = re.compile(r"[0-9a-f]{2}")
+_ENTRY_NAME = re.compile(r"[0-9a-f]{64}")
+_WORK_NAME = re.compile(r"\.[0-9a-f]{12}\.tmp-.+")
+
+
 def clear(root: Path) -> int:
     """Remove every entry (and half-written folder) under ``root``, a cache folder; returns
-    how many entries were removed. Only the stages' folders are touched, nothing else there."""
+    how many entries were removed. Only what the cache writes is touched (``STAGE/xx/KEY/`` and
+    ``STAGE/xx/.KEY.tmp-*``, and the folders holding them once empty), nothing else there: a
+    cache folder set to a project's own folder loses none of its files."""
     root = Path(root)
     removed = 0
     for stage in STAGES:
         folder = root / stage
-        if folder.is_dir() and not folder.is_symlink():
-            removed += sum(1 for _ in folder.glob(f"*/*/{ENTRY}"))
-            shutil.rmtree(folder)
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        for shard in folder.iterdir():
+            if not _SHARD.fullmatch(shard.name) or not shard.is_dir() or shard.is_symlink():
+                continue
+            for item in shard.iterdir():
+                if _ENTRY_NAME.fullmatch(item.name) or _WORK_NAME.fullmatch(item.name):
+                    if item.is_dir() and not item.is_symlink():
+                        if _ENTRY_NAME.fullmatch(item.name) and (item / ENTRY).is_file():
+                            removed += 1
+                        shutil.rmtree(item)
+                    else:
+                        item.unlink()  # a damaged entry: a file (or a link) where its folder was
+            _remove_if_empty(shard)
+        _remove_if_empty(folder)
     return removed
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # something else is in it: kept
 
 
 def keep_compiled_code() -> None:

@@ -123,6 +123,13 @@ class CacheConfig(_Section):
     dir: str = ".cache/themes"
     enabled: bool = True
 
+    @field_validator("dir")
+    @classmethod
+    def _a_folder(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a folder (an empty name would be the folder themes runs from)")
+        return value
+
 
 class ClusteringConfig(_Section):
     random_state: int = 42

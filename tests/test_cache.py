@@ -287,3 +287,39 @@ def test_plain_progress_lines_when_not_a_terminal(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "embed: 200/2000" and lines[-1] == "embed: 2000 segments"
     assert 9 <= len(lines) <= 11
+
+
+def test_clear_touches_only_what_the_cache_wrote(tmp_path):
+    """A cache folder set to a project's folder: its own folders named like stages stay."""
+    cache = StageCache(tmp_path)
+    cache.save("segment", "a" * 64, [])
+    (tmp_path / "segment" / "notes.txt").write_text("mine")  # beside the cache's own shards
+    (tmp_path / "match").mkdir()
+    (tmp_path / "match" / "interview_07.txt").write_text("mine")
+    (tmp_path / "embed" / "ab").mkdir(parents=True)
+    (tmp_path / "embed" / "ab" / ("c" * 64)).write_text("damaged")  # a file where an entry's folder was
+    (tmp_path / "embed" / "ab" / (".abcdefabcdef.tmp-x1y2")).mkdir()  # left by a killed run
+    assert clear(tmp_path) == 1
+    assert (tmp_path / "segment" / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "match" / "interview_07.txt").read_text() == "mine"
+    assert not (tmp_path / "segment" / ("a" * 64)[:2]).exists() and not (tmp_path / "embed").exists()
+
+
+def test_a_file_where_an_entry_should_be_is_removed_and_the_stage_cached_again(tmp_path):
+    cache = StageCache(tmp_path)
+    entry = cache._entry("segment", "d" * 64)
+    entry.parent.mkdir(parents=True)
+    entry.write_text("not a folder")
+    assert cache.load("segment", "d" * 64, list) is None  # damaged: recomputed, and the file goes
+    cache.save("segment", "d" * 64, [])
+    assert StageCache(tmp_path).load("segment", "d" * 64, list) is not None
+
+
+def test_an_empty_cache_folder_name_is_refused(tmp_path):
+    from pipeline.config import load_config
+    from pipeline.errors import ThemesError
+
+    config = tmp_path / "c.yaml"
+    config.write_text('cache:\n  dir: ""\n')
+    with pytest.raises(ThemesError, match=r"c.yaml:2 \(cache.dir\): must name a folder"):
+        load_config(config)
