@@ -17,7 +17,9 @@ TAXONOMY_DIR = PROJECT_ROOT / "configs" / "taxonomies"
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a value of the wrong kind is refused, not converted (``max_sentences: true`` is
+    # not 1, ``random_state: '42'`` not 42); a whole number still does for a decimal one.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class ColumnsConfig(_Section):
@@ -132,14 +134,14 @@ class CacheConfig(_Section):
 
 
 class ClusteringConfig(_Section):
-    random_state: int = 42
+    random_state: int = Field(42, ge=0, le=2**32 - 1)  # UMAP's and NumPy's seeds
     # "auto": 12, or one in every 400 segments clustered where that is more (cluster.py).
     min_cluster_size: Literal["auto"] | int = "auto"
     min_samples: int | None = Field(4, ge=1)
     selection_method: Literal["eom", "leaf"] = "leaf"
     umap_n_neighbors: int = Field(15, ge=2)
     umap_n_components: int = Field(5, ge=2)
-    umap_min_dist: float = Field(0.0, ge=0.0)
+    umap_min_dist: float = Field(0.0, ge=0.0, le=1.0)  # at most UMAP's spread, 1
     umap_n_epochs: int | None = Field(None, ge=10)
     top_n_words: int = Field(10, ge=1)
     representatives: int = Field(5, ge=1)
@@ -172,9 +174,9 @@ class MappingConfig(_Section):
     threshold: float = Field(0.2, ge=0.0, le=1.0)
     cluster_threshold: float = Field(0.2, ge=0.0, le=1.0)
     top_k: int = Field(3, ge=1)
-    turn_context: float = Field(1.0, ge=0.0)
+    turn_context: float = Field(1.0, ge=0.0, le=100.0)
     # Lift per BM25 unit of words a segment shares with a code's profile (mapping.py); 0: meaning only.
-    shared_words: float = Field(0.03, ge=0.0)
+    shared_words: float = Field(0.03, ge=0.0, le=10.0)
 
 
 class OutputConfig(_Section):
@@ -265,7 +267,7 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
     sources: list[tuple[Path, dict]] = []
     data: dict = {}
     for source in [DEFAULT_CONFIG] + ([Path(path)] if path else []):
-        loaded, lines = read_yaml(source)
+        loaded, lines = read_yaml(source, numbers=True)
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

@@ -33,6 +33,17 @@ def test_unknown_key_names_file_line_and_key(tmp_path):
     ("clustering:\n  min_cluster_size: one\n", r"c.yaml:2 \(clustering.min_cluster_size\)"),
     # The text cannot be left out, as the other columns can.
     ("input:\n  columns:\n    text: ''\n    speaker: ''\n", r"c.yaml:3 \(input.columns.text\): the text is what is read"),
+    # Values that passed and then crashed a stage, or wrote NaN scores.
+    ("clustering:\n  random_state: -1\n", r"c.yaml:2 \(clustering.random_state\): .*greater than or equal to 0"),
+    ("clustering:\n  random_state: 4294967296\n", r"c.yaml:2 \(clustering.random_state\): .*less than or equal"),
+    ("clustering:\n  umap_min_dist: 1.5\n", r"c.yaml:2 \(clustering.umap_min_dist\)"),
+    ("mapping:\n  shared_words: .inf\n", r"c.yaml:2 \(mapping.shared_words\): .*finite"),
+    ("mapping:\n  turn_context: 1e39\n", r"c.yaml:2 \(mapping.turn_context\): .*less than or equal"),
+    # The wrong kind of value is refused, not converted.
+    ("segmentation:\n  max_sentences: true\n", r"c.yaml:2 \(segmentation.max_sentences\): .*integer"),
+    ("clustering:\n  random_state: '42'\n", r"c.yaml:2 \(clustering.random_state\): .*integer"),
+    ("segmentation:\n  cluster_backchannels: 'yes'\n", r"c.yaml:2 \(segmentation.cluster_backchannels\)"),
+    ("cache:\n  dir: ' '\n", r"c.yaml:2 \(cache.dir\): must name a folder"),
 ])
 def test_bad_value_names_key(tmp_path, body, message):
     path = tmp_path / "c.yaml"
@@ -196,3 +207,10 @@ def test_a_run_folders_saved_config_is_read_again_without_checks_added_since(tmp
         load_config(saved)
     config = load_config(saved, saved_run=True)  # as export and decisions read a run folder's own
     assert (config.segmentation.language, config.clustering.stop_words) == ("ko", "german")
+
+
+def test_numbers_in_any_usual_notation(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("mapping:\n  threshold: 1e-1\n  cluster_threshold: 2.5E-1\n  top_k: 5\n  shared_words: 0\n")
+    mapping = load_config(path).mapping
+    assert (mapping.threshold, mapping.cluster_threshold, mapping.top_k, mapping.shared_words) == (0.1, 0.25, 5, 0.0)
