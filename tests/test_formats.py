@@ -438,6 +438,19 @@ def test_jsonl_rows_in_file_order():
     assert [t.speaker for t in speakers] == ["R0", "R1", "R3", "R4"]
 
 
+def test_jsonl_keeps_raw_line_separators_inside_strings(tmp_path):
+    """JSON.stringify and json.dumps(ensure_ascii=False) leave U+2028 and U+2029 raw in a
+    string: still one line of JSON Lines."""
+    import json
+
+    rows = [{"text": "First part\u2028second part."}, {"text": "Another\u2029one\u0085here."}]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\r\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\r\n", encoding="utf-8")
+    (transcript,), problems = ingest([path])
+    assert not problems and [t.line for t in transcript.turns] == [1, 2]
+    assert transcript.turns[0].text.startswith("First part") and transcript.turns[1].text.endswith("here.")
+
+
 def test_tsv_rows_are_never_merged():
     transcript = read_one("turns.tsv")
     assert len(transcript.turns) == len(made.TURNS)
