@@ -118,7 +118,9 @@ def quotes_html(segments: list[Segment], flags: dict[str, list[str]]) -> Markup:
         flag = (f' <span class="privacy-flag" title="may identify someone: redact before sharing">'
                 f'⚑ may identify: {escape(", ".join(found))}</span>') if found else ""
         if (s.speaker, s.role, s.source) not in who:
-            who[s.speaker, s.role, s.source] = (f"{escape(s.speaker)} ({escape(s.role)}) · {escape(s.source)}",
+            # <bdi>: a right-to-left mark left open in a name cannot turn the rest of the line.
+            who[s.speaker, s.role, s.source] = (f"<bdi>{escape(s.speaker)}</bdi> (<bdi>{escape(s.role)}</bdi>) · "
+                                                f"<bdi>{escape(s.source)}</bdi>",
                                                 f' data-role="{escape(s.role)}" data-source="{escape(s.source)}"')
         speaker, filters = who[s.speaker, s.role, s.source]
         parts.append(f'<blockquote class="quote"{filters}>{quote_text(s.text)}<div class="who">'

@@ -94,11 +94,12 @@ def stop_review(process) -> str:
         pytest.fail(f"review did not stop within 20 s of Ctrl-C; where it was:\n{stderr}")
 
 
-def write_review_run(out_dir, groups, texts=None, taxonomy="nakanishi2021", overrides=None, abstain=()):
+def write_review_run(out_dir, groups, texts=None, taxonomy="nakanishi2021", overrides=None, abstain=(),
+                     roles=("user", "professional")):
     """Write a run folder with the real runner from hand-made artifacts (no model, no BERTopic).
 
     ``groups`` maps cluster id -> segment numbers; segment i is ``meeting.txt#i.1``, said by a
-    user (even i) or a nurse (odd i). Cluster k suggests the taxonomy's leaves k and k+1. The
+    user (even i) or a nurse (odd i), of ``roles``. Cluster k suggests the taxonomy's leaves k and k+1. The
     decisions come from the store $THEMES_DECISIONS names, as in a real run.
     """
     from pipeline.artifacts import Cluster, Clustering, Mapping, Segment, Source, Suggestion, Transcript
@@ -109,7 +110,7 @@ def write_review_run(out_dir, groups, texts=None, taxonomy="nakanishi2021", over
     n = max((i for members in groups.values() for i in members), default=7) + 2
     texts = texts or [f"Segment {i} is about the day centre and the tablets." for i in range(n)]
     segments = [Segment(f"meeting.txt#{i}.1", "meeting.txt", i, "Nurse 1" if i % 2 else "User 1",
-                        "professional" if i % 2 else "user", texts[i], 0, len(texts[i])) for i in range(n)]
+                        roles[i % 2], texts[i], 0, len(texts[i])) for i in range(n)]
     config = load_config(None, merge({"input": {"paths": ["meeting.txt"]}, "taxonomy": taxonomy,
                                       "output": {"dir": str(out_dir)}}, overrides or {}))
     tax = load_run_taxonomy(config)

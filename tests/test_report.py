@@ -278,3 +278,14 @@ def test_the_map_invites_a_click_only_where_there_are_clusters(tmp_path, store):
     without = (write_review_run(tmp_path / "b", {}) / "report.html").read_text()
     assert "Click a dot to open its cluster." in with_clusters
     assert "Click a dot" not in without and "grey: in no cluster." in without
+
+
+def test_names_are_isolated_from_the_text_around_them():
+    """A right-to-left override left open in a speaker's name or a file name (U+202E) must not
+    turn the role, source and turn written after it."""
+    from pipeline.artifacts import Segment
+    from pipeline.report import quotes_html
+
+    segment = Segment("x#1.1", "interview_07\u202e.txt", 1, "Dr Smith \u202e", "professional", "Fine.", 0, 5)
+    html = str(quotes_html([segment], {}))
+    assert "<bdi>Dr Smith \u202e</bdi> (<bdi>professional</bdi>) · <bdi>interview_07\u202e.txt</bdi>, turn 1" in html

@@ -4,7 +4,8 @@
   "use strict";
   var data = JSON.parse(document.getElementById("report-data").textContent);
   var served = location.protocol === "http:" || location.protocol === "https:";
-  var STORAGE = "themes-decisions:" + data.run;
+  var KEY = "themes-decisions:", DOWNLOADED = "themes-downloaded:";
+  var STORAGE = KEY + data.run;
   var POLL_MS = 3000;   // served: how often a visible page asks the server for the current decisions
   var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   var clusters = new Map(data.clusters.map(function (c) { return [c.id, c]; }));
@@ -227,17 +228,57 @@
   // Clusters with a decision waiting to be downloaded (the file holds every event, in order).
   function pendingClusters() { return new Set(local.map(function (e) { return e.cluster_id; })).size; }
 
-  function download() {
-    var file = {format: "themes-decisions", version: 1, run: data.run, exported: new Date().toISOString(),
-                decisions: local};
+  function saveFile(run, events) {
+    var file = {format: "themes-decisions", version: 1, run: run, exported: new Date().toISOString(),
+                decisions: events};
     var link = document.createElement("a");
     link.href = URL.createObjectURL(new Blob([JSON.stringify(file, null, 1)], {type: "application/json"}));
-    link.download = "decisions-" + data.run + ".json";
+    link.download = "decisions-" + run + ".json";
     document.body.appendChild(link);
     link.click();
     link.remove();
+    storage("set", DOWNLOADED + run, String(events.length));
+  }
+
+  function download() {
+    saveFile(data.run, local);
     say("Downloaded the decisions on " + plural(pendingClusters(), "cluster") +
         ": import them with `themes decisions import FILE`.");
+  }
+
+  // Decisions this browser kept for an earlier report of this run folder (the run made again
+  // since, so its id changed) that were not downloaded after the last of them: offered here,
+  // never dropped. Their file imports on its own and carries forward by the clusters' segments.
+  function earlierDecisions() {
+    var prefix = KEY + data.run.replace(/-[0-9a-f]+$/, "-"), found = [];
+    try {
+      for (var i = 0; i < window.localStorage.length; i += 1) {
+        var key = window.localStorage.key(i);
+        if (!key || key.indexOf(prefix) !== 0 || key === STORAGE) { continue; }
+        if (!/^[0-9a-f]+$/.test(key.slice(prefix.length))) { continue; }  // another folder ("study-2")
+        var run = key.slice(KEY.length), events = JSON.parse(window.localStorage.getItem(key) || "[]");
+        var downloaded = Number(window.localStorage.getItem(DOWNLOADED + run) || 0);
+        if (Array.isArray(events) && events.length > downloaded) { found.push({run: run, events: events}); }
+      }
+    } catch (err) { return []; }  // storage refused, or an entry this page cannot read
+    return found;
+  }
+
+  function offerEarlier() {
+    var earlier = earlierDecisions(), button = $("#download-earlier");
+    var count = earlier.reduce(function (n, e) { return n + e.events.length; }, 0);
+    button.hidden = earlier.length === 0;
+    button.textContent = "Download " + plural(count, "decision") + " kept from an earlier run of this folder";
+    button.onclick = function () {
+      earlier.forEach(function (e) { saveFile(e.run, e.events); });
+      say("Downloaded " + plural(earlier.length, "file") + " of decisions made before this run was made again: " +
+          "import each with `themes decisions import FILE`; they carry to this run's clusters by their segments.");
+      offerEarlier();
+    };
+    if (earlier.length) {
+      say("This browser keeps " + plural(count, "decision") + " made in an earlier report of this run folder, " +
+          "not downloaded: download them (button above) and import them.");
+    }
   }
 
   // --- memo drafts: typed, not saved yet ------------------------------------------------------
@@ -247,8 +288,13 @@
   // The memo box's text when it differs from the memo saved with the decision, else null.
   function memoDraft(cid) {
     var box = memoBox(cid);
-    if (!box || box.value.trim() === (box.dataset.saved || "")) { return null; }
+    if (!box || sameText(box.value, box.dataset.saved || "")) { return null; }
     return box.value;
+  }
+  // Memos compared as the store keeps them: one kind of line end, ends trimmed on both sides.
+  function sameText(a, b) {
+    function norm(text) { return text.replace(/\r\n?/g, "\n").trim(); }
+    return norm(a) === norm(b);
   }
 
   function markMemo(cid) {
@@ -446,8 +492,8 @@
       var cid = Number(card.dataset.cluster);
       var d = decisions[cid];
       var text = searchText.get(cid) || "";
-      var ok = (!role || card.dataset.roles.split(" ").indexOf(role) >= 0) &&
-        (!source || card.dataset.sources.split("\n").indexOf(source) >= 0) &&
+      var ok = (!role || JSON.parse(card.dataset.roles).indexOf(role) >= 0) &&
+        (!source || JSON.parse(card.dataset.sources).indexOf(source) >= 0) &&
         (!code || card.dataset.codes.split(" ").indexOf(code) >= 0 || Boolean(d && d.code_id === code)) &&
         statusMatches(status, d) &&
         words.every(function (w) { return text.indexOf(w) >= 0; });
@@ -572,5 +618,6 @@
     } catch (err) { local = []; }
     deriveStatic();
     render();
+    offerEarlier();
   }
 }());

@@ -355,3 +355,65 @@ def test_a_static_pages_decision_taken_back_in_the_store_goes(browser, run, stor
     expect(page.locator("#cluster-1 .badge")).to_have_text("undecided")
     expect(page.locator("#download")).to_be_hidden()
     assert page.problems == []
+
+
+def test_decisions_kept_for_an_earlier_run_of_the_folder_are_offered_after_a_rerun(browser, run, store, tmp_path):
+    """Decisions made in the static page, then the run made again with another run id before
+    they were downloaded: the new report offers them, and they import on their own."""
+    page = open_page(browser, (run / "report.html").as_uri())
+    page.click('#cluster-1 button[data-action="reject"]')
+    page.click('#cluster-2 button[data-action="reject"]')
+    before = read_run(run).run
+    write_review_run(run, {0: range(0, 6), 1: range(6, 11), 2: range(11, 14)})  # other clusters: another id
+    assert read_run(run).run != before
+    page.reload()
+    button = page.locator("#download-earlier")
+    expect(button).to_have_text("Download 2 decisions kept from an earlier run of this folder")
+    expect(page.locator("#message")).to_contain_text("keeps 2 decisions made in an earlier report")
+    expect(page.locator("#download")).to_be_hidden()  # none of this run's own
+    with page.expect_download() as download:
+        button.click()
+    file = tmp_path / download.value.suggested_filename
+    download.value.save_as(file)
+    assert json.loads(file.read_text())["run"] == before
+    result = themes("decisions", "import", file, env={**os.environ, "THEMES_DECISIONS": str(store)})
+    assert result.returncode == 0, result.stderr
+    assert sorted(d.cluster_id for d in load_decisions(store)) == [1, 2]
+    expect(button).to_be_hidden()
+    page.reload()
+    expect(button).to_be_hidden()  # downloaded: not offered again
+    assert page.problems == []
+
+
+def test_filters_for_roles_with_spaces_and_long_names_that_do_not_widen_the_page(browser, tmp_path, store):
+    run = write_review_run(tmp_path / "run", GROUPS, roles=("service user", "health professional"))
+    page = open_page(browser, (run / "report.html").as_uri())
+    page.select_option("#filter-role", "service user")
+    expect(shown(page)).to_have_count(3)
+    expect(page.locator("#cluster-0 details.members blockquote.quote:not(.hidden)")).to_have_count(3)
+    page.select_option("#filter-role", "")
+    page.click('#cluster-2 summary:has-text("New theme")')
+    page.fill('#cluster-2 [data-field="name"]', "x" * 300)  # no space to break at
+    page.click('#cluster-2 button[data-action="new"]')
+    expect(page.locator("#cluster-2 .badge")).to_have_text("new")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    assert page.problems == []
+
+
+def test_a_memo_stored_with_windows_line_ends_is_not_taken_for_a_draft(browser, run, store, review, tmp_path):
+    folder = read_run(run)
+    event = {"cluster_key": f"{folder.run}:1", "run": folder.run, "cluster_id": 1, "status": "rejected",
+             "code_id": None, "name": None, "definition": None, "merge_into": None, "memo": "line one\r\nline two",
+             "segment_ids": folder.cluster(1)["members"], "author": "Ana", "timestamp": "2026-01-31T12:00:00.000Z",
+             "merge_segment_ids": [], "replaces": None}
+    file = tmp_path / "download.json"
+    file.write_text(json.dumps({"format": "themes-decisions", "version": 1, "run": folder.run,
+                                "exported": "2026-01-31T12:00:00.000Z", "decisions": [event]}))
+    assert themes("decisions", "import", file, env={**os.environ, "THEMES_DECISIONS": str(store)}).returncode == 0
+    page = open_page(browser, review[1])
+    memo = open_memo(page, 1)
+    expect(memo).to_have_value("line one\nline two")
+    expect(page.locator("#cluster-1 [data-memo-state]")).to_have_text("")
+    decide(run, store, 1, None, memo="updated on the command line")
+    expect(memo).to_have_value("updated on the command line", timeout=10000)  # the page follows the store
+    assert page.problems == []
