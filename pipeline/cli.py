@@ -42,7 +42,10 @@ def friendly(fn):
         except ThemesError as err:
             fail(str(err), err.exit_code)
         except KeyboardInterrupt:
-            fail("interrupted; earlier runs and decisions are untouched", 130)
+            # Ctrl-C may come after a step finished (a decision saved, a run folder swapped in):
+            # what holds at any moment is that nothing is left half-written.
+            fail("interrupted; nothing is left half-written: a run folder holds the earlier run or the "
+                 "new one, and a decision is saved whole or not at all", 130)
         except OSError as err:
             names = " -> ".join(str(name) for name in (err.filename, err.filename2) if name is not None)
             fail(f"{names}: {err.strerror or err}" if names else str(err.strerror or err))

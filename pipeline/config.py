@@ -75,7 +75,7 @@ class SpeakersConfig(_Section):
     roles: dict[str, list[str]] = Field(default_factory=dict)
     # source-name glob -> {role: [label patterns]}, tried before ``roles`` for matching sources.
     overrides: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
-    unknown_role: str = "unknown"
+    unknown_role: str = Field("unknown", pattern=r"\S")
     exclude_from_clustering: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCLUDED))
 
     @field_validator("exclude_from_clustering")
@@ -220,10 +220,13 @@ REPLACED_WHOLE = {("speakers", "roles"), ("input", "paths"), ("input", "columns"
 
 
 def merge(base: dict, override: dict, prefix: tuple = ()) -> dict:
-    """Deep-merge ``override`` over ``base`` (dicts merge, everything else replaces)."""
+    """Deep-merge ``override`` over ``base`` (dicts merge, everything else replaces). A section
+    left empty (``clustering:`` with every key under it commented out) keeps the default's."""
     out = copy.deepcopy(base)
     for key, value in override.items():
         path = prefix + (key,)
+        if value is None and isinstance(out.get(key), dict) and path not in REPLACED_WHOLE:
+            continue
         if isinstance(value, dict) and isinstance(out.get(key), dict) and path not in REPLACED_WHOLE:
             out[key] = merge(out[key], value, path)
         else:

@@ -44,6 +44,7 @@ def test_unknown_key_names_file_line_and_key(tmp_path):
     ("clustering:\n  random_state: '42'\n", r"c.yaml:2 \(clustering.random_state\): .*integer"),
     ("segmentation:\n  cluster_backchannels: 'yes'\n", r"c.yaml:2 \(segmentation.cluster_backchannels\)"),
     ("cache:\n  dir: ' '\n", r"c.yaml:2 \(cache.dir\): must name a folder"),
+    ("speakers:\n  unknown_role: ''\n", r"c.yaml:2 \(speakers.unknown_role\)"),
 ])
 def test_bad_value_names_key(tmp_path, body, message):
     path = tmp_path / "c.yaml"
@@ -214,3 +215,10 @@ def test_numbers_in_any_usual_notation(tmp_path):
     path.write_text("mapping:\n  threshold: 1e-1\n  cluster_threshold: 2.5E-1\n  top_k: 5\n  shared_words: 0\n")
     mapping = load_config(path).mapping
     assert (mapping.threshold, mapping.cluster_threshold, mapping.top_k, mapping.shared_words) == (0.1, 0.25, 5, 0.0)
+
+
+def test_a_section_with_every_key_commented_out_keeps_the_defaults(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("clustering:\n  # min_cluster_size: 8\nmapping:\n  top_k: 5\n")
+    config = load_config(path)
+    assert config.clustering == load_config().clustering and config.mapping.top_k == 5

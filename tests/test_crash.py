@@ -130,4 +130,22 @@ def test_ctrl_c_leaves_at_once_even_with_worker_threads_still_running(tmp_path):
         "cli.main()\n")
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 130
-    assert result.stderr.strip().splitlines()[-1] == "error: interrupted; earlier runs and decisions are untouched"
+    assert result.stderr.strip().splitlines()[-1].startswith("error: interrupted; nothing is left half-written")
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line():
+    """The entry point catches a Ctrl-C during the imports, before cli's own handler exists."""
+    script = (
+        "import builtins, sys\n"
+        "real = builtins.__import__\n"
+        "def slow(name, *args, **kwargs):\n"
+        "    if name == 'typer':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = slow\n"
+        "from pipeline.entry import main\n"
+        "sys.argv = ['themes', '--help']\n"
+        "main()\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 130 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == "error: interrupted before anything was read or written"
