@@ -383,8 +383,13 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
             label=" / ".join(words[:3]),
         ))
     if not clusters:
-        notes.append(f"no clusters were formed: no group of {min_cluster_size} or more segments is close enough in "
-                     "meaning; every segment is shown unclustered (try a smaller clustering.min_cluster_size)")
+        distinct = len(np.unique(np.round(vectors, 4), axis=0))
+        why = (f"the {n} segments are all alike ({distinct} distinct), one group that HDBSCAN does not count as a "
+               "cluster" if distinct <= max(1, n // 10) else
+               f"no group of {min_cluster_size} or more segments stands apart from the rest (the segments may be "
+               "scattered, or all about one thing)")
+        notes.append(f"no clusters were formed: {why}; every segment is shown unclustered (try a smaller "
+                     "clustering.min_cluster_size or clustering.min_samples)")
 
     coords = _overview(model, vectors, config.random_state)
     return Clustering(

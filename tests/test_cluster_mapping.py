@@ -323,3 +323,12 @@ def test_topic_text_cleans_ascii_as_bertopic_does():
     kept = [i for i, t in enumerate(theirs) if t.strip() and t != "emptydoc"]
     assert len(kept) > 200 and [ours[i] for i in kept] == [theirs[i] for i in kept]
     assert topic_text(["très bien, merci.", "日本語です。", "😀 😀"]) == ["très bien merci", "日本語です", "😀 😀"]
+
+
+def test_identical_segments_are_said_to_be_alike_not_far_apart(fake_embedder):
+    segments = [Segment(f"a#{i}.1", "a.txt", i, "User 1", "user", "The tablets make me tired.", 0, 26)
+                for i in range(20)]
+    vectors = fake_embedder.encode([s.text for s in segments])
+    result = cluster(segments, vectors, ClusteringConfig())
+    assert not result.clusters
+    assert any("the 20 segments are all alike (1 distinct)" in note for note in result.notes)
