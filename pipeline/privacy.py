@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -73,6 +75,24 @@ class PseudonymKey:
             used.add(self.mapping[speaker])
             self.changed = True
         return self.mapping[speaker]
+
+    @classmethod
+    @contextmanager
+    def held(cls, path: Path) -> Iterator["PseudonymKey"]:
+        """The key read under an exclusive lock (a file beside it) held until the block ends:
+        two runs at once on one key each build on the codes the other gave, and neither write
+        drops the other's."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as err:
+            raise ThemesError(f"{path}: cannot use the pseudonym key here ({err.strerror or err})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield cls(path)
+        finally:
+            os.close(fd)
 
     def save(self) -> None:
         """Write the key atomically, readable by its owner only."""

@@ -165,9 +165,9 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     if config.privacy.pseudonymise:
         # Speaker labels become stable role codes (U1, P2, F1) before anything is shown or
         # written; the label -> code key stays in its own owner-only file.
-        key = PseudonymKey(Path(config.privacy.key_path))
-        segments = pseudonymise(segments, key)
-        key.save()
+        with PseudonymKey.held(Path(config.privacy.key_path)) as key:
+            segments = pseudonymise(segments, key)
+            key.save()
     flags = scan_flags(segments, config)
     if flags:
         notes.append(f"{len(flags)} segment(s) may identify someone (e-mail, phone, postcode, URL or a listed "

@@ -242,3 +242,36 @@ def test_new_codes_are_the_lowest_free_numbers_whatever_the_key_already_gives(tm
                 expected[speaker] = reference(expected, speaker, prefix_for(role), taken)
             assert key.code(speaker, role, taken) == expected[speaker], (trial, step)
         assert key.mapping == expected
+
+
+def test_two_runs_at_once_on_one_key_lose_no_code(tmp_path):
+    """The second run waits for the first's key and builds on it: no two speakers share a code,
+    and the key keeps both."""
+    import threading
+
+    from pipeline.privacy import PseudonymKey
+
+    path = tmp_path / "private" / "key.json"
+    first_in, first_may_go = threading.Event(), threading.Event()
+    codes = {}
+
+    def run(label, hold):
+        with PseudonymKey.held(path) as key:
+            codes[label] = key.code(label, "user")
+            if hold:
+                first_in.set()
+                first_may_go.wait(10)
+            key.save()
+
+    first = threading.Thread(target=run, args=("Alice", True))
+    first.start()
+    assert first_in.wait(10)
+    second = threading.Thread(target=run, args=("Bob", False))
+    second.start()
+    second.join(0.3)
+    assert second.is_alive()  # waiting for the key
+    first_may_go.set()
+    first.join(10)
+    second.join(10)
+    assert codes == {"Alice": "U1", "Bob": "U2"}
+    assert PseudonymKey(path).mapping == {"Alice": "U1", "Bob": "U2"}
