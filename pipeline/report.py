@@ -8,6 +8,8 @@ writes it with ``textContent``, never as markup.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from collections import Counter
@@ -21,10 +23,18 @@ from markupsafe import Markup, escape
 from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment
 from .taxonomy import Taxonomy
 
-# The page as a file: nothing may be fetched. `themes review` serves it with one addition,
-# connect-src 'self', so its script can save decisions to the local server.
-STATIC_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
-SERVED_CSP = STATIC_CSP + "; connect-src 'self'"
+# The page as a file: nothing may be fetched, and no script runs but the page's own, named by
+# its hash (so markup that got in by some fault could not run one). `themes review` serves it
+# with one addition, connect-src 'self', so its script can save decisions to the local server.
+CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">')
+SERVED = "; connect-src 'self'"
+
+
+def page_csp(script: str) -> str:
+    """The policy of a report whose one inline script holds ``script``, exactly."""
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return (f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'; img-src data:; "
+            "base-uri 'none'; form-action 'none'")
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
            "#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d")
@@ -137,6 +147,11 @@ def script_json(value) -> Markup:
     return Markup(text)
 
 
+# How the template holds the script (report.html.j2: <script>, a line break, the script, a line
+# break): what the policy's hash is computed over.
+SCRIPT_AROUND = "\n{}\n"
+
+
 def _asset(name: str) -> Markup:
     text = resources.files("pipeline").joinpath("templates", name).read_text(encoding="utf-8")
     if "</" in text:  # would end the inline <script>/<style> early
@@ -221,6 +236,7 @@ def render_report(data: ReportData) -> str:
                     for leaf in data.taxonomy.leaves]
     segment_roles = Counter(s.role for s in data.segments)
     template = _environment().get_template("report.html.j2")
+    script = _asset("report.js")
     return template.render(
         title=data.title, run=data.run, clusters=views, taxonomy=data.taxonomy, coverage=coverage,
         n_segments=len(data.segments), n_clusterable=len(clusterable), n_unclustered=unclustered,
@@ -230,14 +246,17 @@ def render_report(data: ReportData) -> str:
         notes=data.notes + data.clustering.notes, manifest=data.manifest,
         threshold=data.mapping.threshold, orphaned=data.orphaned, outliers=outliers, max_size=max([v["size"] for v in views] or [1]),
         code_labels={leaf.id: leaf.label for leaf in data.taxonomy.leaves} if data.taxonomy else {},
-        csp=Markup(STATIC_CSP), data_json=script_json(page_data(data, views)),
-        style=_asset("report.css"), script=_asset("report.js"), flags=data.flags,
+        csp=Markup(page_csp(SCRIPT_AROUND.format(script))), data_json=script_json(page_data(data, views)),
+        style=_asset("report.css"), script=script, flags=data.flags,
     )
 
 
-def served_html(html: str) -> str:
-    """The report as `themes review` serves it: the same page, allowed to talk to its server."""
-    static = f'content="{STATIC_CSP}"'
-    if static not in html:
+def served_html(html: str) -> tuple[str, str]:
+    """The report as `themes review` serves it: the same page, allowed to talk to its server
+    -> (page, its policy, which the server sends as a header too). A report made by an earlier
+    version keeps its own policy, plus the same addition."""
+    found = CSP_META.search(html)
+    if not found:
         raise ValueError("this report.html has no recognised Content-Security-Policy; rerun to rebuild it")
-    return html.replace(static, f'content="{SERVED_CSP}"', 1)
+    policy = found.group(1) + SERVED
+    return html[:found.start(1)] + policy + html[found.end(1):], policy

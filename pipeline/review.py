@@ -399,7 +399,8 @@ class ReviewServer(ThreadingHTTPServer):
         if not report.is_file():
             raise ThemesError(f"{self.folder.path}: no report.html in this run folder")
         try:
-            self.html = served_html(report.read_text(encoding="utf-8")).encode("utf-8")
+            page, self.csp = served_html(report.read_text(encoding="utf-8"))
+            self.html = page.encode("utf-8")
         except ValueError as err:
             raise ThemesError(f"{report}: {err}") from None
         self.store = Path(store)
@@ -491,9 +492,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Referrer-Policy", "no-referrer")
         self.send_header("X-Frame-Options", "DENY")
         if content_type.startswith("text/html"):
-            from .report import SERVED_CSP
-
-            self.send_header("Content-Security-Policy", SERVED_CSP + "; frame-ancestors 'none'")
+            self.send_header("Content-Security-Policy", self.server.csp + "; frame-ancestors 'none'")
         self.end_headers()
         self.wfile.write(body)
 

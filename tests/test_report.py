@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from pipeline.report import SERVED_CSP, STATIC_CSP, script_json, served_html
+from pipeline.report import CSP_META, page_csp, script_json, served_html
 from pipeline.review import decide
 
 from conftest import write_review_run
@@ -30,8 +30,12 @@ def data_block(html):
 
 def test_report_is_one_self_contained_file(tmp_path, store):
     html = (write_review_run(tmp_path / "run", GROUPS, texts()) / "report.html").read_text()
-    assert f'<meta http-equiv="Content-Security-Policy" content="{STATIC_CSP}">' in html
-    assert "default-src 'none'" in STATIC_CSP
+    policy = CSP_META.search(html).group(1)
+    assert policy.startswith("default-src 'none';") and "connect-src" not in policy
+    # No script runs but the page's own: the policy names it by its hash, not 'unsafe-inline'.
+    (script,) = re.findall(r"<script>(.*?)</script>", html, re.S)
+    assert policy == page_csp(script) and "'unsafe-inline'; img-src" not in policy
+    assert "base-uri 'none'" in policy and "form-action 'none'" in policy
     assert re.findall(r"https?://[^\s\"'<>]+", html) == ["http://www.w3.org/2000/svg"]  # the SVG namespace
     assert not re.search(r"<(link|iframe|object|embed)\b", html, re.I)
     assert not re.search(r"<(script|img)\b[^>]*\bsrc=", html, re.I)
@@ -140,9 +144,14 @@ def test_no_taxonomy_report_asks_for_names(tmp_path, store):
 
 
 def test_served_page_may_talk_to_its_server_only():
-    html = f'<meta http-equiv="Content-Security-Policy" content="{STATIC_CSP}">'
-    assert served_html(html) == f'<meta http-equiv="Content-Security-Policy" content="{SERVED_CSP}">'
-    assert SERVED_CSP.endswith("connect-src 'self'")
+    policy = page_csp("\nlet x = 1;\n")
+    html = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+    assert served_html(html) == (f'<meta http-equiv="Content-Security-Policy" content="{policy}; connect-src \'self\'">',
+                                 f"{policy}; connect-src 'self'")
+    # A report made by an earlier version keeps its own policy, with the same addition.
+    old = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+    page, served = served_html(f'<meta http-equiv="Content-Security-Policy" content="{old}">')
+    assert served == old + "; connect-src 'self'" and served in page
     with pytest.raises(ValueError):
         served_html("<html>no policy</html>")
 

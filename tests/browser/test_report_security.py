@@ -80,3 +80,21 @@ def test_review_page_runs_no_payload(browser, hostile_run):
         check_page(browser, url, "/".join(url.split("/", 3)[:3]))
     finally:
         stop_review(process)
+
+
+def test_the_policy_stops_a_script_that_got_past_the_escaping(browser, hostile_run, tmp_path):
+    """A second line of defence: were markup ever written unescaped (a fault), the page's policy
+    runs only the page's own script, named by its hash."""
+    run, _ = hostile_run
+    html = (run / "report.html").read_text(encoding="utf-8")
+    planted = tmp_path / "planted.html"
+    planted.write_text(html.replace("<main", "<script>window.__pwned = 99</script><main", 1), encoding="utf-8")
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(planted.as_uri())
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#filter-count").inner_text().startswith("showing 2 of 2")  # the page's own script ran
+    assert errors == []
+    page.close()
