@@ -184,12 +184,33 @@ def topic_text(documents) -> list[str]:
     return out
 
 
+# Runs of Chinese characters, kana and Japanese prolonged sound marks; hiragana alone.
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_HIRAGANA = re.compile(r"[\u3040-\u309f]+")
+
+
 def _vectorizer(config: ClusteringConfig, n_docs: int):
     """BERTopic's word counter. It counts over one document a topic (the unclustered segments
     are one too), and from 200 segments on a word must be in two of them (``min_df``)."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     class TopicWords(CountVectorizer):
+        def build_analyzer(self):
+            words = super().build_analyzer()
+
+            def analyse(doc: str) -> list[str]:
+                if not _CJK_RUN.search(doc):
+                    return words(doc)
+                # Chinese and Japanese have no spaces between words, and no word segmenter
+                # ships: their runs give overlapping two-character words ("予約", "医者"), the
+                # usual stand-in, but not pairs of hiragana alone ("ます", "して": grammar).
+                out = words(_CJK_RUN.sub(" ", doc))
+                for run in _CJK_RUN.findall(doc):
+                    out += [run[i:i + 2] for i in range(len(run) - 1) if not _HIRAGANA.fullmatch(run[i:i + 2])]
+                return out
+
+            return analyse
+
         def fit_transform(self, raw_documents, y=None):
             # With every segment unclustered, or all in one cluster, there is one document,
             # in which no word can be in two: then one is enough (else sklearn refuses).
