@@ -9,6 +9,7 @@ import hashlib
 import re
 import sys
 import types
+import unicodedata
 from typing import Any, Callable
 
 import numpy as np
@@ -178,7 +179,8 @@ def topic_text(documents) -> list[str]:
     ASCII text. A topic of symbols alone (emoji) keeps them, for the last resort of ``TopicWords``."""
     out = []
     for doc in documents:
-        doc = doc.replace("\n", " ").replace("\t", " ")
+        # One form for an accented letter: "é" typed as e + a combining accent would lose it.
+        doc = unicodedata.normalize("NFC", doc).replace("\n", " ").replace("\t", " ")
         cleaned = _NOT_WORD.sub("", doc)
         out.append(cleaned if cleaned.strip() else " ".join(doc.split()) or EMPTY_TOPIC)
     return out
@@ -215,24 +217,25 @@ def _vectorizer(config: ClusteringConfig, n_docs: int):
             # With every segment unclustered, or all in one cluster, there is one document,
             # in which no word can be in two: then one is enough (else sklearn refuses).
             documents = list(raw_documents)
-            wanted = self.min_df
-            if isinstance(wanted, int) and len(documents) < wanted:
+            wanted = self.min_df, self.stop_words, self.token_pattern
+            if isinstance(wanted[0], int) and len(documents) < wanted[0]:
                 self.min_df = 1
             try:
                 return super().fit_transform(documents, y)
             except ValueError as err:
-                if "empty vocabulary" not in str(err):
+                if "empty vocabulary" not in str(err) and "no terms remain" not in str(err):
                     raise
-                # Nothing but stop words ("I don't know", "yes I do"), or no letters at all
-                # (emoji): the clusters stand, their keywords come from every word there is.
-                self.stop_words = [EMPTY_TOPIC]
+                # Nothing but stop words ("I don't know", "yes I do"), no word in two clusters,
+                # or no letters at all (emoji): the clusters stand, their keywords come from
+                # every word there is. The usual settings return for the next count.
+                self.min_df, self.stop_words = 1, [EMPTY_TOPIC]
                 try:
                     return super().fit_transform(documents, y)
                 except ValueError:
                     self.stop_words, self.token_pattern = None, r"\S+"
                     return super().fit_transform(documents, y)
             finally:
-                self.min_df = wanted
+                self.min_df, self.stop_words, self.token_pattern = wanted
 
     return TopicWords(stop_words=[*stop_words(config.stop_words), EMPTY_TOPIC], ngram_range=(1, 2),
                       token_pattern=r"(?u)\b[^\W\d_]\w+\b", min_df=2 if n_docs >= 200 else 1)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+                      ValidationInfo, field_validator)
 
 from .errors import ThemesError, where
 from .yamlio import read_yaml
@@ -43,11 +45,47 @@ class ColumnsConfig(_Section):
         return value
 
 
+def _saved_run(info: ValidationInfo) -> bool:
+    """Whether a run folder's own config.yaml is being read again (export, decisions): it was
+    valid when the run was made, so checks added since then do not refuse it."""
+    return bool(info.context and info.context.get("saved_run"))
+
+
+def _within(low: float, high: float):
+    """A bound added after runs were made with wider values: a run folder's own config.yaml
+    keeps what it was made with."""
+    def check(value, info: ValidationInfo):
+        if not _saved_run(info) and not low <= value <= high:
+            raise ValueError(f"must be from {low:g} to {high:g}")
+        return value
+    return AfterValidator(check)
+
+
+def _not_blank(what: str):
+    def check(value: str, info: ValidationInfo) -> str:
+        if not _saved_run(info) and not value.strip():
+            raise ValueError(f"must name {what}")
+        return value
+    return AfterValidator(check)
+
+
+_EXPONENT = re.compile(r"[-+]?[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+")
+
+
+def _number(value: Any) -> Any:
+    """'1e-3' -> 0.001: YAML 1.1, which PyYAML reads, wants a dot ('1.0e-3') to see a number."""
+    return float(value) if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()) else value
+
+
+# A decimal number, also written 1e-3.
+Number = Annotated[float, BeforeValidator(_number)]
+
+
 class InputConfig(_Section):
     paths: list[str] = Field(default_factory=list)
     on_error: Literal["fail", "skip"] = "fail"
     columns: ColumnsConfig = Field(default_factory=ColumnsConfig)
-    max_file_mb: float = Field(50.0, gt=0)
+    max_file_mb: Number = Field(50.0, gt=0)
 
 
 # The role of a turn without a speaker label: speakers.UNLABELLED_ROLE, repeated here because
@@ -65,17 +103,13 @@ def role_names(roles: dict[str, list[str]], overrides: dict[str, dict[str, list[
     return list(dict.fromkeys(named))
 
 
-def _saved_run(info: ValidationInfo) -> bool:
-    """Whether a run folder's own config.yaml is being read again (export, decisions): it was
-    valid when the run was made, so checks added since then do not refuse it."""
-    return bool(info.context and info.context.get("saved_run"))
 
 
 class SpeakersConfig(_Section):
     roles: dict[str, list[str]] = Field(default_factory=dict)
     # source-name glob -> {role: [label patterns]}, tried before ``roles`` for matching sources.
     overrides: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
-    unknown_role: str = Field("unknown", pattern=r"\S")
+    unknown_role: Annotated[str, _not_blank("a role")] = "unknown"
     exclude_from_clustering: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCLUDED))
 
     @field_validator("exclude_from_clustering")
@@ -122,36 +156,30 @@ class EmbeddingConfig(_Section):
 
 
 class CacheConfig(_Section):
-    dir: str = ".cache/themes"
+    # An empty name would be the folder themes runs from.
+    dir: Annotated[str, _not_blank("a folder")] = ".cache/themes"
     enabled: bool = True
-
-    @field_validator("dir")
-    @classmethod
-    def _a_folder(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must name a folder (an empty name would be the folder themes runs from)")
-        return value
 
 
 class ClusteringConfig(_Section):
-    random_state: int = Field(42, ge=0, le=2**32 - 1)  # UMAP's and NumPy's seeds
+    random_state: Annotated[int, _within(0, 2**32 - 1)] = 42  # UMAP's and NumPy's seeds
     # "auto": 12, or one in every 400 segments clustered where that is more (cluster.py).
     min_cluster_size: Literal["auto"] | int = "auto"
     min_samples: int | None = Field(4, ge=1)
     selection_method: Literal["eom", "leaf"] = "leaf"
     umap_n_neighbors: int = Field(15, ge=2)
     umap_n_components: int = Field(5, ge=2)
-    umap_min_dist: float = Field(0.0, ge=0.0, le=1.0)  # at most UMAP's spread, 1
+    umap_min_dist: Annotated[Number, _within(0.0, 1.0)] = 0.0  # at most UMAP's spread, 1
     umap_n_epochs: int | None = Field(None, ge=10)
     top_n_words: int = Field(10, ge=1)
     representatives: int = Field(5, ge=1)
     representatives_from: Literal["many_speakers", "closest"] = "many_speakers"
     reduce_outliers: bool = True
-    outlier_threshold: float = Field(0.35, ge=0.0, le=1.0)
+    outlier_threshold: Number = Field(0.35, ge=0.0, le=1.0)
     stop_words: str | None = "english"  # english or null (checked below)
     reduce_frequent_words: bool = True
     representation: Literal["c-tf-idf", "mmr", "keybert"] = "c-tf-idf"
-    mmr_diversity: float = Field(0.3, ge=0.0, le=1.0)
+    mmr_diversity: Number = Field(0.3, ge=0.0, le=1.0)
     sample_above: int | None = Field(20000, ge=100)
 
     @field_validator("min_cluster_size", mode="before")
@@ -171,12 +199,12 @@ class ClusteringConfig(_Section):
 
 
 class MappingConfig(_Section):
-    threshold: float = Field(0.2, ge=0.0, le=1.0)
-    cluster_threshold: float = Field(0.2, ge=0.0, le=1.0)
+    threshold: Number = Field(0.2, ge=0.0, le=1.0)
+    cluster_threshold: Number = Field(0.2, ge=0.0, le=1.0)
     top_k: int = Field(3, ge=1)
-    turn_context: float = Field(1.0, ge=0.0, le=100.0)
+    turn_context: Annotated[Number, _within(0.0, 100.0)] = 1.0
     # Lift per BM25 unit of words a segment shares with a code's profile (mapping.py); 0: meaning only.
-    shared_words: float = Field(0.03, ge=0.0, le=10.0)
+    shared_words: Annotated[Number, _within(0.0, 10.0)] = 0.03
 
 
 class OutputConfig(_Section):
@@ -270,7 +298,7 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
     sources: list[tuple[Path, dict]] = []
     data: dict = {}
     for source in [DEFAULT_CONFIG] + ([Path(path)] if path else []):
-        loaded, lines = read_yaml(source, numbers=True)
+        loaded, lines = read_yaml(source)
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

@@ -86,13 +86,18 @@ class PseudonymKey:
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as err:
-            raise ThemesError(f"{path}: cannot use the pseudonym key here ({err.strerror or err})") from None
+        except OSError:
+            # A key in a folder that cannot be written (shared read-only): no run can add codes
+            # to it, so there is nothing to take turns over; one that needs new codes fails to
+            # save, with its reason.
+            fd = None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
             yield cls(path)
         finally:
-            os.close(fd)
+            if fd is not None:
+                os.close(fd)
 
     def save(self) -> None:
         """Write the key atomically, readable by its owner only."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +26,6 @@ class _Loader(yaml.SafeLoader):
                 raise yaml.YAMLError(f"line {mark.line + 1}: too many YAML aliases")
         return super().compose_node(parent, index)
 
-
-class _NumbersLoader(_Loader):
-    """For configs: numbers such as 1e-3 and 1E5 are numbers, as YAML 1.2 and JSON read them
-    (PyYAML's YAML 1.1 rule wants a dot, "1.0e-3", and reads "1e-3" as text, which the config
-    would refuse). Taxonomies keep the 1.1 rule: a code id such as 3E2 stays text."""
-
-
-_NumbersLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"))
 
 MAX_EXPANDED_NODES = 200_000
 
@@ -90,9 +78,8 @@ def _line_index(root: yaml.Node, path: Path) -> dict:
     return out
 
 
-def read_yaml(path: Path, numbers: bool = False) -> tuple[Any, dict[tuple, int]]:
-    """Read a YAML file; return its data and a map from key path to 1-based line number.
-    ``numbers``: read 1e-3 as a number (``_NumbersLoader``), for configs."""
+def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
+    """Read a YAML file; return its data and a map from key path to 1-based line number."""
     path = Path(path)
     if not path.is_file():
         raise ThemesError(f"{path}: file not found")
@@ -105,7 +92,7 @@ def read_yaml(path: Path, numbers: bool = False) -> tuple[Any, dict[tuple, int]]
         raise ThemesError(f"{path}: not UTF-8 text (byte {err.start})") from None
     loader = None
     try:
-        loader = (_NumbersLoader if numbers else _Loader)(text)
+        loader = _Loader(text)
         node = loader.get_single_node()
         lines = _line_index(node, path) if node is not None else {}
         data = loader.construct_document(node) if node is not None else None

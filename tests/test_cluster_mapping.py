@@ -336,3 +336,31 @@ def test_identical_segments_are_said_to_be_alike_not_far_apart(fake_embedder):
     result = cluster(segments, vectors, ClusteringConfig())
     assert not result.clusters
     assert any("the 20 segments are all alike (1 distinct)" in note for note in result.notes)
+
+
+def test_no_word_in_two_clusters_still_gives_keywords():
+    """From 200 segments a word must be in two clusters' text; Thai, written without spaces,
+    can have none such (sklearn: "no terms remain"), and the clusters keep keywords of their own."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 64))
+    words = ["นัดหมาย", "หมอ", "ยา", "ผลข้างเคียง", "ง่วงนอน", "รอนาน"]
+    segments, vectors = [], []
+    for i in range(240):
+        group = i % 3
+        text = f"{words[group]}เรื่องที่{i}ครับ{words[group + 3]}มี{i * 7}ครั้ง"  # one "word" each
+        segments.append(Segment(f"s{i}#1.1", "a.txt", i, f"User {i % 7}", "user", text, 0, len(text)))
+        vector = centres[group] + 0.05 * rng.normal(size=64)
+        vectors.append(vector / np.linalg.norm(vector))
+    result = cluster(segments, np.array(vectors, dtype=np.float32), ClusteringConfig())
+    assert result.clusters and all(c.keywords for c in result.clusters)
+
+
+def test_the_fallback_count_leaves_the_usual_settings_for_the_next():
+    """A later count (the rest of the segments joining a sampled fit) uses stop words again."""
+    from pipeline.cluster import _vectorizer
+
+    counter = _vectorizer(ClusteringConfig(), 10)
+    usual = (counter.min_df, list(counter.stop_words), counter.token_pattern)
+    counter.fit_transform(["yes I do", "no not at all"])  # nothing but stop words: the fallback
+    assert (counter.min_df, list(counter.stop_words), counter.token_pattern) == usual
+    assert "tablets" in counter.fit(["the tablets make me tired", "the tablets again"]).get_feature_names_out()

@@ -34,11 +34,11 @@ def test_unknown_key_names_file_line_and_key(tmp_path):
     # The text cannot be left out, as the other columns can.
     ("input:\n  columns:\n    text: ''\n    speaker: ''\n", r"c.yaml:3 \(input.columns.text\): the text is what is read"),
     # Values that passed and then crashed a stage, or wrote NaN scores.
-    ("clustering:\n  random_state: -1\n", r"c.yaml:2 \(clustering.random_state\): .*greater than or equal to 0"),
-    ("clustering:\n  random_state: 4294967296\n", r"c.yaml:2 \(clustering.random_state\): .*less than or equal"),
+    ("clustering:\n  random_state: -1\n", r"c.yaml:2 \(clustering.random_state\): must be from 0 to 4.29497e\+09"),
+    ("clustering:\n  random_state: 4294967296\n", r"c.yaml:2 \(clustering.random_state\): must be from 0"),
     ("clustering:\n  umap_min_dist: 1.5\n", r"c.yaml:2 \(clustering.umap_min_dist\)"),
     ("mapping:\n  shared_words: .inf\n", r"c.yaml:2 \(mapping.shared_words\): .*finite"),
-    ("mapping:\n  turn_context: 1e39\n", r"c.yaml:2 \(mapping.turn_context\): .*less than or equal"),
+    ("mapping:\n  turn_context: 1e39\n", r"c.yaml:2 \(mapping.turn_context\): must be from 0 to 100"),
     # The wrong kind of value is refused, not converted.
     ("segmentation:\n  max_sentences: true\n", r"c.yaml:2 \(segmentation.max_sentences\): .*integer"),
     ("clustering:\n  random_state: '42'\n", r"c.yaml:2 \(clustering.random_state\): .*integer"),
@@ -222,3 +222,21 @@ def test_a_section_with_every_key_commented_out_keeps_the_defaults(tmp_path):
     path.write_text("clustering:\n  # min_cluster_size: 8\nmapping:\n  top_k: 5\n")
     config = load_config(path)
     assert config.clustering == load_config().clustering and config.mapping.top_k == 5
+
+
+def test_bounds_added_since_a_run_do_not_refuse_its_own_config(tmp_path):
+    """A run made before a bound existed (turn_context 150) is still exported and reviewed."""
+    saved = tmp_path / "config.yaml"
+    saved.write_text("mapping:\n  turn_context: 150\n  shared_words: 12\nclustering:\n  random_state: -1\n"
+                     "speakers:\n  unknown_role: ''\n")
+    config = load_config(saved, saved_run=True)
+    assert (config.mapping.turn_context, config.mapping.shared_words, config.clustering.random_state) == (150, 12, -1)
+    with pytest.raises(ThemesError, match=r"config.yaml:\d+ \((mapping|clustering|speakers)\.\w+\): must"):
+        load_config(saved)  # a new config is held to them
+
+
+def test_text_that_looks_like_a_number_stays_text(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("output:\n  dir: 2e3\nmapping:\n  threshold: 2e-1\n")
+    config = load_config(path)
+    assert (config.output.dir, config.mapping.threshold) == ("2e3", 0.2)

@@ -547,3 +547,10 @@ def test_rows_under_a_one_column_header_do_not_choose_the_delimiter():
     assert _delimiter(text, ("text", "comment")) == ","
     (table,) = parse_table(text, "single.csv", Path("single.csv"))
     assert [t.text for t in table.turns] == ["I was told to wait; nobody came", "Comment | none", "The nurse was kind"]
+
+
+def test_jsonl_with_old_mac_line_ends(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"text": "One."}\r{"text": "Two."}\r', encoding="utf-8", newline="")
+    (transcript,), _ = ingest([path])
+    assert [t.text for t in transcript.turns] == ["One.", "Two."]

@@ -275,3 +275,24 @@ def test_two_runs_at_once_on_one_key_lose_no_code(tmp_path):
     second.join(10)
     assert codes == {"Alice": "U1", "Bob": "U2"}
     assert PseudonymKey(path).mapping == {"Alice": "U1", "Bob": "U2"}
+
+
+def test_a_read_only_key_that_needs_no_new_code_still_works(tmp_path, monkeypatch):
+    import os
+
+    from pipeline.privacy import PseudonymKey
+
+    path = tmp_path / "private" / "key.json"
+    path.parent.mkdir()
+    path.write_text('{"Alice": "U1"}')
+    real_open = os.open
+
+    def refuse_lock(name, *args, **kwargs):  # a folder that cannot be written (as for another user)
+        if str(name).endswith(".lock"):
+            raise PermissionError(13, "Permission denied", str(name))
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse_lock)
+    with PseudonymKey.held(path) as key:
+        assert key.code("Alice", "user") == "U1"
+        key.save()  # nothing changed: nothing written

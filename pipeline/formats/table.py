@@ -243,10 +243,10 @@ def csv_rows(text: str, delimiter: str | None, path: Path, notices: list[str] | 
 def _rows_jsonl(text: str, path: Path):
     names: list[str] = []
     rows = []
-    # Lines end at \n (or \r\n) only: U+2028, U+2029 or U+0085 may stand raw inside a JSON
+    # Lines end at \n, \r\n or \r only: U+2028, U+2029 or U+0085 may stand raw inside a JSON
     # string (JSON.stringify and json.dumps(ensure_ascii=False) write them so), where
-    # str.splitlines() would cut the line.
-    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+    # str.splitlines() would cut the line; a raw \r cannot (JSON escapes it).
+    for number, line in enumerate(re.split(r"\r\n?|\n", text), start=1):
         if not line.strip():
             continue
         try:
