@@ -417,3 +417,18 @@ def test_a_memo_stored_with_windows_line_ends_is_not_taken_for_a_draft(browser, 
     decide(run, store, 1, None, memo="updated on the command line")
     expect(memo).to_have_value("updated on the command line", timeout=10000)  # the page follows the store
     assert page.problems == []
+
+
+def test_no_button_or_score_breaks_inside_a_word(browser, run):
+    """Long names wrap where they are; a button's word, a code id or a score never splits."""
+    for width in (1280, 800):
+        page = open_page(browser, (run / "report.html").as_uri(), width=width)
+        split = page.evaluate("""() => {
+            const lines = (node) => { const r = document.createRange(); r.selectNodeContents(node);
+                                      return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; };
+            return [...document.querySelectorAll('button, td.score, .code-id, .badge')]
+                .filter(n => n.offsetParent !== null && n.textContent.trim() && !n.textContent.trim().includes(' ')
+                             && lines(n) > 1).map(n => n.textContent.trim());
+        }""")
+        assert split == [], (width, split)
+        page.close()
