@@ -390,8 +390,10 @@ def decisions_import(
                               must_match=run_dir is not None)
     where = (f"checked against {result.checked_against}" if result.checked_against
              else "its run folder was not found: the decisions carry forward by their segments")
+    older = (f"; {result.superseded} left out, older than the store's decision on their cluster"
+             if result.superseded else "")
     typer.echo(f"imported {result.imported} decision(s) of run {result.run} into {store} "
-               f"({result.unchanged} already there; {where})")
+               f"({result.unchanged} already there{older}; {where})")
 
 
 @app.command()

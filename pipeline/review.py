@@ -156,6 +156,7 @@ class ImportResult:
     imported: int
     unchanged: int
     checked_against: Path | None
+    superseded: int = 0  # older than a decision the store already holds on their cluster: left out
 
 
 def import_decisions(file: Path | str, store: Path | str, run_dir: Path | str | None = None,
@@ -208,12 +209,21 @@ def import_decisions(file: Path | str, store: Path | str, run_dir: Path | str | 
             raise ThemesError(f"{file} (run): downloaded from run {run}, but {folder.path} holds run "
                               f"{folder.run}; leave out --run to import it on its own")
 
+    superseded: list[Decision] = []
+
     def build(state: StoreState) -> list[Decision]:
         stored = {(d.cluster_key, d.timestamp): d for d in state.events}
-        return [d for d in decisions if stored.get((d.cluster_key, d.timestamp)) != d]
+        latest: dict[str, str] = {}
+        for d in state.events:
+            latest[d.cluster_key] = max(latest.get(d.cluster_key, ""), d.timestamp)
+        new = [d for d in decisions if stored.get((d.cluster_key, d.timestamp)) != d]
+        # A decision made in a page and replaced since (decided again on the command line or in
+        # `themes review`) must not come back over the newer one: the store's last event wins.
+        superseded[:] = [d for d in new if latest.get(d.cluster_key, "") > d.timestamp]
+        return [d for d in new if d not in superseded]
 
     fresh = append_decided(store, build)[1]
-    return ImportResult(run, len(fresh), len(decisions) - len(fresh), checked)
+    return ImportResult(run, len(fresh), len(decisions) - len(fresh) - len(superseded), checked, len(superseded))
 
 
 def _check_against_run(file: Path, decisions: list[Decision], folder: RunFolder) -> None:

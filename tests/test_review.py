@@ -546,3 +546,15 @@ def test_a_decision_store_inside_a_run_folder_is_refused(tmp_path, run, monkeypa
     result = themes("decide", run, "0", "--reject", env={**os.environ, "THEMES_DECISIONS": str(run / "d.jsonl")})
     assert result.returncode == 2 and "is inside the run folder" in result.stderr
     assert not (run / "d.jsonl").exists()
+
+
+def test_an_import_never_brings_back_a_decision_replaced_since(run, store, tmp_path):
+    """Rejected in the page at noon, accepted on the command line later: importing the page's
+    file keeps the acceptance."""
+    file = download_file(tmp_path, run, [page_decision(run, 1, timestamp="2026-01-31T12:00:00.000Z"),
+                                         page_decision(run, 2, timestamp="2026-01-31T12:00:00.000Z")])
+    decide(run, store, 1, "accepted")  # now: later than noon
+    result = import_decisions(file, store, run)
+    assert (result.imported, result.unchanged, result.superseded) == (1, 0, 1)
+    current = {d.cluster_id: d.status for d in load_decisions(store)}
+    assert current == {1: "accepted", 2: "rejected"}

@@ -4,7 +4,7 @@
   "use strict";
   var data = JSON.parse(document.getElementById("report-data").textContent);
   var served = location.protocol === "http:" || location.protocol === "https:";
-  var KEY = "themes-decisions:", DOWNLOADED = "themes-downloaded:";
+  var KEY = "themes-decisions:", DOWNLOADED = "themes-downloaded:", PAGE = "themes-page:";
   var STORAGE = KEY + data.run;
   var POLL_MS = 3000;   // served: how often a visible page asks the server for the current decisions
   var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -219,6 +219,7 @@
       return Promise.resolve();
     }
     storage("set", STORAGE, JSON.stringify(local));
+    storage("set", PAGE + data.run, location.pathname);  // which report.html file kept them
     deriveStatic();
     render();
     say("Kept in this page: cluster " + cid + " " + describe(decisions[cid]) + ". Download the decisions when you are done.");
@@ -248,15 +249,19 @@
 
   // Decisions this browser kept for an earlier report of this run folder (the run made again
   // since, so its id changed) that were not downloaded after the last of them: offered here,
-  // never dropped. Their file imports on its own and carries forward by the clusters' segments.
+  // never dropped. Only those kept by this same report.html file: every page opened from disk
+  // shares the storage, and another project's runs/default has the same name. Their file
+  // imports on its own, carries forward by the clusters' segments, and never replaces a
+  // decision the store has made since.
   function earlierDecisions() {
-    var prefix = KEY + data.run.replace(/-[0-9a-f]+$/, "-"), found = [];
+    var found = [];
     try {
       for (var i = 0; i < window.localStorage.length; i += 1) {
         var key = window.localStorage.key(i);
-        if (!key || key.indexOf(prefix) !== 0 || key === STORAGE) { continue; }
-        if (!/^[0-9a-f]+$/.test(key.slice(prefix.length))) { continue; }  // another folder ("study-2")
-        var run = key.slice(KEY.length), events = JSON.parse(window.localStorage.getItem(key) || "[]");
+        if (!key || key.indexOf(KEY) !== 0 || key === STORAGE) { continue; }
+        var run = key.slice(KEY.length);
+        if (window.localStorage.getItem(PAGE + run) !== location.pathname) { continue; }
+        var events = JSON.parse(window.localStorage.getItem(key) || "[]");
         var downloaded = Number(window.localStorage.getItem(DOWNLOADED + run) || 0);
         if (Array.isArray(events) && events.length > downloaded) { found.push({run: run, events: events}); }
       }

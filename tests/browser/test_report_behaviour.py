@@ -432,3 +432,16 @@ def test_no_button_or_score_breaks_inside_a_word(browser, run):
         }""")
         assert split == [], (width, split)
         page.close()
+
+
+def test_another_projects_report_of_the_same_name_offers_nothing(browser, tmp_path, store):
+    """Pages opened from disk share one storage: runs/default of project A and of project B."""
+    first = write_review_run(tmp_path / "a" / "runs" / "default", GROUPS)
+    page = open_page(browser, (first / "report.html").as_uri())
+    page.click('#cluster-1 button[data-action="reject"]')
+    other = write_review_run(tmp_path / "b" / "runs" / "default", {0: range(0, 6), 1: range(6, 11)})
+    assert read_run(other).run != read_run(first).run and read_run(other).run.startswith("default-")
+    page.goto((other / "report.html").as_uri())
+    expect(page.locator("#decided-count")).to_contain_text("clusters decided")
+    expect(page.locator("#download-earlier")).to_be_hidden()
+    assert page.problems == []
