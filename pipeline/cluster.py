@@ -208,7 +208,9 @@ def _vectorizer(config: ClusteringConfig, n_docs: int):
                 # usual stand-in, but not pairs of hiragana alone ("ます", "して": grammar).
                 out = words(_CJK_RUN.sub(" ", doc))
                 for run in _CJK_RUN.findall(doc):
-                    out += [run[i:i + 2] for i in range(len(run) - 1) if not _HIRAGANA.fullmatch(run[i:i + 2])]
+                    pairs = [run[i:i + 2] for i in range(len(run) - 1)]
+                    # A run of hiragana alone, or of one character, still gives its words.
+                    out += [p for p in pairs if not _HIRAGANA.fullmatch(p)] or pairs or [run]
                 return out
 
             return analyse

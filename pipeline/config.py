@@ -51,12 +51,16 @@ def _saved_run(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get("saved_run"))
 
 
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
 def _within(low: float, high: float):
     """A bound added after runs were made with wider values: a run folder's own config.yaml
     keeps what it was made with."""
     def check(value, info: ValidationInfo):
         if not _saved_run(info) and not low <= value <= high:
-            raise ValueError(f"must be from {low:g} to {high:g}")
+            raise ValueError(f"must be from {_plain(low)} to {_plain(high)}")
         return value
     return AfterValidator(check)
 

@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
@@ -591,10 +591,12 @@ def match_decisions(run: str, clusters: list[dict], decisions: list[Decision], s
             if d.status != UNDECIDED:  # taken back: no decision, and none carried over it
                 applied[cluster["cluster_id"]] = _decision_field(d, False, jaccard(d.segment_ids, members), clusters)
             continue
-        scored = [(jaccard(d.segment_ids, members), position[d.cluster_key], d) for d in earlier]
+        scored = [(jaccard(d.segment_ids, members), moment(d.timestamp), position[d.cluster_key], d) for d in earlier]
         scored = [item for item in scored if item[0] >= CARRY_THRESHOLD]
         if scored:
-            overlap, _, d = max(scored, key=lambda item: (item[0], item[1]))
+            # On a tie, the decision made later wins (in time: one imported from an older page
+            # is not newer for being appended later), then the later in the store.
+            overlap, _, _, d = max(scored, key=lambda item: item[:3])
             if d.status != UNDECIDED:  # the closest earlier cluster was left undecided: so is this one
                 applied[cluster["cluster_id"]] = _decision_field(d, True, overlap, clusters)
 
@@ -609,6 +611,13 @@ def match_decisions(run: str, clusters: list[dict], decisions: list[Decision], s
     orphaned += [d for d in foreign if d.run == run or any(_source(sid) in sources for sid in d.segment_ids)]
     orphaned.sort(key=lambda d: position[d.cluster_key])
     return applied, orphaned
+
+
+def moment(timestamp: str) -> datetime:
+    """A decision's time, comparable whatever its notation: ``Z`` or an offset, with or
+    without milliseconds (a time without a zone is taken as UTC)."""
+    when = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def decisions_for_run(run_dir: Path | str, store_path: Path | str) -> dict[int, dict]:

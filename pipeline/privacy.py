@@ -103,9 +103,13 @@ class PseudonymKey:
         """Write the key atomically, readable by its owner only."""
         if not self.changed:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as err:
+            raise ThemesError(f"{self.path}: cannot save the pseudonym key ({err.strerror or err}); new "
+                              "speakers need codes in it, so the run stops before anything is written") from None
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(self.mapping, handle, indent=2, ensure_ascii=False, sort_keys=True)
             handle.write("\n")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .decisions import (FORMAT_VERSION, STATUSES, UNDECIDED, Decision, InvalidDecision, RunFolder, StoreState,
                         append_decided, decision_from_dict, decision_to_dict, load_decisions,
-                        orphan_view, read_run, read_store)
+                        moment, orphan_view, read_run, read_store)
 from .errors import ThemesError
 
 # --- making decisions ----------------------------------------------------------------------
@@ -213,13 +213,13 @@ def import_decisions(file: Path | str, store: Path | str, run_dir: Path | str | 
 
     def build(state: StoreState) -> list[Decision]:
         stored = {(d.cluster_key, d.timestamp): d for d in state.events}
-        latest: dict[str, str] = {}
+        latest: dict[str, datetime] = {}
         for d in state.events:
-            latest[d.cluster_key] = max(latest.get(d.cluster_key, ""), d.timestamp)
+            latest[d.cluster_key] = max(latest.get(d.cluster_key, moment(d.timestamp)), moment(d.timestamp))
         new = [d for d in decisions if stored.get((d.cluster_key, d.timestamp)) != d]
         # A decision made in a page and replaced since (decided again on the command line or in
         # `themes review`) must not come back over the newer one: the store's last event wins.
-        superseded[:] = [d for d in new if latest.get(d.cluster_key, "") > d.timestamp]
+        superseded[:] = [d for d in new if d.cluster_key in latest and latest[d.cluster_key] > moment(d.timestamp)]
         return [d for d in new if d not in superseded]
 
     fresh = append_decided(store, build)[1]

@@ -296,6 +296,8 @@ def topic_segments(topics: dict[str, list[str]], per_topic=20):
     # Chinese and Japanese: BERTopic's own cleaning left no letter to count (a crash).
     ({"wait": ["我很难预约到医生", "等了三个月"], "pills": ["药物让我早上很困", "副作用很大"]}, "医生"),
     ({"wait": ["予約が取れない", "三か月待った"], "pills": ["薬で朝眠い", "副作用がつらい"]}, "予約"),
+    # Hiragana alone (no kanji): its pairs are its words.
+    ({"wait": ["よやくがとれない", "まちました"], "pills": ["くすりでねむい", "つらいです"]}, "よや"),
     # French keeps its accents ("très", not "trs").
     ({"wait": ["très longue attente", "attente à l'hôpital"], "pills": ["médicaments lourds", "effets secondaires"]},
      "très"),

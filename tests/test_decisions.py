@@ -274,6 +274,15 @@ def test_best_overlap_wins_and_ties_go_to_the_later_decision():
     assert match_decisions("now", clusters, [twin_a, twin_b])[0][0]["code_id"] == "c.second"
 
 
+def test_a_tie_goes_to_the_decision_made_later_not_the_one_appended_later():
+    """A decision imported from an older page is appended after a newer one: time decides,
+    whatever the notation of the times."""
+    clusters = [cluster(0, range(0, 10))]
+    newer = dataclasses.replace(on(3, range(0, 9), run="b", code_id="c.newer"), timestamp="2026-02-01T09:00:00+01:00")
+    older = dataclasses.replace(on(3, range(0, 9), run="a", code_id="c.older"), timestamp="2026-02-01T07:59:59Z")
+    assert match_decisions("now", clusters, [newer, older])[0][0]["code_id"] == "c.newer"
+
+
 def test_a_decision_over_a_carried_one_replaces_it_for_good():
     first = on(0, range(0, 10), run="r1", code_id="c.a")
     # In run r2 the analyst rejected the cluster that had carried first's decision.

@@ -558,3 +558,13 @@ def test_an_import_never_brings_back_a_decision_replaced_since(run, store, tmp_p
     assert (result.imported, result.unchanged, result.superseded) == (1, 0, 1)
     current = {d.cluster_id: d.status for d in load_decisions(store)}
     assert current == {1: "accepted", 2: "rejected"}
+
+
+def test_import_compares_times_not_their_notation(run, store, tmp_path):
+    decide(run, store, 1, "accepted")
+    (stored,) = load_decisions(store)
+    # The same clock time with an offset of +23:59: almost a day earlier than the stored one.
+    earlier = stored.timestamp[:19] + "+23:59"
+    file = download_file(tmp_path, run, [page_decision(run, 1, timestamp=earlier)])
+    result = import_decisions(file, store, run)
+    assert (result.imported, result.superseded) == (0, 1)

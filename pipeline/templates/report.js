@@ -238,7 +238,10 @@
     document.body.appendChild(link);
     link.click();
     link.remove();
-    storage("set", DOWNLOADED + run, String(events.length));
+    // Counted as kept, not as shown: the page leaves out its decisions the store replaced.
+    var kept = [];
+    try { kept = JSON.parse(storage("get", KEY + run) || "[]"); } catch (err) { kept = []; }
+    storage("set", DOWNLOADED + run, String(Math.max(events.length, Array.isArray(kept) ? kept.length : 0)));
   }
 
   function download() {

@@ -426,12 +426,13 @@ def test_no_button_or_score_breaks_inside_a_word(browser, run):
         split = page.evaluate("""() => {
             const lines = (node) => { const r = document.createRange(); r.selectNodeContents(node);
                                       return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; };
-            return [...document.querySelectorAll('button, td.score, .code-id, .badge')]
+            return [...document.querySelectorAll('button.act, td.score, .code-id, .badge, table.coverage code')]
                 .filter(n => n.offsetParent !== null && n.textContent.trim() && !n.textContent.trim().includes(' ')
                              && lines(n) > 1).map(n => n.textContent.trim());
         }""")
         assert split == [], (width, split)
         page.close()
+
 
 
 def test_another_projects_report_of_the_same_name_offers_nothing(browser, tmp_path, store):
