@@ -21,6 +21,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 import types
 import typing
 from functools import lru_cache
@@ -389,6 +390,7 @@ class StageCache:
                 shutil.rmtree(entry, ignore_errors=True)
             os.rename(work, entry)
             work = None
+            _remove_stale_work(entry)
         except OSError as err:
             self._writable = False
             self._say(f"cache: cannot write to {self.root} ({err.strerror or err}); "
@@ -450,6 +452,22 @@ def clear(root: Path) -> int:
             _remove_if_empty(shard)
         _remove_if_empty(folder)
     return removed
+
+
+# A half-written entry older than this was left by a killed run (a live one writes in seconds).
+STALE_WORK_SECONDS = 3600
+
+
+def _remove_stale_work(entry: Path) -> None:
+    """Remove the half-written copies of ``entry`` that killed runs left beside it: they hold
+    what the stage read (transcript text, for the first stages) and nothing reads them."""
+    now = time.time()
+    for work in entry.parent.glob(f".{entry.name[:12]}.tmp-*"):
+        try:
+            if now - work.stat().st_mtime > STALE_WORK_SECONDS:
+                shutil.rmtree(work, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _remove_if_empty(folder: Path) -> None:

@@ -323,3 +323,20 @@ def test_an_empty_cache_folder_name_is_refused(tmp_path):
     config.write_text('cache:\n  dir: ""\n')
     with pytest.raises(ThemesError, match=r"c.yaml:2 \(cache.dir\): must name a folder"):
         load_config(config)
+
+
+def test_a_half_written_entry_left_by_a_killed_run_goes_when_the_entry_is_saved(tmp_path):
+    import os
+    import time
+
+    cache = StageCache(tmp_path)
+    entry = cache._entry("segment", "e" * 64)
+    entry.parent.mkdir(parents=True)
+    stale, fresh = entry.parent / f".{'e' * 12}.tmp-killed", entry.parent / f".{'e' * 12}.tmp-running"
+    stale.mkdir()
+    (stale / "segments.json").write_text("transcript text")
+    fresh.mkdir()  # another run writing it right now
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    cache.save("segment", "e" * 64, [])
+    assert not stale.exists() and fresh.exists()
