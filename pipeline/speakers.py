@@ -24,6 +24,14 @@ def role_of(speaker: str, source: str, config: SpeakersConfig, description: str 
     see ``description_of``) is tried the same way. A turn without a speaker label (a survey
     answer, a feedback comment) gets ``respondent`` unless a role lists the empty pattern ``""``.
     """
+    found = matched_role(speaker, source, config, description, stated)
+    return config.unknown_role if found is None else found
+
+
+def matched_role(speaker: str, source: str, config: SpeakersConfig, description: str = "",
+                 stated: str = "") -> str | None:
+    """``role_of``'s role, None where no pattern matched (``unknown_role`` then, which may also
+    be a role that patterns give: "match no role" is told by this, not by the role)."""
     tables = [roles for pattern, roles in config.overrides.items() if fnmatchcase(source, pattern)]
     tables.append(config.roles)
     label = speaker.strip().lower()
@@ -31,11 +39,11 @@ def role_of(speaker: str, source: str, config: SpeakersConfig, description: str 
     if stated and (found := _first_role(stated, tables)):
         return found
     if not label and stated:
-        return config.unknown_role
+        return None
     if not label:
         return next((role for table in tables for role, patterns in table.items() if "" in patterns), UNLABELLED_ROLE)
     described = description.strip().lower()
-    return _first_role(label, tables) or (described and _first_role(described, tables)) or config.unknown_role
+    return _first_role(label, tables) or (described and _first_role(described, tables)) or None
 
 
 def _first_role(text: str, tables: list[dict[str, list[str]]]) -> str | None:
@@ -69,7 +77,7 @@ def unknown_speakers(sources: list[Source], config: SpeakersConfig) -> list[str]
     return sorted({
         speaker for source in sources
         for speaker, description in zip(source.speakers, source.descriptions or [""] * len(source.speakers))
-        if role_of(speaker, source.source, config, description) == config.unknown_role
+        if matched_role(speaker, source.source, config, description) is None
     })
 
 
@@ -77,7 +85,7 @@ def unstated_roles(segments: list[Segment], config: SpeakersConfig) -> list[str]
     """The values of a table's role column that match no role (their rows without a speaker
     got ``unknown_role``)."""
     return sorted({stated for segment in segments if (stated := stated_role(segment))
-                   and role_of("", segment.source, config, stated=stated) == config.unknown_role})
+                   and matched_role("", segment.source, config, stated=stated) is None})
 
 
 def _listed(values: list[str]) -> str:

@@ -253,3 +253,13 @@ def test_the_run_warns_of_role_values_that_leave_rows_out_and_not_of_labels_the_
     notes = execute(config, embedder=fake_embedder).notes
     assert any("role column says Researcher get a role left out of clustering" in note for note in notes)
     assert not any("match no role in speakers.roles" in note for note in notes)  # Jane is a nurse by her row
+
+
+def test_an_unknown_role_that_patterns_also_give_warns_only_of_labels_matching_none():
+    """unknown_role: facilitator: 'Facilitator 1' matches the facilitator patterns; 'Bob' none."""
+    from pipeline.artifacts import Source
+    from pipeline.speakers import unknown_speakers
+
+    cfg = SpeakersConfig(roles={"user": ["User *"], "facilitator": ["Facilitator*"]}, unknown_role="facilitator")
+    source = Source("a.txt", "a.txt", "0" * 64, 3, ("Facilitator 1", "User 1", "Bob"))
+    assert unknown_speakers([source], cfg) == ["Bob"]
