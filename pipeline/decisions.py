@@ -25,6 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ThemesError
+from .runfolder import within
 from .runfolder import set_aside
 
 Status = Literal["accepted", "rejected", "new", "merged", "undecided"]
@@ -410,8 +411,7 @@ def store_path(config) -> Path:
 def check_outside(store: Path, run_dir: Path | str) -> None:
     """Refuse a decision store inside a run folder: a rerun replaces the folder, and would
     delete decisions with it (one saved while the rerun writes would be lost unsaid)."""
-    folder = Path(os.path.abspath(run_dir))
-    if folder == Path(os.path.abspath(store)) or folder in Path(os.path.abspath(store)).parents:
+    if within(store, run_dir):
         raise ThemesError(f"decisions.path: {store} is inside the run folder {run_dir}, which a rerun "
                           f"replaces; keep the decision store outside run folders (set {ENV_VAR} or "
                           "decisions.path)")

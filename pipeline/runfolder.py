@@ -184,6 +184,13 @@ def _put_back(out_dir: Path, target: Path, olds: list[Path]) -> str | None:
     return f"{out_dir}: put back the earlier run, which an interrupted run had left in {olds[0].name}"
 
 
+def within(path: Path | str, folder: Path | str) -> bool:
+    """Whether ``path`` is ``folder`` or inside it (both made absolute, links resolved): what a
+    rerun's swap of ``folder`` would take with it."""
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    return path == folder or folder in path.parents
+
+
 def is_run_folder(target: Path) -> bool:
     """Whether ``target`` holds a run written by ``themes run``."""
     return (target / "clusters.json").is_file() and (target / "manifest.json").is_file()

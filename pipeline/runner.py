@@ -23,6 +23,7 @@ from .config import Config, dump_config, resolve_taxonomy_path
 from .embed import Embedder, embed, make_embedder
 from .errors import ThemesError
 from .privacy import PseudonymKey, load_names, privacy_flags, pseudonymise
+from .runfolder import within
 from .taxonomy import Taxonomy, load_taxonomy
 from .words import plural
 
@@ -80,8 +81,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         raise ThemesError("input.paths: no input given (set input.paths or pass --input)")
     taxonomy = load_run_taxonomy(config)  # fail on a bad taxonomy before the slow stages
     out_dir = Path(config.output.dir).resolve()
-    key_path = Path(config.privacy.key_path).resolve()
-    if config.privacy.pseudonymise and (out_dir == key_path or out_dir in key_path.parents):
+    if config.privacy.pseudonymise and within(config.privacy.key_path, out_dir):
         raise ThemesError(f"privacy.key_path: {config.privacy.key_path} is inside the run folder {config.output.dir}, "
                           "which a rerun replaces and people receive; keep the key outside run folders")
     from .decisions import check_outside, read_store, store_path
