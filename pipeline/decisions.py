@@ -25,8 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ThemesError
-from .runfolder import within
-from .runfolder import set_aside
+from .runfolder import set_aside, within
 
 Status = Literal["accepted", "rejected", "new", "merged", "undecided"]
 STATUSES = ("accepted", "rejected", "new", "merged", "undecided")
