@@ -402,13 +402,7 @@ class StageCache:
 
     def _reject(self, stage: str, entry: Path, why: str) -> None:
         self._say(f"cache: the {stage} entry {entry.name[:12]} is damaged ({why}); recomputing it")
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            try:
-                entry.unlink()  # a file where the entry's folder should be: else it stays damaged for good
-            except OSError:
-                pass
+        _remove(entry, ignore_errors=True)  # a file where its folder should be goes too: else damaged for good
         return None
 
     def _say(self, message: str) -> None:
@@ -443,12 +437,10 @@ def clear(root: Path) -> int:
                 continue
             for item in shard.iterdir():
                 if _ENTRY_NAME.fullmatch(item.name) or _WORK_NAME.fullmatch(item.name):
-                    if item.is_dir() and not item.is_symlink():
-                        if _ENTRY_NAME.fullmatch(item.name) and (item / ENTRY).is_file():
-                            removed += 1
-                        shutil.rmtree(item)
-                    else:
-                        item.unlink()  # a damaged entry: a file (or a link) where its folder was
+                    # A complete entry (its index in a folder of its own) counts as removed.
+                    removed += bool(_ENTRY_NAME.fullmatch(item.name) and not item.is_symlink()
+                                    and (item / ENTRY).is_file())
+                    _remove(item)
             _remove_if_empty(shard)
         _remove_if_empty(folder)
     return removed
@@ -468,6 +460,18 @@ def _remove_stale_work(entry: Path) -> None:
                 shutil.rmtree(work, ignore_errors=True)
         except OSError:
             pass
+
+
+def _remove(path: Path, ignore_errors: bool = False) -> None:
+    """An entry's folder, whole; a file or a link where one should be (a damaged entry), itself."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=ignore_errors)
+        return
+    try:
+        path.unlink()
+    except OSError:
+        if not ignore_errors:
+            raise
 
 
 def _remove_if_empty(folder: Path) -> None:
