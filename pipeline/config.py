@@ -107,8 +107,6 @@ def role_names(roles: dict[str, list[str]], overrides: dict[str, dict[str, list[
     return list(dict.fromkeys(named))
 
 
-
-
 class SpeakersConfig(_Section):
     roles: dict[str, list[str]] = Field(default_factory=dict)
     # source-name glob -> {role: [label patterns]}, tried before ``roles`` for matching sources.

@@ -215,7 +215,8 @@ def import_decisions(file: Path | str, store: Path | str, run_dir: Path | str | 
         stored = {(d.cluster_key, d.timestamp): d for d in state.events}
         latest: dict[str, datetime] = {}
         for d in state.events:
-            latest[d.cluster_key] = max(latest.get(d.cluster_key, moment(d.timestamp)), moment(d.timestamp))
+            when = moment(d.timestamp)
+            latest[d.cluster_key] = max(latest.get(d.cluster_key, when), when)
         new = [d for d in decisions if stored.get((d.cluster_key, d.timestamp)) != d]
         # A decision made in a page and replaced since (decided again on the command line or in
         # `themes review`) must not come back over the newer one: the store's last event wins.

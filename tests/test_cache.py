@@ -315,16 +315,6 @@ def test_a_file_where_an_entry_should_be_is_removed_and_the_stage_cached_again(t
     assert StageCache(tmp_path).load("segment", "d" * 64, list) is not None
 
 
-def test_an_empty_cache_folder_name_is_refused(tmp_path):
-    from pipeline.config import load_config
-    from pipeline.errors import ThemesError
-
-    config = tmp_path / "c.yaml"
-    config.write_text('cache:\n  dir: ""\n')
-    with pytest.raises(ThemesError, match=r"c.yaml:2 \(cache.dir\): must name a folder"):
-        load_config(config)
-
-
 def test_a_half_written_entry_left_by_a_killed_run_goes_when_the_entry_is_saved(tmp_path):
     import os
     import time

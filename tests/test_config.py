@@ -43,6 +43,7 @@ def test_unknown_key_names_file_line_and_key(tmp_path):
     ("segmentation:\n  max_sentences: true\n", r"c.yaml:2 \(segmentation.max_sentences\): .*integer"),
     ("clustering:\n  random_state: '42'\n", r"c.yaml:2 \(clustering.random_state\): .*integer"),
     ("segmentation:\n  cluster_backchannels: 'yes'\n", r"c.yaml:2 \(segmentation.cluster_backchannels\)"),
+    ("cache:\n  dir: ''\n", r"c.yaml:2 \(cache.dir\): must name a folder"),
     ("cache:\n  dir: ' '\n", r"c.yaml:2 \(cache.dir\): must name a folder"),
     ("speakers:\n  unknown_role: ''\n", r"c.yaml:2 \(speakers.unknown_role\)"),
 ])
