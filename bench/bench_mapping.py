@@ -141,15 +141,13 @@ def bertopic_zeroshot(docs: list[str], X: np.ndarray, tax, embedder, truth: list
 def map_vectors(X: np.ndarray, tax, embedder, texts: list[str], word_matches: bool = True):
     """The pipeline's lifts and calibrated (P(code), P(fit)) for texts embedded as ``X``;
     ``word_matches`` False: sentence vectors alone, as for an embedder without token vectors."""
-    from pipeline.mapping import (CODE_CALIBRATION, FIT_CALIBRATION, SENTENCE_CODE_CALIBRATION,
-                                  SENTENCE_FIT_CALIBRATION, build_profiles, calibrate, lift, match_tokens)
+    from pipeline.mapping import build_profiles, calibrate, curves, lift, match_tokens
     from pipeline.words import content_words
 
     profiles = build_profiles(tax, embedder)
     tokens = match_tokens(texts, tax, embedder) if word_matches else None
     lifts, meaning, _ = lift(X, profiles, [content_words(t) for t in texts], tokens=tokens)
-    curves = (CODE_CALIBRATION, FIT_CALIBRATION) if word_matches else (SENTENCE_CODE_CALIBRATION, SENTENCE_FIT_CALIBRATION)
-    return lifts, meaning, calibrate(lifts, meaning, *curves)
+    return lifts, meaning, calibrate(lifts, meaning, *curves(word_matches))
 
 
 def fmt(value) -> str:

@@ -375,6 +375,13 @@ def margins(lifts: np.ndarray) -> np.ndarray:
     return lifts - others_best
 
 
+def curves(word_matches: bool) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The (P(code), P(fit)) calibration for lifts with word matches, or on sentences alone."""
+    if word_matches:
+        return CODE_CALIBRATION, FIT_CALIBRATION
+    return SENTENCE_CODE_CALIBRATION, SENTENCE_FIT_CALIBRATION
+
+
 def calibrate(lifts: np.ndarray, meaning: np.ndarray | None = None, code=CODE_CALIBRATION,
               fit=FIT_CALIBRATION) -> tuple[np.ndarray, np.ndarray]:
     """Lifts (n, leaves) -> (P(code) (n, leaves), P(fit) (n,)), both in [0, 1]. ``meaning``:
@@ -455,8 +462,7 @@ def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering:
     # Whether any code fits at all is read from meaning alone: off-topic talk shares everyday
     # words with codes ("feel", "time"), and with them counted, counsel-chat questions about
     # private life got no suggestion 29 % of the time instead of 71 % (bench/bench_mapping.py).
-    p_code, p_fit = calibrate(lifts, meaning, *((CODE_CALIBRATION, FIT_CALIBRATION) if tokens is not None
-                                                 else (SENTENCE_CODE_CALIBRATION, SENTENCE_FIT_CALIBRATION)))
+    p_code, p_fit = calibrate(lifts, meaning, *curves(tokens is not None))
     index = {s.segment_id: i for i, s in enumerate(segments)}
 
     segment_suggestions: dict[str, list[Suggestion]] = {}
