@@ -434,6 +434,14 @@ def test_no_button_or_score_breaks_inside_a_word(browser, run):
         page.close()
 
 
+def test_a_phone_wide_window_scrolls_wide_tables_rather_than_the_page(browser, run):
+    """At 420 px the suggestion tables (long nakanishi2021 ids) scroll by themselves."""
+    page = open_page(browser, (run / "report.html").as_uri(), width=420)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 420
+    wrap = page.locator("#cluster-0 .sugg-wrap")
+    expect(wrap.locator("table.sugg")).to_be_visible()
+    assert page.problems == []
+
 
 def test_another_projects_report_of_the_same_name_offers_nothing(browser, tmp_path, store):
     """Pages opened from disk share one storage: runs/default of project A and of project B."""
