@@ -13,6 +13,7 @@ import unicodedata
 from typing import Any, Callable
 
 import numpy as np
+import regex
 
 from .artifacts import UNCLUSTERED, Cluster, Clustering, Segment
 from .config import ClusteringConfig
@@ -168,8 +169,10 @@ def stop_words(setting: str | None) -> list[str] | None:
 # BERTopic counts a topic's words after deleting every character outside A-Z, a-z and 0-9
 # (for language "english", its default): Japanese or Chinese text became empty (no vocabulary,
 # a crash) and French lost its accented letters ("trs" for "très"). ``topic_text`` cleans the
-# same way for every script, and gives an empty topic BERTopic's placeholder word.
-_NOT_WORD = re.compile(r"[^\w ]|_")
+# same way for every script, and gives an empty topic BERTopic's placeholder word. Words are
+# told by ``regex``, whose \w (Unicode's) holds combining marks: Python's own left out the
+# vowel signs of Hindi or Thai ("मझ" for "मुझे").
+_NOT_WORD = regex.compile(r"[^\w ]|_")
 EMPTY_TOPIC = "emptydoc"
 
 
@@ -214,6 +217,10 @@ def _vectorizer(config: ClusteringConfig, n_docs: int):
                 return out
 
             return analyse
+
+        def build_tokenizer(self):
+            # sklearn's own reads the pattern with ``re``, which splits words at vowel signs.
+            return self.tokenizer or regex.compile(self.token_pattern).findall
 
         def fit_transform(self, raw_documents, y=None):
             # With every segment unclustered, or all in one cluster, there is one document,

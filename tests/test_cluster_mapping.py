@@ -301,6 +301,8 @@ def topic_segments(topics: dict[str, list[str]], per_topic=20):
     # French keeps its accents ("très", not "trs").
     ({"wait": ["très longue attente", "attente à l'hôpital"], "pills": ["médicaments lourds", "effets secondaires"]},
      "très"),
+    # Hindi keeps its vowel signs ("डॉक्टर", not "डकटर"): they are combining marks.
+    ({"wait": ["डॉक्टर से मिलना", "बहुत इंतज़ार"], "pills": ["दवा से नींद", "दुष्प्रभाव भारी"]}, "डॉक्टर"),
     # Nothing but stop words: the clusters keep keywords made of them.
     ({"no": ["no not at all", "I don't know"], "yes": ["yes I do", "it is what it is"]}, "not"),
 ])
@@ -328,7 +330,8 @@ def test_topic_text_cleans_ascii_as_bertopic_does():
     # The same, but where BERTopic leaves no word (spaces, or its placeholder for nothing).
     kept = [i for i, t in enumerate(theirs) if t.strip() and t != "emptydoc"]
     assert len(kept) > 200 and [ours[i] for i in kept] == [theirs[i] for i in kept]
-    assert topic_text(["très bien, merci.", "日本語です。", "😀 😀"]) == ["très bien merci", "日本語です", "😀 😀"]
+    assert topic_text(["très bien, merci.", "日本語です。", "😀 😀", "मुझे डॉक्टर।", "ผลข้างเคียง"]) == [
+        "très bien merci", "日本語です", "😀 😀", "मुझे डॉक्टर", "ผลข้างเคียง"]
 
 
 def test_identical_segments_are_said_to_be_alike_not_far_apart(fake_embedder):
