@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import regex
+
 from .artifacts import Segment
 from .errors import ThemesError
 from .formats.turns import DESCRIPTION, ID, ROLE
@@ -128,7 +130,8 @@ def pseudonymise(segments: list[Segment], key: PseudonymKey) -> list[Segment]:
     # A row without a speaker (a survey answer) names no one: it stays without one, apart from the others.
     codes = {s.speaker: key.code(s.speaker, s.role, taken) if s.speaker.strip() else "" for s in segments}
     named = sorted((label for label in codes if label.strip()), key=len, reverse=True)
-    labels = re.compile("|".join(rf"(?<!\w){re.escape(label)}(?!\w)" for label in named)) if named else None
+    # Whole words (``regex``: a vowel sign after a name is part of a longer word, not its end).
+    labels = regex.compile("|".join(rf"(?<!\w){re.escape(label)}(?!\w)" for label in named)) if named else None
 
     def annotations(segment: Segment) -> tuple[str, ...]:
         kept = (a for a in segment.annotations if not a.startswith(DESCRIPTION))
@@ -186,7 +189,7 @@ def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
     name_pattern = None
     if names:
         alternatives = "|".join(sorted((re.escape(n) for n in set(names)), key=len, reverse=True))
-        name_pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+        name_pattern = regex.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", regex.IGNORECASE)
     findings = []
     for segment in segments:
         # The speech, and the transcriber's notes kept beside it ("[John's brother]").

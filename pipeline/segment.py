@@ -14,6 +14,8 @@ import sys
 import unicodedata
 from functools import lru_cache
 
+import regex
+
 from .artifacts import Segment, Transcript, Turn
 from .config import SPACY_LANGUAGES, SegmentationConfig, SpeakersConfig
 from .formats.noise import Marker, clean_speech, find_markers, is_end_time_mark, without_markers
@@ -106,7 +108,7 @@ def normalise(text: str) -> str:
 def word_count(text: str, language: str) -> int:
     if language in CJK_LANGUAGES:
         return len(re.sub(r"\s", "", text)) // 2  # about two characters a word
-    return len(re.findall(r"\w+", text))
+    return len(regex.findall(r"\w+", text))  # (a vowel sign, a combining mark, is in a word)
 
 
 def _place_markers(windows: list[tuple[int, int]], markers: list[Marker]) -> list[tuple[int, int, list[Marker]]]:

@@ -30,6 +30,9 @@ def turns(text):
     ("Speaker 1  0:03\nHello everyone.\nSecond line.\n\nSpeaker 2  0:15\nHi.\n",
      [("Speaker 1", "Hello everyone. Second line.", "00:00:03"), ("Speaker 2", "Hi.", "00:00:15")]),
     ("利用者1：今日は雨です。\n看護師：そうですね。\n", [("利用者1", "今日は雨です。", ""), ("看護師", "そうですね。", "")]),
+    # Names with vowel signs (combining marks): no speaker turn was found at all.
+    ("डॉक्टर: आप कैसे हैं?\nमरीज़: ठीक हूँ।\n", [("डॉक्टर", "आप कैसे हैं?", ""), ("मरीज़", "ठीक हूँ।", "")]),
+    ("พยาบาล: สวัสดีค่ะ\nผู้ป่วย: ดีครับ\n", [("พยาบาล", "สวัสดีค่ะ", ""), ("ผู้ป่วย", "ดีครับ", "")]),
     ("Interviewer:\nSo tell me.\n\nP1:\nWell.\n", [("Interviewer", "So tell me.", ""), ("P1", "Well.", "")]),
     ("Jane (nurse): Hello.\nP1 (female, 45): Hi.\n", [("Jane", "Hello.", ""), ("P1", "Hi.", "")]),
     ("Interviewer\tSo how was it?\nJane Doe\t\tFine.\nIt was fine.\n",

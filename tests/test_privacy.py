@@ -75,6 +75,17 @@ def test_a_speakers_label_inside_a_note_becomes_the_pseudonym_and_notes_are_scan
     assert [(f.kind, f.match) for f in found] == [("name", "John Smith")]  # a row id is not a phone number
 
 
+def test_names_in_scripts_with_vowel_signs_are_whole_words(tmp_path):
+    """A vowel sign after a name (a combining mark) makes a longer word, not the name's end."""
+    from dataclasses import replace
+
+    noted = replace(seg(1, "राम", "user"), annotations=("[रामु आया]", "[राम आया]"))
+    out = pseudonymise([noted], PseudonymKey(tmp_path / "key.json"))
+    assert out[0].annotations == ("[रामु आया]", "[U1 आया]")
+    found = scan([seg(2, "U", "user", "रामु ने कहा"), seg(3, "U", "user", "राम ने कहा")], ["राम"])
+    assert [f.segment_id for f in found] == ["a.txt#3.1"]
+
+
 def test_broken_key_is_refused_and_kept(tmp_path):
     path = tmp_path / "pseudonyms.json"
     path.write_text("{not json")

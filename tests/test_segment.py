@@ -35,6 +35,15 @@ def test_japanese_sentences():
     assert len(sentence_spans("今日は雨です。明日は晴れるかな？そうだね！", "ja")) == 3
 
 
+def test_words_with_vowel_signs_count_once():
+    from pipeline.segment import word_count
+
+    # Python's re split "डॉक्टर" at its vowel signs: three words for one, so "ठीक हूँ" (fine) was no backchannel.
+    assert word_count("मुझे डॉक्टर", "xx") == 2
+    assert word_count("ठीक हूँ।", "xx") == 2
+    assert word_count("Don't know, café.", "en") == 4
+
+
 def test_roles_first_match_and_unknown():
     from pipeline.speakers import role_of
 

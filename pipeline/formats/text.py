@@ -21,6 +21,8 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import regex
+
 from ..artifacts import Transcript
 from ..errors import ThemesError
 from .noise import is_note
@@ -39,7 +41,9 @@ _COLON = re.compile(
 _HEADER = re.compile(rf"(?P<label>[^\s:：\[\]()*#>|][^:：\n]{{0,47}}?)[ \t]+[\[(]?(?P<time>{TIME})[\])]?[ \t]*")
 _AFTER_TIME = re.compile(r"(?:[-–—][ \t]*)?(?P<label>[^\s:：\[\]()*#>|\-–—][^:：\n]{0,47}?)[ \t]*")
 _TABBED = re.compile(r"(?P<label>[^\s:：\[\]()*#>|][^\t:：\n]{0,47}?) *\t[ \t]*(?=\S)")
-_LABEL_WORD = re.compile(r"^[\w'’.\-#]+$")
+# (``regex``: its \w holds combining marks, which Python's re leaves out of words, so
+# "डॉक्टर:" is a label as "Doctor:" is.)
+_LABEL_WORD = regex.compile(r"^[\w'’.\-#]+$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _FOOTNOTE = re.compile(r"[ \t]*(?:\[\d{1,3}\]|［\d{1,3}］|※\d{0,3}|\*\d{1,3})[ \t]+\S")
 _HEADING = re.compile(r"[ \t]*(?:#{1,6}[ \t]+\S|(?:-{3,}|\*{3,}|_{3,}|={3,})[ \t]*$)")
