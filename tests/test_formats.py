@@ -554,3 +554,9 @@ def test_jsonl_with_old_mac_line_ends(tmp_path):
     path.write_text('{"text": "One."}\r{"text": "Two."}\r', encoding="utf-8", newline="")
     (transcript,), _ = ingest([path])
     assert [t.text for t in transcript.turns] == ["One.", "Two."]
+
+
+def test_a_tables_speakers_are_one_person_however_spaced(tmp_path):
+    path = tmp_path / "quotes.csv"
+    path.write_text("speaker,text\nJane  Doe,One thing.\nBob,Two.\nJane\u00a0Doe,Three.\n", encoding="utf-8")
+    assert [t.speaker for t in read_one_path(path).turns] == ["Jane Doe", "Bob", "Jane Doe"]

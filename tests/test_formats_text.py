@@ -30,6 +30,22 @@ def turns(text):
     ("Speaker 1  0:03\nHello everyone.\nSecond line.\n\nSpeaker 2  0:15\nHi.\n",
      [("Speaker 1", "Hello everyone. Second line.", "00:00:03"), ("Speaker 2", "Hi.", "00:00:15")]),
     ("利用者1：今日は雨です。\n看護師：そうですね。\n", [("利用者1", "今日は雨です。", ""), ("看護師", "そうですね。", "")]),
+    # Roles in brackets or bold (their words in lower case), also in a Markdown list.
+    ("[Interviewer] What then?\n[Service user 2] They sent me home.\n",
+     [("Interviewer", "What then?", ""), ("Service user 2", "They sent me home.", "")]),
+    ("**Service user 2:** I waited.\n\n**Interviewer:** Then?\n\n**Peer support worker:** Often.\n",
+     [("Service user 2", "I waited.", ""), ("Interviewer", "Then?", ""), ("Peer support worker", "Often.", "")]),
+    ("- **Jane:** I waited months.\n- **Bob:** Me too.\n", [("Jane", "I waited months.", ""), ("Bob", "Me too.", "")]),
+    # An invisible mark before a label (pasted text): the turns stayed merged across speakers.
+    ("\u200bInterviewer: How was it?\n\u200eP1: Noisy.\n\u200bInterviewer: Hard?\nP1: Yes.\n",
+     [("Interviewer", "How was it?", ""), ("P1", "Noisy.", ""), ("Interviewer", "Hard?", ""), ("P1", "Yes.", "")]),
+    # One person however the label is spaced (a no-break space from Word, two spaces).
+    ("Jane\u00a0Doe: One.\nBob: Two.\nJane  Doe: Three.\nBob: Four.\nJane Doe: Five.\n",
+     [("Jane Doe", "One.", ""), ("Bob", "Two.", ""), ("Jane Doe", "Three.", ""), ("Bob", "Four.", ""),
+      ("Jane Doe", "Five.", "")]),
+    # Teams' "Surname, First" names on label lines.
+    ("Fischer, Anna   0:03\nHow was it?\n\nO'Brien, Mark   0:10\nFine.\n",
+     [("Fischer, Anna", "How was it?", "00:00:03"), ("O'Brien, Mark", "Fine.", "00:00:10")]),
     # Names with vowel signs (combining marks): no speaker turn was found at all.
     ("डॉक्टर: आप कैसे हैं?\nमरीज़: ठीक हूँ।\n", [("डॉक्टर", "आप कैसे हैं?", ""), ("मरीज़", "ठीक हूँ।", "")]),
     ("พยาบาล: สวัสดีค่ะ\nผู้ป่วย: ดีครับ\n", [("พยาบาล", "สวัสดีค่ะ", ""), ("ผู้ป่วย", "ดีครับ", "")]),

@@ -192,10 +192,24 @@ def _line_numbers(text: str) -> dict[int, int]:
     return lengths
 
 
+# Invisible format characters before a label (a zero-width space, a left-to-right mark:
+# text pasted from a web page, Teams or a right-to-left script), and a Markdown list's marker
+# before a bold label ("- **Jane:** ...").
+_LEAD = regex.compile(r"[ \t\p{Cf}]*(?:(?:[-*+]|\d{1,3}[.)])[ \t]+(?=\*\*|__))?")
+
+
+_SURNAME_FIRST = regex.compile(r"[^\W\d_][\w'’.\-]*, [^\W\d_][\w'’.\- ]*")
+
+
+def _speaker_label(text: str) -> str:
+    """A label's spacing evened out: "Jane  Doe" and "Jane Doe" (a no-break space) are one."""
+    return " ".join(text.split())
+
+
 def parse_label(line: str) -> Label | None:
     """The speaker label that starts ``line``, or None."""
     head = line[:HEAD]
-    pos = len(head) - len(head.lstrip(" \t\ufeff"))
+    pos = _LEAD.match(head).end()
     time = ""
     lead = _LEAD_TIME.match(head, pos)
     if lead:
@@ -204,10 +218,13 @@ def parse_label(line: str) -> Label | None:
         match = pattern.match(head, pos)
         if not match:
             continue
-        speaker = match.group("label").strip()
+        speaker = _speaker_label(match.group("label"))
         if not plausible_label(speaker):
             continue
-        if pattern is not _COLON and (not capitalised(speaker) or speaker.lower() in NOISE_WORDS or is_note(speaker)
+        # In brackets or bold, a name ("[Jane]") or a role ("[Service user 2]", "**Peer support
+        # worker:**"); not a transcriber's note ("[inaudible]", "[laughs]").
+        if pattern is not _COLON and (not (capitalised(speaker) or _names_role(split_description(speaker)[0]))
+                                      or speaker.lower() in NOISE_WORDS or is_note(speaker)
                                       or speaker.lower().split()[0] in NOISE_WORDS
                                       or speaker.isdigit() or re.fullmatch(TIME, speaker)):
             continue
@@ -215,17 +232,22 @@ def parse_label(line: str) -> Label | None:
         return Label(speaker, match.end(), normalise_time(own_time) if own_time else time,
                      certain=certain or bool(own_time or time))
     header = _HEADER.fullmatch(head, pos) if len(line) <= HEAD else None
-    if header and plausible_label(header.group("label").strip()) and capitalised(header.group("label")):
-        return Label(header.group("label").strip(), len(line), normalise_time(header.group("time")),
+    # Teams names people as they are in the address book: "Fischer, Anna   0:03" (not a date:
+    # "3 November 2025, 14:00").
+    name = header.group("label") if header else ""
+    if _SURNAME_FIRST.fullmatch(name):
+        name = name.replace(",", " ")
+    if header and plausible_label(name) and capitalised(name):
+        return Label(_speaker_label(header.group("label")), len(line), normalise_time(header.group("time")),
                      certain=True, layout="alone")
     # The time first and the name alone after it: "00:00:03 Speaker 1", "[00:00:03.15] - Speaker 1".
     named = _AFTER_TIME.fullmatch(head, pos) if time and len(line) <= HEAD else None
     if named and plausible_label(named.group("label")) and capitalised(named.group("label")) \
             and named.group("label").lower().split()[0] not in NOISE_WORDS:
-        return Label(named.group("label"), len(line), time, certain=True, layout="alone")
+        return Label(_speaker_label(named.group("label")), len(line), time, certain=True, layout="alone")
     tabbed = _TABBED.match(head, pos)
     if tabbed and plausible_label(tabbed.group("label").strip()) and capitalised(tabbed.group("label")):
-        return Label(tabbed.group("label").strip(), tabbed.end(), time, certain=True, layout="tab")
+        return Label(_speaker_label(tabbed.group("label")), tabbed.end(), time, certain=True, layout="tab")
     return None
 
 

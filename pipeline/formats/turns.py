@@ -70,10 +70,12 @@ def split_description(label: str) -> tuple[str, str]:
     """A speaker label -> (the speaker's name, the description in parentheses after it, or "").
 
     ``"P1 (female, 45)"`` -> ``("P1", "female, 45")``. Whether the name alone is the speaker
-    depends on the file's other labels: see ``speakers_of``.
+    depends on the file's other labels: see ``speakers_of``. The name's spacing is evened out
+    (``Jane  Doe``, or with a no-break space, is ``Jane Doe``).
     """
     match = _DESCRIBED.fullmatch(label)
-    return (match.group("name"), match.group("description").strip()) if match else (label, "")
+    name, description = (match.group("name"), match.group("description").strip()) if match else (label, "")
+    return " ".join(name.split()), description
 
 
 def _described(label: str) -> tuple[str, str]:
