@@ -377,3 +377,14 @@ def test_a_point_of_a_list_in_speech_is_not_a_speaker():
         ("Interviewer", "What would help?", ""),
         ("Participant", "Three things. Number One: fund the café. Number Two: answer the phone.", ""),
         ("Interviewer", "Thanks.", "")]
+
+
+def test_a_label_heard_once_counts_where_most_cues_are_labelled_each_wrapped_over_two_lines():
+    cues = [("Tom Jones: I went to the ward", "and they said no."), ("Anna Lee: What did you", "do after that?"),
+            ("Priya Shah: I think the same", "thing happened to me."), ("Tom Jones: Yes, I left", "the ward that day.")]
+    srt = "".join(f"{i}\n00:00:0{i},000 --> 00:00:0{i},900\n{first}\n{second}\n\n"
+                  for i, (first, second) in enumerate(cues, start=1))
+    [transcript] = read_bytes(srt.encode(), Path("s.srt"), "s.srt")
+    assert [(t.speaker, normalise(t.text)) for t in transcript.turns] == [
+        ("Tom Jones", "I went to the ward and they said no."), ("Anna Lee", "What did you do after that?"),
+        ("Priya Shah", "I think the same thing happened to me."), ("Tom Jones", "Yes, I left the ward that day.")]

@@ -82,6 +82,7 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
     metadata: list[str] = []
     broken: list[Line] = []
     cue_lines: list[tuple[Line, str]] = []  # (payload line, cue start time on a cue's first line)
+    cues: list[int] = []  # for each payload line, the index of its cue
     for index, block in enumerate(blocks):
         first = block[0].text.lstrip("\ufeff").strip()
         if index == 0 and first.startswith("WEBVTT"):
@@ -101,6 +102,7 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
         time = normalise_time(timing.group("start"))
         for position, line in enumerate(block[timing_at + 1:]):
             cue_lines.append((line, time if position == 0 else ""))
+            cues.append(index)
     if broken:
         where = broken[0]
         more = f" ({len(broken)} broken cues)" if len(broken) > 1 else ""
@@ -116,7 +118,8 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
     # Where most cues are labelled (Zoom writes "Name: " on every cue), a label heard once
     # counts when it reads as a name ("Priya Shah:", not "It just said:"); in captions that
     # are mostly unlabelled, a colon label must recur to be a speaker.
-    labelled = sum(1 for found in speakers if found) * 2 > len(cue_lines)
+    # Cues are counted, not lines: a cue wrapped over two lines has its label on one.
+    labelled = len({cue for cue, found in zip(cues, speakers) if found}) * 2 > len(set(cues))
     for (line, time), found in zip(cue_lines, speakers):
         if line.number in names:
             builder.begin(names[line.number], line.number, time)
