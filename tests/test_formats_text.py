@@ -388,3 +388,18 @@ def test_a_label_heard_once_counts_where_most_cues_are_labelled_each_wrapped_ove
     assert [(t.speaker, normalise(t.text)) for t in transcript.turns] == [
         ("Tom Jones", "I went to the ward and they said no."), ("Anna Lee", "What did you do after that?"),
         ("Priya Shah", "I think the same thing happened to me."), ("Tom Jones", "Yes, I left the ward that day.")]
+
+
+def test_a_voice_inside_other_tags_or_second_on_a_line_is_that_speakers():
+    vtt = ("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v Jane>How are you?</v>\n\n"
+           "00:00:04.000 --> 00:00:06.000\n<i><v Bob>I am fine thanks.</v></i>\n\n"
+           "00:00:07.000 --> 00:00:09.000\n<c.yellow><v Jane>Good.</v></c> <v Ann>And me?</v>\n\n"
+           "00:00:10.000 --> 00:00:12.000\nStill Ann. <v Bob>Bob again.</v>\n")
+    [transcript] = read_bytes(vtt.encode(), Path("s.vtt"), "s.vtt")
+    assert [(t.speaker, normalise(t.text), t.timestamp) for t in transcript.turns] == [
+        ("Jane", "How are you?", "00:00:01.000"), ("Bob", "I am fine thanks.", "00:00:04.000"),
+        ("Jane", "Good.", "00:00:07.000"), ("Ann", "And me? Still Ann.", "00:00:07.000"),
+        ("Bob", "Bob again.", "00:00:10.000")]
+    for turn in transcript.turns:  # the speech is where it was in the file
+        source = transcript.text[turn.start:turn.end]
+        assert all(kept in (" ", original) for kept, original in zip(turn.text, source))

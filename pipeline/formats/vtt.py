@@ -125,6 +125,20 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
             builder.begin(names[line.number], line.number, time)
             continue
         view = speech_view(line.text)
+        voices = _voices(line)
+        if voices:
+            at = 0
+            for name, tag, speech in voices:
+                # Speech before a voice is the speaker's before it ("Yes. <v Bob>No."): the
+                # current one, or the voice before on the line.
+                if view[at:tag].strip(" \t-"):
+                    if builder.speaker is None:
+                        builder.begin("", line.number, time)
+                    builder.add(line.start + at, line.start + tag, view[at:tag], time=time)
+                builder.begin(name, line.number, time)
+                at = speech
+            builder.add(line.start + at, line.start + len(line.text), view[at:], time=time)
+            continue
         speech = 0
         if found and (found[2] or counts[found[0]] > 1 or (labelled and named_alone(split_description(found[0])[0]))):
             builder.begin(found[0], line.number, time)
@@ -159,11 +173,19 @@ def _name_alone(text: str) -> bool:
             and not _VOICE.search(text))
 
 
+def _voices(line: Line) -> list[tuple[str, int, int]]:
+    """(speaker, offset of the voice tag, offset of its speech) for each voice tag in a cue
+    line, in order: ``<v Jane>How are you?</v> <v Bob>Fine.</v>`` has two, and a voice inside
+    other tags counts (``<i><v Bob>I am fine.</v></i>``: WebVTT allows it in italics, bold and
+    classes)."""
+    return [(voice.group("name").strip(), voice.start(), voice.end()) for voice in _VOICE.finditer(line.text)]
+
+
 def _speaker(line: Line) -> tuple[str, int, bool] | None:
     """(speaker, offset of the speech in the line, certain) for a cue line that names one."""
-    voice = _VOICE.search(line.text)
-    if voice and not line.text[:voice.start()].strip(" \t-"):
-        return voice.group("name").strip(), voice.end(), True
+    voices = _voices(line)
+    if voices:
+        return voices[0][0], voices[0][2], True
     view = speech_view(line.text)
     change = _SPEAKER_CHANGE.match(view)
     offset = change.end() if change else 0
