@@ -403,3 +403,16 @@ def test_a_voice_inside_other_tags_or_second_on_a_line_is_that_speakers():
     for turn in transcript.turns:  # the speech is where it was in the file
         source = transcript.text[turn.start:turn.end]
         assert all(kept in (" ", original) for kept, original in zip(turn.text, source))
+
+
+@pytest.mark.parametrize("header, metadata", [
+    ("WEBVTT\n", ("WEBVTT",)),
+    ("WEBVTT\nKind: captions\nLanguage: en\n1\n", ("WEBVTT", "Kind: captions", "Language: en")),
+])
+def test_a_first_cue_right_under_the_header_is_a_cue(header, metadata):
+    vtt = (header + "00:00:01.000 --> 00:00:04.000\n<v Jane>I waited six months.</v>\n\n"
+           "2\n00:00:05.000 --> 00:00:06.000\n<v Bob>Same for me.</v>\n")
+    [transcript] = read_bytes(vtt.encode(), Path("s.vtt"), "s.vtt")
+    assert transcript.metadata == metadata
+    assert [(t.speaker, normalise(t.text), t.timestamp) for t in transcript.turns] == [
+        ("Jane", "I waited six months.", "00:00:01.000"), ("Bob", "Same for me.", "00:00:05.000")]

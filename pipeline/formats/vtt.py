@@ -86,8 +86,12 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
     for index, block in enumerate(blocks):
         first = block[0].text.lstrip("\ufeff").strip()
         if index == 0 and first.startswith("WEBVTT"):
-            metadata.extend(line.text.lstrip("\ufeff").strip() for line in block)
-            continue
+            end = _header_end(block)
+            metadata.extend(line.text.lstrip("\ufeff").strip() for line in block[:end])
+            block = block[end:]
+            if not block:
+                continue
+            first = block[0].text.strip()
         if first.startswith(("NOTE", "STYLE", "REGION")):
             if first.startswith("NOTE"):
                 metadata.extend(line.text.strip() for line in block)
@@ -151,6 +155,17 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
         raise ThemesError(f"{path}: no subtitle cues with text found")
     return Transcript(source=source, path=str(path), text=text, turns=turns, metadata=tuple(metadata),
                       sha256=sha256)
+
+
+def _header_end(block: list[Line]) -> int:
+    """Where the first cue starts in the block under ``WEBVTT``: at its timing line, or at the
+    cue number right above it, where no blank line parts the header from the first cue
+    (``WEBVTT`` then ``00:00:01.000 --> 00:00:04.000`` on the next line); the block's length
+    where it is all header."""
+    timing = next((i for i, line in enumerate(block) if i and "-->" in line.text), len(block))
+    if 1 < timing < len(block) and block[timing - 1].text.strip().isdigit():
+        return timing - 1
+    return timing
 
 
 def _name_lines(cue_lines: list[tuple[Line, str]]) -> dict[int, str]:
