@@ -416,3 +416,10 @@ def test_a_first_cue_right_under_the_header_is_a_cue(header, metadata):
     assert transcript.metadata == metadata
     assert [(t.speaker, normalise(t.text), t.timestamp) for t in transcript.turns] == [
         ("Jane", "I waited six months.", "00:00:01.000"), ("Bob", "Same for me.", "00:00:05.000")]
+
+
+def test_a_turn_begun_on_a_later_line_of_a_cue_has_the_cues_time():
+    srt = "1\n00:00:01,000 --> 00:00:02,000\n- Jane: How are you?\n- Bob: Fine.\n"
+    [transcript] = read_bytes(srt.encode(), Path("s.srt"), "s.srt")
+    assert [(t.speaker, normalise(t.text), t.timestamp) for t in transcript.turns] == [
+        ("Jane", "How are you?", "00:00:01.000"), ("Bob", "Fine.", "00:00:01.000")]

@@ -82,7 +82,7 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
     metadata: list[str] = []
     broken: list[Line] = []
     cue_lines: list[tuple[Line, str]] = []  # (payload line, cue start time on a cue's first line)
-    cues: list[int] = []  # for each payload line, the index of its cue
+    cues: list[tuple[int, str]] = []  # for each payload line, its cue: (index, start time)
     for index, block in enumerate(blocks):
         first = block[0].text.lstrip("\ufeff").strip()
         if index == 0 and first.startswith("WEBVTT"):
@@ -106,7 +106,7 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
         time = normalise_time(timing.group("start"))
         for position, line in enumerate(block[timing_at + 1:]):
             cue_lines.append((line, time if position == 0 else ""))
-            cues.append(index)
+            cues.append((index, time))
     if broken:
         where = broken[0]
         more = f" ({len(broken)} broken cues)" if len(broken) > 1 else ""
@@ -123,10 +123,13 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
     # counts when it reads as a name ("Priya Shah:", not "It just said:"); in captions that
     # are mostly unlabelled, a colon label must recur to be a speaker.
     # Cues are counted, not lines: a cue wrapped over two lines has its label on one.
-    labelled = len({cue for cue, found in zip(cues, speakers) if found}) * 2 > len(set(cues))
-    for (line, time), found in zip(cue_lines, speakers):
+    labelled = len({cue for (cue, _), found in zip(cues, speakers) if found}) * 2 > len(set(cues))
+    # A turn begins at its cue's start, on whichever of the cue's lines its label is
+    # ("- Jane: How are you?" over "- Bob: Fine." is Bob's too); a piece of speech is marked
+    # with the time only where the cue begins.
+    for (line, time), (_, start), found in zip(cue_lines, cues, speakers):
         if line.number in names:
-            builder.begin(names[line.number], line.number, time)
+            builder.begin(names[line.number], line.number, start)
             continue
         view = speech_view(line.text)
         voices = _voices(line)
@@ -137,18 +140,18 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
                 # current one, or the voice before on the line.
                 if view[at:tag].strip(" \t-"):
                     if builder.speaker is None:
-                        builder.begin("", line.number, time)
+                        builder.begin("", line.number, start)
                     builder.add(line.start + at, line.start + tag, view[at:tag], time=time)
-                builder.begin(name, line.number, time)
+                builder.begin(name, line.number, start)
                 at = speech
             builder.add(line.start + at, line.start + len(line.text), view[at:], time=time)
             continue
         speech = 0
         if found and (found[2] or counts[found[0]] > 1 or (labelled and named_alone(split_description(found[0])[0]))):
-            builder.begin(found[0], line.number, time)
+            builder.begin(found[0], line.number, start)
             speech = found[1]
         elif builder.speaker is None:
-            builder.begin("", line.number, time)
+            builder.begin("", line.number, start)
         builder.add(line.start + speech, line.start + len(line.text), view[speech:], time=time)
     turns = builder.turns()
     if not turns:
