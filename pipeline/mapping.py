@@ -16,7 +16,8 @@ How a score is made (docs/taxonomy.md says the same for analysts):
    ("support", "feelings") lose their head start; and add the support of its group and theme
    (weight 0.75 shared between them), so a leaf in a well-matched group and theme ranks
    higher. A group's or theme's support is the mean lift of its five best leaves, averaged
-   with the lift of its own texts when it has a description or examples.
+   with the lift of its own texts when it has any besides its label (a leaf outside any group
+   has the whole taxonomy's five best leaves as its support).
    *Shared words* count too: the segment's words (stemmed, stop words left out) scored
    against each leaf's profile words with BM25 (``mapping.shared_words`` lift per BM25 unit), so a
    segment that uses a code's own terms ("restraint", "waiting list") gets that evidence
@@ -132,10 +133,10 @@ class CodeProfiles:
 
     ``owner[i]`` is the leaf index of ``texts[i]``; ``centroids`` (leaves, d) are the unit
     means of each leaf's text vectors; ``baseline`` (leaves,) is each leaf's mean similarity
-    to ``BACKGROUND``; ``ancestors`` holds, per group or theme, the indices of the leaves under
-    it, the weight its support gets in each of them, and its row in ``own`` (-1: it has no
-    description or examples). ``own`` profiles those groups' and themes' own texts the same
-    way (its ``leaf_ids`` are their ids; it has no ancestors or words). ``stems`` numbers the
+    to ``BACKGROUND``; ``ancestors`` holds, per group or theme, the indices of the leaves its
+    support is the mean of, those of the leaves under it that get it, the weight it has in
+    each, and its row in ``own`` (-1: it has no texts besides its label). ``own`` profiles
+    those groups' and themes' own texts the same way (its ``leaf_ids`` are their ids; it has no ancestors or words). ``stems`` numbers the
     stems of the leaves' profile words and ``bm25`` (leaves, stems) holds each stem's BM25
     weight in each leaf's profile (all its texts as one document).
     """
@@ -147,7 +148,7 @@ class CodeProfiles:
     vectors: np.ndarray
     centroids: np.ndarray
     baseline: np.ndarray
-    ancestors: list[tuple[np.ndarray, np.ndarray, int]]
+    ancestors: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]
     stems: dict[str, int]
     bm25: np.ndarray
     own: CodeProfiles | None = None
@@ -180,16 +181,20 @@ def build_profiles(taxonomy: Taxonomy, embedder: Embedder) -> CodeProfiles:
     owner = np.array([index for index, _, _ in rows])
     cut = int((owner < len(leaves)).sum())  # the leaves' texts come first, then the groups'
     profiles = _profiles(leaves, rows[:cut], owner[:cut], embedded[:cut], background)
-    # Leaves of a flat codebook share the whole taxonomy as their one ancestor: a uniform
-    # shift that keeps lifts on the same scale as in a tree.
+    # Leaves outside any group (all of a flat codebook's, CHIME's childhood factor) have the
+    # whole taxonomy as their one ancestor: a shift that keeps their lifts on the scale of the
+    # leaves in groups. (Their own few alone would echo their lifts: 1.75 times one leaf's.)
     under: dict[str, list[tuple[int, float]]] = {}
     for index, leaf_id in enumerate(leaves):
         chain = [a.id for a in taxonomy.ancestors(leaf_id)] or [""]
         for ancestor in chain:
             under.setdefault(ancestor, []).append((index, ANCESTOR_SUPPORT / len(chain)))
     own_row = {code_id: row for row, code_id in enumerate(described)}
-    profiles.ancestors = [(np.array([i for i, _ in pairs]), np.array([w for _, w in pairs], dtype=np.float32),
-                           own_row.get(ancestor, -1)) for ancestor, pairs in under.items()]
+    everyone = np.arange(len(leaves))
+    profiles.ancestors = [
+        (everyone if ancestor == "" else np.array([i for i, _ in pairs]), np.array([i for i, _ in pairs]),
+         np.array([w for _, w in pairs], dtype=np.float32), own_row.get(ancestor, -1))
+        for ancestor, pairs in under.items()]
     documents: list[list[str]] = [[] for _ in leaves]  # a leaf's profile texts as one document
     for index, _, text in rows[:cut]:
         documents[index] += [root for _, root in content_words(text)]
@@ -201,13 +206,15 @@ def build_profiles(taxonomy: Taxonomy, embedder: Embedder) -> CodeProfiles:
 
 
 def _profile_rows(taxonomy: Taxonomy) -> tuple[list[str], list[str], list[tuple[int, str, str]]]:
-    """-> (leaves, described, rows). ``described``: the groups and themes with a description or
-    examples, which get a profile of their own (one with a label only is judged by its leaves
-    alone: its label added nothing on a labels-only codebook, bench/bench_mapping.py).
+    """-> (leaves, described, rows). ``described``: the groups and themes with a description,
+    examples, keywords or aliases, which get a profile of their own (one with a label only is
+    judged by its leaves alone: its label added nothing on a labels-only codebook,
+    bench/bench_mapping.py).
     ``rows``: (owner, kind, text) of every profile text, the leaves' first, then the described
     groups' and themes' (owner counts on from the leaves)."""
     leaves = [code.id for code in taxonomy.walk() if code.is_leaf]
-    described = [code.id for code in taxonomy.walk() if not code.is_leaf and (code.description or code.examples)]
+    described = [code.id for code in taxonomy.walk()
+                 if not code.is_leaf and (code.description or code.examples or code.keywords or code.aliases)]
     rows = [(index, kind, text) for index, code_id in enumerate(leaves + described)
             for kind, text in profile_texts(taxonomy, code_id)]
     return leaves, described, rows
@@ -353,8 +360,8 @@ def lift(vectors: np.ndarray, profiles: CodeProfiles, words: list[list[tuple[str
 def _with_ancestor_support(lifted: np.ndarray, own: np.ndarray | None, profiles: CodeProfiles) -> np.ndarray:
     """``own`` (n, described groups and themes): the lift of their own texts."""
     out = lifted.copy()
-    for rows, weights, own_row in profiles.ancestors:
-        support = np.sort(lifted[:, rows], axis=1)[:, -TOP_LEAVES:].mean(axis=1)
+    for pool, rows, weights, own_row in profiles.ancestors:
+        support = np.sort(lifted[:, pool], axis=1)[:, -TOP_LEAVES:].mean(axis=1)
         if own_row >= 0:
             support = (1 - ANCESTOR_OWN) * support + ANCESTOR_OWN * own[:, own_row]
         out[:, rows] += support[:, None] * weights[None, :]
@@ -513,8 +520,10 @@ def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], first_words:
     for leaf in order[: settings.top_k]:
         if counts[leaf] == 0 or shares[leaf] < min(RUNNER_UP_SHARE, settings.cluster_threshold):
             break
-        member_scores = p_code[rows, leaf]
-        best = rows[np.lexsort((rows, -np.round(member_scores, 6)))[:3]]
+        # The evidence: of the members the code is first for, those that fit it best (a member
+        # that got no suggestion, or another code first, speaks for nothing here).
+        supporters = rows[firsts[rows] == leaf]
+        best = supporters[np.lexsort((supporters, -np.round(p_code[supporters, leaf], 6)))[:3]]
         # The profile text most of the supporting members came closest to.
         text_index = int(np.bincount(which[best, leaf]).argmax())
         matched = f"first suggestion for {counts[leaf]} of {len(rows)} members; "

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import re
+import unicodedata
 from pathlib import Path
+
+import regex
 
 # Spoken-language fillers and contraction fragments that make poor keywords.
 SPOKEN_STOP_WORDS = {
@@ -22,7 +24,9 @@ SPOKEN_STOP_WORDS = {
 }
 
 # Words of three or more letters; apostrophes are dropped first, so "don't" is "dont".
-_WORD = re.compile(r"[^\W\d_]{3,}")
+# Letters of any script with their combining marks (``regex``'s \w holds them, Python's re
+# does not): "décision" typed with a combining accent is one word, not "cision".
+_WORD = regex.compile(r"[^\W\d_]{3,}")
 _APOSTROPHES = str.maketrans("", "", "'\u2019")
 
 
@@ -54,7 +58,9 @@ def stem(word: str) -> str:
 def content_words(text: str) -> list[tuple[str, str]]:
     """(word, stem) for each word of ``text`` that is not a stop word, in order."""
     stop = english_stop_words()
-    words = _WORD.findall(text.lower().translate(_APOSTROPHES))
+    # One form for an accented letter, so a profile's "décision" meets the talk's whichever way
+    # either was typed.
+    words = _WORD.findall(unicodedata.normalize("NFC", text.lower().translate(_APOSTROPHES)))
     return [(w, stem(w)) for w in words if w not in stop and w not in SPOKEN_STOP_WORDS]
 
 

@@ -96,6 +96,21 @@ def test_cluster_suggestions_carry_evidence_from_members(taxonomy, fake_embedder
     assert mapping.clusters[1] == []  # fits no code: shown as a candidate new theme
 
 
+def test_a_clusters_evidence_is_members_the_code_is_first_for(taxonomy, fake_embedder):
+    """Off-topic members (no suggestion) and members with another code first are no evidence,
+    however their scores for the code compare."""
+    waiting = [seg("m#1.1", "waiting list months referral delay queue", turn=1)]
+    others = [seg(f"m#{i}.1", text, turn=i) for i, text in enumerate([
+        "football match rain waiting", "seaside weekend trip months", "tablets medication dose waiting list"], 2)]
+    members = waiting + others
+    cluster = Cluster(0, tuple(s.segment_id for s in members), (), ())
+    mapping = run(members, taxonomy, fake_embedder, clusters=[cluster], cluster_threshold=0.2)
+    first = {sid: (s[0].code_id if s else None) for sid, s in mapping.segments.items()}
+    for suggestion in mapping.clusters[0] + mapping.closest.get(0, []):
+        assert suggestion.evidence
+        assert all(first[sid] == suggestion.code_id for sid in suggestion.evidence), (suggestion, first)
+
+
 def test_cluster_score_is_the_share_of_members_and_the_threshold_applies(taxonomy, fake_embedder):
     members = [seg("m#1.1", "waiting list months referral delay", turn=1),
                seg("m#2.1", "tablets medication side effects dose", turn=2)]
@@ -237,6 +252,28 @@ def test_shared_words_weight_zero_ranks_by_meaning_alone(taxonomy):
     assert len({s.score for s in blind}) == 1  # nothing tells the codes apart
 
 
+def test_a_leaf_outside_any_group_is_supported_by_the_whole_taxonomy_not_by_itself(fake_embedder):
+    """CHIME's childhood factor sits at the top of a tree: its support was its own lift again."""
+    from pipeline.mapping import ANCESTOR_SUPPORT, TOP_LEAVES
+
+    book = parse_taxonomy({"id": "r", "label": "R", "codes": [
+        {"id": "childhood", "label": "Childhood", "examples": ["grandmother raised me childhood"]},
+        {"id": "access", "label": "Access", "codes": [
+            {"id": "access.waiting", "label": "Waiting", "examples": ["waiting list months"]},
+            {"id": "access.bus", "label": "Travel", "examples": ["bus travel far clinic"]}]},
+    ]}, {}, Path("r.yaml"))
+    profiles = build_profiles(book, fake_embedder)
+    vectors = fake_embedder.encode(["my grandmother raised me", "waiting months for the bus"])
+    supported, _, _ = lift(vectors, profiles)
+    ancestors, profiles.ancestors = profiles.ancestors, []
+    alone, _, _ = lift(vectors, profiles)
+    root = profiles.leaf_ids.index("childhood")
+    whole = np.sort(alone, axis=1)[:, -TOP_LEAVES:].mean(axis=1)
+    assert supported[:, root] == pytest.approx(alone[:, root] + ANCESTOR_SUPPORT * whole)
+    assert ancestors  # the group's leaves keep their group's support
+    assert supported[1, 1] == pytest.approx(alone[1, 1] + ANCESTOR_SUPPORT * alone[1, 1:].mean())
+
+
 def test_a_groups_own_description_ranks_its_codes_higher(fake_embedder):
     # Two leaves with the same text in two groups: only the groups' own descriptions differ.
     def book(described):
@@ -260,3 +297,12 @@ def test_a_groups_own_description_ranks_its_codes_higher(fake_embedder):
         assert profiles.leaf_ids[int(lifts[0].argmax())] == first
         tied, _, _ = lift(vector, build_profiles(bare, fake_embedder))
         assert tied[0, 0] == pytest.approx(tied[0, 1])  # without them, nothing tells the two apart
+
+
+def test_a_groups_keywords_alone_give_it_a_profile(fake_embedder):
+    book = parse_taxonomy({"id": "k", "label": "K", "codes": [
+        {"id": "g", "label": "G", "keywords": ["waiting", "months"], "aliases": ["queues"],
+         "codes": [{"id": "g.a", "label": "A"}, {"id": "g.b", "label": "B"}]},
+        {"id": "h", "label": "H", "codes": [{"id": "h.a", "label": "C"}]},
+    ]}, {}, Path("k.yaml"))
+    assert build_profiles(book, fake_embedder).own.leaf_ids == ["g"]

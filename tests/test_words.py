@@ -53,3 +53,11 @@ def test_shared_words_of_any_text_are_finite_and_never_negative(texts):
     assert scores.shape == (len(texts), 3) and (scores >= 0).all() and (scores[:, 2] == 0).all()
     for w in words:
         assert set(words_in_common(w, 0, profiles)) <= {word for word, _ in w}
+
+
+def test_content_words_whichever_way_an_accent_was_typed():
+    import unicodedata
+
+    typed = "my décision and the rôle"
+    assert content_words(unicodedata.normalize("NFD", typed)) == content_words(typed)
+    assert [w for w, _ in content_words(typed)] == ["décision", "rôle"]
