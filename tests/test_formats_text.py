@@ -423,3 +423,13 @@ def test_a_turn_begun_on_a_later_line_of_a_cue_has_the_cues_time():
     [transcript] = read_bytes(srt.encode(), Path("s.srt"), "s.srt")
     assert [(t.speaker, normalise(t.text), t.timestamp) for t in transcript.turns] == [
         ("Jane", "How are you?", "00:00:01.000"), ("Bob", "Fine.", "00:00:01.000")]
+
+
+def test_a_cue_whose_identifier_starts_like_a_note_is_a_cue():
+    vtt = ("WEBVTT\n\nNOTE\nexported by hand\n\nintro\n00:00:01.000 --> 00:00:02.000\n<v Jane>Hello.</v>\n\n"
+           "NOTE-1\n00:00:03.000 --> 00:00:04.000\n<v Bob>I was never told.</v>\n\n"
+           "STYLE 2\n00:00:05.000 --> 00:00:06.000\n<v Jane>Nor was I.</v>\n")
+    [transcript] = read_bytes(vtt.encode(), Path("s.vtt"), "s.vtt")
+    assert transcript.metadata == ("WEBVTT", "NOTE", "exported by hand")
+    assert [(t.speaker, normalise(t.text)) for t in transcript.turns] == [
+        ("Jane", "Hello."), ("Bob", "I was never told."), ("Jane", "Nor was I.")]

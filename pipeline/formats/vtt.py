@@ -26,6 +26,9 @@ _TAG = re.compile(r"<[^<>\n]{0,200}>")
 _ENTITY = re.compile(r"&(?:amp|lt|gt|nbsp|lrm|rlm|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&nbsp;": " ", "&lrm;": "", "&rlm;": "",
              "&quot;": '"', "&apos;": "'"}
+# A NOTE, STYLE or REGION block starts with its word alone or before a space; a block with a
+# timing line is a cue, whatever its identifier ("NOTE-1", "STYLES 2").
+_BLOCK_WORD = re.compile(r"(NOTE|STYLE|REGION)(?:[ \t]|$)")
 _SPEAKER_CHANGE = re.compile(r"[ \t]*(?:>>|-)[ \t]+")  # ">> " (broadcast captions), "- " (dialogue)
 
 
@@ -92,8 +95,9 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
             if not block:
                 continue
             first = block[0].text.strip()
-        if first.startswith(("NOTE", "STYLE", "REGION")):
-            if first.startswith("NOTE"):
+        block_word = _BLOCK_WORD.match(first)
+        if block_word and not any("-->" in line.text for line in block):
+            if block_word.group(1) == "NOTE":
                 metadata.extend(line.text.strip() for line in block)
             continue
         timing_at = next((i for i, line in enumerate(block[:2]) if "-->" in line.text), None)
