@@ -1,6 +1,7 @@
 """`themes export` on the command line: one-line errors, exit codes, atomic replacement."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +115,36 @@ def test_an_export_into_a_read_only_folder_is_one_line(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr == f"error: {locked / 'draft.md'}: cannot write the export (Permission denied); " \
                             "an existing file there is as it was\n"
+
+
+def test_an_out_naming_a_file_the_run_depends_on_is_refused_and_the_file_kept(tmp_path, monkeypatch):
+    from conftest import ROOT
+    from pipeline.errors import ThemesError
+    from pipeline.export import export
+
+    monkeypatch.chdir(tmp_path)  # the pseudonym key's default place is relative to the project
+    taxonomy = tmp_path / "taxonomy.yaml"
+    taxonomy.write_bytes((ROOT / "configs" / "taxonomies" / "nakanishi2021.yaml").read_bytes())
+    run = make_run(tmp_path, {0: accepted("barrier.control.authority_slope")}, taxonomy=str(taxonomy))
+    key = tmp_path / "private" / "pseudonym_key.json"
+    key.parent.mkdir()
+    key.write_text("{}", encoding="utf-8")
+    for out, what in (
+            (tmp_path / "decisions.jsonl", "the decision store in use"),
+            (Path("decisions.jsonl"), "the decision store in use"),  # the same file, named relatively
+            (tmp_path / "data" / "meeting 1.txt", f"transcript meeting 1.txt of run {run} (manifest.json)"),
+            (taxonomy, f"the taxonomy of run {run}"),
+            (key, "the pseudonym key (privacy.key_path)")):
+        before = (tmp_path / out).read_bytes()
+        with pytest.raises(ThemesError) as caught:
+            export(run, "csv", out)
+        assert str(caught.value) == f"{out}: is {what}, which the export would replace; write the export elsewhere"
+        assert (tmp_path / out).read_bytes() == before
+
+    store = tmp_path / "decisions.jsonl"
+    before = store.read_bytes()
+    result = themes("export", run, "--format", "md", "--out", store, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr == f"error: {store}: is the decision store in use, which the export would replace; " \
+                            "write the export elsewhere\n"
+    assert store.read_bytes() == before

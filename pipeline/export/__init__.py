@@ -23,7 +23,8 @@ from pathlib import Path
 from ..errors import ThemesError
 from ..runfolder import is_run_folder
 from ..words import plural
-from .model import CodedRun, load_coded_run
+from .model import CodedRun, code_run, current_decisions, read_run
+from .place import check_out_for_run
 
 QDPX_PRIVATE = ("this run is pseudonymised, but a REFI-QDA project holds the transcripts themselves, with "
                 "their speakers' real labels: share it only as you would share the transcripts")
@@ -110,6 +111,7 @@ def export(run_dir: Path, fmt: str, out: Path, include_suggestions: bool = False
            author: str | None = None, store: Path | None = None) -> ExportSummary:
     """Export run ``run_dir`` as ``fmt`` to ``out`` (replaced if it exists), with the decisions
     in ``store`` (default: the run's own decision store, ``decisions.run_store``)."""
+    from ..decisions import run_store
     from ..review import default_author
 
     if fmt not in FORMATS:
@@ -124,7 +126,10 @@ def export(run_dir: Path, fmt: str, out: Path, include_suggestions: bool = False
         # a rerun replaces a run folder whole, so it would refuse while this is there
         raise ThemesError(f"{out}: inside a run folder, which a rerun replaces; "
                           f"write the export elsewhere (--out {out.name})")
-    coded = load_coded_run(Path(run_dir), include_suggestions, store)
+    run = read_run(Path(run_dir))
+    store = Path(store) if store is not None else run_store(run.path)
+    check_out_for_run(out, run, store)
+    coded = code_run(run, current_decisions(run, store), include_suggestions)
     data = render(coded, fmt, (author or "").strip() or default_author())
     try:
         write_atomic(out, data)

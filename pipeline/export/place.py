@@ -1,0 +1,44 @@
+"""Where an export may be written: never over a file the run depends on.
+
+An export replaces ``--out`` whole, so an ``--out`` that names the decision store, a
+transcript, the taxonomy or the pseudonym key would lose the analyst's work without a word.
+Every check here runs before anything is written, and refuses in one line naming the file
+and what it is.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import ThemesError
+from .model import RunFolder
+
+
+def _same(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (links and hard links followed where both exist)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare where they would be
+        return a.resolve() == b.resolve()
+
+
+def depended_on(run: RunFolder, store: Path) -> list[tuple[Path, str]]:
+    """(file, what it is) for every file the run and its decisions are read from."""
+    files = [(Path(store), "the decision store in use")]
+    files += [(Path(entry["path"]), f"transcript {entry['source']} of run {run.path} (manifest.json)")
+              for entry in run.inputs]
+    if run.taxonomy is not None and run.taxonomy.path:
+        files.append((Path(run.taxonomy.path), f"the taxonomy of run {run.path}"))
+    privacy = run.config.privacy
+    files.append((Path(privacy.key_path), "the pseudonym key (privacy.key_path)"))
+    if privacy.names_file:
+        files.append((Path(privacy.names_file), "the names file (privacy.names_file)"))
+    return files
+
+
+def check_out_for_run(out: Path, run: RunFolder, store: Path) -> None:
+    """Refuse an ``--out`` that is a file the run depends on."""
+    for path, what in depended_on(run, store):
+        if _same(out, path):
+            raise ThemesError(f"{out}: is {what}, which the export would replace; write the export elsewhere")
