@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,22 @@ class _Loader(yaml.SafeLoader):
 
 
 MAX_EXPANDED_NODES = 200_000
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_of(node: yaml.ScalarNode, path: Path, key: str) -> None:
+    """Join the halves of a character written as a surrogate pair of ``\\u`` escapes (as
+    json.dump writes an emoji: ``"\\ud83d\\ude00"``; YAML reads each escape alone). Half a
+    pair is no text at all: it could not be written out or embedded, so it is refused here."""
+    value = _SURROGATE_PAIR.sub(lambda pair: pair.group().encode("utf-16", "surrogatepass").decode("utf-16"),
+                                node.value)
+    lone = _SURROGATE.search(value)
+    if lone:
+        where = f" ({key})" if key else ""
+        raise ThemesError(f"{path}:{node.start_mark.line + 1}{where}: {ascii(lone.group())} is half of a character "
+                          "(a surrogate escape without its pair), not text; write the character itself")
+    node.value = value
 
 
 def _line_index(root: yaml.Node, path: Path) -> dict:
@@ -49,6 +66,8 @@ def _line_index(root: yaml.Node, path: Path) -> dict:
         if isinstance(node, yaml.MappingNode):
             seen: dict[str, int] = {}
             for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    _text_of(key_node, path, ".".join(map(str, prefix)))
                 # A list or mapping used as a key is refused later, when the document is built.
                 name = key_node.value if isinstance(key_node, yaml.ScalarNode) else f"<{key_node.id}>"
                 child = prefix + (name,)
@@ -68,6 +87,8 @@ def _line_index(root: yaml.Node, path: Path) -> dict:
                 if index:
                     out.setdefault(child, item.start_mark.line + 1)
                 size += visit(item, child, index)
+        elif isinstance(node, yaml.ScalarNode):
+            _text_of(node, path, ".".join(map(str, prefix)))
         active.discard(key)
         sizes[key] = size
         if size > MAX_EXPANDED_NODES:

@@ -241,3 +241,13 @@ def test_text_that_looks_like_a_number_stays_text(tmp_path):
     path.write_text("output:\n  dir: 2e3\nmapping:\n  threshold: 2e-1\n")
     config = load_config(path)
     assert (config.output.dir, config.mapping.threshold) == ("2e3", 0.2)
+
+
+def test_half_of_a_character_escaped_in_a_config_is_refused_at_its_line(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text('output:\n  dir: "runs/\\udc80"\n')
+    with pytest.raises(ThemesError) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{path}:2 (output.dir): '\\udc80' is half of a character")
+    path.write_text('output:\n  dir: "runs/\\ud83d\\ude00"\n')  # a whole pair is its character
+    assert load_config(path).output.dir == "runs/\U0001F600"

@@ -126,3 +126,27 @@ def test_check_and_run_take_shipped_names_in_any_case_and_name_unknown_ones(tmp_
     assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
     result = themes("run", "--taxonomy", "nope", "--input", FIXTURES / "small", "--out", tmp_path / "run")
     assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == unknown  # given on the command line
+
+
+def test_an_emoji_escaped_as_json_writes_it_is_its_character_and_half_of_one_is_refused(tmp_path):
+    import json
+
+    from conftest import FIXTURES, themes
+
+    path = tmp_path / "book.json"  # json.dump writes the emoji as the pair "\ud83d\ude00"
+    path.write_text(json.dumps({"id": "t", "label": "T", "codes": [
+        {"id": "joy", "label": "Joy \U0001F600", "examples": ["I felt happy \U0001F600"]}]}), encoding="utf-8")
+    assert "\\ud83d\\ude00" in path.read_text(encoding="utf-8")
+    taxonomy = load_taxonomy(path)
+    assert taxonomy.codes["joy"].label == "Joy \U0001F600"
+    assert taxonomy.codes["joy"].examples == ("I felt happy \U0001F600",)
+    assert taxonomy.digest  # was a UnicodeEncodeError
+    lone = tmp_path / "lone.yaml"
+    lone.write_text('id: t\nlabel: T\ncodes:\n  - id: a\n    label: "Joy \\ud83d"\n', encoding="utf-8")
+    message = (f"error: {lone}:5 (codes.0.label): '\\ud83d' is half of a character (a surrogate escape without its "
+               "pair), not text; write the character itself")
+    result = themes("taxonomy", "check", lone)
+    assert result.returncode == 2 and result.stderr.strip() == message
+    result = themes("run", "--taxonomy", lone, "--input", FIXTURES / "small", "--out", tmp_path / "run")
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == message
+    assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
