@@ -433,3 +433,14 @@ def test_a_cue_whose_identifier_starts_like_a_note_is_a_cue():
     assert transcript.metadata == ("WEBVTT", "NOTE", "exported by hand")
     assert [(t.speaker, normalise(t.text)) for t in transcript.turns] == [
         ("Jane", "Hello."), ("Bob", "I was never told."), ("Jane", "Nor was I.")]
+
+
+def test_only_real_tags_are_taken_out_of_subtitle_speech():
+    srt = ("1\n00:00:01,000 --> 00:00:04,000\nJane: My score was <5 and then >3 <i>after</i> the course.\n\n"
+           '2\n00:00:05,000 --> 00:00:06,000\nBob: <FONT COLOR="red">OK,</FONT><br/> <laughs> good.\n')
+    [transcript] = read_bytes(srt.encode(), Path("s.srt"), "s.srt")
+    assert [(t.speaker, normalise(t.text)) for t in transcript.turns] == [
+        ("Jane", "My score was <5 and then >3 after the course."), ("Bob", "OK, <laughs> good.")]
+    vtt = "WEBVTT\n\n00:01.000 --> 00:03.000\n<v.loud Ann><c.yellow>One</c> <00:00:02.000><b>two</b></v>\n"
+    [transcript] = read_bytes(vtt.encode(), Path("s.vtt"), "s.vtt")
+    assert [(t.speaker, normalise(t.text)) for t in transcript.turns] == [("Ann", "One two")]
