@@ -148,3 +148,22 @@ def test_an_out_naming_a_file_the_run_depends_on_is_refused_and_the_file_kept(tm
     assert result.stderr == f"error: {store}: is the decision store in use, which the export would replace; " \
                             "write the export elsewhere\n"
     assert store.read_bytes() == before
+
+
+def test_an_out_the_next_run_would_read_as_a_transcript_is_refused(tmp_path):
+    from pipeline.errors import ThemesError
+    from pipeline.export import export
+
+    run = make_run(tmp_path, {0: accepted("barrier.control.authority_slope")})
+    data = tmp_path / "data"  # the run's input folder
+    (data / "notes").mkdir()
+    for out in (data / "coded.csv", data / "notes" / "draft.md"):
+        with pytest.raises(ThemesError) as caught:
+            export(run, "csv" if out.suffix == ".csv" else "md", out)
+        assert str(caught.value) == f"{out}: inside the input folder {data} of run {run}, so the next " \
+                                    "`themes run` would read it as a transcript; write the export elsewhere"
+        assert not out.exists()
+    export(run, "qdpx", data / "project.qdpx")  # a format no run reads may go there
+    result = themes("export", run, "--format", "xlsx", "--out", data / "coded.xlsx")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "would read it as a transcript" in result.stderr and not (data / "coded.xlsx").exists()

@@ -1,9 +1,11 @@
-"""Where an export may be written: never over a file the run depends on.
+"""Where an export may be written: never over a file the run depends on, nor where the next
+run would read it.
 
 An export replaces ``--out`` whole, so an ``--out`` that names the decision store, a
-transcript, the taxonomy or the pseudonym key would lose the analyst's work without a word.
-Every check here runs before anything is written, and refuses in one line naming the file
-and what it is.
+transcript, the taxonomy or the pseudonym key would lose the analyst's work without a word;
+one in an input folder comes back as transcripts on the next run (a coded.csv has text,
+speaker and source columns). Every check here runs before anything is written, and refuses
+in one line naming the file and what it is.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import os
 from pathlib import Path
 
 from ..errors import ThemesError
+from ..formats import REFUSED_SUFFIXES, SUPPORTED_SUFFIXES
+from ..runfolder import within
 from .model import RunFolder
 
 
@@ -37,8 +41,23 @@ def depended_on(run: RunFolder, store: Path) -> list[tuple[Path, str]]:
     return files
 
 
+def read_as_transcript(out: Path, folder: Path) -> bool:
+    """Whether a run reading ``folder`` would read ``out`` too, as ``ingest.discover`` finds
+    files: below it, in a format it reads (or names as one it cannot), not hidden."""
+    if not within(out, folder):
+        return False
+    hidden = any(part.startswith(".") for part in out.resolve().relative_to(folder.resolve()).parts)
+    return out.suffix.lower() in SUPPORTED_SUFFIXES | REFUSED_SUFFIXES and not hidden \
+        and not out.name.startswith("~$") and out.name.lower() != "readme.md"
+
+
 def check_out_for_run(out: Path, run: RunFolder, store: Path) -> None:
-    """Refuse an ``--out`` that is a file the run depends on."""
+    """Refuse an ``--out`` that is a file the run depends on, or that is inside one of its input
+    folders."""
     for path, what in depended_on(run, store):
         if _same(out, path):
             raise ThemesError(f"{out}: is {what}, which the export would replace; write the export elsewhere")
+    for folder in map(Path, run.config.input.paths):
+        if folder.is_dir() and read_as_transcript(out, folder):
+            raise ThemesError(f"{out}: inside the input folder {folder} of run {run.path}, so the next "
+                              "`themes run` would read it as a transcript; write the export elsewhere")
