@@ -411,3 +411,19 @@ def test_the_title_and_header_rows_of_a_later_table_are_metadata(tmp_path):
     assert turns(transcript) == [("Interviewer", "How was the ward?"), ("P3", "Noisy."),
                                  ("Interviewer", "And discharge?"), ("P4", "Rushed.")]
     assert "Interview 4 – Acute ward" in transcript.metadata
+
+
+def test_a_wide_table_whose_header_names_speaker_and_text_is_a_transcript(tmp_path):
+    document = docx.Document()  # a transcription template: line numbers, times and notes around the speech
+    table = document.add_table(rows=1, cols=5)
+    for cell, name in zip(table.rows[0].cells, ["Line", "Time", "Speaker", "Transcript", "Notes"]):
+        cell.text = name
+    for row in [("1", "00:00:01", "Interviewer", "How was the ward?", ""),
+                ("2", "00:00:05", "P1", "It was noisy at night.", "laughs"),
+                ("3", "00:00:09", "Interviewer", "Why?", "")]:
+        for cell, value in zip(table.add_row().cells, row):
+            cell.text = value
+    transcript = read(document, tmp_path)
+    assert [(turn.speaker, normalise(turn.text), turn.timestamp) for turn in transcript.turns] == [
+        ("Interviewer", "How was the ward?", "00:00:01"), ("P1", "It was noisy at night.", "00:00:05"),
+        ("Interviewer", "Why?", "00:00:09")]

@@ -2,9 +2,10 @@
 
 Paragraphs are read like a plain-text transcript (``Name: text``, ``Name  0:03`` over the
 speech, ...), and a bold name at the start of a paragraph is a label too (see
-``_bold_speakers``). Tables with a speaker column and a text column (and optionally a time
-column, with or without a header row, perhaps under a merged title row) give one turn a row;
-a row without a speaker continues the turn above. Other tables are read row by row as text.
+``_bold_speakers``). Tables with a speaker column and a text column give one turn a row: of
+two to four columns (one perhaps a time), with or without a header row, or wider where a header
+row names the two (``Line | Time | Speaker | Transcript | Notes``), perhaps under a merged title
+row; a row without a speaker continues the turn above. Other tables are read row by row as text.
 
 The text is what Word shows with every tracked change accepted: insertions and moved-to text
 in, deletions and moved-from text out; a paragraph whose mark is deleted runs on into the next.
@@ -299,7 +300,7 @@ def _speaker_and_time(cell: str) -> tuple[str, str]:
 def _layout(grid: list[list[str]]) -> tuple[int, int | None, int, bool] | None:
     """(speaker column, time column or None, text column, has a header row), or None when the
     table is not a transcript."""
-    if not grid or not (2 <= len(grid[0]) <= 4):
+    if not grid or len(grid[0]) < 2:
         return None
     width = len(grid[0])
     header = [cell.strip().lower().rstrip(":") for cell in grid[0]]
@@ -307,8 +308,10 @@ def _layout(grid: list[list[str]]) -> tuple[int, int | None, int, bool] | None:
              for kind, words in (("speaker", _SPEAKER_HEADERS), ("text", _TEXT_HEADERS), ("time", _TIME_HEADERS))}
     if named["speaker"] is not None and named["text"] is not None:
         return named["speaker"], named["time"], named["text"], True
+    # Without a header naming them, only narrow tables are taken for transcripts: a wide one
+    # ("Line | Time | Speaker | Transcript | Notes" with its header row lost) is too open to guess.
     body = [row for row in grid if len(row) == width]
-    if len(body) < 2:
+    if len(body) < 2 or width > 4:
         return None
 
     def share(col: int, test) -> float:
