@@ -117,3 +117,33 @@ def test_an_office_export_made_again_is_the_same_file(run, tmp_path, fmt):
     assert re.findall(r"<dcterms:(?:created|modified)[^>]*>([^<]*)<", core) == ["2000-01-01T00:00:00Z"] * 2
     export(run, fmt, tmp_path / f"b.{fmt}", author="Ana")
     assert (tmp_path / f"a.{fmt}").read_bytes() == (tmp_path / f"b.{fmt}").read_bytes()
+
+
+def test_csv_keeps_text_that_starts_like_a_formula_and_the_docs_send_spreadsheets_to_the_xlsx(tmp_path):
+    """CSV is for pandas, R and QDA software: participants' words stay exactly as said. A
+    spreadsheet opens the xlsx, where every such cell is text, never a formula."""
+    import zipfile
+
+    from conftest import ROOT
+
+    name, definition = '=HYPERLINK("http://x","y")', "+cmd -x @foo"
+    run = make_run(tmp_path, {0: accepted("barrier.control.authority_slope"), 3: new(name, definition)})
+    export(run, "codebook-csv", tmp_path / "codebook.csv")
+    export(run, "csv", tmp_path / "coded.csv")
+    export(run, "xlsx", tmp_path / "coded.xlsx")
+    codebook = {row["code"]: row for row in read_csv(tmp_path / "codebook.csv")}
+    assert codebook[name]["definition"] == definition
+    said = "=1+1 is all we are to them, a number on a list, nothing more."
+    assert said in [row["text"] for row in read_csv(tmp_path / "coded.csv")]
+
+    workbook = load_workbook(tmp_path / "coded.xlsx")
+    cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row]
+    formula_like = [cell for cell in cells if isinstance(cell.value, str) and cell.value[:1] in "=+-@"]
+    assert {name, definition, said} <= {cell.value for cell in formula_like}
+    assert all(cell.data_type == "s" for cell in formula_like)
+    with zipfile.ZipFile(tmp_path / "coded.xlsx") as archive:
+        assert not any(b"<f>" in archive.read(n) or b"<f " in archive.read(n) for n in archive.namelist())
+
+    docs = " ".join((ROOT / "docs" / "export.md").read_text(encoding="utf-8").split())
+    assert "`csv` and `codebook-csv` keep text exactly" in docs
+    assert "import the CSV with every column as text" in docs
