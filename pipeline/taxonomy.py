@@ -75,14 +75,20 @@ class Taxonomy:
             yield from visit(root)
 
 
+def _kind(value) -> str:
+    """"a list", "a mapping", "a number"...: what a value is where text was wanted."""
+    return {list: "a list", dict: "a mapping", bool: "true or false", int: "a number", float: "a number"}.get(
+        type(value), f"a {type(value).__name__}")
+
+
 def _strings(value, path, line, key) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ThemesError(f"{path}:{line} ({key}): must be a list of strings")
-    return tuple(str(v).strip() for v in value if str(v).strip())
+    return tuple(v.strip() for v in value if v.strip())
 
 
 def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
@@ -92,7 +98,7 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
         if key not in TOP_KEYS:
             raise ThemesError(f"{path}:{lines.get((key,), '?')} ({key}): unknown key")
     for key in ("id", "label"):
-        if not isinstance(data.get(key), (str, int)) or not str(data.get(key)).strip():
+        if not isinstance(data.get(key), str) or not data[key].strip():
             raise ThemesError(f"{path} ({key}): missing taxonomy {key}")
     if not isinstance(data.get("codes"), list) or not data["codes"]:
         raise ThemesError(f"{path}:{lines.get(('codes',), 1)} (codes): the taxonomy has no codes")
@@ -110,11 +116,15 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
             if key not in NODE_KEYS:
                 raise ThemesError(f"{path}:{lines.get(loc + (key,), line)} ({key}): unknown key in a code")
         code_id = node.get("id")
-        if not isinstance(code_id, (str, int)) or not str(code_id).strip():
+        if code_id is not None and not isinstance(code_id, str):
+            raise ThemesError(f"{path}:{line} (id): a code's id must be text, not {_kind(code_id)}")
+        if not code_id or not code_id.strip():
             raise ThemesError(f"{path}:{line} (id): a code has no id")
-        code_id = str(code_id).strip()
+        code_id = code_id.strip()
         label = node.get("label")
-        if not isinstance(label, (str, int)) or not str(label).strip():
+        if label is not None and not isinstance(label, str):
+            raise ThemesError(f"{path}:{line} ({code_id}): its label must be text, not {_kind(label)}")
+        if not label or not label.strip():
             raise ThemesError(f"{path}:{line} ({code_id}): code has no label")
         if code_id in codes:
             raise ThemesError(f"{path}:{line} ({code_id}): duplicate code id")
@@ -136,7 +146,7 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
             for i, child in enumerate(children_data or [])
         )
         codes[code_id] = Code(
-            id=code_id, label=str(label).strip(), description=" ".join(description.split()),
+            id=code_id, label=label.strip(), description=" ".join(description.split()),
             aliases=_strings(node.get("aliases"), path, line, f"{code_id}.aliases"),
             keywords=_strings(node.get("keywords"), path, line, f"{code_id}.keywords"),
             examples=_strings(node.get("examples"), path, line, f"{code_id}.examples"),
@@ -147,7 +157,7 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
     roots = tuple(visit(node, ("codes", i), None, 0) for i, node in enumerate(data["codes"]))
     _check_dotted_ids(codes, code_lines, path)
     return Taxonomy(
-        id=str(data["id"]).strip(), label=str(data["label"]).strip(), codes=codes, roots=roots,
+        id=data["id"].strip(), label=data["label"].strip(), codes=codes, roots=roots,
         description=" ".join(str(data.get("description") or "").split()),
         citation=str(data.get("citation") or ""), path=str(path),
     )
@@ -190,7 +200,7 @@ def load_taxonomy(path: Path) -> Taxonomy:
             return parse_taxonomy(*read_qdc(path), path)
         data, lines, notes = read_table(path)
         return dataclasses.replace(parse_taxonomy(data, lines, path), notes=notes)
-    data, lines = read_yaml(path)
+    data, lines = read_yaml(path, typed=False)  # ids, labels and keywords as written: `Yes`, `010`, `1.1`
     if data is None:
         raise ThemesError(f"{path}: file is empty")
     return parse_taxonomy(data, lines, path)

@@ -28,6 +28,17 @@ class _Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+class _TextLoader(_Loader):
+    """For codebooks: every scalar but null stays the text written. YAML 1.1 would read a
+    label `Yes` as true, an id `010` as 8 and `1.1` as a number, and keywords `[yes, no]` as
+    booleans; an explicit tag (``!!int 5``) still types a value."""
+
+
+_KEPT_AS_TYPED = {"tag:yaml.org,2002:null", "tag:yaml.org,2002:merge"}
+_TextLoader.yaml_implicit_resolvers = {
+    first: kept for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+    if (kept := [(tag, pattern) for tag, pattern in resolvers if tag in _KEPT_AS_TYPED])}
+
 MAX_EXPANDED_NODES = 200_000
 _SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -99,8 +110,9 @@ def _line_index(root: yaml.Node, path: Path) -> dict:
     return out
 
 
-def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
-    """Read a YAML file; return its data and a map from key path to 1-based line number."""
+def read_yaml(path: Path, typed: bool = True) -> tuple[Any, dict[tuple, int]]:
+    """Read a YAML file; return its data and a map from key path to 1-based line number.
+    ``typed=False``: scalars other than null are kept as the text written (see _TextLoader)."""
     path = Path(path)
     if not path.is_file():
         raise ThemesError(f"{path}: file not found")
@@ -113,7 +125,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
         raise ThemesError(f"{path}: not UTF-8 text (byte {err.start})") from None
     loader = None
     try:
-        loader = _Loader(text)
+        loader = (_Loader if typed else _TextLoader)(text)
         node = loader.get_single_node()
         lines = _line_index(node, path) if node is not None else {}
         data = loader.construct_document(node) if node is not None else None

@@ -41,7 +41,7 @@ def test_default_taxonomy_keeps_published_ids():
     ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n  - id: a.x\n    label: X\n",
      r"t.yaml:6 \(a.x\): its id extends 'a', a leaf at line 4, but it is not listed under it"),
     ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n    codes:\n      - x\n", r"t.yaml:7 \(a\): a code must be a mapping"),
-    ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: [A, B]\n", r"t.yaml:4 \(a\): code has no label"),
+    ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: [A, B]\n", r"t.yaml:4 \(a\): its label must be text, not a list"),
     ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n    examples: {x: 1}\n", r"t.yaml:4 \(a.examples\): must be a list of strings"),
     ("id: t\ncodes:\n  - id: a\n    label: A\n", r"\(label\): missing taxonomy label"),
 ])
@@ -150,3 +150,25 @@ def test_an_emoji_escaped_as_json_writes_it_is_its_character_and_half_of_one_is_
     result = themes("run", "--taxonomy", lone, "--input", FIXTURES / "small", "--out", tmp_path / "run")
     assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == message
     assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
+
+
+def test_ids_labels_and_keywords_are_kept_as_written_not_typed_as_yaml_1_1_would(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("id: 1.0\nlabel: 2021\ncodes:\n"
+                    "  - {id: agree, label: Yes}\n  - {id: off, label: No, keywords: [yes, no, on], aliases: 5}\n"
+                    "  - {id: 010, label: 1_000, examples: [0x1F, 2021-01-01]}\n"
+                    "  - id: 1.1\n    label: 1.5\n    description: 2021-01-01\n  - {id: '1.10', label: ~}\n",
+                    encoding="utf-8")
+    with pytest.raises(ThemesError, match=r"t.yaml:10 \(1.10\): code has no label"):  # null is still null
+        load_taxonomy(path)
+    path.write_text(path.read_text(encoding="utf-8").replace("label: ~", "label: null label"), encoding="utf-8")
+    taxonomy = load_taxonomy(path)
+    assert (taxonomy.id, taxonomy.label) == ("1.0", "2021")
+    assert [(c.id, c.label) for c in taxonomy.walk()] == [
+        ("agree", "Yes"), ("off", "No"), ("010", "1_000"), ("1.1", "1.5"), ("1.10", "null label")]
+    assert taxonomy.codes["off"].keywords == ("yes", "no", "on") and taxonomy.codes["off"].aliases == ("5",)
+    assert taxonomy.codes["010"].examples == ("0x1F", "2021-01-01")
+    assert taxonomy.codes["1.1"].description == "2021-01-01"
+    path.write_text("id: t\nlabel: T\ncodes:\n  - {id: !!int 5, label: A}\n", encoding="utf-8")
+    with pytest.raises(ThemesError, match=r"t.yaml:4 \(id\): a code's id must be text, not a number"):
+        load_taxonomy(path)
