@@ -1,5 +1,7 @@
 # Two commands matter: `make themes` and `make test`. Both set themselves up first.
 PYTHON ?= python3
+# An index to take torch from (README: PyTorch's CPU-only build); empty: where pip finds it.
+TORCH_INDEX ?=
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -24,8 +26,9 @@ $(COMPILED): $(STAMP)
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# The CPU build of torch, pinned: an unpinned torch would pull a multi-GB CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0
+	# torch, pinned (an unpinned torch would pull the newest, multi-GB CUDA build). TORCH_INDEX
+	# names an index to take it from, such as PyTorch's CPU-only one (README).
+	$(BIN)/pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)

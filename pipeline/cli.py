@@ -114,6 +114,9 @@ def _load(config: Optional[Path], inputs: Optional[List[Path]] = None, taxonomy:
     return loaded
 
 
+TEXT_COLUMN_OPTION = typer.Option(None, "--text-column", help="Column holding the text in Excel, CSV, TSV or JSONL input (replaces input.columns.text).")
+
+
 @app.command()
 @friendly
 def run(
@@ -122,7 +125,7 @@ def run(
     input: Optional[List[Path]] = typer.Option(None, "--input", "-i", help="Transcript file or folder (repeatable); replaces input.paths."),
     taxonomy: Optional[str] = typer.Option(None, "--taxonomy", "-t", help="Shipped taxonomy name; a YAML, Excel, CSV/TSV or REFI-QDA .qdc codebook; or 'none'."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder to write (replaces output.dir)."),
-    text_column: Optional[str] = typer.Option(None, "--text-column", help="Column holding the text in Excel, CSV, TSV or JSONL input (replaces input.columns.text)."),
+    text_column: Optional[str] = TEXT_COLUMN_OPTION,
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every stage; neither read nor write the stage cache."),
 ) -> None:
     """Run the whole pipeline and write a run folder with report.html."""
@@ -168,12 +171,13 @@ def _check_taxonomy_of(config: Path, value: str) -> None:
 def speakers(
     paths: Optional[List[Path]] = typer.Argument(None, help="Transcript files or folders (default: input.paths)."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml."),
+    text_column: Optional[str] = TEXT_COLUMN_OPTION,
 ) -> None:
     """List every speaker label found, its turn count and the role it will get."""
     from .ingest import ingest
     from .speakers import render_speaker_table, speaker_table
 
-    cfg = _load(config, paths)
+    cfg = _load(config, paths, text_column=text_column)
     transcripts, skipped = ingest(cfg.input.paths, cfg.input.on_error, cfg.input.columns.model_dump(),
                                   cfg.input.max_file_mb)
     typer.echo(render_speaker_table(speaker_table(transcripts, cfg.speakers)))
@@ -239,13 +243,14 @@ def scan(
     paths: Optional[List[Path]] = typer.Argument(None, help="Transcript files or folders (default: input.paths)."),
     names: Optional[Path] = typer.Option(None, "--names", help="Text file of names to flag, one a line (default: privacy.names_file)."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml."),
+    text_column: Optional[str] = TEXT_COLUMN_OPTION,
 ) -> None:
     """Flag segments that may identify someone: e-mails, phone numbers, postcodes, URLs, names."""
     from .ingest import ingest
     from .privacy import load_names, scan as scan_segments
     from .segment import segment
 
-    cfg = _load(config, paths)
+    cfg = _load(config, paths, text_column=text_column)
     transcripts, _ = ingest(cfg.input.paths, cfg.input.on_error, cfg.input.columns.model_dump(),
                             cfg.input.max_file_mb)
     segments = segment(transcripts, cfg.segmentation, cfg.speakers)

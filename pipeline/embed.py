@@ -188,6 +188,10 @@ def _load(folder: str, device: str):
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise ThemesError("embedding.device: 'cuda' needs a CUDA GPU and a build of torch that can use it "
+                          f"(torch {torch.__version__} here, GPU {'seen' if gpu_present() else 'not seen'}); "
+                          "'auto' or 'cpu' runs on the CPU")
     try:
         return SentenceTransformer(folder, device=device, local_files_only=True)
     except Exception as err:  # a broken or foreign folder

@@ -292,8 +292,8 @@ def decisions_report(store: Path | str, run_dir: Path | str | None = None) -> De
         d = applied.get(c["cluster_id"])
         origin = f"  [carried from {d['from']}, overlap {d['overlap']:.2f}]" if d and d["carried"] else ""
         rows.append(f"  {c['cluster_id']:>3}  {c.get('label', '')[:40]:<40}  {describe(d) if d else 'undecided'}{origin}")
-    rows.append(f"orphaned decisions (no cluster of this run shares half their segments, or made with another "
-                f"taxonomy): {len(orphaned)}")
+    rows.append(f"orphaned decisions (no cluster of this run overlaps them by half, shared segments over all in "
+                f"either, or made with another taxonomy): {len(orphaned)}")
     views = [orphan_view(d, folder.clusters, folder.codes) for d in orphaned]
     for d, view in zip(orphaned, views):
         now = ", ".join(f"cluster {cid} ({n})" for cid, n in view["now_in"][:3])

@@ -186,6 +186,17 @@ def test_an_empty_text_column_is_refused_as_in_a_config(tmp_path):
     assert result.stderr.startswith("error: --text-column: the text is what is read")
 
 
+def test_speakers_and_scan_take_the_text_column_the_error_points_to(tmp_path):
+    survey = tmp_path / "survey.csv"
+    survey.write_text("id,q3\n1,I waited months for a bed.\n2,Ring me on 07700 900123.\n")
+    refused = themes("speakers", survey)
+    assert refused.returncode == 2 and "(or --text-column)" in refused.stderr
+    listed = themes("speakers", survey, "--text-column", "q3")
+    assert listed.returncode == 0, listed.stderr
+    scanned = themes("scan", survey, "--text-column", "q3")
+    assert scanned.returncode == 0 and "\tphone\t07700 900123\t" in scanned.stdout
+
+
 def test_a_config_given_as_a_transcript_is_refused(tmp_path):
     (tmp_path / "my.yaml").write_text("taxonomy: none\n")
     assert_clean_error(themes("run", tmp_path / "my.yaml", "--out", tmp_path / "run"),

@@ -65,6 +65,14 @@ def test_auto_device_without_a_gpu_stays_on_the_cpu(monkeypatch):
     assert isinstance(chosen, SentenceTransformerEmbedder) and chosen.device == "cuda"
 
 
+def test_cuda_without_a_gpu_names_the_device_key():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is here")
+    with pytest.raises(ThemesError, match=r"^embedding\.device: 'cuda' needs a CUDA GPU"):
+        SentenceTransformerEmbedder("all-MiniLM-L6-v2", device="cuda").encode(["The ward was loud."])
+
+
 def test_fingerprint_names_the_model_files():
     assert embedder_fingerprint(SimpleNamespace(name="x")) == "x"
     torch_print = embedder_fingerprint(SentenceTransformerEmbedder("all-MiniLM-L6-v2"))

@@ -121,6 +121,16 @@ def test_source_overrides():
     assert role_of("P2", "meeting_1.txt", cfg) == "user"
 
 
+def test_the_readmes_way_to_add_labels_keeps_the_default_roles(tmp_path):
+    from pipeline.speakers import role_of
+
+    config = tmp_path / "my.yaml"
+    config.write_text('speakers:\n  overrides:\n    "*": {user: ["P*", "Participant*", "R"]}\n')
+    speakers = load_config(config).speakers
+    assert [role_of(label, "site_b/meeting 1.txt", speakers) for label in ("P1", "R", "Interviewer", "Nurse 2")] == [
+        "user", "user", "facilitator", "professional"]
+
+
 def test_noise_markers_become_annotations_and_offsets_span_them():
     text = "User 1: I went to the ward [1] twice. [crosstalk] It was (laughs) fine.\nNurse 1: [inaudible]\n"
     t = parse_text(text, "m.txt", Path("m.txt"))
