@@ -167,3 +167,26 @@ def test_an_out_the_next_run_would_read_as_a_transcript_is_refused(tmp_path):
     result = themes("export", run, "--format", "xlsx", "--out", data / "coded.xlsx")
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "would read it as a transcript" in result.stderr and not (data / "coded.xlsx").exists()
+
+
+def test_an_author_no_file_can_hold_is_one_line_naming_where_it_came_from(tmp_path):
+    from docx import Document
+
+    from pipeline.errors import ThemesError
+    from pipeline.export import export
+
+    run = make_run(tmp_path, {0: accepted("barrier.control.authority_slope")})
+    with pytest.raises(ThemesError) as caught:
+        export(run, "docx", tmp_path / "draft.docx", author="Ana\x01B")
+    assert str(caught.value) == ("--author: holds a control character (U+0001), which a project or document "
+                                 "cannot hold; type it again")
+    broken = "holds a broken character (half of an emoji, or a byte that is not UTF-8 text); type or paste it again"
+    result = themes("export", run, "--format", "qdpx", "--out", tmp_path / "p.qdpx", "--author", "Ana\udcffB")
+    assert result.returncode == 2 and result.stderr == f"error: --author: {broken}\n"
+    result = themes("export", run, "--format", "docx", "--out", tmp_path / "draft.docx",
+                    env={**os.environ, "THEMES_AUTHOR": "Ana\x01B"})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: THEMES_AUTHOR: holds a control character (U+0001)")
+    assert not (tmp_path / "draft.docx").exists() and not (tmp_path / "p.qdpx").exists()
+    export(run, "docx", tmp_path / "draft.docx", author="  Ana \t B ")  # spaces are evened out, as for decisions
+    assert Document(tmp_path / "draft.docx").core_properties.author == "Ana B"

@@ -107,12 +107,36 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def analyst(author: str | None) -> str:
+    """The analyst's name for the project and the draft: ``author`` (``--author``), else
+    $THEMES_AUTHOR or the login name, as for decisions. A name no file can hold (half of an
+    emoji, a byte that is not UTF-8, a control character) is refused in one line naming where
+    it came from, with ``themes decide``'s own check and words."""
+    from ..decisions import _Event
+    from ..review import default_author
+    from .qdpx import NOT_XML
+
+    if " ".join((author or "").split()):
+        name, where = author, "--author"
+    else:
+        name = default_author()
+        where = "THEMES_AUTHOR" if os.environ.get("THEMES_AUTHOR", "").strip() else "the login name"
+    try:
+        _Event._writable_text(name)  # the store's check on a decision's author
+    except ValueError as err:
+        raise ThemesError(f"{where}: {err}") from None
+    control = NOT_XML.search(name)
+    if control:
+        raise ThemesError(f"{where}: holds a control character (U+{ord(control.group()):04X}), which a project "
+                          "or document cannot hold; type it again")
+    return " ".join(name.split())
+
+
 def export(run_dir: Path, fmt: str, out: Path, include_suggestions: bool = False,
            author: str | None = None, store: Path | None = None) -> ExportSummary:
     """Export run ``run_dir`` as ``fmt`` to ``out`` (replaced if it exists), with the decisions
     in ``store`` (default: the run's own decision store, ``decisions.run_store``)."""
     from ..decisions import run_store
-    from ..review import default_author
 
     if fmt not in FORMATS:
         raise ThemesError(f"--format: unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
@@ -126,11 +150,12 @@ def export(run_dir: Path, fmt: str, out: Path, include_suggestions: bool = False
         # a rerun replaces a run folder whole, so it would refuse while this is there
         raise ThemesError(f"{out}: inside a run folder, which a rerun replaces; "
                           f"write the export elsewhere (--out {out.name})")
+    author = analyst(author)
     run = read_run(Path(run_dir))
     store = Path(store) if store is not None else run_store(run.path)
     check_out_for_run(out, run, store)
     coded = code_run(run, current_decisions(run, store), include_suggestions)
-    data = render(coded, fmt, (author or "").strip() or default_author())
+    data = render(coded, fmt, author)
     try:
         write_atomic(out, data)
     except OSError as err:  # a folder that cannot be written, a full disk
