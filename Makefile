@@ -67,5 +67,7 @@ bench-clusters: setup
 	$(BIN)/python bench/bench_clusters.py
 	$(BIN)/python bench/bench_speakers.py
 
+# The sample's run folder and pytest's cache; other run folders (runs/study1) and the
+# decision store are the analyst's and stay.
 clean:
-	rm -rf runs .pytest_cache
+	rm -rf runs/default .pytest_cache
