@@ -190,3 +190,31 @@ def test_an_author_no_file_can_hold_is_one_line_naming_where_it_came_from(tmp_pa
     assert not (tmp_path / "draft.docx").exists() and not (tmp_path / "p.qdpx").exists()
     export(run, "docx", tmp_path / "draft.docx", author="  Ana \t B ")  # spaces are evened out, as for decisions
     assert Document(tmp_path / "draft.docx").core_properties.author == "Ana B"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_an_out_that_is_a_link_or_a_fifo_is_refused_and_left_as_it_was(tmp_path):
+    import stat
+
+    from pipeline.errors import ThemesError
+    from pipeline.export import export
+
+    run = make_run(tmp_path, {0: accepted("barrier.control.authority_slope")})
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    target = exports / "target.csv"
+    target.write_text("old", encoding="utf-8")
+    link, fifo, dangling = exports / "link.csv", exports / "fifo.csv", exports / "dangling.csv"
+    link.symlink_to(target)
+    dangling.symlink_to(exports / "gone.csv")
+    os.mkfifo(fifo)
+    for out, kind in ((link, "a symbolic link"), (dangling, "a symbolic link"), (fifo, "a FIFO (named pipe)")):
+        with pytest.raises(ThemesError) as caught:
+            export(run, "csv", out)
+        assert str(caught.value) == f"{out}: is {kind}, which an export never replaces; --out takes a regular " \
+                                    "file or a new name"
+    assert link.is_symlink() and dangling.is_symlink() and stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert target.read_text(encoding="utf-8") == "old" and not (exports / "gone.csv").exists()
+    result = themes("export", run, "--format", "csv", "--out", fifo)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "a FIFO" in result.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ThemesError
-from ..runfolder import is_run_folder
 from ..words import plural
 from .model import CodedRun, code_run, current_decisions, read_run
-from .place import check_out_for_run
+from .place import check_out, check_out_for_run
 
 QDPX_PRIVATE = ("this run is pseudonymised, but a REFI-QDA project holds the transcripts themselves, with "
                 "their speakers' real labels: share it only as you would share the transcripts")
@@ -141,15 +140,7 @@ def export(run_dir: Path, fmt: str, out: Path, include_suggestions: bool = False
     if fmt not in FORMATS:
         raise ThemesError(f"--format: unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
     out = Path(out)
-    if out.is_dir():
-        raise ThemesError(f"{out}: is a folder; --out takes a file name")
-    if not out.parent.is_dir():
-        raise ThemesError(f"{out.parent}: folder not found (--out)")
-    folder = out.parent.resolve()
-    if any(is_run_folder(above) for above in (folder, *folder.parents)):
-        # a rerun replaces a run folder whole, so it would refuse while this is there
-        raise ThemesError(f"{out}: inside a run folder, which a rerun replaces; "
-                          f"write the export elsewhere (--out {out.name})")
+    check_out(out)
     author = analyst(author)
     run = read_run(Path(run_dir))
     store = Path(store) if store is not None else run_store(run.path)

@@ -1,5 +1,5 @@
-"""Where an export may be written: never over a file the run depends on, nor where the next
-run would read it.
+"""Where an export may be written: over a regular file or under a new name, never over a file
+the run depends on, nor inside a run folder or where the next run would read it.
 
 An export replaces ``--out`` whole, so an ``--out`` that names the decision store, a
 transcript, the taxonomy or the pseudonym key would lose the analyst's work without a word;
@@ -11,12 +11,35 @@ in one line naming the file and what it is.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from ..errors import ThemesError
 from ..formats import REFUSED_SUFFIXES, SUPPORTED_SUFFIXES
-from ..runfolder import within
+from ..runfolder import is_run_folder, within
 from .model import RunFolder
+
+
+def check_out(out: Path) -> None:
+    """Refuse an ``--out`` that is not a file name in an existing folder outside run folders,
+    or that names something other than a regular file: the rename that replaces ``out`` would
+    put a file in place of a link, a FIFO or a device."""
+    if out.is_dir():
+        raise ThemesError(f"{out}: is a folder; --out takes a file name")
+    if out.is_symlink() or (out.exists() and not out.is_file()):
+        mode = out.lstat().st_mode
+        kind = ("a symbolic link" if stat.S_ISLNK(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "not a regular file")
+        raise ThemesError(f"{out}: is {kind}, which an export never replaces; --out takes a regular file "
+                          "or a new name")
+    if not out.parent.is_dir():
+        raise ThemesError(f"{out.parent}: folder not found (--out)")
+    folder = out.parent.resolve()
+    if any(is_run_folder(above) for above in (folder, *folder.parents)):
+        # a rerun replaces a run folder whole, so it would refuse while this is there
+        raise ThemesError(f"{out}: inside a run folder, which a rerun replaces; "
+                          f"write the export elsewhere (--out {out.name})")
 
 
 def _same(a: Path, b: Path) -> bool:
