@@ -156,6 +156,25 @@ def test_files_in_one_encoding_are_read_as_before_and_nothing_is_said(tmp_path, 
     assert notices == []
 
 
+GREEK = "Συνεντευκτής: Πώς ήταν στο νοσοκομείο;\nΣυμμετέχων: Δύσκολα, πολύ δύσκολα.\n"
+RUSSIAN = "Интервьюер: Как прошло лечение?\nУчастник: Тяжело, но мне помогли.\n"
+QUOTED = "Interviewer: “How was it?” ‘Fine’ — “really fine” … “yes”\nP1: “No.”\n"
+
+
+@pytest.mark.parametrize("text", [JAPANESE, GREEK, RUSSIAN, QUOTED], ids=["japanese", "greek", "russian", "quotes"])
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read_in_any_script(tmp_path, text, encoding):
+    # Few zero bytes, or some in the other lane: not Latin text, and still not a binary file.
+    assert decode(text.encode(encoding), tmp_path / "one.txt") == text
+
+
+def test_utf8_with_zero_bytes_in_it_is_not_taken_for_utf16(tmp_path):
+    raw = bytearray(("User 1: hello there, this is fine\n" * 10).encode())
+    raw[100] = raw[102] = 0  # two zeros in one lane, and the rest reads as UTF-8
+    with pytest.raises(ThemesError, match="binary"):
+        decode(bytes(raw), tmp_path / "nul.txt")
+
+
 def test_bytes_windows_1252_does_not_explain_are_not_read_as_it(tmp_path):
     # 0x81 is no character in Windows-1252: the file goes to the detector as before.
     raw = "".join(MIXED_LINES).encode("utf-8") + b"Participant: \x81\x81 fine\n"

@@ -3,7 +3,9 @@ bytes were pasted in), then a charset detector."""
 
 from __future__ import annotations
 
+import codecs
 import re
+import unicodedata
 from bisect import bisect_right
 from pathlib import Path
 
@@ -17,6 +19,10 @@ PREFERRED_CODEPAGES = ("cp1252", "iso8859_15", "latin_1")
 # form feed, vertical tab and escape excepted).
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 27))
 _NON_ASCII = bytes(range(128, 256))
+# Characters text does not hold: control characters (but for those below), lone surrogates,
+# private-use and unassigned code points.
+_NOT_TEXT = {"Cc", "Cs", "Co", "Cn"}
+_TEXT_CONTROLS = "\t\n\r\x0b\x0c\x1b\x85"
 # A run of bytes that are not UTF-8, as the "surrogateescape" error handler leaves them.
 _ESCAPED = re.compile("[\udc80-\udcff]+")
 
@@ -28,8 +34,8 @@ def decode(raw: bytes, path: Path, what: str = "a transcript", notices: list[str
     bom = raw.startswith(b"\xef\xbb\xbf")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"
-    elif not bom and _utf16_without_bom(raw):
-        encoding = "utf-16-le" if raw[1] == 0 else "utf-16-be"
+    elif not bom and (utf16 := _utf16_without_bom(raw)):
+        encoding = utf16
     else:
         # NUL and other control bytes are valid UTF-8 but never text: check them first.
         if not bom and looks_binary(raw):
@@ -110,15 +116,40 @@ def looks_binary(raw: bytes) -> bool:
     return controls > len(sample) // 100
 
 
-def _utf16_without_bom(raw: bytes) -> bool:
-    """Mostly-ASCII UTF-16 text has a zero in every other byte; binary data does not."""
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` for UTF-16 text without a byte-order mark, else None.
+
+    Line breaks, spaces, digits and Latin letters have a zero byte in UTF-16, all in one lane:
+    at odd offsets in little-endian (``"a"`` is ``61 00``), at even ones in big-endian. Text in
+    other scripts has few zeros, or some in the other lane too (``一`` is ``00 4E``), so the
+    zeros need only be mostly in one lane, where the bytes read in that order give text.
+    Binary data rarely does (a lone surrogate, control characters). UTF-8 with a few zero
+    bytes in it is not taken for UTF-16 (it is binary, as before): without them it reads as
+    UTF-8, which real UTF-16 text with few zeros (Japanese, Greek) never does.
+    """
     sample = raw[:4096]
-    if len(sample) < 4 or len(sample) % 2:
+    if len(sample) < 4 or len(raw) % 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    for encoding, zeros, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros >= 2 and zeros >= 4 * other:
+            break
+    else:
+        return None
+    if zeros * 8 < len(sample) and _reads_as(sample.replace(b"\x00", b""), "utf-8"):
+        return None
+    return encoding if _reads_as(sample, encoding) else None
+
+
+def _reads_as(sample: bytes, encoding: str) -> bool:
+    """Whether ``sample``, the start of a file, is text in ``encoding``: it decodes (a character
+    cut off at its end aside), and almost every character is one that text holds."""
+    try:
+        text = codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+    except UnicodeDecodeError:
         return False
-    for zeros, other in ((sample[1::2], sample[0::2]), (sample[0::2], sample[1::2])):
-        if zeros.count(0) >= 0.9 * len(zeros) and other.count(0) == 0:
-            return True
-    return False
+    odd = sum(1 for char in text if unicodedata.category(char) in _NOT_TEXT and char not in _TEXT_CONTROLS)
+    return bool(text) and odd * 100 <= len(text)
 
 
 def _detect(raw: bytes, path: Path) -> str:
