@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +82,28 @@ def _kind(value) -> str:
         type(value), f"a {type(value).__name__}")
 
 
+def _control_character(text: str) -> str | None:
+    """The first control character in the text, named ("a tab", "U+0000"), or None. Ids and
+    labels are one line of text: printed in a tree, a report or a QDA program, a line break
+    or a NUL in one breaks the line or the file."""
+    for char in text:
+        if unicodedata.category(char) == "Cc":
+            return {"\t": "a tab", "\n": "a line break", "\r": "a line break"}.get(char, f"U+{ord(char):04X}")
+    return None
+
+
+def _shown(text: str) -> str:
+    """The text with its control characters escaped (``x\\ty``), so a message stays one line."""
+    return "".join(repr(char)[1:-1] if unicodedata.category(char) == "Cc" else char for char in text)
+
+
+def _same_apart_from_case(code_id: str) -> str:
+    """The id compared with case and the encoding of accents ignored (``café`` typed as one
+    character or as ``e`` and a combining accent; ``Access`` and ``access``): such ids print
+    alike, or nearly, so an analyst cannot tell which code is meant."""
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", code_id).casefold())
+
+
 def _strings(value, path, line, key) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -97,14 +120,22 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
     for key in data:
         if key not in TOP_KEYS:
             raise ThemesError(f"{path}:{lines.get((key,), '?')} ({key}): unknown key")
+    for key in ("id", "label", "description", "citation"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise ThemesError(f"{path}:{lines.get((key,), '?')} ({key}): the taxonomy's {key} must be text, "
+                              f"not {_kind(data[key])}")
     for key in ("id", "label"):
-        if not isinstance(data.get(key), str) or not data[key].strip():
+        if not data.get(key) or not data[key].strip():
             raise ThemesError(f"{path} ({key}): missing taxonomy {key}")
+        if _control_character(data[key]):
+            raise ThemesError(f"{path}:{lines.get((key,), '?')} ({key}): the taxonomy's {key} has a control "
+                              f"character ({_control_character(data[key])}); write it on one line")
     if not isinstance(data.get("codes"), list) or not data["codes"]:
         raise ThemesError(f"{path}:{lines.get(('codes',), 1)} (codes): the taxonomy has no codes")
 
     codes: dict[str, Code] = {}
     code_lines: dict[str, object] = {}
+    folded: dict[str, str] = {}  # _same_apart_from_case(id) -> the id as written
 
     def visit(node, loc: tuple, parent: str | None, depth: int) -> str:
         line = lines.get(loc, "?")
@@ -125,9 +156,17 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
         if label is not None and not isinstance(label, str):
             raise ThemesError(f"{path}:{line} ({code_id}): its label must be text, not {_kind(label)}")
         if not label or not label.strip():
-            raise ThemesError(f"{path}:{line} ({code_id}): code has no label")
+            raise ThemesError(f"{path}:{line} ({_shown(code_id)}): code has no label")
+        for field, text in (("id", code_id), ("label", label.strip())):
+            if _control_character(text):
+                raise ThemesError(f"{path}:{line} ({_shown(code_id)}): the {field} has a control character "
+                                  f"({_control_character(text)}); write it on one line")
         if code_id in codes:
             raise ThemesError(f"{path}:{line} ({code_id}): duplicate code id")
+        if _same_apart_from_case(code_id) in folded:
+            raise ThemesError(f"{path}:{line} ({code_id}): same id as line "
+                              f"{code_lines[folded[_same_apart_from_case(code_id)]]} apart from case or accents")
+        folded[_same_apart_from_case(code_id)] = code_id
         if depth > MAX_DEPTH:
             raise ThemesError(f"{path}:{line} ({code_id}): codes nested too deeply (at most {MAX_DEPTH} levels of "
                               "groups above a code)")
@@ -158,8 +197,8 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
     _check_dotted_ids(codes, code_lines, path)
     return Taxonomy(
         id=data["id"].strip(), label=data["label"].strip(), codes=codes, roots=roots,
-        description=" ".join(str(data.get("description") or "").split()),
-        citation=str(data.get("citation") or ""), path=str(path),
+        description=" ".join((data.get("description") or "").split()),
+        citation=data.get("citation") or "", path=str(path),
     )
 
 

@@ -64,6 +64,7 @@ def test_table_delimiters_ids_and_tsv(tmp_path):
     ("label,group\nKindness,Care\n,Care\n", "book.csv:3 (label): a code has no label"),
     ("label,group\nKindness,Care\nKindness,Care\n", "book.csv:3 (Kindness): the same code as line 2"),
     ("label,id\nKindness,k\nWaiting,k\n", "book.csv:3 (k): duplicate code id"),
+    ("label,id\nKindness,A1\nWaiting,a1\n", "book.csv:3 (a1): same id as line 2 apart from case or accents"),
     ("label,group\nKindness,Care,extra\n", "book.csv:2: row has 3 cells but the header has 2"),
     ("Code,Definition,code\nanxiety,Ends.,\nWorkload,Ends.,Work-load\n",
      "book.csv:1 (label): 2 columns are named 'Code'; rename all but"),

@@ -172,3 +172,40 @@ def test_ids_labels_and_keywords_are_kept_as_written_not_typed_as_yaml_1_1_would
     path.write_text("id: t\nlabel: T\ncodes:\n  - {id: !!int 5, label: A}\n", encoding="utf-8")
     with pytest.raises(ThemesError, match=r"t.yaml:4 \(id\): a code's id must be text, not a number"):
         load_taxonomy(path)
+
+
+@pytest.mark.parametrize("first, second", [("caf\u00e9", "cafe\u0301"), ("Access", "access"), ("STRASSE", "straße")])
+def test_ids_that_differ_only_in_case_or_in_how_accents_are_encoded_are_refused(tmp_path, first, second):
+    path = tmp_path / "t.yaml"
+    path.write_text(f"id: t\nlabel: T\ncodes:\n  - id: {first}\n    label: A\n  - id: {second}\n    label: B\n",
+                    encoding="utf-8")
+    with pytest.raises(ThemesError) as err:
+        load_taxonomy(path)
+    assert str(err.value) == f"{path}:6 ({second}): same id as line 4 apart from case or accents"
+
+
+@pytest.mark.parametrize("code, message", [
+    ('{id: "x\\ty", label: A}', r"t.yaml:4 (x\ty): the id has a control character (a tab); write it on one line"),
+    ('{id: "x\\ny", label: A}', r"t.yaml:4 (x\ny): the id has a control character (a line break); write it on one line"),
+    ('{id: a, label: "A\\0B"}', "t.yaml:4 (a): the label has a control character (U+0000); write it on one line"),
+    ('{id: a, label: "A\\x85B"}', "t.yaml:4 (a): the label has a control character (U+0085); write it on one line"),
+])
+def test_a_control_character_in_an_id_or_label_is_refused(tmp_path, code, message):
+    path = tmp_path / "t.yaml"
+    path.write_text(f"id: t\nlabel: T\ncodes:\n  - {code}\n", encoding="utf-8")
+    with pytest.raises(ThemesError) as err:
+        load_taxonomy(path)
+    assert str(err.value) == f"{tmp_path}/{message}"
+
+
+@pytest.mark.parametrize("top, message", [
+    ("label: T\ndescription: [one, two]", "t.yaml:3 (description): the taxonomy's description must be text, not a list"),
+    ("label: T\ncitation: {a: 1}", "t.yaml:3 (citation): the taxonomy's citation must be text, not a mapping"),
+    ("label: [T]", "t.yaml:2 (label): the taxonomy's label must be text, not a list"),
+])
+def test_a_taxonomys_own_texts_of_the_wrong_kind_are_refused_not_stored_as_python_text(tmp_path, top, message):
+    path = tmp_path / "t.yaml"
+    path.write_text(f"id: t\n{top}\ncodes:\n  - {{id: a, label: A}}\n", encoding="utf-8")
+    with pytest.raises(ThemesError) as err:
+        load_taxonomy(path)
+    assert str(err.value) == f"{tmp_path}/{message}"
