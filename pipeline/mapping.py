@@ -113,6 +113,8 @@ SENTENCE_FIT_CALIBRATION = (15.16, -4.78)
 # listed for 59.4 % of the clusters given a suggestion, against 53.1 % when runners-up needed
 # the threshold too (bench/bench_mapping.py); the first suggestion is unchanged.
 RUNNER_UP_SHARE = 0.1
+# One member cannot speak for a cluster: in a cluster of five, one is already a fifth.
+MIN_SUPPORTERS = 2
 TOP_TEXTS = 3
 # A leaf's similarity = SENTENCE_WEIGHT x (sentence vectors' lift) + TOKEN_WEIGHT x (token
 # MaxSim's lift, ``pipeline.maxsim``). Chosen on the development set and the NHS fit sample
@@ -505,7 +507,8 @@ def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering:
 def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], first_words: list[tuple[str, ...]],
                          firsts: np.ndarray, p_code: np.ndarray, which: np.ndarray, profiles: CodeProfiles,
                          taxonomy: Taxonomy, settings: MappingConfig) -> tuple[list[Suggestion], bool]:
-    """-> (codes, whether the first reaches ``cluster_threshold``). Codes by the share of the
+    """-> (codes, whether the first reaches ``cluster_threshold`` and is first for at least
+    ``MIN_SUPPORTERS`` members). Codes by the share of the
     cluster's members whose first suggestion they are (members that got no suggestion count
     too), down to ``RUNNER_UP_SHARE`` of the members (or ``cluster_threshold`` where that is
     lower). ``firsts`` holds each segment's first leaf index, -1 where it abstained;
@@ -538,7 +541,7 @@ def _cluster_suggestions(rows: np.ndarray, segments: list[Segment], first_words:
         out.append(_suggestion(leaf, shares[leaf], profiles, taxonomy, text_index,
                                tuple(segments[i].segment_id for i in best), matched,
                                [w for w, _ in common], [n for _, n in common]))
-    return out, bool(out) and bool(shares[order[0]] >= settings.cluster_threshold)
+    return out, bool(out) and bool(shares[order[0]] >= settings.cluster_threshold) and counts[order[0]] >= MIN_SUPPORTERS
 
 
 def no_mapping(segments: list[Segment], clustering: Clustering) -> Mapping:

@@ -112,8 +112,8 @@ def test_a_clusters_evidence_is_members_the_code_is_first_for(taxonomy, fake_emb
 
 
 def test_cluster_score_is_the_share_of_members_and_the_threshold_applies(taxonomy, fake_embedder):
-    members = [seg("m#1.1", "waiting list months referral delay", turn=1),
-               seg("m#2.1", "tablets medication side effects dose", turn=2)]
+    members = [seg(f"m#{i}.1", text, turn=i) for i, text in enumerate(
+        ["waiting list months referral delay", "tablets medication side effects dose"] * 2, 1)]
     cluster = Cluster(0, tuple(s.segment_id for s in members), (), ())
     mapping = run(members, taxonomy, fake_embedder, clusters=[cluster], cluster_threshold=0.5)
     assert sorted((s.code_id, s.score) for s in mapping.clusters[0]) == [("access.waiting", 0.5),
@@ -123,8 +123,20 @@ def test_cluster_score_is_the_share_of_members_and_the_threshold_applies(taxonom
     # No suggestion, but the codes that came closest are kept as evidence, scores and all.
     assert sorted((s.code_id, s.score) for s in below.closest[0]) == [("access.waiting", 0.5),
                                                                       ("treatment.meds", 0.5)]
-    assert "first suggestion for 1 of 2 members" in below.closest[0][0].rationale
+    assert "first suggestion for 2 of 4 members" in below.closest[0][0].rationale
     assert mapping.closest == {}  # a cluster with suggestions has no "closest"
+
+
+def test_one_member_cannot_speak_for_a_small_cluster(taxonomy, fake_embedder):
+    """In a cluster of five, one member's first suggestion is a fifth of it: not enough."""
+    chat = ["football match rain", "seaside weekend trip", "film television night", "cat sofa sleeps"]
+    for waiting, fits in ((1, False), (2, True)):
+        members = [seg(f"x#{i}.1", text, turn=i) for i, text in
+                   enumerate(["waiting list months referral delay"] * waiting + chat[:5 - waiting])]
+        cluster = Cluster(0, tuple(s.segment_id for s in members), (), ())
+        mapping = run(members, taxonomy, fake_embedder, clusters=[cluster], cluster_threshold=0.2)
+        assert bool(mapping.clusters[0]) is fits
+        assert [s.code_id for s in mapping.clusters[0] or mapping.closest[0]][0] == "access.waiting"
 
 
 def test_cluster_runners_up_need_a_tenth_of_the_members(taxonomy, fake_embedder):
