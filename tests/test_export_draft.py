@@ -80,6 +80,17 @@ def test_a_quote_without_a_speaker_label_is_attributed_to_its_role(run):
     assert quotes and {b.speaker for b in quotes} == {"respondent"}
 
 
+def test_rows_without_a_speaker_label_are_respondents_of_their_own_when_quotes_are_picked(run):
+    import dataclasses
+
+    coded = load_coded_run(run)  # every segment as a survey row reads: no label, a respondent of its own
+    rows = [dataclasses.replace(c, segment=dataclasses.replace(c.segment, speaker="", role="respondent"))
+            for c in coded.codings if c.code == "new:not being heard (聞いてもらえない)"]
+    quotes = pick_quotes(coded, rows)
+    assert len(quotes) == 3 and len({(q.segment.source, q.segment.turn_id) for q in quotes}) == 3
+    assert quotes[0].segment.segment_id == "会議 2.txt#4.1"  # the best representative still leads
+
+
 def test_quote_picking_prefers_readable_quotes_from_different_speakers(run):
     coded = load_coded_run(run)
     heard = [c for c in coded.codings if c.code == "new:not being heard (聞いてもらえない)"]

@@ -147,3 +147,22 @@ def test_csv_keeps_text_that_starts_like_a_formula_and_the_docs_send_spreadsheet
     docs = " ".join((ROOT / "docs" / "export.md").read_text(encoding="utf-8").split())
     assert "`csv` and `codebook-csv` keep text exactly" in docs
     assert "import the CSV with every column as text" in docs
+
+
+def test_rows_without_a_speaker_label_each_count_as_a_respondent_in_the_codebook(run):
+    import dataclasses
+
+    from pipeline.export.model import load_coded_run
+    from pipeline.export.tables import codebook_rows
+
+    coded = load_coded_run(run)  # every segment as a survey row reads: no label, a respondent of its own
+    rows = dataclasses.replace(coded, codings=[
+        dataclasses.replace(c, segment=dataclasses.replace(c.segment, speaker="")) for c in coded.codings])
+    header, *body = codebook_rows(rows)
+    speakers = {row[0]: row[header.index("speakers")] for row in body}
+    # Not being heard: five rows of two transcripts; the accepted code: six rows (cluster 0 and merged 2).
+    assert speakers["new:not being heard"] == 5
+    assert speakers["barrier.control.disempowerment_symptoms_medication"] == 6
+    assert speakers["barrier"] == 6 and speakers["group:new"] == 5
+    labelled = {row[0]: row[header.index("speakers")] for row in codebook_rows(coded)[1:]}
+    assert labelled["new:not being heard"] == 5  # User 1, User 2, Nurse 1; User 5, User 6

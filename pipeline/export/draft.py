@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..segment import word_count
 from ..words import plural
-from .model import CodedRun, Coding
+from .model import CodedRun, Coding, respondent
 from .tables import code_counts, md_escape
 
 QUOTES_PER_CODE = 3
@@ -38,8 +38,8 @@ def attribution(speaker: str) -> str:
 
 def pick_quotes(coded: CodedRun, codings: list[Coding], limit: int = QUOTES_PER_CODE) -> list[Coding]:
     """Up to ``limit`` quotes for a code: each cluster's representatives (best first) taken in
-    turn, largest cluster first, from different speakers (labels) where possible, of a readable length
-    where possible."""
+    turn, largest cluster first, from different speakers (labels; each row without a label is a
+    respondent of its own) where possible, of a readable length where possible."""
     by_cluster: dict[int, dict[str, Coding]] = {}
     for coding in codings:
         by_cluster.setdefault(coding.cluster_id, {})[coding.segment.segment_id] = coding
@@ -61,12 +61,15 @@ def pick_quotes(coded: CodedRun, codings: list[Coding], limit: int = QUOTES_PER_
     # Readable quotes from different speakers first; a short quote, or a second one from the
     # same speaker, only to reach two.
     passes = ((readable, True, limit), (readable, False, 2), (lambda c: True, True, 2), (lambda c: True, False, 2))
+    def who(c: Coding):  # as a reader tells quotes apart: by the label the quote is attributed to
+        return c.segment.speaker if c.segment.speaker.strip() else respondent(c.segment)
+
     chosen: list[Coding] = []
     for wanted, distinct, upto in passes:
         for candidate in candidates:
-            speakers = {c.segment.speaker for c in chosen}
+            speakers = {who(c) for c in chosen}
             if len(chosen) < min(upto, limit) and candidate not in chosen and wanted(candidate) \
-                    and not (distinct and candidate.segment.speaker in speakers):
+                    and not (distinct and who(candidate) in speakers):
                 chosen.append(candidate)
     return chosen
 

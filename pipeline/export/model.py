@@ -171,6 +171,15 @@ def _in_order(wanted: str, text: str) -> bool:
     return all(char in characters for char in wanted)
 
 
+def respondent(segment: Segment) -> tuple:
+    """Who said ``segment``, for counting speakers: its speaker label within its transcript. A
+    row without a label (a survey answer) is a respondent of its own, never one speaker ``""``
+    with every other such row (docs/input.md)."""
+    if segment.speaker.strip():
+        return segment.source, segment.speaker
+    return segment.source, "", segment.turn_id
+
+
 @dataclass
 class ExportCode:
     """A code of the exported codebook. ``key`` is a taxonomy code id, or ``new:<name>``,

@@ -11,7 +11,7 @@ import csv
 import io
 import re
 
-from .model import CodedRun, Coding
+from .model import CodedRun, Coding, respondent
 
 SEGMENT_COLUMNS = [
     "segment_id", "source", "turn_id", "timestamp", "speaker", "role", "start", "end", "text",
@@ -45,7 +45,7 @@ def code_counts(codings: list[Coding], roles: list[str]) -> dict:
     return {
         "segments": len(codings),
         "clusters": len({c.cluster_id for c in codings}),
-        "speakers": len({(c.segment.source, c.segment.speaker) for c in codings}),
+        "speakers": len({respondent(c.segment) for c in codings}),
         "sources": len({c.segment.source for c in codings}),
         "by_role": by_role,
     }
