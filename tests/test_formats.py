@@ -400,6 +400,16 @@ def test_errors_after_a_title_name_the_files_own_lines(tmp_path):
         ingest([sheet], columns={"speaker": "who"})
 
 
+def test_empty_cells_right_of_the_header_are_ignored_and_filled_ones_refused(tmp_path):
+    path = tmp_path / "trailing.csv"
+    path.write_text("id,text\n1,I liked it,\n2,Not much,, \n")  # a delimiter after the last cell
+    (table,), _ = ingest([path])
+    assert [(t.line, t.text) for t in table.turns] == [(2, "I liked it"), (3, "Not much")]
+    path.write_text("id,text\n1,I liked it,a lot\n")
+    with pytest.raises(ThemesError, match=r"trailing\.csv:2: row has 3 cells but the header has 2"):
+        ingest([path])
+
+
 def test_a_header_of_one_cell_is_never_taken_for_a_title(tmp_path):
     # A table of one column: the row under its header has one cell too.
     path = tmp_path / "quotes.csv"

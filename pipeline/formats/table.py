@@ -234,7 +234,9 @@ def csv_rows(text: str, delimiter: str | None, path: Path, notices: list[str] | 
     yield header_line, header
     for line, row in records:
         if row:
-            if len(row) > len(header):
+            # Empty cells right of the header are nobody's (a delimiter at the end of a row,
+            # "1,I liked it,"), as in an Excel sheet; a filled one means the row is cut wrong.
+            if len(row) > len(header) and any(cell.strip() for cell in row[len(header):]):
                 raise ThemesError(f"{path}:{line}: row has {len(row)} cells but the header has {len(header)}; "
                                   "is a quote left open?")
             yield line, record(header, row)
