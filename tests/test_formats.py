@@ -160,6 +160,14 @@ def test_csv_with_named_columns_source_and_ids():
             assert normalise(transcript.text[s.start:s.end]) == s.text
 
 
+def test_rows_without_a_source_are_a_transcript_named_so(tmp_path):
+    path = tmp_path / "src.csv"
+    path.write_text("source,speaker,text\nfg1,Jane,Hello there.\n,Bob,No source here.\n")
+    transcripts, _ = ingest([path])
+    assert [(t.source, [turn.speaker for turn in t.turns]) for t in transcripts] == [
+        ("src.csv/fg1", ["Jane"]), ("src.csv/(no source)", ["Bob"])]
+
+
 def test_csv_without_the_text_column_names_file_and_columns():
     from pipeline.errors import ThemesError
 

@@ -5,7 +5,8 @@ Each row with text is one turn, in file order; rows are never merged. Columns ar
 with a usual name for text, ``quote``, ``comment``, ``response``..., said in a notice, among
 the columns not already read as another key), and ``speaker``,
 ``source``, ``timestamp``, ``id`` (default: the columns of those names, where present). A
-``source`` column splits the file into one transcript per value, named ``FILE/VALUE``.
+``source`` column splits the file into one transcript per value, named ``FILE/VALUE``
+(``FILE/(no source)`` for rows without one).
 A row without a speaker gets the label ``""`` (role ``respondent``). Empty rows are left out
 and counted in the transcript's metadata.
 
@@ -40,6 +41,9 @@ TEXT_NAMES = ("quote", "quotation", "quotes", "utterance", "excerpt", "comment",
 MAX_TITLE_ROWS = 3
 MAX_LINES_ABOVE_HEADER = 5
 DELIMITERS = ",;\t|"
+# The transcript of the rows whose source cell is empty, FILE/(no source): named so, not
+# "FILE/", in the report and in segment ids.
+NO_SOURCE = "(no source)"
 
 _RECORD_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
@@ -342,7 +346,7 @@ def parse_rows(rows, source: str, path: Path, sha256: str = "", columns: dict[st
         group["rows"].append((line, start, group["length"], row))
     transcripts = []
     for group_name, group in groups.items():
-        name = f"{source}/{group_name}" if "source" in chosen else source
+        name = f"{source}/{group_name or NO_SOURCE}" if "source" in chosen else source
         body = "\n".join(group["parts"])
         builder = TurnBuilder(body, merge=False)
         for line, start, end, row in group["rows"]:
