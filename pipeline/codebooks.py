@@ -45,8 +45,42 @@ def slug(text: str) -> str:
     return re.sub(r"[^\w]+", "_", text.strip().lower()).strip("_") or "code"
 
 
-def _node(label: str, code_id: str, line: int) -> dict:
-    return {"id": code_id, "label": label, "_line": line}
+def _node(label: str, line: int) -> dict:
+    return {"label": label, "_line": line}  # its id is given by _give_ids, once the tree is whole
+
+
+def _give_ids(top: list[dict], path: Path, rename: str, unit: str = "line") -> None:
+    """Give each code without an id one made from its label, under its parent's id
+    (``access.waiting_time`` for "Waiting time" under "Access"), so a group's own id leads its
+    children's wherever its row is. Two labels that make one id ("Waiting time" and
+    "Waiting-time") are refused naming both: the id is none the user wrote, so "duplicate code
+    id" would not say what to change. ``rename`` says how to tell them apart."""
+    made: dict[str, dict] = {}  # an id made from a label -> its code
+    given: dict[str, dict] = {}  # an id the file gives -> its code
+
+    def visit(nodes: list[dict], prefix: str) -> None:
+        for node in nodes:
+            line = node["_line"]
+            if node.get("id"):
+                other = made.get(node["id"])
+                if other is not None:
+                    raise ThemesError(f"{path}:{line}: its id {node['id']} is the one {other['label']!r} ({unit} "
+                                      f"{other['_line']}) makes from its label; {rename}")
+                given.setdefault(node["id"], node)
+            else:
+                node["id"] = f"{prefix}{slug(node['label'])}"
+                other = made.get(node["id"])
+                if other is not None:
+                    raise ThemesError(f"{path}:{line}: {node['label']!r} and {other['label']!r} ({unit} "
+                                      f"{other['_line']}) make the same id, {node['id']}; {rename}")
+                other = given.get(node["id"])
+                if other is not None:
+                    raise ThemesError(f"{path}:{line}: {node['label']!r} makes the id {node['id']}, which {unit} "
+                                      f"{other['_line']} gives as its id; {rename}")
+                made[node["id"]] = node
+            visit(node.get("codes", []), f"{node['id']}.")
+
+    visit(top, "")
 
 
 def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
@@ -80,6 +114,8 @@ def read_table(path: Path) -> tuple[dict, dict, tuple[str, ...]]:
              if any(cell.values())]
     carried = _carry_down(cells, column, "row" if xlsx else "line")
     top = _tree(cells, path)
+    _give_ids(top, path, f"rename one, or give one an id in the {column['id']!r} column" if column["id"] else
+              "rename one, or add an 'id' column and give one an id there", "row" if xlsx else "line")
     notes = tuple(notice.removeprefix(f"{path}: ") for notice in notices) + _column_notes(column, names) + carried
     return ({"id": slug(Path(path).stem), "label": Path(path).stem, "codes": top}, _lines_by_position(top),
             notes)
@@ -178,8 +214,7 @@ def _tree(cells: list[tuple[int, dict]], path: Path) -> list[dict]:
         for end in range(1, len(key) + 1):
             if key[:end] not in nodes:
                 siblings = top if parent is None else parent.setdefault("codes", [])
-                nodes[key[:end]] = _node(key[end - 1], f"{parent['id'] + '.' if parent else ''}{slug(key[end - 1])}",
-                                         line)
+                nodes[key[:end]] = _node(key[end - 1], line)
                 siblings.append(nodes[key[:end]])
             parent = nodes[key[:end]]
         return parent
@@ -195,7 +230,7 @@ def _tree(cells: list[tuple[int, dict]], path: Path) -> list[dict]:
         rows_of[key] = line
         code = place(key, line)
         code["_line"] = line
-        if cell["id"] and "codes" not in code:
+        if cell["id"]:  # a group's too, whether its row comes before or after its codes
             code["id"] = cell["id"]
         if cell["description"] or cell["when"]:
             description = cell["description"]
@@ -245,20 +280,21 @@ def read_qdc(path: Path) -> tuple[dict, dict]:
     if codes_element is None or codes_element.find(f"{q}Code") is None:
         raise ThemesError(f"{path}: the codebook has no codes (no <Codes><Code> elements)")
 
-    def visit(element, prefix: str) -> dict:
+    def visit(element) -> dict:
         name = (element.get("name") or "").strip()
         if not name:
             raise ThemesError(f"{path}:{element.sourceline} (name): a <Code> has no name")
-        code = _node(name, f"{prefix}{slug(name)}", element.sourceline)
+        code = _node(name, element.sourceline)
         description = (element.findtext(f"{q}Description") or "").strip()
         if description:
             code["description"] = description
-        children = [visit(child, f"{code['id']}.") for child in element.findall(f"{q}Code")]
+        children = [visit(child) for child in element.findall(f"{q}Code")]
         if children:
             code["codes"] = children
         return code
 
-    top = [visit(element, "") for element in codes_element.findall(f"{q}Code")]
+    top = [visit(element) for element in codes_element.findall(f"{q}Code")]
+    _give_ids(top, path, "rename one in the QDA program and export the codebook again")
     return {"id": slug(Path(path).stem), "label": Path(path).stem, "codes": top}, _lines_by_position(top)
 
 

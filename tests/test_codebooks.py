@@ -306,3 +306,40 @@ def test_a_row_describing_a_group_takes_nothing_from_the_rows_above(tmp_path, bo
     tax = load_taxonomy(path)
     assert [leaf.id for leaf in tax.leaves] == ["barriers.access.cost", "solutions.outreach.visits"]
     assert tax.codes["solutions"].description == "Things that help"
+
+
+def test_labels_that_make_the_same_id_are_refused_naming_both_and_saying_what_to_do(tmp_path):
+    qdc = tmp_path / "exported.qdc"
+    qdc.write_text(QDC.replace('name="Location"', 'name="Waiting-time"'), encoding="utf-8")
+    with pytest.raises(ThemesError) as err:
+        load_taxonomy(qdc)
+    assert str(err.value) == (f"{qdc}:7: 'Waiting-time' and 'Waiting time' (line 6) make the same id, "
+                              "access.waiting_time; rename one in the QDA program and export the codebook again")
+    table = tmp_path / "book.csv"
+    table.write_text("code,category\nWaiting time,Access\nWaiting-time,Access\n", encoding="utf-8")
+    with pytest.raises(ThemesError) as err:
+        load_taxonomy(table)
+    assert str(err.value) == (f"{table}:3: 'Waiting-time' and 'Waiting time' (line 2) make the same id, "
+                              "access.waiting_time; rename one, or add an 'id' column and give one an id there")
+    table.write_text("Code ID,code\n,Kindness\n,kindness\n", encoding="utf-8")
+    with pytest.raises(ThemesError, match=r"book.csv:3: 'kindness' and 'Kindness' \(line 2\) make the same id, "
+                                          r"kindness; rename one, or give one an id in the 'Code ID' column"):
+        load_taxonomy(table)
+    table.write_text("id,code\nkindness,Warmth\n,Kindness\n", encoding="utf-8")
+    with pytest.raises(ThemesError, match=r"book.csv:3: 'Kindness' makes the id kindness, which line 2 gives as "
+                                          "its id; rename one"):
+        load_taxonomy(table)
+    table.write_text("id,code\n,Kindness\nkindness,Warmth\n", encoding="utf-8")
+    with pytest.raises(ThemesError, match=r"book.csv:3: its id kindness is the one 'Kindness' \(line 2\) makes "
+                                          "from its label; rename one"):
+        load_taxonomy(table)
+    table.write_text("id,code\nw1,Waiting time\nw2,Waiting-time\n", encoding="utf-8")  # ids given: both fine
+    assert [c.id for c in load_taxonomy(table).walk()] == ["w1", "w2"]
+
+
+@pytest.mark.parametrize("body", ["id,label,group\n,Waiting,Access\nG1,Access,\n",
+                                  "id,label,group\nG1,Access,\n,Waiting,Access\n"])
+def test_a_groups_id_is_kept_whether_its_row_comes_before_or_after_its_codes(tmp_path, body):
+    path = tmp_path / "book.csv"
+    path.write_text(body, encoding="utf-8")
+    assert [c.id for c in load_taxonomy(path).walk()] == ["G1", "G1.waiting"]
