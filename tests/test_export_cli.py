@@ -218,3 +218,30 @@ def test_an_out_that_is_a_link_or_a_fifo_is_refused_and_left_as_it_was(tmp_path)
     result = themes("export", run, "--format", "csv", "--out", fifo)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "a FIFO" in result.stderr
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_a_run_file_of_the_wrong_shape_is_one_line_naming_it(tmp_path):
+    from pipeline.errors import ThemesError
+    from pipeline.export import export
+
+    run = make_run(tmp_path, {0: accepted("barrier.control.authority_slope")})
+    clusters, manifest = run / "clusters.json", run / "manifest.json"
+    kept = {path: path.read_bytes() for path in (clusters, manifest)}
+    for path, damaged, problem in (
+            (clusters, "[]", "no list of clusters"),
+            (clusters, '{"clusters": [{"members": []}]}', "clusters[0] has no integer cluster_id"),
+            (clusters, '{"clusters": [{"cluster_id": 0, "members": "abc"}]}',
+             "cluster 0: members and segment_ids must be lists of segment ids"),
+            (clusters, '{"clusters": [{"cluster_id": 0, "members": [], "suggestions": [1]}]}',
+             "cluster 0: every suggestion needs a code_id"),
+            (manifest, "[]", "its inputs need a source and a path each"),
+            (manifest, '{"inputs": [{"source": "meeting 1.txt"}]}', "its inputs need a source and a path each")):
+        path.write_text(damaged, encoding="utf-8")
+        with pytest.raises(ThemesError) as caught:
+            export(run, "qdpx", tmp_path / "project.qdpx")
+        assert str(caught.value) == f"{path}: not a {path.name} written by themes ({problem})"
+        path.write_bytes(kept[path])
+    clusters.write_text("[]", encoding="utf-8")
+    result = themes("export", run, "--format", "csv", "--out", tmp_path / "coded.csv")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr == f"error: {clusters}: not a clusters.json written by themes (no list of clusters)\n"

@@ -96,15 +96,52 @@ def read_run(run_dir: Path) -> RunFolder:
     taxonomy_path = resolve_taxonomy_path(config.taxonomy)
     taxonomy = load_taxonomy(taxonomy_path) if taxonomy_path is not None else None
     segments = _read_segments(run_dir / "segments.csv")
-    document = _read_json(run_dir / "clusters.json")
-    clusters = {int(c["cluster_id"]): c for c in document.get("clusters", [])}
+    clusters = _clusters(run_dir / "clusters.json")
     for cluster in clusters.values():
-        missing = [sid for sid in cluster.get("members", []) if sid not in segments]
+        missing = [sid for sid in cluster["members"] if sid not in segments]
         if missing:
             raise ThemesError(f"{run_dir / 'clusters.json'} (cluster {cluster['cluster_id']}): segment "
                               f"{missing[0]} is not in segments.csv")
-    manifest = _read_json(run_dir / "manifest.json")
-    return RunFolder(run_dir, config, taxonomy, segments, clusters, manifest.get("inputs", []))
+    return RunFolder(run_dir, config, taxonomy, segments, clusters, _inputs(run_dir / "manifest.json"))
+
+
+def _texts(value) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _clusters(path: Path) -> dict[int, dict]:
+    """clusters.json's clusters by id, refused in one line unless each has what exports read:
+    an integer cluster_id, its members (and representatives) as segment ids, suggestions with
+    a code_id. A hand edit can leave valid JSON of another shape."""
+    document = _read_json(path)
+    if not isinstance(document, dict) or not isinstance(document.get("clusters"), list):
+        raise ThemesError(f"{path}: not a clusters.json written by themes (no list of clusters)")
+    clusters: dict[int, dict] = {}
+    for index, cluster in enumerate(document["clusters"]):
+        if not isinstance(cluster, dict) or type(cluster.get("cluster_id")) is not int:
+            problem = f"clusters[{index}] has no integer cluster_id"
+        elif not _texts(cluster.get("members")) or not _texts(cluster.get("segment_ids", [])):
+            problem = f"cluster {cluster['cluster_id']}: members and segment_ids must be lists of segment ids"
+        elif not isinstance(cluster.get("suggestions", []), list) or not all(
+                isinstance(s, dict) and isinstance(s.get("code_id"), str) for s in cluster.get("suggestions", [])):
+            problem = f"cluster {cluster['cluster_id']}: every suggestion needs a code_id"
+        else:
+            clusters[cluster["cluster_id"]] = cluster
+            continue
+        raise ThemesError(f"{path}: not a clusters.json written by themes ({problem})")
+    return clusters
+
+
+def _inputs(path: Path) -> list[dict]:
+    """manifest.json's inputs, [{source, path, sha256, turns}], refused in one line unless each
+    names its source and path."""
+    manifest = _read_json(path)
+    inputs = manifest.get("inputs", []) if isinstance(manifest, dict) else None
+    if not isinstance(inputs, list) or not all(
+            isinstance(entry, dict) and isinstance(entry.get("source"), str) and isinstance(entry.get("path"), str)
+            and isinstance(entry.get("sha256", ""), (str, type(None))) for entry in inputs):
+        raise ThemesError(f"{path}: not a manifest.json written by themes (its inputs need a source and a path each)")
+    return inputs
 
 
 def current_decisions(run: RunFolder, store: Path | None = None) -> dict[int, dict]:
