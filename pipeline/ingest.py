@@ -60,7 +60,10 @@ def discover(paths: list[str | Path]) -> list[tuple[Path, str]]:
     names = Counter(name for _, name in found)
     duplicated = [name for name, count in names.items() if count > 1]
     if duplicated:
-        raise ThemesError(f"{duplicated[0]}: two input files have the same source name; rename one")
+        # Both files named: with many folders given, the name alone does not say which clash.
+        first, second = [str(file) for file, name in found if name == duplicated[0]][:2]
+        raise ThemesError(f"{duplicated[0]}: two input files have the same source name, {first} and {second}; "
+                          "rename one")
     return sorted(found, key=lambda pair: PurePosixPath(pair[1]).parts)
 
 

@@ -226,3 +226,15 @@ def test_transcripts_laid_out_with_tabs_stay_transcripts(tmp_path, text):
         return
     assert not any("table" in notice for notice in transcript.notices)
     assert all(turn.speaker for turn in transcript.turns)
+
+
+# (5) Paths: two files of one name, and paths that are no regular file or folder.
+
+def test_two_files_of_one_source_name_are_both_named(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "t1.txt").write_text(GOOD + folder)
+    with pytest.raises(ThemesError) as clash:
+        discover([tmp_path / "a", tmp_path / "b"])
+    assert str(clash.value) == (f"t1.txt: two input files have the same source name, {tmp_path / 'a' / 't1.txt'} "
+                                f"and {tmp_path / 'b' / 't1.txt'}; rename one")
