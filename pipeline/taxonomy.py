@@ -16,6 +16,14 @@ from .yamlio import read_yaml
 NODE_KEYS = {"id", "label", "description", "aliases", "keywords", "examples", "codes"}
 TOP_KEYS = {"id", "label", "citation", "description", "codes"}
 MAX_DEPTH = 20  # levels of codes below the top: far more than any codebook has
+# Files a codebook is often kept in that are not read (each was read as YAML, and refused as
+# "not UTF-8 text"): what to make of one instead.
+_AS_TABLE = "save it as .xlsx or CSV"
+_AS_TEXT = "put its codes in a table saved as .xlsx or CSV (one row a code), or in a YAML file"
+_AS_QDC = "export its codebook from the QDA program as REFI-QDA (.qdc)"
+NOT_READ = {**dict.fromkeys((".xls", ".xlsm", ".xlsb", ".ods", ".numbers"), _AS_TABLE),
+            **dict.fromkeys((".doc", ".docx", ".odt", ".rtf", ".pdf", ".pages"), _AS_TEXT),
+            **dict.fromkeys((".qdpx", ".nvp", ".nvpx"), _AS_QDC)}
 
 
 @dataclass(frozen=True)
@@ -230,6 +238,10 @@ def load_taxonomy(path: Path) -> Taxonomy:
     REFI-QDA codebook (.qdc); see ``codebooks``."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise ThemesError(f"{path}: is a folder, not a codebook; name the file")
+    if suffix in NOT_READ:
+        raise ThemesError(f"{path}: {suffix} files are not read as codebooks; {NOT_READ[suffix]}")
     if suffix in (".xlsx", ".csv", ".tsv", ".qdc"):
         from .codebooks import read_qdc, read_table
 

@@ -343,3 +343,23 @@ def test_a_groups_id_is_kept_whether_its_row_comes_before_or_after_its_codes(tmp
     path = tmp_path / "book.csv"
     path.write_text(body, encoding="utf-8")
     assert [c.id for c in load_taxonomy(path).walk()] == ["G1", "G1.waiting"]
+
+
+@pytest.mark.parametrize("name, advice", [
+    ("book.xls", "save it as .xlsx or CSV"), ("book.ODS", "save it as .xlsx or CSV"),
+    ("book.docx", "put its codes in a table saved as .xlsx or CSV (one row a code), or in a YAML file"),
+    ("project.qdpx", "export its codebook from the QDA program as REFI-QDA (.qdc)"),
+])
+def test_a_codebook_in_a_format_not_read_says_what_to_save_it_as(tmp_path, name, advice):
+    path = tmp_path / name
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)))  # binary, as these files are
+    result = themes("taxonomy", "check", path)
+    suffix = path.suffix.lower()
+    assert result.returncode == 2 and result.stderr.strip() == (f"error: {path}: {suffix} files are not read as "
+                                                                f"codebooks; {advice}")
+
+
+def test_a_folder_given_as_a_codebook_is_said_to_be_a_folder(tmp_path):
+    with pytest.raises(ThemesError) as err:
+        load_taxonomy(tmp_path)
+    assert str(err.value) == f"{tmp_path}: is a folder, not a codebook; name the file"
