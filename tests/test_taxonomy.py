@@ -209,3 +209,33 @@ def test_a_taxonomys_own_texts_of_the_wrong_kind_are_refused_not_stored_as_pytho
     with pytest.raises(ThemesError) as err:
         load_taxonomy(path)
     assert str(err.value) == f"{tmp_path}/{message}"
+
+
+# CHIME's labels as the project's framework sheet gives them (Leamy et al. 2011, and the
+# Japanese study's additions): a label is what an analyst reads and what a profile embeds.
+CHIME_LABELS = {
+    "connectedness": "Connectedness", "connectedness.peer_support": "Peer support and support groups",
+    "connectedness.relationships": "Relationships", "connectedness.support_from_others": "Support from others",
+    "connectedness.community": "Being part of the community",
+    "connectedness.compassion_for_others": "Compassion for others",
+    "hope": "Hope and optimism about the future", "hope.belief_in_recovery": "Belief in the possibility of recovery",
+    "hope.motivation_to_change": "Motivation to change",
+    "hope.hope_inspiring_relationships": "Hope-inspiring relationships",
+    "hope.positive_thinking": "Positive thinking and valuing success",
+    "hope.dreams_and_aspirations": "Dreams and aspirations",
+    "identity": "Identity", "identity.dimensions": "Dimensions of identity",
+    "identity.positive_identity": "Rebuilding/redefining a positive sense of identity",
+    "identity.overcoming_stigma": "Overcoming stigma",
+    "identity.not_shaped_by_norms": "Rebuilding/redefining identity not shaped by social norms",
+    "meaning": "Meaning in life", "meaning.illness_experience": "Meaning of the illness experience",
+    "meaning.spirituality": "Spirituality", "meaning.quality_of_life": "Quality of life",
+    "meaning.social_roles_and_goals": "Meaningful social roles and goals", "meaning.rebuilding_life": "Rebuilding life",
+    "empowerment": "Empowerment", "empowerment.personal_responsibility": "Personal responsibility",
+    "empowerment.control_over_life": "Control over life", "empowerment.focusing_on_strengths": "Focusing on strengths",
+    "positive_childhood_experiences": "Positive experiences in childhood",
+}
+
+
+def test_chime_keeps_the_framework_sheets_labels_and_ids():
+    taxonomy = load_taxonomy(TAXONOMY_DIR / "chime.yaml")
+    assert {code.id: code.label for code in taxonomy.walk()} == CHIME_LABELS
