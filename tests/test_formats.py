@@ -456,6 +456,17 @@ def test_jsonl_rows_in_file_order():
     assert [t.speaker for t in speakers] == ["R0", "R1", "R3", "R4"]
 
 
+def test_a_jsonl_key_given_twice_is_refused_where_it_is_read(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"text": "fine", "note": "a"}\n{"text": "first", "text": "second"}\n')
+    with pytest.raises(ThemesError, match=r"^.*rows\.jsonl:2 \(input\.columns\.text\): the key 'text' is given "
+                                          r"twice in one object; remove all but the one to read$"):
+        ingest([path])
+    path.write_text('{"text": "fine", "note": "a", "note": "b"}\n')  # a key not read: the first counts
+    (table,), _ = ingest([path])
+    assert [t.text for t in table.turns] == ["fine"]
+
+
 def test_jsonl_keeps_raw_line_separators_inside_strings(tmp_path):
     """JSON.stringify and json.dumps(ensure_ascii=False) leave U+2028 and U+2029 raw in a
     string: still one line of JSON Lines."""

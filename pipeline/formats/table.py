@@ -23,6 +23,7 @@ import csv
 import itertools
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 from ..artifacts import Transcript
@@ -246,7 +247,23 @@ def csv_rows(text: str, delimiter: str | None, path: Path, notices: list[str] | 
             yield line, record(header, row)
 
 
-def _rows_jsonl(text: str, path: Path):
+class _Object(dict):
+    """A JSON object read with the first of a key given twice, as a table's first of two columns
+    of one name counts; ``twice`` names such keys (``{"text": "a", "text": "b"}``), which
+    ``json.loads`` would otherwise settle silently for the last."""
+
+    twice: tuple[str, ...] = ()
+
+
+def _object(pairs: list[tuple[str, object]]) -> _Object:
+    found = _Object()
+    for key, value in pairs:
+        found.setdefault(key, value)
+    found.twice = tuple(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+    return found
+
+
+def _rows_jsonl(text: str, path: Path, columns: dict[str, str | None] | None = None):
     names: list[str] = []
     rows = []
     # Lines end at \n, \r\n or \r only: U+2028, U+2029 or U+0085 may stand raw inside a JSON
@@ -256,7 +273,7 @@ def _rows_jsonl(text: str, path: Path):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = json.loads(line, object_pairs_hook=_object)
         except json.JSONDecodeError as err:
             raise ThemesError(f"{path}:{number}: not valid JSON ({err.msg})") from None
         if not isinstance(row, dict):
@@ -265,6 +282,13 @@ def _rows_jsonl(text: str, path: Path):
             if name not in names:
                 names.append(name)
         rows.append((number, row))
+    # A key given twice in one object is refused where it is read, as twin columns are.
+    read = {name: key for key, name in _resolve(columns or {}, names, path, 1).items()}
+    for number, row in rows:
+        twice = [name for name in row.twice if name in read]
+        if twice:
+            raise ThemesError(f"{path}:{number} (input.columns.{read[twice[0]]}): the key {twice[0]!r} is given "
+                              "twice in one object; remove all but the one to read")
     yield 1, names
     yield from rows
 
@@ -281,7 +305,7 @@ def parse_table(text: str, source: str, path: Path, sha256: str = "", kind: str 
                 columns: dict[str, str | None] | None = None) -> list[Transcript]:
     """Read a table into one transcript (or one per ``source`` value)."""
     notices: list[str] = []
-    rows = _rows_jsonl(text, path) if kind == "jsonl" else \
+    rows = _rows_jsonl(text, path, columns) if kind == "jsonl" else \
         csv_rows(text, "\t" if kind == "tsv" else None, path, notices, header_names(columns))
     return parse_rows(rows, source, path, sha256, columns, notices)
 
