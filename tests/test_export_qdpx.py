@@ -157,6 +157,20 @@ def test_only_rejections_say_nothing_is_coded(tmp_path):
         export(run, "csv", tmp_path / "x.csv")
 
 
+def test_only_merges_into_uncoded_clusters_say_which_and_why(tmp_path):
+    run = make_run(tmp_path, {2: merged(1)})
+    with pytest.raises(ThemesError) as caught:
+        export(run, "csv", tmp_path / "x.csv")
+    assert str(caught.value) == (f"{run}: none of the 1 decided cluster(s) is coded (cluster 2 is merged into "
+                                 "cluster 1, which is not coded); accept clusters in report.html, or pass "
+                                 "--include-suggestions")
+    store = tmp_path / "two" / "decisions.jsonl"
+    run = make_run(tmp_path / "two", {0: rejected(), 2: merged(0)}, store=store)
+    with pytest.raises(ThemesError, match=r"none of the 2 decided cluster\(s\) is coded \(cluster 0 is rejected; "
+                                          r"cluster 2 is merged into cluster 0, which is not coded\)"):
+        export(run, "csv", tmp_path / "x.csv", store=store)
+
+
 def test_changed_or_missing_transcript_is_refused(run, tmp_path):
     source = tmp_path / "data" / "meeting 1.txt"
     source.write_bytes(source.read_bytes().replace(b"sleepy", b"sleepz"))

@@ -382,6 +382,7 @@ def code_run(run: RunFolder, decisions: dict[int, dict], include_suggestions: bo
                           f"--include-suggestions to export the suggestions, marked as not reviewed")
     builder = _Builder(run)
     notes: list[str] = []
+    uncoded: dict[int, str] = {}  # decided cluster id -> why it is not coded
     code_of: dict[int, tuple[str, str]] = {}  # cluster id -> (code key, status)
 
     for cluster_id, decision in decisions.items():
@@ -397,7 +398,8 @@ def code_run(run: RunFolder, decisions: dict[int, dict], include_suggestions: bo
             if target is None:
                 into = decision.get("merge_into")
                 into = "a cluster not in this run" if into is None else f"cluster {into}, which is not coded"
-                notes.append(f"cluster {cluster_id} is merged into {into}; its segments are left uncoded")
+                uncoded[cluster_id] = f"cluster {cluster_id} is merged into {into}"
+                notes.append(f"{uncoded[cluster_id]}; its segments are left uncoded")
             else:  # merged into an undecided cluster's suggestion: the code is still not reviewed
                 code, status = target
                 code_of[cluster_id] = (code, SUGGESTED if status == SUGGESTED else "merged")
@@ -414,6 +416,11 @@ def code_run(run: RunFolder, decisions: dict[int, dict], include_suggestions: bo
         carried = bool(decisions.get(cluster_id, {}).get("carried"))
         for segment_id in run.clusters[cluster_id].get("members", []):
             codings.append(Coding(run.segments[segment_id], key, cluster_id, status, carried))
+    if not codings and decisions:  # every coded decision is a merge into a cluster that is not coded
+        why = "; ".join(uncoded.get(cluster_id, f"cluster {cluster_id} is {decision.get('status')}")
+                        for cluster_id, decision in sorted(decisions.items()))
+        raise ThemesError(f"{run.path}: none of the {len(decisions)} decided cluster(s) is coded ({why}); accept "
+                          "clusters in report.html" + ("" if include_suggestions else ", or pass --include-suggestions"))
     if not codings:
         raise ThemesError(f"{run.path}: no cluster has a decision or a suggestion to export")
     codings.sort(key=lambda c: (c.segment.source, c.segment.start, c.segment.end))
