@@ -140,6 +140,22 @@ def test_docx_round_trip(run, tmp_path):
     assert ("Heading 2", "Not being heard (聞いてもらえない)") in paragraphs
 
 
+def test_markdown_keeps_the_line_breaks_of_memos_and_definitions(tmp_path):
+    from markdown_it import MarkdownIt
+
+    memo = "line1\nline2 <script>x</script>\n\n- not a list\n1. nor this"
+    run = make_run(tmp_path, {0: accepted("barrier.control.authority_slope", memo=memo),
+                              1: new("Not being heard", "First line.\nSecond line.")})
+    text = draft(run, tmp_path)
+    note = ("*Analyst's memo (cluster 0): line1\\\nline2 \\<script\\>x\\</script\\>\\\n\\\n"
+            "\\- not a list\\\n1\\. nor this*")
+    assert note in text and "First line.\\\nSecond line." in text
+    html = MarkdownIt("commonmark").render(note)
+    assert html.count("<br />") == 4 and html.startswith("<p><em>") and "<ul>" not in html and "<ol>" not in html
+    assert re.sub(r"<[^>]+>", "", html).replace("&lt;", "<").replace("&gt;", ">").strip() == \
+        "Analyst's memo (cluster 0): " + memo
+
+
 @pytest.mark.parametrize("text", [
     "# asked, never heard; 1. first - second _really_ mattered", "1. first", "12) twelfth", "- a list?",
     "+ plus", "=== underline", "~~struck~~ &copy; <b>bold</b> *sigh* [link](x) `code` a|b back\\slash",

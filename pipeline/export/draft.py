@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..segment import word_count
 from ..words import plural
 from .model import CodedRun, Coding, respondent
-from .tables import code_counts, md_escape
+from .tables import code_counts, md_escape, md_escape_lines
 
 QUOTES_PER_CODE = 3
 # Quotes a reader takes in at a glance; longer or shorter ones are used only when nothing else is left.
@@ -147,10 +147,10 @@ def draft_md(coded: CodedRun) -> bytes:
             lines.append(f"{'#' * min(block.level + 1, 6)} {md_escape(block.text)}")
         elif block.kind == "quote":
             lines.append(f"> {md_escape(quote_line(block))}")
-        elif block.kind == "note":
-            lines.append(f"*{md_escape(block.text)}*")
+        elif block.kind == "note":  # a memo keeps its line breaks, as in the docx and the project
+            lines.append(f"*{md_escape_lines(block.text)}*")
         else:
-            lines.append(md_escape(block.text))
+            lines.append(md_escape_lines(block.text))
         lines.append("")
     return "\n".join(lines).rstrip("\n").encode("utf-8") + b"\n"
 

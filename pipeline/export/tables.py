@@ -139,6 +139,13 @@ def md_escape(text) -> str:
     return _MD_LIST.sub(lambda m: "\\" + m.group(1) if m.group(1) else m.group(2) + "\\" + m.group(3), escaped)
 
 
+def md_escape_lines(text: str) -> str:
+    """Text of several lines (a memo, a definition) as one Markdown paragraph that keeps its
+    line breaks: each line escaped as by ``md_escape`` (so a line starting '- ' stays a line,
+    not a list), joined by hard line breaks (a backslash at the end of a line)."""
+    return "\\\n".join(md_escape(line) for line in str(text).strip().splitlines())
+
+
 def codebook_md(coded: CodedRun) -> bytes:
     """The codebook as Markdown: a heading per theme and group, a table of its codes."""
     roles = coded.roles
