@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
@@ -32,6 +33,7 @@ def discover(paths: list[str | Path]) -> list[tuple[Path, str]]:
     them says so rather than leaving them out unsaid; other files (images, notes), hidden
     files and folders, Word's ``~$`` lock files, ``README.md`` and run folders (a run written
     into the transcripts' folder: its ``segments.csv`` is not a transcript) are passed over. A
+    broken link or a pipe named like a transcript is kept, for reading it to say what it is. A
     file is named by its file name. A path given twice is read once.
     """
     found: list[tuple[Path, str]] = []
@@ -42,7 +44,7 @@ def discover(paths: list[str | Path]) -> list[tuple[Path, str]]:
             passed_over = _passed_over(path)
             files = sorted(
                 p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES | REFUSED_SUFFIXES
+                if not p.is_dir() and p.suffix.lower() in SUPPORTED_SUFFIXES | REFUSED_SUFFIXES
                 and not p.name.startswith((".", "~$")) and p.name.lower() != "readme.md"
                 and not passed_over(p)
             )
@@ -52,10 +54,11 @@ def discover(paths: list[str | Path]) -> list[tuple[Path, str]]:
         elif path.is_file():
             pairs = [(path, path.name)]
         else:
-            raise ThemesError(f"{path}: input path not found")
+            raise ThemesError(_not_a_file(path))
         for file, name in pairs:
-            if file.resolve() not in seen:
-                seen.add(file.resolve())
+            where = _real(file)
+            if where not in seen:
+                seen.add(where)
                 found.append((file, name))
     names = Counter(name for _, name in found)
     duplicated = [name for name, count in names.items() if count > 1]
@@ -65,6 +68,25 @@ def discover(paths: list[str | Path]) -> list[tuple[Path, str]]:
         raise ThemesError(f"{duplicated[0]}: two input files have the same source name, {first} and {second}; "
                           "rename one")
     return sorted(found, key=lambda pair: PurePosixPath(pair[1]).parts)
+
+
+def _real(path: Path) -> Path:
+    """The file ``path`` is, links followed; a link that loops back to itself is itself."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError for a loop of links
+        return path.absolute()
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path``, no folder, cannot be read as a file: a broken link (its target moved or
+    deleted), something that is no regular file (``/dev/null``, a named pipe, which would
+    never end), or nothing there."""
+    if path.is_symlink() and not path.exists():
+        return f"{path}: a broken link (to {os.readlink(path)}); link to the file itself, or copy it here"
+    if path.exists():
+        return f"{path}: not a regular file (a device, pipe or socket); save the transcript as a file and give that"
+    return f"{path}: input path not found"
 
 
 def _passed_over(root: Path):
@@ -81,6 +103,8 @@ def _passed_over(root: Path):
 def read_transcripts(path: Path, source: str, columns: dict[str, str | None] | None = None,
                      max_file_mb: float = DEFAULT_MAX_FILE_MB) -> list[Transcript]:
     """Read one file (a table with a source column gives one transcript per source)."""
+    if not path.is_file():
+        raise ThemesError(_not_a_file(path))
     size = path.stat().st_size
     if size == 0:
         raise ThemesError(f"{path}: file is empty")

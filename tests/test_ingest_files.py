@@ -1,6 +1,7 @@
 """Files as they arrive: formats that cannot be read inside a folder, zip archives, text that
 is mostly UTF-8, and a table saved as text. Each is named, read or said, never passed over."""
 
+import os
 import shutil
 import zipfile
 
@@ -10,7 +11,7 @@ from pipeline.errors import ThemesError
 from pipeline.formats.encoding import decode
 from pipeline.ingest import discover, ingest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, themes
 
 GOOD = "Interviewer: How was the waiting list?\nParticipant: Too long, I waited months.\n"
 # The start of each format's file, as the program that wrote it begins it.
@@ -238,3 +239,27 @@ def test_two_files_of_one_source_name_are_both_named(tmp_path):
         discover([tmp_path / "a", tmp_path / "b"])
     assert str(clash.value) == (f"t1.txt: two input files have the same source name, {tmp_path / 'a' / 't1.txt'} "
                                 f"and {tmp_path / 'b' / 't1.txt'}; rename one")
+
+
+def test_what_is_no_regular_file_is_named_as_what_it_is(tmp_path):
+    (tmp_path / "broken.txt").symlink_to(tmp_path / "moved.txt")
+    os.mkfifo(tmp_path / "pipe.txt")  # reading it would wait for ever
+    with pytest.raises(ThemesError) as broken:
+        ingest([tmp_path / "broken.txt"])
+    assert str(broken.value).startswith(f"{tmp_path / 'broken.txt'}: a broken link (to {tmp_path / 'moved.txt'}); ")
+    with pytest.raises(ThemesError, match=r"^/dev/null: not a regular file \(a device, pipe or socket\); "):
+        ingest(["/dev/null"])
+    with pytest.raises(ThemesError, match=r"pipe\.txt: not a regular file "):
+        ingest([tmp_path / "pipe.txt"])
+    result = themes("speakers", "/dev/null")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_a_broken_link_in_a_folder_is_named_not_passed_over(tmp_path):
+    (tmp_path / "fg1.txt").write_text(GOOD)
+    (tmp_path / "fg2.txt").symlink_to(tmp_path / "elsewhere" / "fg2.txt")
+    (tmp_path / "loop.txt").symlink_to(tmp_path / "loop.txt")
+    with pytest.raises(ThemesError, match=r"^2 problems: .*fg2\.txt: a broken link .*loop\.txt: a broken link"):
+        ingest([tmp_path])
+    transcripts, problems = ingest([tmp_path], on_error="skip")
+    assert [t.source for t in transcripts] == ["fg1.txt"] and len(problems) == 2
