@@ -138,6 +138,9 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
         if _control_character(data[key]):
             raise ThemesError(f"{path}:{lines.get((key,), '?')} ({key}): the taxonomy's {key} has a control "
                               f"character ({_control_character(data[key])}); write it on one line")
+    if isinstance(data.get("codes"), dict):
+        raise ThemesError(f"{path}:{lines.get(('codes',), 1)} (codes): codes must be a list (each code an item: "
+                          "'- id: ...'), not a mapping")
     if not isinstance(data.get("codes"), list) or not data["codes"]:
         raise ThemesError(f"{path}:{lines.get(('codes',), 1)} (codes): the taxonomy has no codes")
 
@@ -179,6 +182,9 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
             raise ThemesError(f"{path}:{line} ({code_id}): codes nested too deeply (at most {MAX_DEPTH} levels of "
                               "groups above a code)")
         children_data = node.get("codes")
+        if isinstance(children_data, dict):
+            raise ThemesError(f"{path}:{lines.get(loc + ('codes',), line)} ({code_id}): 'codes' must be a list of child "
+                              "codes (each an item: '- id: ...'), not a mapping")
         if "codes" in node and (not isinstance(children_data, list) or not children_data):
             # `codes:` written but empty: the node is neither a clear leaf nor a group.
             raise ThemesError(f"{path}:{lines.get(loc + ('codes',), line)} ({code_id}): 'codes' must be a "

@@ -15,16 +15,23 @@ MAX_ALIASES = 100
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses alias explosions (billion laughs)."""
+    """SafeLoader that refuses alias explosions (billion laughs), and notes where each alias
+    is: the node it stands for keeps the line of its anchor."""
 
     alias_count = 0
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.alias_lines: dict[tuple[int, int], int] = {}  # (id of the parent node, position) -> line
 
     def compose_node(self, parent, index):  # type: ignore[override]
         if self.check_event(yaml.AliasEvent):
             self.alias_count += 1
+            mark = self.peek_event().start_mark
             if self.alias_count > MAX_ALIASES:
-                mark = self.peek_event().start_mark
                 raise yaml.YAMLError(f"line {mark.line + 1}: too many YAML aliases")
+            if parent is not None and index is not None:  # an item's position, or a value's key node
+                self.alias_lines[(id(parent), index if isinstance(index, int) else id(index))] = mark.line + 1
         return super().compose_node(parent, index)
 
 
@@ -58,13 +65,16 @@ def _text_of(node: yaml.ScalarNode, path: Path, key: str) -> None:
     node.value = value
 
 
-def _line_index(root: yaml.Node, path: Path) -> dict:
-    """Map key paths to 1-based lines. Aliases are not followed (each node is indexed once), and
-    a document whose aliases would expand past MAX_EXPANDED_NODES values, or refer to
-    themselves, is refused: loading it would exhaust memory."""
+def _line_index(root: yaml.Node, path: Path, alias_lines: dict | None = None) -> dict:
+    """Map key paths to 1-based lines. A document whose aliases would expand past
+    MAX_EXPANDED_NODES values, or refer to themselves, is refused: loading it would exhaust
+    memory. What an alias (``*a``) or a merge key (``<<: *a``) copies is indexed at the line
+    of the alias, where the copy is, once the size is known to be safe."""
     out: dict = {}
     sizes: dict[int, int] = {}
     active: set[int] = set()
+    alias_lines = alias_lines or {}
+    copies: list[tuple[yaml.Node, tuple, int]] = []  # (node copied, its path, line of the alias)
 
     def visit(node: yaml.Node, prefix: tuple, index: bool) -> int:
         key = id(node)
@@ -92,12 +102,19 @@ def _line_index(root: yaml.Node, path: Path) -> dict:
                 if index:
                     out.setdefault(child, line)
                 size += visit(value_node, child, index)
+                if name == "<<":  # merged: the keys it copies are this mapping's own
+                    merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                    copies.extend((mapping, prefix, line) for mapping in merged)
+                elif (id(node), id(key_node)) in alias_lines:
+                    copies.append((value_node, child, alias_lines[(id(node), id(key_node))]))
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 child = prefix + (i,)
                 if index:
-                    out.setdefault(child, item.start_mark.line + 1)
+                    out.setdefault(child, alias_lines.get((id(node), i), item.start_mark.line + 1))
                 size += visit(item, child, index)
+                if (id(node), i) in alias_lines:
+                    copies.append((item, child, alias_lines[(id(node), i)]))
         elif isinstance(node, yaml.ScalarNode):
             _text_of(node, path, ".".join(map(str, prefix)))
         active.discard(key)
@@ -106,7 +123,24 @@ def _line_index(root: yaml.Node, path: Path) -> dict:
             raise ThemesError(f"{path}: invalid YAML: aliases expand it past {MAX_EXPANDED_NODES:,} values")
         return size
 
+    def copy(node: yaml.Node, prefix: tuple, line: int) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                name = key_node.value if isinstance(key_node, yaml.ScalarNode) else f"<{key_node.id}>"
+                if name == "<<":
+                    for mapping in value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]:
+                        copy(mapping, prefix, line)
+                    continue
+                out.setdefault(prefix + (name,), line)
+                copy(value_node, prefix + (name,), line)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                out.setdefault(prefix + (i,), line)
+                copy(item, prefix + (i,), line)
+
     visit(root, (), True)
+    for node, prefix, line in copies:  # after the whole document's size was checked
+        copy(node, prefix, line)
     return out
 
 
@@ -127,7 +161,7 @@ def read_yaml(path: Path, typed: bool = True) -> tuple[Any, dict[tuple, int]]:
     try:
         loader = (_Loader if typed else _TextLoader)(text)
         node = loader.get_single_node()
-        lines = _line_index(node, path) if node is not None else {}
+        lines = _line_index(node, path, loader.alias_lines) if node is not None else {}
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark

@@ -239,3 +239,30 @@ CHIME_LABELS = {
 def test_chime_keeps_the_framework_sheets_labels_and_ids():
     taxonomy = load_taxonomy(TAXONOMY_DIR / "chime.yaml")
     assert {code.id: code.label for code in taxonomy.walk()} == CHIME_LABELS
+
+
+@pytest.mark.parametrize("body, message", [
+    # an anchored code repeated by an alias: the repeat's line, not the anchor's
+    ("id: t\nlabel: T\ncodes:\n  - &A\n    id: a\n    label: A\n  - *A\n", "t.yaml:7 (a): duplicate code id"),
+    # a group copied by a merge key: the line of the merge, not '?'
+    ("id: t\nlabel: T\ncodes:\n  - &G\n    id: g\n    label: G\n    codes:\n      - id: g.x\n        label: X\n"
+     "  - <<: *G\n    id: h\n", "t.yaml:10 (g.x): duplicate code id"),
+    ("id: t\nlabel: T\ncodes:\n  a:\n    label: A\n",
+     "t.yaml:3 (codes): codes must be a list (each code an item: '- id: ...'), not a mapping"),
+    ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n    codes:\n      b:\n        label: B\n",
+     "t.yaml:6 (a): 'codes' must be a list of child codes (each an item: '- id: ...'), not a mapping"),
+])
+def test_aliases_merge_keys_and_codes_written_as_a_mapping_are_named_where_they_are(tmp_path, body, message):
+    path = tmp_path / "t.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ThemesError) as err:
+        load_taxonomy(path)
+    assert str(err.value) == f"{tmp_path}/{message}"
+
+
+def test_a_merge_key_still_copies_a_codes_texts(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("id: t\nlabel: T\ncodes:\n  - &A\n    id: a\n    label: A\n    description: d\n"
+                    "  - <<: *A\n    id: b\n", encoding="utf-8")
+    taxonomy = load_taxonomy(path)
+    assert [(c.id, c.label, c.description) for c in taxonomy.walk()] == [("a", "A", "d"), ("b", "A", "d")]
