@@ -166,3 +166,33 @@ def test_rows_without_a_speaker_label_each_count_as_a_respondent_in_the_codebook
     assert speakers["barrier"] == 6 and speakers["group:new"] == 5
     labelled = {row[0]: row[header.index("speakers")] for row in codebook_rows(coded)[1:]}
     assert labelled["new:not being heard"] == 5  # User 1, User 2, Nurse 1; User 5, User 6
+
+
+def test_new_themes_sharing_a_name_take_the_latest_decisions_definition(tmp_path):
+    import json
+
+    from pipeline.decisions import Decision, append_decision
+
+    run = make_run(tmp_path, {})
+    document = json.loads((run / "clusters.json").read_text(encoding="utf-8"))
+    members = {c["cluster_id"]: tuple(c["members"]) for c in document["clusters"]}
+
+    def decide(cluster_id, name, definition, when):
+        append_decision(tmp_path / "decisions.jsonl", Decision(
+            cluster_key=f"{document['run']}:{cluster_id}", run=document["run"], cluster_id=cluster_id,
+            status="new", name=name, definition=definition, segment_ids=members[cluster_id], author="test",
+            timestamp=when))
+
+    def definition():
+        export(run, "codebook-csv", tmp_path / "codebook.csv")
+        return {row["code_id"]: row["definition"] for row in read_csv(tmp_path / "codebook.csv")}["new:fairness"]
+
+    decide(1, "Fairness", "first", "2025-03-03T10:00:00Z")
+    decide(3, "  fairness ", "second", "2025-03-03T11:00:00Z")
+    assert definition() == "second"  # the later decision, though on the higher cluster id
+    decide(1, "Fairness", "third", "2025-03-03T12:00:00Z")
+    assert definition() == "third"
+    decide(3, "fairness", "fourth", "2025-03-03T13:30:00+02:00")  # 11:30 UTC: earlier than the third
+    assert definition() == "third"
+    decide(3, "fairness", None, "2025-03-03T14:00:00Z")  # a later decision without a definition keeps it
+    assert definition() == "third"

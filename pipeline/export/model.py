@@ -15,10 +15,12 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 from ..artifacts import Segment, Transcript
 from ..config import Config, load_config, resolve_taxonomy_path
+from ..decisions import moment
 from ..errors import ThemesError
 from ..segment import normalise
 from ..taxonomy import Taxonomy, load_taxonomy
@@ -308,6 +310,7 @@ class _Builder:
         self.taxonomy_id = run.taxonomy.id if run.taxonomy else "none"
         self.codes: dict[str, ExportCode] = {}
         self.roots: list[str] = []
+        self._defined_at: dict[str, datetime] = {}  # new theme -> when its definition was given
         if run.taxonomy is not None:
             for index, root in enumerate(run.taxonomy.roots):
                 self._add_taxonomy_code(root, THEME_COLOURS[index % len(THEME_COLOURS)])
@@ -342,14 +345,16 @@ class _Builder:
         self.codes[code_id].codable = True
         return code_id
 
-    def new_code(self, name: str, definition: str) -> str:
+    def new_code(self, name: str, definition: str, when: datetime) -> str:
+        """The code of a new theme; clusters given the same name share it, with the definition
+        of the latest decision (by ``when`` it was made) that gives one."""
         key = f"new:{_slug(name)}"
         if key not in self.codes:
             parent = self.group(NEW_GROUP, "New themes", "Themes the analyst found that the taxonomy does not name.",
                                 NEW_COLOUR)
-            self._add(ExportCode(key, name, definition, parent, guid("new", _slug(name)), NEW_COLOUR, "new", True))
-        elif definition and not self.codes[key].definition:
-            self.codes[key].definition = definition
+            self._add(ExportCode(key, name, "", parent, guid("new", _slug(name)), NEW_COLOUR, "new", True))
+        if definition and (key not in self._defined_at or when > self._defined_at[key]):
+            self.codes[key].definition, self._defined_at[key] = definition, when
         return key
 
     def suggested_code(self, suggestion: dict) -> str:
@@ -367,7 +372,8 @@ class _Builder:
 
 def _decision_code(builder: _Builder, decision: dict) -> str:
     if decision["status"] == "new":
-        return builder.new_code(decision["name"].strip(), (decision.get("definition") or "").strip())
+        return builder.new_code(decision["name"].strip(), (decision.get("definition") or "").strip(),
+                                moment(decision["timestamp"]))
     return builder.taxonomy_code(decision["code_id"], (decision.get("name") or "").strip())
 
 
