@@ -139,8 +139,8 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
             raise ThemesError(f"{path}:{lines.get((key,), '?')} ({key}): the taxonomy's {key} has a control "
                               f"character ({_control_character(data[key])}); write it on one line")
     if isinstance(data.get("codes"), dict):
-        raise ThemesError(f"{path}:{lines.get(('codes',), 1)} (codes): codes must be a list (each code an item: "
-                          "'- id: ...'), not a mapping")
+        raise ThemesError(f"{path}:{lines.get(('codes',), 1)} (codes): the taxonomy has no codes in a list: they are "
+                          "written as a mapping; write each as an item of a list ('- id: ...')")
     if not isinstance(data.get("codes"), list) or not data["codes"]:
         raise ThemesError(f"{path}:{lines.get(('codes',), 1)} (codes): the taxonomy has no codes")
 
@@ -165,7 +165,7 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
         code_id = code_id.strip()
         label = node.get("label")
         if label is not None and not isinstance(label, str):
-            raise ThemesError(f"{path}:{line} ({code_id}): its label must be text, not {_kind(label)}")
+            raise ThemesError(f"{path}:{line} ({code_id}): code has no label ({_kind(label)} is not text)")
         if not label or not label.strip():
             raise ThemesError(f"{path}:{line} ({_shown(code_id)}): code has no label")
         for field, text in (("id", code_id), ("label", label.strip())):

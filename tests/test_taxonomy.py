@@ -41,7 +41,7 @@ def test_default_taxonomy_keeps_published_ids():
     ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n  - id: a.x\n    label: X\n",
      r"t.yaml:6 \(a.x\): its id extends 'a', a leaf at line 4, but it is not listed under it"),
     ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n    codes:\n      - x\n", r"t.yaml:7 \(a\): a code must be a mapping"),
-    ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: [A, B]\n", r"t.yaml:4 \(a\): its label must be text, not a list"),
+    ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: [A, B]\n", r"t.yaml:4 \(a\): code has no label \(a list is not text\)"),
     ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n    examples: {x: 1}\n", r"t.yaml:4 \(a.examples\): must be a list of strings"),
     ("id: t\ncodes:\n  - id: a\n    label: A\n", r"\(label\): missing taxonomy label"),
 ])
@@ -248,7 +248,8 @@ def test_chime_keeps_the_framework_sheets_labels_and_ids():
     ("id: t\nlabel: T\ncodes:\n  - &G\n    id: g\n    label: G\n    codes:\n      - id: g.x\n        label: X\n"
      "  - <<: *G\n    id: h\n", "t.yaml:10 (g.x): duplicate code id"),
     ("id: t\nlabel: T\ncodes:\n  a:\n    label: A\n",
-     "t.yaml:3 (codes): codes must be a list (each code an item: '- id: ...'), not a mapping"),
+     "t.yaml:3 (codes): the taxonomy has no codes in a list: they are written as a mapping; write each as an item "
+     "of a list ('- id: ...')"),
     ("id: t\nlabel: T\ncodes:\n  - id: a\n    label: A\n    codes:\n      b:\n        label: B\n",
      "t.yaml:6 (a): 'codes' must be a list of child codes (each an item: '- id: ...'), not a mapping"),
 ])
