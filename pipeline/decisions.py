@@ -64,6 +64,20 @@ class Decision:
     replaces: str | None = None
 
 
+BROKEN_TEXT = "holds a broken character (half of an emoji, or a byte that is not UTF-8 text); type or paste it again"
+
+
+def writable(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8. Half of an emoji (a lone surrogate, as a
+    cut-off paste can leave) or a byte that is not UTF-8 in a command's argument cannot: named
+    where it came from (``BROKEN_TEXT``), not a crash."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class _Event(BaseModel):
     """One line of the store, validated strictly: a hand edit that breaks it is named."""
 
@@ -88,15 +102,9 @@ class _Event(BaseModel):
     @field_validator("*")
     @classmethod
     def _writable_text(cls, value: object) -> object:
-        # Half of an emoji (a lone surrogate, as a cut-off paste can leave) or a byte that is
-        # not UTF-8 in a command's argument cannot be written to the store: named, not a crash.
         for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, str):
-                try:
-                    text.encode("utf-8")
-                except UnicodeEncodeError:
-                    raise ValueError("holds a broken character (half of an emoji, or a byte that "
-                                     "is not UTF-8 text); type or paste it again") from None
+            if isinstance(text, str) and not writable(text):
+                raise ValueError(BROKEN_TEXT)
         return value
 
     @field_validator("timestamp")

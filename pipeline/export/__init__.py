@@ -111,7 +111,7 @@ def analyst(author: str | None) -> str:
     $THEMES_AUTHOR or the login name, as for decisions. A name no file can hold (half of an
     emoji, a byte that is not UTF-8, a control character) is refused in one line naming where
     it came from, with ``themes decide``'s own check and words."""
-    from ..decisions import _Event
+    from ..decisions import BROKEN_TEXT, writable
     from ..review import default_author
     from .qdpx import NOT_XML
 
@@ -120,10 +120,8 @@ def analyst(author: str | None) -> str:
     else:
         name = default_author()
         where = "THEMES_AUTHOR" if os.environ.get("THEMES_AUTHOR", "").strip() else "the login name"
-    try:
-        _Event._writable_text(name)  # the store's check on a decision's author
-    except ValueError as err:
-        raise ThemesError(f"{where}: {err}") from None
+    if not writable(name):  # the store's check on a decision's author
+        raise ThemesError(f"{where}: {BROKEN_TEXT}")
     control = NOT_XML.search(name)
     if control:
         raise ThemesError(f"{where}: holds a control character (U+{ord(control.group()):04X}), which a project "
