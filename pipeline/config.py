@@ -328,6 +328,8 @@ def resolve_taxonomy_path(value: str) -> Path | None:
         return shipped[name]
     if Path(value).is_file():
         return Path(value)
+    if Path(value).is_dir():
+        raise ThemesError(f"taxonomy: '{value}' is a folder, not a codebook; name the file")
     raise ThemesError(f"taxonomy: '{value}' is not a shipped taxonomy ({', '.join(shipped)}) "
                       "and no file of that name exists")
 

@@ -363,3 +363,12 @@ def test_a_folder_given_as_a_codebook_is_said_to_be_a_folder(tmp_path):
     with pytest.raises(ThemesError) as err:
         load_taxonomy(tmp_path)
     assert str(err.value) == f"{tmp_path}: is a folder, not a codebook; name the file"
+
+
+def test_a_folder_named_on_the_command_line_is_said_to_be_a_folder(tmp_path):
+    from conftest import themes
+
+    for command in (("taxonomy", "check", tmp_path), ("run", "--taxonomy", tmp_path, "--out", tmp_path / "run")):
+        result = themes(*command)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert f"'{tmp_path}' is a folder, not a codebook; name the file" in result.stderr
