@@ -276,10 +276,10 @@ def render_tree(taxonomy: Taxonomy) -> str:
                 f"({described} with a description, {with_examples} with examples)")
     groups = [code for code in taxonomy.codes.values() if not code.is_leaf]
     if groups:
-        own = sum(1 for group in groups if group.description or group.examples)
+        own = sum(1 for group in groups if group.description or group.examples or group.keywords or group.aliases)
         counted = f"{len(groups)} group{'s' if len(groups) != 1 else ''}"
-        rows.append(f"{counted}, {own} with their own description or examples (they count in suggestions too)"
-                    if own else f"{counted}, none with a description or examples")
+        rows.append(f"{counted}, {own} with their own description, examples, keywords or aliases (they count in "
+                    "suggestions too)" if own else f"{counted}, none with a description, examples, keywords or aliases")
     if not described and not with_examples:
         rows.append("labels only: suggestions work; descriptions and examples make them better")
     return "\n".join(rows)

@@ -87,11 +87,12 @@ def test_tree_counts_the_groups_that_have_texts_of_their_own(tmp_path):
     path = tmp_path / "book.yaml"
     path.write_text("id: b\nlabel: B\ncodes:\n"
                     "  - {id: g1, label: G1, description: Talk about waiting, codes: [{id: g1.a, label: A}]}\n"
-                    "  - {id: g2, label: G2, codes: [{id: g2.b, label: B}]}\n", encoding="utf-8")
-    assert "2 groups, 1 with their own description or examples" in render_tree(load_taxonomy(path))
+                    "  - {id: g2, label: G2, codes: [{id: g2.b, label: B}]}\n"
+                    "  - {id: g3, label: G3, keywords: [queue], codes: [{id: g3.c, label: C}]}\n", encoding="utf-8")
+    assert "3 groups, 2 with their own description, examples, keywords or aliases" in render_tree(load_taxonomy(path))
     path.write_text("id: b\nlabel: B\ncodes:\n  - {id: g2, label: G2, codes: [{id: g2.b, label: B}]}\n",
                     encoding="utf-8")
-    assert "1 group, none with a description or examples" in render_tree(load_taxonomy(path))
+    assert "1 group, none with a description, examples, keywords or aliases" in render_tree(load_taxonomy(path))
 
 
 def test_check_command_prints_the_tree_and_refuses_bad_files(tmp_path):
