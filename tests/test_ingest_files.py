@@ -160,9 +160,11 @@ def test_files_in_one_encoding_are_read_as_before_and_nothing_is_said(tmp_path, 
 GREEK = "Συνεντευκτής: Πώς ήταν στο νοσοκομείο;\nΣυμμετέχων: Δύσκολα, πολύ δύσκολα.\n"
 RUSSIAN = "Интервьюер: Как прошло лечение?\nУчастник: Тяжело, но мне помогли.\n"
 QUOTED = "Interviewer: “How was it?” ‘Fine’ — “really fine” … “yes”\nP1: “No.”\n"
+CHINESE = "主持人：你好。我们开始吧。\n参与者：好的，谢谢。\n" * 3  # 开 is 00 5F: zeros in both lanes
 
 
-@pytest.mark.parametrize("text", [JAPANESE, GREEK, RUSSIAN, QUOTED], ids=["japanese", "greek", "russian", "quotes"])
+@pytest.mark.parametrize("text", [JAPANESE, GREEK, RUSSIAN, QUOTED, CHINESE],
+                         ids=["japanese", "greek", "russian", "quotes", "chinese"])
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
 def test_utf16_without_a_byte_order_mark_is_read_in_any_script(tmp_path, text, encoding):
     # Few zero bytes, or some in the other lane: not Latin text, and still not a binary file.
@@ -174,6 +176,8 @@ def test_utf8_with_zero_bytes_in_it_is_not_taken_for_utf16(tmp_path):
     raw[100] = raw[102] = 0  # two zeros in one lane, and the rest reads as UTF-8
     with pytest.raises(ThemesError, match="binary"):
         decode(bytes(raw), tmp_path / "nul.txt")
+    with pytest.raises(ThemesError, match="binary"):  # decodes as UTF-16, to noise: '整瑸\nȁ＃'
+        decode(b"text\n\0\x01\x02\x03\xff" * 100, tmp_path / "noise.txt")
 
 
 def test_bytes_windows_1252_does_not_explain_are_not_read_as_it(tmp_path):

@@ -121,8 +121,8 @@ def _utf16_without_bom(raw: bytes) -> str | None:
 
     Line breaks, spaces, digits and Latin letters have a zero byte in UTF-16, all in one lane:
     at odd offsets in little-endian (``"a"`` is ``61 00``), at even ones in big-endian. Text in
-    other scripts has few zeros, or some in the other lane too (``一`` is ``00 4E``), so the
-    zeros need only be mostly in one lane, where the bytes read in that order give text.
+    other scripts has few zeros, and some in the other lane too (``一`` is ``00 4E``), so the
+    zeros need only be more in one lane, where the bytes read in that order give text.
     Binary data rarely does (a lone surrogate, control characters). UTF-8 with a few zero
     bytes in it is not taken for UTF-16 (it is binary, as before): without them it reads as
     UTF-8, which real UTF-16 text with few zeros (Japanese, Greek) never does.
@@ -132,13 +132,21 @@ def _utf16_without_bom(raw: bytes) -> str | None:
         return None
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
     for encoding, zeros, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
-        if zeros >= 2 and zeros >= 4 * other:
+        if zeros >= 2 and zeros > other:
             break
     else:
         return None
     if zeros * 8 < len(sample) and _reads_as(sample.replace(b"\x00", b""), "utf-8"):
         return None
-    return encoding if _reads_as(sample, encoding) else None
+    if not _reads_as(sample, encoding):
+        return None
+    # A second opinion, the charset detector's, on whether that text is language or noise
+    # that happens to decode (b"text\n\0\1\2\3\xff" repeated reads '整瑸\nȁ＃', each a character).
+    from charset_normalizer import from_bytes
+
+    last = sample[-2:] if encoding == "utf-16-be" else sample[-2:][::-1]
+    whole = sample[:-2] if 0xD8 <= last[0] <= 0xDB else sample  # a pair of surrogates cut in two
+    return encoding if from_bytes(whole, cp_isolation=[encoding.replace("-", "_")]).best() else None
 
 
 def _reads_as(sample: bytes, encoding: str) -> bool:
