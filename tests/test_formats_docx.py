@@ -427,3 +427,46 @@ def test_a_wide_table_whose_header_names_speaker_and_text_is_a_transcript(tmp_pa
     assert [(turn.speaker, normalise(turn.text), turn.timestamp) for turn in transcript.turns] == [
         ("Interviewer", "How was the ward?", "00:00:01"), ("P1", "It was noisy at night.", "00:00:05"),
         ("Interviewer", "Why?", "00:00:09")]
+
+
+MC = ('xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+      'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" xmlns:v="urn:schemas-microsoft-com:vml"')
+
+
+def text_box(*paragraphs):
+    return "<w:txbxContent>" + "".join(f"<w:p>{run(text)}</w:p>" for text in paragraphs) + "</w:txbxContent>"
+
+
+def test_a_text_box_is_read_once_after_the_paragraph_it_is_anchored_in(tmp_path):
+    document = docx.Document()
+    document.add_paragraph("Interviewer: Hello.")
+    # As Word writes a box: a drawing, and the same box again as VML for older readers.
+    add_block(document, f"<w:p {MC}>{run('P1: Hi there.')}<w:r><mc:AlternateContent>"
+                        f"<mc:Choice Requires=\"wps\"><w:drawing><wps:txbx>{text_box('P2: I said it in a box.')}"
+                        f"</wps:txbx></w:drawing></mc:Choice><mc:Fallback><w:pict><v:shape><v:textbox>"
+                        f"{text_box('P2: I said it in a box.')}</v:textbox></v:shape></w:pict></mc:Fallback>"
+                        "</mc:AlternateContent></w:r></w:p>")
+    # VML alone, as older Word writes it
+    add_block(document, f"<w:p {MC}><w:r><w:pict><v:shape><v:textbox>{text_box('P3: And in another.', 'Two lines.')}"
+                        "</v:textbox></v:shape></w:pict></w:r></w:p>")
+    document.add_paragraph("Interviewer: Bye.")
+    assert turns(read(document, tmp_path)) == [
+        ("Interviewer", "Hello."), ("P1", "Hi there."), ("P2", "I said it in a box."),
+        ("P3", "And in another. Two lines."), ("Interviewer", "Bye.")]
+
+
+def test_a_table_inside_a_layout_tables_cell_is_read_as_a_transcript_table(tmp_path):
+    document = docx.Document()
+    cell = document.add_table(rows=1, cols=1).cell(0, 0)
+    cell.paragraphs[0].text = "Interview 5"
+    inner = cell.add_table(rows=0, cols=2)
+    for speaker, speech in [("Interviewer", "How was the ward?"), ("P1", "It was noisy at night."),
+                            ("Interviewer", "Why?"), ("P1", "Too many staff changes.")]:
+        row = inner.add_row().cells
+        row[0].text, row[1].text = speaker, speech
+    document.add_paragraph("Interviewer: Anything else?")
+    transcript = read(document, tmp_path)
+    assert transcript.metadata == ("Interview 5",)
+    assert turns(transcript) == [
+        ("Interviewer", "How was the ward?"), ("P1", "It was noisy at night."), ("Interviewer", "Why?"),
+        ("P1", "Too many staff changes."), ("Interviewer", "Anything else?")]

@@ -10,7 +10,8 @@ row; a row without a speaker continues the turn above. Other tables are read row
 The text is what Word shows with every tracked change accepted: insertions and moved-to text
 in, deletions and moved-from text out; a paragraph whose mark is deleted runs on into the next.
 Text in content controls, smart tags and custom XML, inside a paragraph, around whole
-paragraphs or around table rows and cells, is read too.
+paragraphs or around table rows and cells, is read too; so are text boxes, after the paragraph
+they are anchored in, and tables inside a layout table's cells (``_blocks``).
 
 ``Transcript.text`` is the document as plain text: paragraphs and table rows, one a line,
 joined with ``\\n`` (a row's cells joined with tabs, its speech cell last). Offsets index it.
@@ -19,6 +20,7 @@ joined with ``\\n`` (a row's cells joined with tabs, its speech cell last). Offs
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections import Counter
 from pathlib import Path
@@ -45,6 +47,10 @@ _RUN_HOLDERS = {_W + tag for tag in ("ins", "moveTo", "hyperlink", "fldSimple", 
                                      "customXml", "dir", "bdo")}
 # What holds whole paragraphs and tables, in the body or in a table cell.
 _BLOCK_HOLDERS = {_W + tag for tag in ("sdt", "sdtContent", "customXml")}
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+_TXBX = _W + "txbxContent"  # a text box's paragraphs
+# Where a text box is not read from: another box (it is read with that one) or deleted text.
+_NOT_READ = {_TXBX, _W + "del", _W + "moveFrom"}
 # A numbered heading of the topic guide opening a paragraph in bold; given to the plain-text
 # reader as the label it reads as a heading ("Q3" of "Q3.").
 _HEADING = re.compile(rf"(?P<heading>q[ \t]*\d{{1,3}}[a-z]?|{NUMBERED_HEADING.pattern})[.):：]?(?=\s|$)", re.IGNORECASE)
@@ -74,7 +80,7 @@ def parse_docx(raw: bytes, source: str, path: Path, sha256: str = "") -> Transcr
         rows.append((line, None, False))
         openings.append(_opening(line, bold))
 
-    for element in _inside(document.element.body, _BLOCK_HOLDERS):
+    for element in _blocks(document.element.body):
         if element.tag == _P:
             line, bold = _paragraph(element)
             if joined is not None:
@@ -112,6 +118,42 @@ def parse_docx(raw: bytes, source: str, path: Path, sha256: str = "") -> Transcr
     if not labels and looks_like_subtitles(text):  # Teams' older transcripts, saved as Word
         return parse_subtitles(text, source, path, sha256)
     return parse_lines(text, source, path, sha256, labels)
+
+
+def _blocks(container) -> Iterator:
+    """The paragraphs and tables of ``container`` (the body, a table cell, a text box) in
+    reading order, with what Word nests in them taken out: a text box's paragraphs follow the
+    paragraph it is anchored in, and a table holding tables (a layout table around a
+    transcript table, with a title above it in the same cell) gives its cells' paragraphs and
+    tables, row by row, instead of itself."""
+    for element in _inside(container, _BLOCK_HOLDERS):
+        if element.tag == _P:
+            yield element
+            for box in _text_boxes(element):
+                yield from _blocks(box)
+        elif element.tag == _TBL and any(inner is not element for inner in element.iter(_TBL)):
+            for row in element.iterchildren(_W + "tr"):
+                for cell in row.iterchildren(_W + "tc"):
+                    yield from _blocks(cell)
+        elif element.tag == _TBL:
+            yield element
+
+
+def _text_boxes(p) -> list:
+    """The text boxes anchored in a paragraph, each once: Word writes a box twice, as a drawing
+    (``mc:Choice``) and again as VML for older readers (``mc:Fallback``). A box inside a box is
+    read with the one around it; a box in deleted text is left out."""
+    boxes = []
+    for box in p.iter(_TXBX):
+        above = list(itertools.takewhile(lambda element: element is not p, box.iterancestors()))
+        if any(element.tag in _NOT_READ for element in above):
+            continue
+        fallback = next((element for element in above if element.tag == _MC + "Fallback"), None)
+        if fallback is not None and any(True for choice in fallback.getparent().iterchildren(_MC + "Choice")
+                                        for _ in choice.iter(_TXBX)):
+            continue
+        boxes.append(box)
+    return boxes
 
 
 def _inside(element, holders: set[str]) -> Iterator:
@@ -232,7 +274,7 @@ def _cells(row) -> list[str]:
         if tc in seen:
             continue
         seen.add(tc)
-        paragraphs = [child for child in _inside(tc, _BLOCK_HOLDERS) if child.tag == _P]
+        paragraphs = [child for child in _blocks(tc) if child.tag == _P]
         out.append("\n".join(_paragraph(p)[0] for p in paragraphs).strip())
     return out
 
