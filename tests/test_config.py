@@ -191,8 +191,8 @@ def test_unknown_taxonomy_names_the_key_and_the_shipped_ones(tmp_path):
                               "and no file of that name exists")
     with pytest.raises(ThemesError, match=r"^taxonomy: '.*missing.xlsx' is not a shipped taxonomy"):
         resolve_taxonomy_path(str(tmp_path / "missing.xlsx"))
-    with pytest.raises(ThemesError, match="no file of that name exists"):
-        resolve_taxonomy_path(str(tmp_path))  # a folder is not a codebook
+    with pytest.raises(ThemesError, match="is a folder, not a codebook; name the file"):
+        resolve_taxonomy_path(str(tmp_path))
 
 
 def test_an_existing_file_resolves_to_itself_even_when_bad(tmp_path):
