@@ -20,7 +20,8 @@ from importlib import resources
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment
+from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Suggestion
+from .mapping import MIN_SUPPORTERS
 from .taxonomy import Taxonomy
 
 # The page as a file: nothing may be fetched, and no script runs but the page's own, named by
@@ -159,6 +160,16 @@ def _asset(name: str) -> Markup:
     return Markup(text)
 
 
+def lone_first(closest: list[Suggestion], size: int, threshold: float) -> int | None:
+    """For a cluster with no suggestion: how many members the closest code is first for, when
+    that reaches the share ``threshold`` but is under ``MIN_SUPPORTERS`` (the reason the cluster
+    got none); None when the share is what fell short."""
+    if not closest or not size:
+        return None
+    count = round(closest[0].score * size)
+    return count if count / size >= threshold and count < MIN_SUPPORTERS else None
+
+
 def cluster_views(data: ReportData) -> list[dict]:
     by_id = {s.segment_id: s for s in data.segments}
     views = []
@@ -174,6 +185,8 @@ def cluster_views(data: ReportData) -> list[dict]:
             "members": members,
             "suggestions": suggestions,
             "closest": data.mapping.closest.get(cluster.cluster_id, []),
+            "lone_first": lone_first(data.mapping.closest.get(cluster.cluster_id, []), len(members),
+                                     data.mapping.threshold),
             "codes": [s.code_id for s in suggestions],
             "decision": data.decisions.get(cluster.cluster_id),
         })
@@ -247,7 +260,7 @@ def render_report(data: ReportData) -> str:
         threshold=data.mapping.threshold, orphaned=data.orphaned, outliers=outliers, max_size=max([v["size"] for v in views] or [1]),
         code_labels={leaf.id: leaf.label for leaf in data.taxonomy.leaves} if data.taxonomy else {},
         csp=Markup(page_csp(SCRIPT_AROUND.format(script))), data_json=script_json(page_data(data, views)),
-        style=_asset("report.css"), script=script, flags=data.flags,
+        style=_asset("report.css"), script=script, flags=data.flags, min_supporters=MIN_SUPPORTERS,
     )
 
 

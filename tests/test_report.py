@@ -121,6 +121,24 @@ def test_a_cluster_nothing_fits_shows_the_codes_that_came_closest(tmp_path, stor
     assert clusters[0]["closest"] == []
 
 
+def test_a_code_first_for_one_member_only_is_said_to_be_so(store):
+    """The closest code reaches the share (one of ten members at a threshold of 0.1) but one
+    member cannot speak for the cluster (mapping.MIN_SUPPORTERS): that is the reason given."""
+    leaves = shipped_taxonomy().leaves
+    card = card_of(small_report([(4, 0.1), (1, 0.1)], threshold=0.1, closest=True), 0)
+    assert ("Nothing in the taxonomy fits: the closest code is the first suggestion of only one member, "
+            "and one member cannot speak for the cluster (a cluster's code must be the first suggestion of "
+            "at least 2 of its members).") in card
+    assert "fewer than 10 %" not in card
+    assert (f"Closest codes, each the first suggestion of only one member: {leaves[4].label} "
+            f'<span class="code-id">{leaves[4].id}</span> (first for 1 of 10 members, 0.10') in card
+    # Below the share, the share is the reason, whatever the count.
+    card = card_of(small_report([(4, 0.1)], threshold=0.2, closest=True), 0)
+    assert "no code is the first suggestion for at least 20 % of its members" in card
+    assert "Closest codes, each the first suggestion for fewer than 20 % of its members" in card
+    assert "cannot speak" not in card
+
+
 def test_orphaned_decisions_are_listed(tmp_path, store):
     run = write_review_run(tmp_path / "run", GROUPS, texts())
     decide(run, store, 2, "rejected", memo="noise")
@@ -175,9 +193,10 @@ def shipped_taxonomy():
     return load_taxonomy(resolve_taxonomy_path("nakanishi2021"))
 
 
-def small_report(suggestions, threshold=0.2, texts_=None, orphaned=(), decisions=None):
+def small_report(suggestions, threshold=0.2, texts_=None, orphaned=(), decisions=None, closest=False):
     """A report rendered straight from artifacts: cluster 0 holds segments 0-9 of ``texts_``,
-    with ``suggestions`` [(leaf index, score)]; segment 10 is unclustered, 11 a facilitator's."""
+    with ``suggestions`` [(leaf index, score)]; segment 10 is unclustered, 11 a facilitator's.
+    ``closest``: the suggestions are the codes that came closest, and the cluster has none."""
     from pipeline.artifacts import Cluster, Clustering, Mapping, Segment, Suggestion
     from pipeline.report import ReportData, render_report
 
@@ -191,7 +210,8 @@ def small_report(suggestions, threshold=0.2, texts_=None, orphaned=(), decisions
     listed = [Suggestion(tax.leaves[k].id, score, tax.leaves[k].label,
                          rationale=f"first suggestion for {round(score * 10)} of 10 members; why") for k, score in suggestions]
     return render_report(ReportData(title="t", segments=segments, clustering=clustering,
-                                    mapping=Mapping(tax.id, {0: listed}, {}, threshold), taxonomy=tax,
+                                    mapping=Mapping(tax.id, {0: [] if closest else listed}, {}, threshold,
+                                                    closest={0: listed} if closest else {}), taxonomy=tax,
                                     run="t-0", orphaned=list(orphaned), decisions=decisions or {}))
 
 
