@@ -470,3 +470,31 @@ def test_a_table_inside_a_layout_tables_cell_is_read_as_a_transcript_table(tmp_p
     assert turns(transcript) == [
         ("Interviewer", "How was the ward?"), ("P1", "It was noisy at night."), ("Interviewer", "Why?"),
         ("P1", "Too many staff changes."), ("Interviewer", "Anything else?")]
+
+
+def test_a_transcript_table_with_a_table_pasted_into_a_speech_cell_stays_a_transcript_table(tmp_path):
+    document = docx.Document()
+    document.add_paragraph("Interview 3")
+    table = document.add_table(rows=0, cols=2)
+    for speaker, speech in [("Speaker", "Text"), ("Interviewer", "How was the clinic?"),
+                            ("P1", "Slow. Here are my scores:"), ("Interviewer", "Thanks.")]:
+        row = table.add_row().cells
+        row[0].text, row[1].text = speaker, speech
+    scores = table.cell(2, 1).add_table(rows=2, cols=2)
+    for row, values in zip(scores.rows, [("Week", "Score"), ("1", "5")]):
+        row.cells[0].text, row.cells[1].text = values
+    transcript = read(document, tmp_path)
+    assert turns(transcript) == [("Interviewer", "How was the clinic?"), ("P1", "Slow. Here are my scores:"),
+                                 ("Interviewer", "Thanks.")]
+    assert transcript.metadata == ("Interview 3", "Speaker\tText")
+
+
+def test_a_layout_table_whose_own_cells_look_like_one_row_of_a_transcript_stays_a_layout_table(tmp_path):
+    document = docx.Document()
+    layout = document.add_table(rows=2, cols=2)
+    layout.cell(0, 0).text, layout.cell(0, 1).text = "Interview 5", "Recorded on the ward, 3 May 2024"
+    inner = layout.cell(1, 1).add_table(rows=0, cols=2)
+    for speaker, speech in [("Interviewer", "How was the ward?"), ("P1", "It was noisy at night.")]:
+        row = inner.add_row().cells
+        row[0].text, row[1].text = speaker, speech
+    assert turns(read(document, tmp_path)) == [("Interviewer", "How was the ward?"), ("P1", "It was noisy at night.")]

@@ -125,18 +125,45 @@ def _blocks(container) -> Iterator:
     reading order, with what Word nests in them taken out: a text box's paragraphs follow the
     paragraph it is anchored in, and a table holding tables (a layout table around a
     transcript table, with a title above it in the same cell) gives its cells' paragraphs and
-    tables, row by row, instead of itself."""
+    tables, row by row, instead of itself. A table that is a transcript table by its own cells
+    (``Speaker | Text``, a small table pasted into one speech cell) stays one."""
     for element in _inside(container, _BLOCK_HOLDERS):
         if element.tag == _P:
             yield element
             for box in _text_boxes(element):
                 yield from _blocks(box)
-        elif element.tag == _TBL and any(inner is not element for inner in element.iter(_TBL)):
+        elif element.tag == _TBL and _holds_tables(element) and not _turns_in(_grid(element)):
             for row in element.iterchildren(_W + "tr"):
                 for cell in row.iterchildren(_W + "tc"):
                     yield from _blocks(cell)
         elif element.tag == _TBL:
             yield element
+
+
+def _holds_tables(table) -> bool:
+    return any(inner is not table for inner in table.iter(_TBL))
+
+
+def _grid(table) -> list[list[str]]:
+    """The text of a table's own cells, row by row, as ``_cells`` reads them (tables inside
+    left out); read from the XML, for a table met before python-docx wraps it."""
+    return [[_cell_text(tc) for tc in row.iterchildren(_W + "tc")] for row in table.iterchildren(_W + "tr")]
+
+
+def _turns_in(grid: list[list[str]]) -> bool:
+    """Whether a table's own cells make a transcript table of two turns or more (a layout
+    table's cells, its tables left out, may look like one row of a transcript: a title beside
+    a date over the cell holding the transcript)."""
+    titles, layout = _transcript_layout(grid)
+    if layout is None:
+        return False
+    speaker_col, _, text_col, header = layout
+    return sum(1 for cells in grid[titles + header:]
+               if len(cells) > max(speaker_col, text_col) and cells[speaker_col].strip() and cells[text_col].strip()) > 1
+
+
+def _cell_text(tc) -> str:
+    return "\n".join(_paragraph(p)[0] for p in _blocks(tc) if p.tag == _P).strip()
 
 
 def _text_boxes(p) -> list:
@@ -274,8 +301,7 @@ def _cells(row) -> list[str]:
         if tc in seen:
             continue
         seen.add(tc)
-        paragraphs = [child for child in _blocks(tc) if child.tag == _P]
-        out.append("\n".join(_paragraph(p)[0] for p in paragraphs).strip())
+        out.append(_cell_text(tc))
     return out
 
 
@@ -287,9 +313,7 @@ def _heading(line: str) -> Label | None:
 def _table_rows(table) -> list[tuple[str, Label | None]]:
     """One (line, label) per row; a transcript table's speech cell goes last in the line."""
     grid = [_cells(row) for row in table.rows]
-    # A title over the table ("Interview 3 – Acute ward"): rows holding one value across (a merged cell).
-    titles = next((index for index, cells in enumerate(grid) if len(set(cells)) > 1), len(grid))
-    layout = _layout(grid[titles:])
+    titles, layout = _transcript_layout(grid)
     out: list[tuple[str, Label | None]] = []
     if layout is None:
         for cells in grid:
@@ -324,6 +348,13 @@ def _table_rows(table) -> list[tuple[str, Label | None]]:
         out.append((line, Label(speaker, speech, normalise_time(time) if time else "", certain=True)
                     if speaker else None))
     return out
+
+
+def _transcript_layout(grid: list[list[str]]) -> tuple[int, tuple[int, int | None, int, bool] | None]:
+    """(the number of title rows at the top, ``_layout`` of the rows below them)."""
+    # A title over the table ("Interview 3 – Acute ward"): rows holding one value across (a merged cell).
+    titles = next((index for index, cells in enumerate(grid) if len(set(cells)) > 1), len(grid))
+    return titles, _layout(grid[titles:])
 
 
 _CELL_TIME = re.compile(rf"[\[(]?({TIME})[\])]?")
