@@ -257,7 +257,8 @@ def render_report(data: ReportData) -> str:
         all_roles=sorted({s.role for v in views for s in v["members"]}),
         all_sources=sorted({s.source for s in data.segments}),
         notes=data.notes + data.clustering.notes, manifest=data.manifest,
-        threshold=data.mapping.threshold, orphaned=data.orphaned, outliers=outliers, max_size=max([v["size"] for v in views] or [1]),
+        threshold=data.mapping.threshold, orphaned=data.orphaned, outliers=outliers,
+        max_size=max([v["size"] for v in views] + [unclustered, 1]),  # one scale for every bar, unclustered too
         code_labels={leaf.id: leaf.label for leaf in data.taxonomy.leaves} if data.taxonomy else {},
         csp=Markup(page_csp(SCRIPT_AROUND.format(script))), data_json=script_json(page_data(data, views)),
         style=_asset("report.css"), script=script, flags=data.flags, min_supporters=MIN_SUPPORTERS,

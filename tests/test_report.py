@@ -241,6 +241,25 @@ def test_overview_and_coverage_speak_plainly(tmp_path, store):
     assert "score ≥" not in coverage and "first suggestion for at least 20 % of the cluster's members" in coverage
 
 
+def test_cluster_sizes_draw_every_bar_on_one_scale(store):
+    """The unclustered bar is drawn to the same scale as the clusters' bars: 8 unclustered
+    segments beside clusters of 4 and 2 are the longest bar, not 8/14 of the full width."""
+    from pipeline.artifacts import Cluster, Clustering, Mapping, Segment
+    from pipeline.report import ReportData, render_report
+
+    segments = [Segment(f"m.txt#{i}.1", "m.txt", i, "User 1", "user", f"Segment {i}.", 0, 11) for i in range(14)]
+    ids = [s.segment_id for s in segments]
+    clustering = Clustering([Cluster(0, tuple(ids[:4]), ("a",), tuple(ids[:3]), "a"),
+                             Cluster(1, tuple(ids[4:6]), ("b",), tuple(ids[4:6]), "b")],
+                            {sid: 0 if i < 4 else 1 if i < 6 else -1 for i, sid in enumerate(ids)})
+    html = render_report(ReportData(title="t", segments=segments, clustering=clustering,
+                                    mapping=Mapping("", {0: [], 1: []}, {}, 1.0), taxonomy=None, run="t-0"))
+    sizes = html.split('<div class="sizes">', 1)[1].split("</div>", 1)[0]
+    bars = re.findall(r'<span class="bar"><span style="width: ([\d.]+)%"></span></span>\s*<span class="size-n">(\d+)</span>',
+                      sizes)
+    assert bars == [("50.0", "4"), ("25.0", "2"), ("100.0", "8")]
+
+
 def test_a_carried_decision_says_so_in_words(tmp_path, store):
     run = write_review_run(tmp_path / "run", GROUPS, texts())
     decide(run, store, 0, "accepted")
