@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import regex
 
-from .artifacts import Segment
+from .artifacts import Clustering, Segment
 from .errors import ThemesError
 from .formats.turns import DESCRIPTION, ID, ROLE
 
@@ -130,14 +131,17 @@ def pseudonymise(segments: list[Segment], key: PseudonymKey) -> list[Segment]:
     # A row without a speaker (a survey answer) names no one: it stays without one, apart from the others.
     codes = {s.speaker: key.code(s.speaker, s.role, taken) if s.speaker.strip() else "" for s in segments}
     named = sorted((label for label in codes if label.strip()), key=len, reverse=True)
-    # Whole words (``regex``: a vowel sign after a name is part of a longer word, not its end).
-    labels = regex.compile("|".join(rf"(?<!\w){re.escape(label)}(?!\w)" for label in named)) if named else None
+    # Whole words (``regex``: a vowel sign after a name is part of a longer word, not its end),
+    # however spaced (a label's spacing is evened out, a note's is as typed).
+    spelled = {label: _spaced(label) for label in named}
+    labels = regex.compile("|".join(rf"(?<!\w){spelled[label]}(?!\w)" for label in named)) if named else None
+    by_words = {" ".join(label.split()): label for label in named}
 
     def annotations(segment: Segment) -> tuple[str, ...]:
         kept = (a for a in segment.annotations if not a.startswith(DESCRIPTION))
         # Notes, not a table's values (id=..., role=...), name speakers.
-        return tuple(labels.sub(lambda m: codes[m.group(0)], a) if labels and not a.startswith(FIELDS) else a
-                     for a in kept)
+        return tuple(labels.sub(lambda m: codes[by_words[" ".join(m.group(0).split())]], a)
+                     if labels and not a.startswith(FIELDS) else a for a in kept)
 
     return [replace(s, speaker=codes[s.speaker], annotations=annotations(s))
             for s in segments]
@@ -147,8 +151,12 @@ def pseudonymise(segments: list[Segment], key: PseudonymKey) -> list[Segment]:
 PATTERNS = {
     "email": re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b"),
     "url": re.compile(r"\b(?:https?://|www\.)[^\s<>\"']{2,200}", re.IGNORECASE),
-    "phone": re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(?0\d{1,4}\)?[\s.-]?)\d{3,4}[\s.-]?\d{3,4}(?!\w)"),
-    "postcode": re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"),
+    # A national number (07700 900123, (020) 7946 0958) or an international one, with or
+    # without the trunk zero (+44 7700 900123, +447700900123, +44 (0)20 7946 0958).
+    "phone": re.compile(r"(?<![\w+])(?:(?:\+\d{1,3}[\s.-]?)?\(?0\d{1,4}\)?|\+\d{1,3}[\s.-]?(?:\(0\)[\s.-]?)?\d{1,4})"
+                        r"[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?!\w)"),
+    # In any case: speech recognition writes "sw1a 1aa".
+    "postcode": re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b", re.IGNORECASE),
 }
 
 
@@ -183,18 +191,26 @@ def load_names(path: Path | None) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
+def _spaced(name: str) -> str:
+    """A pattern for ``name`` with any spacing between its words ("José Álvarez" written with
+    Word's no-break space, or over two spaces)."""
+    return r"\s+".join(regex.escape(word) for word in name.split())
+
+
 def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
     """Flag segments that may identify someone: e-mail addresses, URLs, phone numbers,
-    postcodes, and any of ``names`` (whole words, any case)."""
+    postcodes, and any of ``names`` (whole words, any case, any spacing, an accent typed as
+    one character or as a letter and a combining mark)."""
     name_pattern = None
+    names = {unicodedata.normalize("NFC", n) for n in names if n.split()}
     if names:
-        alternatives = "|".join(sorted((re.escape(n) for n in set(names)), key=len, reverse=True))
+        alternatives = "|".join(sorted((_spaced(n) for n in names), key=len, reverse=True))
         name_pattern = regex.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", regex.IGNORECASE)
     findings = []
     for segment in segments:
         # The speech, and the transcriber's notes kept beside it ("[John's brother]").
         notes = [a for a in segment.annotations if not a.startswith((DESCRIPTION, *FIELDS))]
-        for text in (segment.text, *notes):
+        for text in (unicodedata.normalize("NFC", t) for t in (segment.text, *notes)):
             for kind, pattern in PATTERNS.items() if _may_hold_identifier(text) else ():
                 for match in pattern.finditer(text):
                     findings.append(Finding(segment.segment_id, kind, match.group(0)))
@@ -204,9 +220,29 @@ def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
     return findings
 
 
-def privacy_flags(segments: list[Segment], names: list[str] = ()) -> dict[str, list[str]]:
+def privacy_flags(findings: list[Finding]) -> dict[str, list[str]]:
     """segment_id -> the kinds of identifier found in it (sorted, no repeats)."""
     flags: dict[str, set[str]] = {}
-    for finding in scan(segments, names):
+    for finding in findings:
         flags.setdefault(finding.segment_id, set()).add(finding.kind)
     return {segment_id: sorted(kinds) for segment_id, kinds in flags.items()}
+
+
+def without_identifiers(clustering: Clustering, findings: list[Finding]) -> tuple[Clustering, int]:
+    """-> (the clustering with every keyword that holds a word of a flagged identifier left
+    out, and its label made again from the rest; how many keywords were left out). Keywords
+    are counted from the speech, so "john.smith@example.org" or a listed name became one
+    ("johnsmithexampleorg", "josé álvarez") in the cluster's label, which the flags on the
+    segments did not cover."""
+    from .cluster import topic_text
+
+    words = {word.lower() for finding in findings for word in topic_text([finding.match])[0].split()}
+    if not words:
+        return clustering, 0
+    left_out, clusters = 0, []
+    for cluster in clustering.clusters:
+        kept = tuple(k for k in cluster.keywords if not words & set(k.lower().split()))
+        left_out += len(cluster.keywords) - len(kept)
+        clusters.append(cluster if len(kept) == len(cluster.keywords) else
+                        replace(cluster, keywords=kept, label=" / ".join(kept[:3])))
+    return replace(clustering, clusters=clusters), left_out

@@ -22,7 +22,7 @@ from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Source, Sugges
 from .config import Config, dump_config, resolve_taxonomy_path
 from .embed import Embedder, embed, make_embedder
 from .errors import ThemesError
-from .privacy import PseudonymKey, load_names, privacy_flags, pseudonymise
+from .privacy import Finding, PseudonymKey, load_names, privacy_flags, pseudonymise, scan, without_identifiers
 from .runfolder import within
 from .taxonomy import Taxonomy, load_taxonomy
 from .words import plural
@@ -168,7 +168,8 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         with PseudonymKey.held(Path(config.privacy.key_path)) as key:
             segments = pseudonymise(segments, key)
             key.save()
-    flags = scan_flags(segments, config)
+    findings = scan_findings(segments, config)
+    flags = privacy_flags(findings)
     if flags:
         notes.append(f"{len(flags)} segment(s) may identify someone (e-mail, phone, postcode, URL or a listed "
                      "name): see the privacy_flags column of segments.csv, and redact before sharing")
@@ -213,6 +214,10 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         cluster = functools.partial(cluster, embedder=embedder)
     clustering = stage("cluster", Clustering, clustered_inputs, {"clustering": config.clustering},
                        cluster, segments, embeddings, config.clustering).value
+    clustering, left_out = without_identifiers(clustering, findings)
+    if left_out:
+        notes.append(f"{plural(left_out, 'keyword')} left out of the clusters' keywords and labels: "
+                     "each held a word of an identifier the privacy scan flagged")
     progress.done("cluster", f"{plural(len(clustering.clusters), 'cluster')}{tag('cluster')}")
     for note in clustering.notes:  # why there are no clusters, or which size `auto` chose
         progress.note(note)
@@ -257,10 +262,9 @@ def _suggestions_json(suggestions) -> str:
                      for s in suggestions]) if suggestions else "[]"
 
 
-def scan_flags(segments: list[Segment], config: Config) -> dict[str, list[str]]:
+def scan_findings(segments: list[Segment], config: Config) -> list[Finding]:
     """The privacy scan of the segments, with the configured list of names."""
-    names = load_names(Path(config.privacy.names_file) if config.privacy.names_file else None)
-    return privacy_flags(segments, names)
+    return scan(segments, load_names(Path(config.privacy.names_file) if config.privacy.names_file else None))
 
 
 def segments_csv(outputs: RunOutputs) -> str:
@@ -381,7 +385,7 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
     try:
         run_manifest = manifest(outputs)
         if outputs.flags is None:
-            outputs.flags = scan_flags(outputs.segments, outputs.config)
+            outputs.flags = privacy_flags(scan_findings(outputs.segments, outputs.config))
         put("segments.csv", segments_csv(outputs))
         document = clusters_document(outputs)
         # Each cluster's `decision` from the store (own or carried by shared segments); the

@@ -75,6 +75,14 @@ def test_a_speakers_label_inside_a_note_becomes_the_pseudonym_and_notes_are_scan
     assert [(f.kind, f.match) for f in found] == [("name", "John Smith")]  # a row id is not a phone number
 
 
+def test_a_speakers_label_in_a_note_is_replaced_however_it_is_spaced(tmp_path):
+    from dataclasses import replace
+
+    noted = replace(seg(1, "Jane Doe", "user"), annotations=("[Jane\u00a0Doe laughs]", "[Jane  Doe left]"))
+    out = pseudonymise([noted], PseudonymKey(tmp_path / "key.json"))
+    assert out[0].annotations == ("[U1 laughs]", "[U1 left]")
+
+
 def test_names_in_scripts_with_vowel_signs_are_whole_words(tmp_path):
     """A vowel sign after a name (a combining mark) makes a longer word, not the name's end."""
     from dataclasses import replace
@@ -107,6 +115,41 @@ def test_scan_flags_identifying_details(tmp_path):
     kinds = {(f.segment_id, f.kind) for f in scan(segments, load_names(names))}
     assert kinds == {("a.txt#1.1", "email"), ("a.txt#1.1", "phone"), ("a.txt#2.1", "postcode"),
                      ("a.txt#2.1", "url"), ("a.txt#3.1", "name"), ("a.txt#5.1", "url")}
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("call +44 7700 900123 any time", "phone"), ("call +447700900123", "phone"),
+    ("ring +44 20 7946 0958", "phone"), ("ring +44 (0)20 7946 0958", "phone"), ("ring (020) 7946 0958", "phone"),
+    ("I moved to sw1a 1aa last year", "postcode"), ("near m1 1ae", "postcode"),
+])
+def test_scan_finds_numbers_written_internationally_and_postcodes_in_any_case(text, kind):
+    assert [f.kind for f in scan([seg(1, "U", "user", text)])] == [kind]
+
+
+def test_scan_finds_a_name_however_its_accents_and_spaces_were_typed():
+    import unicodedata
+
+    typed = [unicodedata.normalize("NFD", "José Álvarez came"), "Jos\u00e9\u00a0\u00c1lvarez came", "josé  álvarez came"]
+    for names in (["José Álvarez"], [unicodedata.normalize("NFD", "José Álvarez")]):
+        found = scan([seg(i, "U", "user", text) for i, text in enumerate(typed)], names)
+        assert sorted(f.segment_id for f in found) == ["a.txt#0.1", "a.txt#1.1", "a.txt#2.1"]
+
+
+def test_keywords_holding_a_flagged_identifier_leave_the_clusters_labels():
+    from pipeline.artifacts import Cluster, Clustering
+    from pipeline.privacy import without_identifiers
+
+    segments = [seg(1, "U", "user", "Email john.smith@example.org about SW1A 1AA"), seg(2, "U", "user", "José Álvarez rang")]
+    findings = scan(segments, ["José Álvarez"])
+    clustering = Clustering(clusters=[
+        Cluster(0, ("a.txt#1.1", "a.txt#2.1"), ("email johnsmithexampleorg", "forms", "sw1a", "josé álvarez", "ring"),
+                (), "email johnsmithexampleorg / forms / sw1a"),
+        Cluster(1, ("a.txt#3.1",), ("ward", "beds"), (), "ward / beds")], assignments={})
+    cleaned, left_out = without_identifiers(clustering, findings)
+    assert left_out == 3
+    assert cleaned.clusters[0].keywords == ("forms", "ring") and cleaned.clusters[0].label == "forms / ring"
+    assert cleaned.clusters[1] is clustering.clusters[1]
+    assert without_identifiers(clustering, []) == (clustering, 0)
 
 
 def test_scan_command(tmp_path):
