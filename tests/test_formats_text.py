@@ -68,6 +68,19 @@ def test_not_labels(line):
     assert label is None or (not label.certain and any(w[0].islower() for w in label.speaker.split()))
 
 
+def test_a_redaction_placeholder_in_lower_case_starting_a_line_stays_speech():
+    # "[support worker]" and "[doctor]" stand for names taken out; they were made speakers.
+    text = ("Interviewer: How was the week?\nP1: It was hard. I rang the crisis line on Monday.\n"
+            "[support worker] came round on Tuesday and we talked it through.\n"
+            "[doctor] said I could go back on the old dose.\n**nurse:** was kind too.\nInterviewer: And then?\n")
+    assert turns(text) == [
+        ("Interviewer", "How was the week?", ""),
+        ("P1", "It was hard. I rang the crisis line on Monday. [support worker] came round on Tuesday and we "
+               "talked it through. [doctor] said I could go back on the old dose. **nurse:** was kind too.", ""),
+        ("Interviewer", "And then?", "")]
+    assert parse_label("[support worker] came round") is None and parse_label("[doctor] said so") is None
+
+
 def test_colon_sentence_stays_in_the_turn():
     assert turns("User 1: I told them this:\nI said: no more pills.\nthe rule is: wait\nNurse 1: Right.\n") == [
         ("User 1", "I told them this: I said: no more pills. the rule is: wait", ""), ("Nurse 1", "Right.", "")]

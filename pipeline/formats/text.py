@@ -221,9 +221,11 @@ def parse_label(line: str) -> Label | None:
         speaker = _speaker_label(match.group("label"))
         if not plausible_label(speaker):
             continue
-        # In brackets or bold, a name ("[Jane]") or a role ("[Service user 2]", "**Peer support
-        # worker:**"); not a transcriber's note ("[inaudible]", "[laughs]").
-        if pattern is not _COLON and (not (capitalised(speaker) or _names_role(split_description(speaker)[0]))
+        # In brackets or bold, a name ("[Jane]") or a role starting with a capital ("[Service user
+        # 2]", "**Peer support worker:**"); not a transcriber's note ("[inaudible]", "[laughs]"),
+        # nor a redaction placeholder starting a line of speech ("[support worker] came round").
+        if pattern is not _COLON and (not (capitalised(speaker) or speaker[:1].isupper()
+                                           and _names_role(split_description(speaker)[0]))
                                       or speaker.lower() in NOISE_WORDS or is_note(speaker)
                                       or speaker.lower().split()[0] in NOISE_WORDS
                                       or speaker.isdigit() or re.fullmatch(TIME, speaker)):
