@@ -464,8 +464,18 @@ def _fit_topics(model_for, docs: list[str], vectors: np.ndarray, config: Cluster
     topics = join_nearest(topics, vectors, config.outlier_threshold, members=sample)
     model.update_topics(docs, topics=topics.tolist(), vectorizer_model=model.vectorizer_model,
                         ctfidf_model=model.ctfidf_model, top_n_words=model.top_n_words)
+    others = np.ones(n, dtype=bool)
+    others[sample] = False
+    joined, rest = int((topics[others] != UNCLUSTERED).sum()), n - size
+    if joined == rest:
+        outcome = f"the other {rest} joined the nearest cluster"
+    elif not joined:
+        outcome = f"none of the other {rest} was similar enough to a cluster to join it (clustering.outlier_threshold)"
+    else:
+        outcome = (f"{joined} of the other {rest} joined the nearest cluster; {rest - joined} stay unclustered "
+                   "(not similar enough to any cluster: clustering.outlier_threshold)")
     notes.append(f"{n} segments to cluster: clusters were found on a random sample of {size} "
-                 f"(clustering.sample_above); the other {n - size} joined the nearest cluster")
+                 f"(clustering.sample_above); {outcome}")
     return topics.tolist(), model
 
 

@@ -158,6 +158,25 @@ def test_fitting_on_a_sample_assigns_the_rest(fake_embedder):
     assert sum(len(c.segment_ids) for c in result.clusters) > 100  # segments outside the sample joined
 
 
+def test_the_sample_note_counts_the_segments_that_stay_unclustered(fake_embedder):
+    """Segments outside the sample that are like no cluster stay unclustered, and the note
+    says how many, rather than that every other segment joined a cluster."""
+    segments = make_segments(per_topic=50)
+    vectors = fake_embedder.encode([s.text for s in segments])
+    # The fake embedder's vectors have no negative part: these point away from every cluster.
+    odd = -np.abs(np.random.default_rng(1).normal(size=(4, 64))).astype(np.float32)
+    segments += [Segment(f"odd#{i}.1", "odd.txt", i, "User 1", "user", f"odd {i}", 0, 5) for i in range(4)]
+    vectors = np.vstack([vectors, odd / np.linalg.norm(odd, axis=1, keepdims=True)])
+    config = ClusteringConfig(min_cluster_size=5, selection_method="eom", sample_above=100)
+    result = cluster(segments, vectors, config)
+    sample = set(np.random.default_rng(config.random_state).choice(len(segments), size=100, replace=False).tolist())
+    stay = sum(result.assignments[s.segment_id] == UNCLUSTERED for i, s in enumerate(segments) if i not in sample)
+    assert stay >= 1
+    (note,) = [note for note in result.notes if "random sample of 100" in note]
+    assert note.endswith(f"; {54 - stay} of the other 54 joined the nearest cluster; {stay} stay unclustered "
+                         "(not similar enough to any cluster: clustering.outlier_threshold)"), note
+
+
 def test_keyword_scores_are_read_as_bertopic_reads_them():
     from scipy import sparse
 
