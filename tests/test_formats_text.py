@@ -30,12 +30,16 @@ def turns(text):
     ("Speaker 1  0:03\nHello everyone.\nSecond line.\n\nSpeaker 2  0:15\nHi.\n",
      [("Speaker 1", "Hello everyone. Second line.", "00:00:03"), ("Speaker 2", "Hi.", "00:00:15")]),
     ("利用者1：今日は雨です。\n看護師：そうですね。\n", [("利用者1", "今日は雨です。", ""), ("看護師", "そうですね。", "")]),
-    # Roles in brackets or bold (their words in lower case), also in a Markdown list.
+    # Roles in brackets or bold (their words in lower case).
     ("[Interviewer] What then?\n[Service user 2] They sent me home.\n",
      [("Interviewer", "What then?", ""), ("Service user 2", "They sent me home.", "")]),
     ("**Service user 2:** I waited.\n\n**Interviewer:** Then?\n\n**Peer support worker:** Often.\n",
      [("Service user 2", "I waited.", ""), ("Interviewer", "Then?", ""), ("Peer support worker", "Often.", "")]),
-    ("- **Jane:** I waited months.\n- **Bob:** Me too.\n", [("Jane", "I waited months.", ""), ("Bob", "Me too.", "")]),
+    # A Markdown list's points with a bold lead-in, inside a turn, are speech, not speakers.
+    ("P1: It helped. The points I'd make:\n- **Peer support:** it was the best part.\n- **Access:** hard to get there.\n"
+     "1) **Nurse:** kind.\nInterviewer: Thanks.\n",
+     [("P1", "It helped. The points I'd make: - **Peer support:** it was the best part. - **Access:** hard to get "
+             "there. 1) **Nurse:** kind.", ""), ("Interviewer", "Thanks.", "")]),
     # An invisible mark before a label (pasted text): the turns stayed merged across speakers.
     ("\u200bInterviewer: How was it?\n\u200eP1: Noisy.\n\u200bInterviewer: Hard?\nP1: Yes.\n",
      [("Interviewer", "How was it?", ""), ("P1", "Noisy.", ""), ("Interviewer", "Hard?", ""), ("P1", "Yes.", "")]),

@@ -193,9 +193,9 @@ def _line_numbers(text: str) -> dict[int, int]:
 
 
 # Invisible format characters before a label (a zero-width space, a left-to-right mark:
-# text pasted from a web page, Teams or a right-to-left script), and a Markdown list's marker
-# before a bold label ("- **Jane:** ...").
-_LEAD = regex.compile(r"[ \t\p{Cf}]*(?:(?:[-*+]|\d{1,3}[.)])[ \t]+(?=\*\*|__))?")
+# text pasted from a web page, Teams or a right-to-left script). Not a Markdown list's marker:
+# "- **Access:** hard to get there." is a point of a list in a turn, not a speaker.
+_LEAD = regex.compile(r"[ \t\p{Cf}]*")
 
 
 _SURNAME_FIRST = regex.compile(r"[^\W\d_][\w'’.\-]*, [^\W\d_][\w'’.\- ]*")
