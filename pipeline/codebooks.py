@@ -9,14 +9,16 @@ its line.
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from pathlib import Path
+
+import regex
 
 from .errors import ThemesError
 from .formats.encoding import decode
 from .formats.sheet import is_xlsx, sheet_rows
 from .formats.table import column_name, csv_rows, listed
-from .taxonomy import MAX_DEPTH
+from .taxonomy import MAX_DEPTH, folded_id
 
 # Column names a codebook table may use for each field, the first present winning (compared
 # in lower case, "_" and "-" read as spaces). "when" (a codebook's "when to use" column) is
@@ -41,8 +43,10 @@ LIST_SEPARATOR = ";"  # examples and keywords cells hold several, separated by "
 
 
 def slug(text: str) -> str:
-    """A code id from a label: lower case words joined by "_" (dots separate levels)."""
-    return re.sub(r"[^\w]+", "_", text.strip().lower()).strip("_") or "code"
+    """A code id from a label: lower case words joined by "_" (dots separate levels). Words are
+    letters of any script with their combining marks (``regex``), so "दवा" and "दवी" stay two
+    ids; an accent typed as a letter and a combining mark is one character first."""
+    return regex.sub(r"[^\w]+", "_", unicodedata.normalize("NFC", text.strip().lower())).strip("_") or "code"
 
 
 def _node(label: str, line: int) -> dict:
@@ -55,29 +59,32 @@ def _give_ids(top: list[dict], path: Path, rename: str, unit: str = "line") -> N
     children's wherever its row is. Two labels that make one id ("Waiting time" and
     "Waiting-time") are refused naming both: the id is none the user wrote, so "duplicate code
     id" would not say what to change. ``rename`` says how to tell them apart."""
-    made: dict[str, dict] = {}  # an id made from a label -> its code
-    given: dict[str, dict] = {}  # an id the file gives -> its code
+    # Ids compared as the taxonomy compares them, apart from case and accents' encoding.
+    made: dict[str, dict] = {}  # folded_id(an id made from a label) -> its code
+    given: dict[str, dict] = {}  # folded_id(an id the file gives) -> its code
 
     def visit(nodes: list[dict], prefix: str) -> None:
         for node in nodes:
             line = node["_line"]
             if node.get("id"):
-                other = made.get(node["id"])
+                other = made.get(folded_id(node["id"]))
                 if other is not None:
+                    written = f" ({other['id']})" if other["id"] != node["id"] else ""
                     raise ThemesError(f"{path}:{line}: its id {node['id']} is the one {other['label']!r} ({unit} "
-                                      f"{other['_line']}) makes from its label; {rename}")
-                given.setdefault(node["id"], node)
+                                      f"{other['_line']}) makes from its label{written}; {rename}")
+                given.setdefault(folded_id(node["id"]), node)
             else:
                 node["id"] = f"{prefix}{slug(node['label'])}"
-                other = made.get(node["id"])
+                other = made.get(folded_id(node["id"]))
                 if other is not None:
                     raise ThemesError(f"{path}:{line}: {node['label']!r} and {other['label']!r} ({unit} "
                                       f"{other['_line']}) make the same id, {node['id']}; {rename}")
-                other = given.get(node["id"])
+                other = given.get(folded_id(node["id"]))
                 if other is not None:
+                    written = f" ({other['id']})" if other["id"] != node["id"] else ""
                     raise ThemesError(f"{path}:{line}: {node['label']!r} makes the id {node['id']}, which {unit} "
-                                      f"{other['_line']} gives as its id; {rename}")
-                made[node["id"]] = node
+                                      f"{other['_line']} gives as its id{written}; {rename}")
+                made[folded_id(node["id"])] = node
             visit(node.get("codes", []), f"{node['id']}.")
 
     visit(top, "")

@@ -105,7 +105,7 @@ def _shown(text: str) -> str:
     return "".join(repr(char)[1:-1] if unicodedata.category(char) == "Cc" else char for char in text)
 
 
-def _same_apart_from_case(code_id: str) -> str:
+def folded_id(code_id: str) -> str:
     """The id compared with case and the encoding of accents ignored (``café`` typed as one
     character or as ``e`` and a combining accent; ``Access`` and ``access``): such ids print
     alike, or nearly, so an analyst cannot tell which code is meant."""
@@ -146,7 +146,7 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
 
     codes: dict[str, Code] = {}
     code_lines: dict[str, object] = {}
-    folded: dict[str, str] = {}  # _same_apart_from_case(id) -> the id as written
+    folded: dict[str, str] = {}  # folded_id(id) -> the id as written
 
     def visit(node, loc: tuple, parent: str | None, depth: int) -> str:
         line = lines.get(loc, "?")
@@ -174,10 +174,10 @@ def parse_taxonomy(data, lines: dict, path: Path) -> Taxonomy:
                                   f"({_control_character(text)}); write it on one line")
         if code_id in codes:
             raise ThemesError(f"{path}:{line} ({code_id}): duplicate code id")
-        if _same_apart_from_case(code_id) in folded:
+        if folded_id(code_id) in folded:
             raise ThemesError(f"{path}:{line} ({code_id}): same id as line "
-                              f"{code_lines[folded[_same_apart_from_case(code_id)]]} apart from case or accents")
-        folded[_same_apart_from_case(code_id)] = code_id
+                              f"{code_lines[folded[folded_id(code_id)]]} apart from case or accents")
+        folded[folded_id(code_id)] = code_id
         if depth > MAX_DEPTH:
             raise ThemesError(f"{path}:{line} ({code_id}): codes nested too deeply (at most {MAX_DEPTH} levels of "
                               "groups above a code)")

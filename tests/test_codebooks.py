@@ -365,6 +365,19 @@ def test_a_folder_given_as_a_codebook_is_said_to_be_a_folder(tmp_path):
     assert str(err.value) == f"{tmp_path}: is a folder, not a codebook; name the file"
 
 
+def test_ids_made_from_labels_are_compared_as_the_taxonomy_compares_ids(tmp_path):
+    """A made id against a given one apart from case names the label it came from; labels
+    with vowel signs keep them ("दवा" and "दवी" made the same id, "दव")."""
+    clash = tmp_path / "a.csv"
+    clash.write_text("label,id\nAccess,\nOther,ACCESS\n", encoding="utf-8")
+    with pytest.raises(ThemesError) as err:
+        load_taxonomy(clash)
+    assert str(err.value).startswith(f"{clash}:3: its id ACCESS is the one 'Access' (line 2) makes from its label (access)")
+    hindi = tmp_path / "h.csv"
+    hindi.write_text("label\nदवा\nदवी\n", encoding="utf-8")
+    assert [c.id for c in load_taxonomy(hindi).leaves] == ["दवा", "दवी"]
+
+
 def test_a_folder_named_on_the_command_line_is_said_to_be_a_folder(tmp_path):
     from conftest import themes
 
