@@ -67,7 +67,7 @@ bench-clusters: setup
 	$(BIN)/python bench/bench_clusters.py
 	$(BIN)/python bench/bench_speakers.py
 
-# The sample's run folder and pytest's cache; other run folders (runs/study1) and the
-# decision store are the analyst's and stay.
+# runs/default (make themes' run, and any run without --out) and pytest's cache; other run
+# folders (runs/study1) and the decision store are the analyst's and stay.
 clean:
 	rm -rf runs/default .pytest_cache
