@@ -417,10 +417,16 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
         ))
     if not clusters:
         distinct = len(np.unique(np.round(vectors, 4), axis=0))
-        why = (f"the {n} segments are all alike ({distinct} distinct), one group that HDBSCAN does not count as a "
-               "cluster" if distinct <= max(1, n // 10) else
-               f"no group of {min_cluster_size} or more segments stands apart from the rest (the segments may be "
-               "scattered, or all about one thing)")
+        if distinct == 1:
+            why = f"the {n} segments are all alike (1 distinct), one group that HDBSCAN does not count as a cluster"
+        elif distinct <= max(n // 10, n // min_cluster_size):
+            # Too few different texts to be scattered (6 + 6 copies of two sentences): the
+            # groups of copies are there, HDBSCAN made no cluster of them.
+            why = (f"the {n} segments are copies of a few texts ({distinct} distinct): groups of identical "
+                   "segments that HDBSCAN does not count as clusters at this size")
+        else:
+            why = (f"no group of {min_cluster_size} or more segments stands apart from the rest (the segments may "
+                   "be scattered, or all about one thing)")
         notes.append(f"no clusters were formed: {why}; every segment is shown unclustered (try a smaller "
                      "clustering.min_cluster_size or clustering.min_samples)")
 

@@ -362,6 +362,17 @@ def test_identical_segments_are_said_to_be_alike_not_far_apart(fake_embedder):
     assert any("the 20 segments are all alike (1 distinct)" in note for note in result.notes)
 
 
+@pytest.mark.parametrize("copies", [6, 10])
+def test_copies_of_two_texts_are_said_to_be_repeated_not_scattered(fake_embedder, copies):
+    texts = ["The tablets make me so tired in the mornings."] * copies + ["We waited months for a first appointment."] * copies
+    segments = [Segment(f"a#{i}.1", "a.txt", i, "User 1", "user", t, 0, len(t)) for i, t in enumerate(texts)]
+    result = cluster(segments, fake_embedder.encode(texts), ClusteringConfig())
+    assert not result.clusters
+    assert any(f"the {2 * copies} segments are copies of a few texts (2 distinct): groups of identical segments"
+               in note for note in result.notes), result.notes
+    assert not any("scattered" in note or "all alike" in note for note in result.notes)
+
+
 def test_no_word_in_two_clusters_still_gives_keywords():
     """From 200 segments a word must be in two clusters' text; Thai, written without spaces,
     can have none such (sklearn: "no terms remain"), and the clusters keep keywords of their own."""
