@@ -47,9 +47,22 @@ def turns(text):
     ("Jane\u00a0Doe: One.\nBob: Two.\nJane  Doe: Three.\nBob: Four.\nJane Doe: Five.\n",
      [("Jane Doe", "One.", ""), ("Bob", "Two.", ""), ("Jane Doe", "Three.", ""), ("Bob", "Four.", ""),
       ("Jane Doe", "Five.", "")]),
-    # Teams' "Surname, First" names on label lines.
-    ("Fischer, Anna   0:03\nHow was it?\n\nO'Brien, Mark   0:10\nFine.\n",
-     [("Fischer, Anna", "How was it?", "00:00:03"), ("O'Brien, Mark", "Fine.", "00:00:10")]),
+    # Teams' "Surname, First" names on label lines, each heard twice.
+    ("Fischer, Anna   0:03\nHow was it?\n\nO'Brien, Mark   0:10\nFine.\n\nFischer, Anna   0:21\nGood.\n\n"
+     "O'Brien, Mark   0:25\nThanks.\n",
+     [("Fischer, Anna", "How was it?", "00:00:03"), ("O'Brien, Mark", "Fine.", "00:00:10"),
+      ("Fischer, Anna", "Good.", "00:00:21"), ("O'Brien, Mark", "Thanks.", "00:00:25")]),
+    # A line of speech ending in a time in such a file is speech, heard once ("Okay, Thursday") or
+    # not (a weekday, a stop word or a greeting first: no surname); it was a speaker, its words lost.
+    ("Speaker 1  0:03\nWhen can we meet again?\n\nSpeaker 2  0:10\nLet me check.\nOkay, Thursday 10:30\n"
+     "Does that work for you?\n",
+     [("Speaker 1", "When can we meet again?", "00:00:03"),
+      ("Speaker 2", "Let me check. Okay, Thursday 10:30 Does that work for you?", "00:00:10")]),
+    ("Fischer, Anna   0:03\nWhen?\nTuesday, March 3 10:30\n\nO'Brien, Mark   0:10\nYes, Anna 10:30\n"
+     "Tuesday, March 3 10:30\n\nFischer, Anna   0:21\nYes, Anna 10:30\nHi, Sam 10:00\n\nO'Brien, Mark   0:25\nOk.\n",
+     [("Fischer, Anna", "When? Tuesday, March 3 10:30", "00:00:03"),
+      ("O'Brien, Mark", "Yes, Anna 10:30 Tuesday, March 3 10:30", "00:00:10"),
+      ("Fischer, Anna", "Yes, Anna 10:30 Hi, Sam 10:00", "00:00:21"), ("O'Brien, Mark", "Ok.", "00:00:25")]),
     # Names with vowel signs (combining marks): no speaker turn was found at all.
     ("डॉक्टर: आप कैसे हैं?\nमरीज़: ठीक हूँ।\n", [("डॉक्टर", "आप कैसे हैं?", ""), ("मरीज़", "ठीक हूँ।", "")]),
     ("พยาบาล: สวัสดีค่ะ\nผู้ป่วย: ดีครับ\n", [("พยาบาล", "สวัสดีค่ะ", ""), ("ผู้ป่วย", "ดีครับ", "")]),

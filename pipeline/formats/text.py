@@ -118,6 +118,7 @@ class Label:
     time: str = ""
     certain: bool = False
     layout: str = ""  # "alone": a label line with a time and no speech (Otter, Teams); "tab": "Name<TAB>speech"
+    recurring: bool = False  # a label only where the file has it twice or more ("Fischer, Anna  0:03")
 
     @property
     def name(self) -> str:
@@ -199,6 +200,22 @@ _LEAD = regex.compile(r"[ \t\p{Cf}]*")
 
 
 _SURNAME_FIRST = regex.compile(r"[^\W\d_][\w'’.\-]*, [^\W\d_][\w'’.\- ]*")
+# What a line of speech ending in a time starts with ("Okay, Thursday 10:30", "Hi, Sam 10:00",
+# "Tuesday, March 3 10:30"), and no surname does.
+_DAYS_AND_MONTHS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
+                    "february", "march", "april", "may", "june", "july", "august", "september", "october",
+                    "november", "december"}
+
+
+def _surname_first(name: str) -> bool:
+    """Teams' ``Fischer, Anna``: one word, a comma, a capitalised name; not speech
+    (``Okay, Thursday``, ``Yes, Anna``)."""
+    from ..words import SPOKEN_STOP_WORDS, english_stop_words
+
+    if not _SURNAME_FIRST.fullmatch(name):
+        return False
+    first = name.split(",")[0].lower()
+    return first not in english_stop_words() | SPOKEN_STOP_WORDS | _GREETINGS | _DAYS_AND_MONTHS
 
 
 def _speaker_label(text: str) -> str:
@@ -235,13 +252,15 @@ def parse_label(line: str) -> Label | None:
                      certain=certain or bool(own_time or time))
     header = _HEADER.fullmatch(head, pos) if len(line) <= HEAD else None
     # Teams names people as they are in the address book: "Fischer, Anna   0:03" (not a date:
-    # "3 November 2025, 14:00").
+    # "3 November 2025, 14:00"); a label only where it recurs, as a line of speech ending in a
+    # time ("Okay, Thursday 10:30") is heard once.
     name = header.group("label") if header else ""
-    if _SURNAME_FIRST.fullmatch(name):
+    surname_first = _surname_first(name)
+    if surname_first:
         name = name.replace(",", " ")
     if header and plausible_label(name) and capitalised(name):
         return Label(_speaker_label(header.group("label")), len(line), normalise_time(header.group("time")),
-                     certain=True, layout="alone")
+                     certain=True, layout="alone", recurring=surname_first)
     # The time first and the name alone after it: "00:00:03 Speaker 1", "[00:00:03.15] - Speaker 1".
     named = _AFTER_TIME.fullmatch(head, pos) if time and len(line) <= HEAD else None
     if named and plausible_label(named.group("label")) and capitalised(named.group("label")) \
@@ -308,11 +327,15 @@ class _Rules:
                 filled.add(line.number)
             if line.number in found:
                 lines_of.setdefault(found[line.number].speaker, set()).add(line.text[margin.get(line.number, 0):].strip())
-        return cls(found, filled, Counter(speaker_counts(label.speaker for label in found.values())),
-                   Counter(label.layout for label in found.values() if label.layout),
+        counts = Counter(speaker_counts(label.speaker for label in found.values()))
+        return cls(found, filled, counts,
+                   Counter(label.layout for label in found.values()
+                           if label.layout and not (label.recurring and counts[label.speaker] < 2)),
                    Counter(_family(label.name) for label in found.values()), lines_of)
 
     def is_turn(self, label: Label) -> bool:
+        if label.recurring and self.counts[label.speaker] < 2:
+            return False
         if label.layout:
             # "Name  0:03" or "Name<TAB>speech" is a label only in a file laid out that way.
             return self.layouts[label.layout] > 1
