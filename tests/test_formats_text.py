@@ -455,6 +455,14 @@ def test_a_turn_begun_on_a_later_line_of_a_cue_has_the_cues_time():
         ("Jane", "How are you?", "00:00:01.000"), ("Bob", "Fine.", "00:00:01.000")]
 
 
+def test_html_tags_of_subrip_writers_are_taken_out_of_speech_and_markers_are_not():
+    srt = ('1\n00:00:01,000 --> 00:00:04,000\nJane: <span style="x">ok</span> <s>no</s> <em>yes</em> '
+           "<STRONG>sure</STRONG> <sighs> <sob> <5 and <span of time>\n")
+    [transcript] = read_bytes(srt.encode(), Path("s.srt"), "s.srt")
+    assert [(t.speaker, normalise(t.text)) for t in transcript.turns] == [
+        ("Jane", "ok no yes sure <sighs> <sob> <5 and <span of time>")]
+
+
 def test_a_cue_whose_identifier_starts_like_a_note_is_a_cue():
     vtt = ("WEBVTT\n\nNOTE\nexported by hand\n\nintro\n00:00:01.000 --> 00:00:02.000\n<v Jane>Hello.</v>\n\n"
            "NOTE-1\n00:00:03.000 --> 00:00:04.000\n<v Bob>I was never told.</v>\n\n"

@@ -23,10 +23,12 @@ _CUE_TIME = r"(?:\d{1,3}:)?\d{1,2}:\d{1,2}(?:[.,]\d{1,3})?"  # 00:00:05.720, and
 _TIMING = re.compile(rf"[ \t]*(?P<start>{_CUE_TIME})[ \t]*-->[ \t]*(?P<end>{_CUE_TIME})(?:[ \t]+[^\n]*)?[ \t]*")
 _VOICE = re.compile(r"<v(?:\.[\w.\-]*)?[ \t]+(?P<name>[^<>\n]{1,100}?)[ \t]*>")
 # The tags of WebVTT and SubRip, opening and closing (<i>, </i>, <c.yellow>, <v.loud Bob>,
-# <font color="red">, <br/>), and WebVTT's timestamp tags (<00:00:01.000>). Other text between
-# angle brackets is speech: SubRip has no escaping ("my score was <5 and then >3"), and a
-# transcriber's <laughs> is a marker of its own (noise.py).
-_TAG = re.compile(rf"</?(?:[ibu]|c|v|ruby|rt|lang|font|br)(?:[.\s/][^<>\n]{{0,200}})?>|<{_CUE_TIME}>",
+# <font color="red">, <br/>), the HTML ones some SubRip writers use (<s>, <span style="x">,
+# <em>, <strong>: bare or with attributes, as "<span of time>" is not), and WebVTT's timestamp
+# tags (<00:00:01.000>). Other text between angle brackets is speech: SubRip has no escaping
+# ("my score was <5 and then >3"), and a transcriber's <laughs> is a marker of its own (noise.py).
+_TAG = re.compile(rf"</?(?:[ibu]|c|v|ruby|rt|lang|font|br)(?:[.\s/][^<>\n]{{0,200}})?>|<{_CUE_TIME}>"
+                  r"|</?(?:s|em|strong|span)(?:[ \t]+[\w:-]+=[^<>\n]{0,200})?>",
                   re.IGNORECASE)
 _ENTITY = re.compile(r"&(?:amp|lt|gt|nbsp|lrm|rlm|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&nbsp;": " ", "&lrm;": "", "&rlm;": "",
