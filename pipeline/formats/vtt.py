@@ -34,8 +34,10 @@ _ENTITY = re.compile(r"&(?:amp|lt|gt|nbsp|lrm|rlm|quot|apos|#\d{1,7}|#x[0-9a-fA-
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&nbsp;": " ", "&lrm;": "", "&rlm;": "",
              "&quot;": '"', "&apos;": "'"}
 # A NOTE, STYLE or REGION block starts with its word alone or before a space; a block with a
-# timing line is a cue, whatever its identifier ("NOTE-1", "STYLES 2").
+# timing line first or second is a cue, whatever its identifier ("NOTE-1", "STYLE 2"). A note
+# may hold "-->" further on ("This is a note --> not a cue"), as a lenient reader allows.
 _BLOCK_WORD = re.compile(r"(NOTE|STYLE|REGION)(?:[ \t]|$)")
+_TIMED = re.compile(rf"[ \t]*{_CUE_TIME}[ \t]*-->")  # a timing line, or a broken one ("00:00:03 --> 4")
 _SPEAKER_CHANGE = re.compile(r"[ \t]*(?:>>|-)[ \t]+")  # ">> " (broadcast captions), "- " (dialogue)
 
 
@@ -103,7 +105,7 @@ def parse_subtitles(text: str, source: str, path: Path, sha256: str = "") -> Tra
                 continue
             first = block[0].text.strip()
         block_word = _BLOCK_WORD.match(first)
-        if block_word and not any("-->" in line.text for line in block):
+        if block_word and not any(_TIMED.match(line.text) for line in block[:2]):
             if block_word.group(1) == "NOTE":
                 metadata.extend(line.text.strip() for line in block)
             continue
