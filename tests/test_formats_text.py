@@ -475,11 +475,12 @@ def test_a_cue_whose_identifier_starts_like_a_note_is_a_cue():
 
 def test_a_note_holding_an_arrow_is_still_a_note():
     # c194a73 read any block with "-->" as a cue, so these notes broke the whole file.
-    vtt = ("WEBVTT\n\nNOTE\nThis is a note --> not a cue\n\nNOTE checked by AB\nagainst the audio:\n"
-           "00:00:01 --> 00:00:02 was cut\n\n"
+    vtt = ("WEBVTT\n\nNOTE\nThis is a note --> not a cue\nand so --> is this\n\nNOTE checked by AB\n"
+           "against the audio:\n00:00:01 --> 00:00:02 was cut\n\n"
            "00:00:01.000 --> 00:00:02.000\n<v Jane>Hello.</v>\n\nNOTE 2\n00:00:03.000 --> 00:00:04.000\n<v Bob>Hi.</v>\n")
     [transcript] = read_bytes(vtt.encode(), Path("s.vtt"), "s.vtt")
-    assert transcript.metadata == ("WEBVTT", "NOTE", "This is a note --> not a cue", "NOTE checked by AB",
+    assert transcript.metadata == ("WEBVTT", "NOTE", "This is a note --> not a cue", "and so --> is this",
+                                   "NOTE checked by AB",
                                    "against the audio:", "00:00:01 --> 00:00:02 was cut")
     assert [(t.speaker, normalise(t.text)) for t in transcript.turns] == [("Jane", "Hello."), ("Bob", "Hi.")]
     with pytest.raises(ThemesError, match=r"s.vtt:7: broken cue"):  # a timing line second, broken: a cue

@@ -71,7 +71,7 @@ def speech_view(text: str) -> str:
 def _blocks(lines: list[Line]) -> list[list[Line]]:
     """Cues and header blocks, parted by blank lines, or by a timing line in a block that has
     one already (a Word copy of a transcript has no blank paragraphs; a cue number before the
-    timing line goes with it)."""
+    timing line goes with it). In a note, only a timing line does: ``a --> b`` is its text."""
     blocks, current = [], []
     for line in lines:
         if not line.text.strip():
@@ -79,7 +79,8 @@ def _blocks(lines: list[Line]) -> list[list[Line]]:
                 blocks.append(current)
             current = []
             continue
-        if "-->" in line.text and any("-->" in earlier.text for earlier in current):
+        note = current and current[0].text.strip().startswith("NOTE") and not _TIMED.match(line.text)
+        if "-->" in line.text and any("-->" in earlier.text for earlier in current) and not note:
             number = [current.pop()] if current[-1].text.strip().isdigit() and len(current) > 2 else []
             blocks.append(current)
             current = number
