@@ -174,18 +174,32 @@ def stop_words(setting: str | None) -> list[str] | None:
 # vowel signs of Hindi or Thai ("मझ" for "मुझे").
 _NOT_WORD = regex.compile(r"[^\w ]|_")
 EMPTY_TOPIC = "emptydoc"
+# BERTopic joins a cluster's segments with a space before counting, so the last word of one and
+# the first of the next made a two-word keyword nobody said ("person people"). Each segment is
+# handed to BERTopic ending in this mark (ASCII's record separator), which survives the join;
+# ``topic_text`` keeps it and ``TopicWords`` counts the words between two marks apart.
+SEGMENT_BREAK = "\x1e"
+
+
+def keyword_texts(texts) -> list[str]:
+    """The segments' texts as BERTopic gets them: each ending in ``SEGMENT_BREAK``."""
+    return [text.replace(SEGMENT_BREAK, " ") + SEGMENT_BREAK for text in texts]
 
 
 def topic_text(documents) -> list[str]:
     """BERTopic's ``_preprocess_text`` (line breaks and tabs to spaces, punctuation deleted, so
-    "don't" is "dont"), keeping letters and digits of any script: the same as BERTopic's on
-    ASCII text. A topic of symbols alone (emoji) keeps them, for the last resort of ``TopicWords``."""
+    "don't" is "dont"), keeping letters and digits of any script, and ``SEGMENT_BREAK``: the
+    same as BERTopic's on ASCII text. A topic of symbols alone (emoji) keeps them, for the last
+    resort of ``TopicWords``."""
     out = []
     for doc in documents:
         # One form for an accented letter: "é" typed as e + a combining accent would lose it.
         doc = unicodedata.normalize("NFC", doc).replace("\n", " ").replace("\t", " ")
-        cleaned = _NOT_WORD.sub("", doc)
-        out.append(cleaned if cleaned.strip() else " ".join(doc.split()) or EMPTY_TOPIC)
+        pieces = doc.split(SEGMENT_BREAK)
+        cleaned = [_NOT_WORD.sub("", piece) for piece in pieces]
+        if not any(piece.strip() for piece in cleaned):
+            cleaned = [" ".join(piece.split()) for piece in pieces]
+        out.append(SEGMENT_BREAK.join(cleaned) if any(cleaned) else EMPTY_TOPIC)
     return out
 
 
@@ -203,18 +217,24 @@ def _vectorizer(config: ClusteringConfig, n_docs: int):
         def build_analyzer(self):
             words = super().build_analyzer()
 
-            def analyse(doc: str) -> list[str]:
-                if not _CJK_RUN.search(doc):
-                    return words(doc)
+            def segment_words(text: str) -> list[str]:
+                if not _CJK_RUN.search(text):
+                    return words(text)
                 # Chinese and Japanese have no spaces between words, and no word segmenter
                 # ships: their runs give overlapping two-character words ("予約", "医者"), the
                 # usual stand-in, but not pairs of hiragana alone ("ます", "して": grammar).
-                out = words(_CJK_RUN.sub(" ", doc))
-                for run in _CJK_RUN.findall(doc):
+                out = words(_CJK_RUN.sub(" ", text))
+                for run in _CJK_RUN.findall(text):
                     pairs = [run[i:i + 2] for i in range(len(run) - 1)]
                     # A run of hiragana alone, or of one character, still gives its words.
                     out += [p for p in pairs if not _HIRAGANA.fullmatch(p)] or pairs or [run]
                 return out
+
+            def analyse(doc: str) -> list[str]:
+                # A cluster's segments, each counted apart: no two-word keyword spans two.
+                if SEGMENT_BREAK not in doc:
+                    return segment_words(doc)
+                return [word for text in doc.split(SEGMENT_BREAK) if text.strip() for word in segment_words(text)]
 
             return analyse
 
@@ -292,7 +312,7 @@ def embedder_backend(embedder):
             self.seen: dict[str, np.ndarray] = {}
 
         def embed(self, documents, verbose=False):
-            texts = [str(d) for d in documents]
+            texts = [str(d).replace(SEGMENT_BREAK, "") for d in documents]  # see keyword_texts
             new = list(dict.fromkeys(t for t in texts if t not in self.seen))
             if new:
                 self.seen.update(zip(new, embedder.encode(new)))
@@ -361,7 +381,7 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
     ``keep``: where HDBSCAN's single-linkage tree is kept between runs (see ``TreeMemory``)."""
     idx = np.array([i for i, s in enumerate(segments) if s.clusterable], dtype=int)
     ids = [segments[i].segment_id for i in idx]
-    docs = [segments[i].text for i in idx]
+    docs = keyword_texts(segments[i].text for i in idx)
     vectors = _normalised(embeddings[idx].astype(np.float32)) if len(idx) else np.zeros((0, 1))
     n = len(idx)
     notes: list[str] = []

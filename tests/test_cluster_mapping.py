@@ -335,6 +335,41 @@ def test_keywords_in_any_script_and_of_stop_words_alone(fake_embedder, topics, e
     assert all(len(k) == 2 for c in result.clusters for k in c.keywords if re.search(r"[\u3040-\u9fff]", k))
 
 
+def groups_of_sentences(groups: list[list[str]], per_group=15, seed=0):
+    """Segments cycling through each group's sentences, with vectors close to a centre per
+    group (so the clusters are the groups whatever the words)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(len(groups), 64))
+    segments, vectors = [], []
+    for i in range(per_group * len(groups)):
+        group = i % len(groups)
+        text = groups[group][i // len(groups) % len(groups[group])]
+        segments.append(Segment(f"s{i}#1.1", "a.txt", i, f"User {i % 7}", "user", text, 0, len(text)))
+        vector = centres[group] + 0.05 * rng.normal(size=64)
+        vectors.append(vector / np.linalg.norm(vector))
+    return segments, np.array(vectors, dtype=np.float32)
+
+
+def test_two_word_keywords_never_span_two_segments():
+    """BERTopic counts a cluster's segments joined by spaces: "months long." followed by "I
+    waited ages" gave the keyword "long waited", which nobody said."""
+    from pipeline.cluster import _vectorizer, topic_text
+
+    segments, vectors = groups_of_sentences([
+        ["The waiting list for therapy was months long.", "I waited ages to see a psychiatrist.",
+         "The referral took half a year."],
+        ["The tablets make me drowsy every morning.", "Side effects wore off after weeks.",
+         "My dose was doubled in spring."]])
+    result = cluster(segments, vectors, ClusteringConfig(min_cluster_size=5))
+    assert len(result.clusters) == 2
+    analyse = _vectorizer(ClusteringConfig(), len(segments)).build_analyzer()
+    text = {s.segment_id: s.text for s in segments}
+    for c in result.clusters:
+        said = {word for sid in c.segment_ids for word in analyse(topic_text([text[sid]])[0])}
+        pairs = [k for k in c.keywords if " " in k]
+        assert pairs and set(pairs) <= said, (c.keywords, set(pairs) - said)
+
+
 def test_topic_text_cleans_ascii_as_bertopic_does():
     from bertopic import BERTopic
 
