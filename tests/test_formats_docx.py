@@ -498,3 +498,24 @@ def test_a_layout_table_whose_own_cells_look_like_one_row_of_a_transcript_stays_
         row = inner.add_row().cells
         row[0].text, row[1].text = speaker, speech
     assert turns(read(document, tmp_path)) == [("Interviewer", "How was the ward?"), ("P1", "It was noisy at night.")]
+
+
+def test_a_text_box_in_a_paragraph_whose_mark_is_deleted_follows_the_paragraph_it_runs_on_into(tmp_path):
+    def anchored(*parts, box):
+        return (f"<w:p {MC}>{''.join(parts)}<w:r><w:pict><v:shape><v:textbox>{text_box(box)}"
+                "</v:textbox></v:shape></w:pict></w:r></w:p>")
+
+    document = docx.Document()
+    document.add_paragraph("Interviewer: How was it?")
+    add_block(document, anchored(deleted_mark(), run("P1: It was"), box="P2: Said in a box."))
+    add_block(document, '<w:bookmarkStart w:id="0" w:name="here"></w:bookmarkStart>')
+    add_paragraph(document, run(" fine in the end."))
+    add_block(document, anchored(deleted_mark(6), run("Interviewer: Then a table."), box="P3: Another box."))
+    table = document.add_table(rows=0, cols=2)
+    for speaker, speech in [("P1", "Row one."), ("Interviewer", "Row two.")]:
+        row = table.add_row().cells
+        row[0].text, row[1].text = speaker, speech
+    # Accepted, "P1: It was" runs on into " fine in the end."; the box was joined to it instead.
+    assert turns(read(document, tmp_path)) == [
+        ("Interviewer", "How was it?"), ("P1", "It was fine in the end."), ("P2", "Said in a box."),
+        ("Interviewer", "Then a table."), ("P1", "Row one."), ("Interviewer", "Row two."), ("P3", "Another box.")]

@@ -123,21 +123,31 @@ def parse_docx(raw: bytes, source: str, path: Path, sha256: str = "") -> Transcr
 def _blocks(container) -> Iterator:
     """The paragraphs and tables of ``container`` (the body, a table cell, a text box) in
     reading order, with what Word nests in them taken out: a text box's paragraphs follow the
-    paragraph it is anchored in, and a table holding tables (a layout table around a
+    paragraph it is anchored in (where that paragraph's mark is deleted, the paragraph it runs
+    on into, or the table after it), and a table holding tables (a layout table around a
     transcript table, with a title above it in the same cell) gives its cells' paragraphs and
     tables, row by row, instead of itself. A table that is a transcript table by its own cells
     (``Speaker | Text``, a small table pasted into one speech cell) stays one."""
+    waiting: list = []  # text boxes to read after the paragraph (or table) that comes next
     for element in _inside(container, _BLOCK_HOLDERS):
         if element.tag == _P:
             yield element
-            for box in _text_boxes(element):
-                yield from _blocks(box)
+            waiting += _text_boxes(element)
+            if _mark_deleted(element):  # accepted, it runs on into the next: its boxes would be joined to it
+                continue
         elif element.tag == _TBL and _holds_tables(element) and not _turns_in(_grid(element)):
             for row in element.iterchildren(_W + "tr"):
                 for cell in row.iterchildren(_W + "tc"):
                     yield from _blocks(cell)
         elif element.tag == _TBL:
             yield element
+        else:  # a bookmark, the section's properties: no paragraph to follow
+            continue
+        for box in waiting:
+            yield from _blocks(box)
+        waiting = []
+    for box in waiting:
+        yield from _blocks(box)
 
 
 def _holds_tables(table) -> bool:
