@@ -208,9 +208,10 @@ _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
 _HIRAGANA = re.compile(r"[\u3040-\u309f]+")
 
 
-def _vectorizer(config: ClusteringConfig, n_docs: int):
+def _vectorizer(config: ClusteringConfig, n_docs: int, every_word: bool = False):
     """BERTopic's word counter. It counts over one document a topic (the unclustered segments
-    are one too), and from 200 segments on a word must be in two of them (``min_df``)."""
+    are one too), and from 200 segments on a word must be in two of them (``min_df``).
+    ``every_word``: stop words count too, and a word in one topic is enough."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     class TopicWords(CountVectorizer):
@@ -266,6 +267,8 @@ def _vectorizer(config: ClusteringConfig, n_docs: int):
             finally:
                 self.min_df, self.stop_words, self.token_pattern = wanted
 
+    if every_word:
+        return TopicWords(stop_words=[EMPTY_TOPIC], ngram_range=(1, 2), token_pattern=r"(?u)\b[^\W\d_]\w+\b")
     return TopicWords(stop_words=[*stop_words(config.stop_words), EMPTY_TOPIC], ngram_range=(1, 2),
                       token_pattern=r"(?u)\b[^\W\d_]\w+\b", min_df=2 if n_docs >= 200 else 1)
 
@@ -277,6 +280,32 @@ def _ctfidf(config: ClusteringConfig):
     # Damping words frequent in every cluster ("staff", "help") leaves the words that tell
     # clusters apart (measured in bench/bench_clusters.py).
     return ClassTfidfTransformer(reduce_frequent_words=config.reduce_frequent_words)
+
+
+# The label of a cluster that has no keyword even counting stop words (symbols alone).
+NO_KEYWORDS_LABEL = "(no distinctive words)"
+
+
+def keywords_of_every_word(docs: list[str], topics: list[int], config: ClusteringConfig,
+                           wanted: list[int]) -> dict[int, list[str]]:
+    """Candidate keywords, best first, for the ``wanted`` topics from c-TF-IDF over every word,
+    stop words included: for a cluster of stop words alone ("I really don't know what to
+    say"), which the usual count leaves without keywords while the other clusters have theirs.
+    ``docs`` as BERTopic got them (``keyword_texts``), ``topics`` one a doc."""
+    labels = sorted(set(topics))
+    by_topic: dict[int, list[str]] = {t: [] for t in labels}
+    for doc, topic in zip(docs, topics):
+        by_topic[topic].append(doc)
+    counter = _vectorizer(config, len(docs), every_word=True)
+    counts = counter.fit_transform(topic_text([" ".join(by_topic[t]) for t in labels]))
+    scores = _ctfidf(config).fit(counts).transform(counts).tocsr()
+    words = counter.get_feature_names_out()
+    out = {}
+    for topic in wanted:
+        row = scores[labels.index(topic)].toarray().ravel()
+        order = np.lexsort((np.arange(len(row)), -np.round(row, 9)))
+        out[topic] = [str(words[i]) for i in order[: 2 * config.top_n_words] if row[i] > 0]
+    return out
 
 
 def distinct_keywords(words: list[str], k: int) -> tuple[str, ...]:
@@ -424,16 +453,22 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
     voices = ([(segments[i].source, segments[i].speaker) for i in idx]
               if config.representatives_from == "many_speakers" else None)
 
+    found = sorted(t for t in set(topics) if t != UNCLUSTERED)
+    keywords = {topic: distinct_keywords([w for w, _ in (model.get_topic(topic) or [])
+                                          if w and EMPTY_TOPIC not in w.split()], config.top_n_words)
+                for topic in found}
+    if any(not words for words in keywords.values()):
+        every_word = keywords_of_every_word(docs, list(topics), config, [t for t in found if not keywords[t]])
+        keywords.update({t: distinct_keywords(words, config.top_n_words) for t, words in every_word.items()})
     clusters: list[Cluster] = []
-    for topic in sorted(t for t in set(topics) if t != UNCLUSTERED):
+    for topic in found:
         member_idx = np.flatnonzero(topics_arr == topic)
-        words = distinct_keywords([w for w, _ in (model.get_topic(topic) or []) if w and EMPTY_TOPIC not in w.split()],
-                                  config.top_n_words)
+        words = keywords[topic]
         reps = _representatives(member_idx, vectors, config.representatives, voices)
         clusters.append(Cluster(
             cluster_id=int(topic), segment_ids=tuple(ids[i] for i in member_idx),
             keywords=words, representative_ids=tuple(ids[i] for i in reps),
-            label=" / ".join(words[:3]),
+            label=" / ".join(words[:3]) or NO_KEYWORDS_LABEL,
         ))
     if not clusters:
         distinct = len(np.unique(np.round(vectors, 4), axis=0))

@@ -370,6 +370,31 @@ def test_two_word_keywords_never_span_two_segments():
         assert pairs and set(pairs) <= said, (c.keywords, set(pairs) - said)
 
 
+WAITING = ["The waiting list for therapy was months long.", "I waited ages to see a psychiatrist.",
+           "The referral took half a year."]
+
+
+def test_a_cluster_of_stop_words_alone_gets_keywords_of_its_own_words():
+    """"I really don't know what to say" beside clusters with words of their own: the usual
+    count leaves it nothing (it had keywords () and label ""), so it is counted again with
+    stop words; the other clusters keep their keywords."""
+    segments, vectors = groups_of_sentences([
+        ["I really don't know what to say about that.", "I don't know, not really.", "Yes I do, I think so."],
+        WAITING])
+    result = cluster(segments, vectors, ClusteringConfig(min_cluster_size=5))
+    assert len(result.clusters) == 2
+    dont_know, waiting = sorted(result.clusters, key=lambda c: "know" not in " ".join(c.keywords))
+    assert dont_know.label == " / ".join(dont_know.keywords[:3]) and "dont know" in dont_know.keywords
+    assert "waiting" in " ".join(waiting.keywords) and not {"dont", "know", "really"} & set(" ".join(waiting.keywords).split())
+
+
+def test_a_cluster_with_no_word_at_all_says_so_in_its_label():
+    segments, vectors = groups_of_sentences([["😀 😀", "🙂🙂 👍", "👍"], WAITING])
+    result = cluster(segments, vectors, ClusteringConfig(min_cluster_size=5))
+    labels = sorted(c.label for c in result.clusters)
+    assert len(labels) == 2 and labels[0] == "(no distinctive words)" and "half year" in labels[1]
+
+
 def test_topic_text_cleans_ascii_as_bertopic_does():
     from bertopic import BERTopic
 
