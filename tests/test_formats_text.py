@@ -40,6 +40,11 @@ def turns(text):
      "1) **Nurse:** kind.\nInterviewer: Thanks.\n",
      [("P1", "It helped. The points I'd make: - **Peer support:** it was the best part. - **Access:** hard to get "
              "there. 1) **Nurse:** kind.", ""), ("Interviewer", "Thanks.", "")]),
+    # So are a list's points with a colon ("- Access" was a speaker), unless a label recurs.
+    ("P1: It helped.\n- Access: hard to get there.\n- Staff: kind.\nInterviewer: Thanks.\n",
+     [("P1", "It helped. - Access: hard to get there. - Staff: kind.", ""), ("Interviewer", "Thanks.", "")]),
+    ("- Jane: I waited.\n- Bob: Me too.\n- Jane: Awful.\n- Bob: Yes.\n",
+     [("Jane", "I waited.", ""), ("Bob", "Me too.", ""), ("Jane", "Awful.", ""), ("Bob", "Yes.", "")]),
     # An invisible mark before a label (pasted text): the turns stayed merged across speakers.
     ("\u200bInterviewer: How was it?\n\u200eP1: Noisy.\n\u200bInterviewer: Hard?\nP1: Yes.\n",
      [("Interviewer", "How was it?", ""), ("P1", "Noisy.", ""), ("Interviewer", "Hard?", ""), ("P1", "Yes.", "")]),

@@ -118,6 +118,7 @@ class Label:
     time: str = ""
     certain: bool = False
     layout: str = ""  # "alone": a label line with a time and no speech (Otter, Teams); "tab": "Name<TAB>speech"
+    bullet: bool = False  # after a list's bullet: "- Jane: ..."
     recurring: bool = False  # a label only where the file has it twice or more ("Fischer, Anna  0:03")
 
     @property
@@ -197,6 +198,9 @@ def _line_numbers(text: str) -> dict[int, int]:
 # text pasted from a web page, Teams or a right-to-left script). Not a Markdown list's marker:
 # "- **Access:** hard to get there." is a point of a list in a turn, not a speaker.
 _LEAD = regex.compile(r"[ \t\p{Cf}]*")
+# A list's bullet before a colon label: a point of a list in a turn ("- Access: hard to get
+# there."), unless the label recurs (a transcript written as a list: "- Jane: ...").
+_BULLET = regex.compile(r"[-+*•‣◦▪–][ \t]+")
 
 
 _SURNAME_FIRST = regex.compile(r"[^\W\d_][\w'’.\-]*, [^\W\d_][\w'’.\- ]*")
@@ -227,6 +231,11 @@ def parse_label(line: str) -> Label | None:
     """The speaker label that starts ``line``, or None."""
     head = line[:HEAD]
     pos = _LEAD.match(head).end()
+    bullet = _BULLET.match(head, pos)
+    if bullet:
+        label = _COLON.match(head, bullet.end())
+        speaker = _speaker_label(label.group("label")) if label else ""
+        return Label(speaker, label.end(), bullet=True) if label and plausible_label(speaker) else None
     time = ""
     lead = _LEAD_TIME.match(head, pos)
     if lead:
@@ -341,6 +350,8 @@ class _Rules:
             return self.layouts[label.layout] > 1
         # A colon label seen once, with lower-case words, is more likely prose ("I said: ..."),
         # unless it names a role or is one of a numbered family ("Service user 2" beside "Service user 1").
+        if label.bullet:  # a point of a list ("- Access: ...") unless the label recurs
+            return self.counts[label.speaker] > 1
         family = _family(label.name)
         return (label.certain or self.counts[label.speaker] > 1 or named_alone(label.name)
                 or bool(family and self.families[family] > 1))
