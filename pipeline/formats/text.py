@@ -118,8 +118,7 @@ class Label:
     time: str = ""
     certain: bool = False
     layout: str = ""  # "alone": a label line with a time and no speech (Otter, Teams); "tab": "Name<TAB>speech"
-    bullet: bool = False  # after a list's bullet: "- Jane: ..."
-    recurring: bool = False  # a label only where the file has it twice or more ("Fischer, Anna  0:03")
+    recurring: bool = False  # a label only where the file has it twice or more ("Fischer, Anna  0:03", "- Jane: ...")
 
     @property
     def name(self) -> str:
@@ -235,7 +234,7 @@ def parse_label(line: str) -> Label | None:
     if bullet:
         label = _COLON.match(head, bullet.end())
         speaker = _speaker_label(label.group("label")) if label else ""
-        return Label(speaker, label.end(), bullet=True) if label and plausible_label(speaker) else None
+        return Label(speaker, label.end(), recurring=True) if label and plausible_label(speaker) else None
     time = ""
     lead = _LEAD_TIME.match(head, pos)
     if lead:
@@ -350,8 +349,6 @@ class _Rules:
             return self.layouts[label.layout] > 1
         # A colon label seen once, with lower-case words, is more likely prose ("I said: ..."),
         # unless it names a role or is one of a numbered family ("Service user 2" beside "Service user 1").
-        if label.bullet:  # a point of a list ("- Access: ...") unless the label recurs
-            return self.counts[label.speaker] > 1
         family = _family(label.name)
         return (label.certain or self.counts[label.speaker] > 1 or named_alone(label.name)
                 or bool(family and self.families[family] > 1))
