@@ -40,6 +40,11 @@ def turns(text):
      "1) **Nurse:** kind.\nInterviewer: Thanks.\n",
      [("P1", "It helped. The points I'd make: - **Peer support:** it was the best part. - **Access:** hard to get "
              "there. 1) **Nurse:** kind.", ""), ("Interviewer", "Thanks.", "")]),
+    # A line of speech ending in a time, in a file of "Name  0:03" label lines, is speech.
+    ("Speaker 1  0:03\nWhen can we meet?\n\nSpeaker 2  0:10\nLet me check.\nOkay Thursday 10:30\nDoes that work?\n\n"
+     "Speaker 1  0:20\nYes.\n",
+     [("Speaker 1", "When can we meet?", "00:00:03"), ("Speaker 2", "Let me check. Okay Thursday 10:30 Does that work?",
+                                                       "00:00:10"), ("Speaker 1", "Yes.", "00:00:20")]),
     # So are a list's points with a colon ("- Access" was a speaker), unless a label recurs.
     ("P1: It helped.\n- Access: hard to get there.\n- Staff: kind.\nInterviewer: Thanks.\n",
      [("P1", "It helped. - Access: hard to get there. - Staff: kind.", ""), ("Interviewer", "Thanks.", "")]),

@@ -210,15 +210,20 @@ _DAYS_AND_MONTHS = {"monday", "tuesday", "wednesday", "thursday", "friday", "sat
                     "november", "december"}
 
 
+def _starts_like_speech(name: str) -> bool:
+    """Whether ``name``'s first word is a common word, a greeting, a day or a month, as a
+    line of speech ending in a time starts ("Okay Thursday 10:30"); a few names do too ("Will
+    Thompson", "May Green")."""
+    from ..words import SPOKEN_STOP_WORDS, english_stop_words
+
+    first = name.replace(",", " ").split()[0].lower() if name.split() else ""
+    return first in english_stop_words() | SPOKEN_STOP_WORDS | _GREETINGS | _DAYS_AND_MONTHS
+
+
 def _surname_first(name: str) -> bool:
     """Teams' ``Fischer, Anna``: one word, a comma, a capitalised name; not speech
     (``Okay, Thursday``, ``Yes, Anna``)."""
-    from ..words import SPOKEN_STOP_WORDS, english_stop_words
-
-    if not _SURNAME_FIRST.fullmatch(name):
-        return False
-    first = name.split(",")[0].lower()
-    return first not in english_stop_words() | SPOKEN_STOP_WORDS | _GREETINGS | _DAYS_AND_MONTHS
+    return bool(_SURNAME_FIRST.fullmatch(name)) and not _starts_like_speech(name)
 
 
 def _speaker_label(text: str) -> str:
@@ -267,8 +272,9 @@ def parse_label(line: str) -> Label | None:
     if surname_first:
         name = name.replace(",", " ")
     if header and plausible_label(name) and capitalised(name):
+        # A name starting like speech ("Okay Thursday 10:30") counts only where it recurs.
         return Label(_speaker_label(header.group("label")), len(line), normalise_time(header.group("time")),
-                     certain=True, layout="alone", recurring=surname_first)
+                     certain=True, layout="alone", recurring=surname_first or _starts_like_speech(name))
     # The time first and the name alone after it: "00:00:03 Speaker 1", "[00:00:03.15] - Speaker 1".
     named = _AFTER_TIME.fullmatch(head, pos) if time and len(line) <= HEAD else None
     if named and plausible_label(named.group("label")) and capitalised(named.group("label")) \
