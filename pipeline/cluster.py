@@ -286,6 +286,11 @@ def _ctfidf(config: ClusteringConfig):
 NO_KEYWORDS_LABEL = "(no distinctive words)"
 
 
+def label_of(keywords: tuple[str, ...] | list[str]) -> str:
+    """A cluster's label: its first three keywords, or ``NO_KEYWORDS_LABEL``."""
+    return " / ".join(keywords[:3]) or NO_KEYWORDS_LABEL
+
+
 def keywords_of_every_word(docs: list[str], topics: list[int], config: ClusteringConfig,
                            wanted: list[int]) -> dict[int, list[str]]:
     """Candidate keywords, best first, for the ``wanted`` topics from c-TF-IDF over every word,
@@ -468,7 +473,7 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
         clusters.append(Cluster(
             cluster_id=int(topic), segment_ids=tuple(ids[i] for i in member_idx),
             keywords=words, representative_ids=tuple(ids[i] for i in reps),
-            label=" / ".join(words[:3]) or NO_KEYWORDS_LABEL,
+            label=label_of(words),
         ))
     if not clusters:
         distinct = len(np.unique(np.round(vectors, 4), axis=0))

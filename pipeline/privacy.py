@@ -228,13 +228,16 @@ def privacy_flags(findings: list[Finding]) -> dict[str, list[str]]:
     return {segment_id: sorted(kinds) for segment_id, kinds in flags.items()}
 
 
+HIDDEN_LABEL = "(its keywords held identifiers, left out)"
+
+
 def without_identifiers(clustering: Clustering, findings: list[Finding]) -> tuple[Clustering, int]:
     """-> (the clustering with every keyword that holds a word of a flagged identifier left
     out, and its label made again from the rest; how many keywords were left out). Keywords
     are counted from the speech, so "john.smith@example.org" or a listed name became one
     ("johnsmithexampleorg", "josé álvarez") in the cluster's label, which the flags on the
     segments did not cover."""
-    from .cluster import topic_text
+    from .cluster import label_of, topic_text
 
     words = {word.lower() for finding in findings for word in topic_text([finding.match])[0].split()}
     if not words:
@@ -244,5 +247,5 @@ def without_identifiers(clustering: Clustering, findings: list[Finding]) -> tupl
         kept = tuple(k for k in cluster.keywords if not words & set(k.lower().split()))
         left_out += len(cluster.keywords) - len(kept)
         clusters.append(cluster if len(kept) == len(cluster.keywords) else
-                        replace(cluster, keywords=kept, label=" / ".join(kept[:3])))
+                        replace(cluster, keywords=kept, label=label_of(kept) if kept else HIDDEN_LABEL))
     return replace(clustering, clusters=clusters), left_out

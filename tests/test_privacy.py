@@ -150,6 +150,8 @@ def test_keywords_holding_a_flagged_identifier_leave_the_clusters_labels():
     assert cleaned.clusters[0].keywords == ("forms", "ring") and cleaned.clusters[0].label == "forms / ring"
     assert cleaned.clusters[1] is clustering.clusters[1]
     assert without_identifiers(clustering, []) == (clustering, 0)
+    emptied, _ = without_identifiers(clustering, scan([seg(3, "U", "user", "ward beds at SW1A 1AA")], ["ward", "beds"]))
+    assert emptied.clusters[1].keywords == () and emptied.clusters[1].label == "(its keywords held identifiers, left out)"
 
 
 def test_scan_command(tmp_path):
