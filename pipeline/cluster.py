@@ -527,11 +527,14 @@ def _fit_topics(model_for, docs: list[str], vectors: np.ndarray, config: Cluster
         return list(topics), model
     topics = np.full(n, UNCLUSTERED, dtype=int)
     topics[sample] = model.fit_transform([docs[i] for i in sample], embeddings=vectors[sample])[0]
-    topics = join_nearest(topics, vectors, config.outlier_threshold, members=sample)
-    model.update_topics(docs, topics=topics.tolist(), vectorizer_model=model.vectorizer_model,
-                        ctfidf_model=model.ctfidf_model, top_n_words=model.top_n_words)
+    # The rest join the nearest cluster; so do the sample's own outliers where outliers are
+    # reduced (with clustering.reduce_outliers: false HDBSCAN's outliers stay so).
     others = np.ones(n, dtype=bool)
     others[sample] = False
+    joining = None if config.reduce_outliers else np.flatnonzero(others)
+    topics = join_nearest(topics, vectors, config.outlier_threshold, members=sample, rows=joining)
+    model.update_topics(docs, topics=topics.tolist(), vectorizer_model=model.vectorizer_model,
+                        ctfidf_model=model.ctfidf_model, top_n_words=model.top_n_words)
     joined, rest = int((topics[others] != UNCLUSTERED).sum()), n - size
     if joined == rest:
         outcome = f"the other {rest} joined the nearest cluster"
@@ -546,14 +549,17 @@ def _fit_topics(model_for, docs: list[str], vectors: np.ndarray, config: Cluster
 
 
 def join_nearest(labels: np.ndarray, vectors: np.ndarray, threshold: float,
-                 members: np.ndarray | None = None) -> np.ndarray:
-    """Each unclustered row joins the cluster whose centre (the mean of its ``members``' unit
-    vectors; default: all rows) is most similar, when the cosine similarity reaches
-    ``threshold``; the rest stay unclustered. BERTopic's "embeddings" outlier strategy."""
+                 members: np.ndarray | None = None, rows: np.ndarray | None = None) -> np.ndarray:
+    """Each unclustered row (of ``rows``; default: all) joins the cluster whose centre (the
+    mean of its ``members``' unit vectors; default: all rows) is most similar, when the cosine
+    similarity reaches ``threshold``; the rest stay unclustered. BERTopic's "embeddings"
+    outlier strategy."""
     labels = np.asarray(labels).copy()
     pool = np.arange(len(labels)) if members is None else np.asarray(members)
     found = sorted(set(labels[pool].tolist()) - {UNCLUSTERED})
     rest = np.flatnonzero(labels == UNCLUSTERED)
+    if rows is not None:
+        rest = np.intersect1d(rest, rows)
     if not found or not len(rest):
         return labels
     centroids = _normalised(np.stack([vectors[pool[labels[pool] == t]].mean(axis=0) for t in found]))

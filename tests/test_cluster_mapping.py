@@ -177,6 +177,29 @@ def test_the_sample_note_counts_the_segments_that_stay_unclustered(fake_embedder
                          "(not similar enough to any cluster: clustering.outlier_threshold)"), note
 
 
+def test_without_outlier_reduction_the_samples_own_outliers_stay_unclustered(fake_embedder, monkeypatch):
+    """Above sample_above the segments outside the sample join the nearest cluster; the
+    sample's own outliers join too only where outliers are reduced."""
+    import pipeline.cluster as cluster_module
+
+    labels = np.array([0, 0, UNCLUSTERED, 1, UNCLUSTERED, UNCLUSTERED])
+    vectors = np.eye(6, dtype=np.float32)
+    vectors[2] = vectors[4] = vectors[5] = vectors[0]
+    assert cluster_module.join_nearest(labels, vectors, 0.5, rows=np.array([4, 5])).tolist() == [0, 0, -1, 1, 0, 0]
+    calls = []
+    real = cluster_module.join_nearest
+    monkeypatch.setattr(cluster_module, "join_nearest", lambda *a, **k: calls.append(k.get("rows")) or real(*a, **k))
+    segments = make_segments(per_topic=50)
+    vectors = fake_embedder.encode([s.text for s in segments])
+    for reduce in (True, False):
+        calls.clear()
+        config = ClusteringConfig(min_cluster_size=5, selection_method="eom", sample_above=100, reduce_outliers=reduce)
+        cluster(segments, vectors, config)
+        sample = np.random.default_rng(config.random_state).choice(len(segments), size=100, replace=False)
+        (rows,) = [r for r in calls if r is not None] or [None]
+        assert (rows is None) if reduce else sorted(rows) == sorted(set(range(len(segments))) - set(sample.tolist()))
+
+
 def test_keyword_scores_are_read_as_bertopic_reads_them():
     from scipy import sparse
 
