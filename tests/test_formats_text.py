@@ -57,13 +57,21 @@ def turns(text):
     ("Jane\u00a0Doe: One.\nBob: Two.\nJane  Doe: Three.\nBob: Four.\nJane Doe: Five.\n",
      [("Jane Doe", "One.", ""), ("Bob", "Two.", ""), ("Jane Doe", "Three.", ""), ("Bob", "Four.", ""),
       ("Jane Doe", "Five.", "")]),
-    # Teams' "Surname, First" names on label lines, each heard twice.
+    # Teams' "Surname, First" names on label lines, heard once or twice, whatever the surname.
+    ("Fischer, Anna  0:03\nHow was it?\n\nPatel, Ravi  0:40\nFine.\n\nMay, Theresa  0:50\nGood.\n",
+     [("Fischer, Anna", "How was it?", "00:00:03"), ("Patel, Ravi", "Fine.", "00:00:40"),
+      ("May, Theresa", "Good.", "00:00:50")]),
+    # Without blank lines between turns (a Word copy): a line of speech ending in a time is out
+    # of step with the label lines' times; a speaker heard once after it is not.
+    ("Will Thompson  0:03\nHello.\nJoe Bloggs  0:10\nHi.\nLovely 10:30\nSee you.\nAnn Lee  0:20\nBye.\n",
+     [("Will Thompson", "Hello.", "00:00:03"), ("Joe Bloggs", "Hi. Lovely 10:30 See you.", "00:00:10"),
+      ("Ann Lee", "Bye.", "00:00:20")]),
     ("Fischer, Anna   0:03\nHow was it?\n\nO'Brien, Mark   0:10\nFine.\n\nFischer, Anna   0:21\nGood.\n\n"
      "O'Brien, Mark   0:25\nThanks.\n",
      [("Fischer, Anna", "How was it?", "00:00:03"), ("O'Brien, Mark", "Fine.", "00:00:10"),
       ("Fischer, Anna", "Good.", "00:00:21"), ("O'Brien, Mark", "Thanks.", "00:00:25")]),
     # A line of speech ending in a time in such a file is speech, heard once ("Okay, Thursday") or
-    # not (a weekday, a stop word or a greeting first: no surname); it was a speaker, its words lost.
+    # not: it has no blank line above, as the label lines have; it was a speaker, its words lost.
     ("Speaker 1  0:03\nWhen can we meet again?\n\nSpeaker 2  0:10\nLet me check.\nOkay, Thursday 10:30\n"
      "Does that work for you?\n",
      [("Speaker 1", "When can we meet again?", "00:00:03"),

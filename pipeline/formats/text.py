@@ -118,7 +118,7 @@ class Label:
     time: str = ""
     certain: bool = False
     layout: str = ""  # "alone": a label line with a time and no speech (Otter, Teams); "tab": "Name<TAB>speech"
-    recurring: bool = False  # a label only where the file has it twice or more ("Fischer, Anna  0:03", "- Jane: ...")
+    recurring: bool = False  # a label only where the file has it twice or more ("- Jane: ...")
 
     @property
     def name(self) -> str:
@@ -202,28 +202,9 @@ _LEAD = regex.compile(r"[ \t\p{Cf}]*")
 _BULLET = regex.compile(r"[-+*•‣◦▪–][ \t]+")
 
 
+# Teams names people as they are in the address book: "Fischer, Anna" (one word, a comma,
+# capitalised names; not a date, "3 November 2025, 14:00").
 _SURNAME_FIRST = regex.compile(r"[^\W\d_][\w'’.\-]*, [^\W\d_][\w'’.\- ]*")
-# What a line of speech ending in a time starts with ("Okay, Thursday 10:30", "Hi, Sam 10:00",
-# "Tuesday, March 3 10:30"), and no surname does.
-_DAYS_AND_MONTHS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
-                    "february", "march", "april", "may", "june", "july", "august", "september", "october",
-                    "november", "december"}
-
-
-def _starts_like_speech(name: str) -> bool:
-    """Whether ``name``'s first word is a common word, a greeting, a day or a month, as a
-    line of speech ending in a time starts ("Okay Thursday 10:30"); a few names do too ("Will
-    Thompson", "May Green")."""
-    from ..words import SPOKEN_STOP_WORDS, english_stop_words
-
-    first = name.replace(",", " ").split()[0].lower() if name.split() else ""
-    return first in english_stop_words() | SPOKEN_STOP_WORDS | _GREETINGS | _DAYS_AND_MONTHS
-
-
-def _surname_first(name: str) -> bool:
-    """Teams' ``Fischer, Anna``: one word, a comma, a capitalised name; not speech
-    (``Okay, Thursday``, ``Yes, Anna``)."""
-    return bool(_SURNAME_FIRST.fullmatch(name)) and not _starts_like_speech(name)
 
 
 def _speaker_label(text: str) -> str:
@@ -264,17 +245,12 @@ def parse_label(line: str) -> Label | None:
         return Label(speaker, match.end(), normalise_time(own_time) if own_time else time,
                      certain=certain or bool(own_time or time))
     header = _HEADER.fullmatch(head, pos) if len(line) <= HEAD else None
-    # Teams names people as they are in the address book: "Fischer, Anna   0:03" (not a date:
-    # "3 November 2025, 14:00"); a label only where it recurs, as a line of speech ending in a
-    # time ("Okay, Thursday 10:30") is heard once.
     name = header.group("label") if header else ""
-    surname_first = _surname_first(name)
-    if surname_first:
+    if _SURNAME_FIRST.fullmatch(name):  # "Fischer, Anna   0:03"
         name = name.replace(",", " ")
     if header and plausible_label(name) and capitalised(name):
-        # A name starting like speech ("Okay Thursday 10:30") counts only where it recurs.
         return Label(_speaker_label(header.group("label")), len(line), normalise_time(header.group("time")),
-                     certain=True, layout="alone", recurring=surname_first or _starts_like_speech(name))
+                     certain=True, layout="alone")
     # The time first and the name alone after it: "00:00:03 Speaker 1", "[00:00:03.15] - Speaker 1".
     named = _AFTER_TIME.fullmatch(head, pos) if time and len(line) <= HEAD else None
     if named and plausible_label(named.group("label")) and capitalised(named.group("label")) \
@@ -309,6 +285,33 @@ def _names_someone(value: str) -> bool:
     return words[0] not in _GREETINGS and words[-1] not in english_stop_words() | SPOKEN_STOP_WORDS | _GREETINGS
 
 
+def _out_of_step(found: dict[int, Label], filled: set[int]) -> set[int]:
+    """The lines of "Name  0:03" labels out of step with the file's other label lines, which a
+    line of speech ending in a time is ("Okay, Thursday 10:30"):
+    - where label lines have a blank line above (Otter's text; two or more do), one without it
+      whose name no such line gives;
+    - of the others, one whose time is out of order (a transcript's times only go forward):
+      after the next one's, or before the last in step, where leaving it out puts its
+      neighbours in order (so not the neighbour of such a line)."""
+    numbers = [number for number, label in sorted(found.items()) if label.layout == "alone"]
+    spaced = [number for number in numbers if number - 1 not in filled]
+    names = {found[number].speaker for number in spaced}
+    crowded = {number for number in numbers
+               if len(spaced) >= 2 and number - 1 in filled and found[number].speaker not in names}
+    numbers = [number for number in numbers if number not in crowded]
+    times = [found[number].time for number in numbers]
+    out, last = set(crowded), None  # last: the time of the last line in step
+    for i, time in enumerate(times):
+        before, after = (times[i - 1] if i else None), (times[i + 1] if i + 1 < len(times) else None)
+        ahead = after is not None and time > after and (before is None or before <= after)
+        behind = last is not None and time < last and (after is None or last <= after)
+        if ahead or behind:
+            out.add(numbers[i])
+        else:
+            last = time
+    return out
+
+
 def _notes_label(label: Label, counts: Counter) -> bool:
     """``Notes: ...`` once, after the turns, opens notes rather than a speaker's turn."""
     return not label.certain and counts[label.speaker] == 1 and label.name.lower() in _NOTES_HEADINGS
@@ -331,6 +334,7 @@ class _Rules:
     layouts: Counter
     families: Counter
     lines_of: dict[str, set[str]]  # one line again and again is a page header, not a speaker
+    out_of_step: set[int]  # "Name  0:03" lines laid out or timed unlike the others (_out_of_step)
 
     @classmethod
     def of(cls, text: str, found: dict[int, Label], margin: dict[int, int]) -> "_Rules":
@@ -345,10 +349,16 @@ class _Rules:
         return cls(found, filled, counts,
                    Counter(label.layout for label in found.values()
                            if label.layout and not (label.recurring and counts[label.speaker] < 2)),
-                   Counter(_family(label.name) for label in found.values()), lines_of)
+                   Counter(_family(label.name) for label in found.values()), lines_of, _out_of_step(found, filled))
 
-    def is_turn(self, label: Label) -> bool:
+    def is_turn(self, label: Label, number: int) -> bool:
+        """Whether ``label``, on line ``number``, starts a turn."""
         if label.recurring and self.counts[label.speaker] < 2:
+            return False
+        # A line of speech that ends in a time ("Okay, Thursday 10:30", "Lovely 10:30") reads
+        # like a "Name  0:03" line, but is out of step with the label lines around it, where a
+        # speaker heard once ("Patel, Ravi  0:40") is in step.
+        if number in self.out_of_step:
             return False
         if label.layout:
             # "Name  0:03" or "Name<TAB>speech" is a label only in a file laid out that way.
@@ -372,7 +382,7 @@ class _Rules:
                                                     and not title.endswith(".")):
             return False
         following = next((n for n in range(line.number + 1, line.number + MAX_GAP) if n in self.filled), None)
-        return following in self.found and self.is_turn(self.found[following])
+        return following in self.found and self.is_turn(self.found[following], following)
 
     def is_title(self, label: Label, line: Line) -> bool:
         """Before the first turn: a header (``Date: ...``, ``Focus group 3: Recovery``,
@@ -406,7 +416,7 @@ def parse_lines(text: str, source: str, path: Path, sha256: str = "",
             builder.part()
         elif stripped and stripped in header:  # a page header printed again on every page
             metadata.append(stripped)
-        elif label and rules.is_turn(label) and not _FOOTNOTE.match(body) and not _notes_label(label, rules.counts):
+        elif label and rules.is_turn(label, line.number) and not _FOOTNOTE.match(body) and not _notes_label(label, rules.counts):
             if not builder.started and rules.is_title(label, line):
                 metadata.append(stripped)
                 header.add(stripped)
