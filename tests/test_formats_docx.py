@@ -489,6 +489,21 @@ def test_a_transcript_table_with_a_table_pasted_into_a_speech_cell_stays_a_trans
     assert transcript.metadata == ("Interview 3", "Speaker\tText")
 
 
+def test_a_cover_sheet_around_the_transcript_table_is_no_transcript(tmp_path):
+    """Its own cells ("Interviewer | Jane Smith") read like two turns; the table inside has more."""
+    document = docx.Document()
+    layout = document.add_table(rows=3, cols=2)
+    for r, (key, value) in enumerate([("Interviewer", "Jane Smith"), ("Participant", "P04"), ("Transcript", "")]):
+        layout.cell(r, 0).text, layout.cell(r, 1).text = key, value
+    inner = layout.cell(2, 1).add_table(rows=0, cols=2)
+    for speaker, speech in [("Interviewer", "How was the ward?"), ("P04", "It was noisy at night."),
+                            ("Interviewer", "Why?"), ("P04", "Staff changes.")]:
+        row = inner.add_row().cells
+        row[0].text, row[1].text = speaker, speech
+    assert turns(read(document, tmp_path)) == [("Interviewer", "How was the ward?"), ("P04", "It was noisy at night."),
+                                               ("Interviewer", "Why?"), ("P04", "Staff changes.")]
+
+
 def test_a_layout_table_whose_own_cells_look_like_one_row_of_a_transcript_stays_a_layout_table(tmp_path):
     document = docx.Document()
     layout = document.add_table(rows=2, cols=2)

@@ -135,7 +135,7 @@ def _blocks(container) -> Iterator:
             waiting += _text_boxes(element)
             if _mark_deleted(element):  # accepted, it runs on into the next: its boxes would be joined to it
                 continue
-        elif element.tag == _TBL and _holds_tables(element) and not _turns_in(_grid(element)):
+        elif element.tag == _TBL and _is_layout_table(element):
             for row in element.iterchildren(_W + "tr"):
                 for cell in row.iterchildren(_W + "tc"):
                     yield from _blocks(cell)
@@ -150,8 +150,16 @@ def _blocks(container) -> Iterator:
         yield from _blocks(box)
 
 
-def _holds_tables(table) -> bool:
-    return any(inner is not table for inner in table.iter(_TBL))
+def _is_layout_table(table) -> bool:
+    """Whether a table holding tables is laid out around them: its own cells make no transcript
+    table of two turns or more, or a table in it makes a longer one (a cover sheet,
+    "Interviewer | Jane Smith", "Participant | P04", above the cell holding the transcript; not
+    a small table of scores pasted into a speech cell of a transcript table)."""
+    inner = [t for t in table.iter(_TBL) if t is not table]
+    if not inner:
+        return False
+    own = _turns_in(_grid(table))
+    return own < 2 or any(_turns_in(_grid(t)) > own for t in inner)
 
 
 def _grid(table) -> list[list[str]]:
@@ -160,16 +168,16 @@ def _grid(table) -> list[list[str]]:
     return [[_cell_text(tc) for tc in row.iterchildren(_W + "tc")] for row in table.iterchildren(_W + "tr")]
 
 
-def _turns_in(grid: list[list[str]]) -> bool:
-    """Whether a table's own cells make a transcript table of two turns or more (a layout
-    table's cells, its tables left out, may look like one row of a transcript: a title beside
-    a date over the cell holding the transcript)."""
+def _turns_in(grid: list[list[str]]) -> int:
+    """How many turns a table's own cells make, read as a transcript table (0 where they are
+    none; a layout table's cells, its tables left out, may look like one row of a transcript:
+    a title beside a date over the cell holding the transcript)."""
     titles, layout = _transcript_layout(grid)
     if layout is None:
-        return False
+        return 0
     speaker_col, _, text_col, header = layout
     return sum(1 for cells in grid[titles + header:]
-               if len(cells) > max(speaker_col, text_col) and cells[speaker_col].strip() and cells[text_col].strip()) > 1
+               if len(cells) > max(speaker_col, text_col) and cells[speaker_col].strip() and cells[text_col].strip())
 
 
 def _cell_text(tc) -> str:
