@@ -113,7 +113,13 @@ def test_a_redaction_placeholder_in_lower_case_starting_a_line_stays_speech():
         ("P1", "It was hard. I rang the crisis line on Monday. [support worker] came round on Tuesday and we "
                "talked it through. [doctor] said I could go back on the old dose. **nurse:** was kind too.", ""),
         ("Interviewer", "And then?", "")]
-    assert parse_label("[support worker] came round") is None and parse_label("[doctor] said so") is None
+    # Such a role all in lower case labels turns where it recurs.
+    assert turns("[Interviewer] How was it?\n[participant] Hard.\n[Interviewer] Why?\n[participant] Waiting.\n") == [
+        ("Interviewer", "How was it?", ""), ("participant", "Hard.", ""), ("Interviewer", "Why?", ""),
+        ("participant", "Waiting.", "")]
+    assert turns("**interviewer:** How?\n**participant:** Hard.\n**interviewer:** Why?\n**participant:** Waiting.\n") == [
+        ("interviewer", "How?", ""), ("participant", "Hard.", ""), ("interviewer", "Why?", ""),
+        ("participant", "Waiting.", "")]
 
 
 def test_colon_sentence_stays_in_the_turn():

@@ -233,17 +233,18 @@ def parse_label(line: str) -> Label | None:
         if not plausible_label(speaker):
             continue
         # In brackets or bold, a name ("[Jane]") or a role starting with a capital ("[Service user
-        # 2]", "**Peer support worker:**"); not a transcriber's note ("[inaudible]", "[laughs]"),
-        # nor a redaction placeholder starting a line of speech ("[support worker] came round").
-        if pattern is not _COLON and (not (capitalised(speaker) or speaker[:1].isupper()
-                                           and _names_role(split_description(speaker)[0]))
+        # 2]", "**Peer support worker:**"); not a transcriber's note ("[inaudible]", "[laughs]").
+        # A role all in lower case counts where it recurs ("[participant]" on every answer), not
+        # as a redaction placeholder starting a line of speech once ("[support worker] came round").
+        lower_role = speaker[:1].islower() and _names_role(split_description(speaker)[0])
+        if pattern is not _COLON and (not (capitalised(speaker) or _names_role(split_description(speaker)[0]))
                                       or speaker.lower() in NOISE_WORDS or is_note(speaker)
                                       or speaker.lower().split()[0] in NOISE_WORDS
                                       or speaker.isdigit() or re.fullmatch(TIME, speaker)):
             continue
         own_time = match.groupdict().get("time")
         return Label(speaker, match.end(), normalise_time(own_time) if own_time else time,
-                     certain=certain or bool(own_time or time))
+                     certain=certain or bool(own_time or time), recurring=pattern is not _COLON and lower_role)
     header = _HEADER.fullmatch(head, pos) if len(line) <= HEAD else None
     name = header.group("label") if header else ""
     if _SURNAME_FIRST.fullmatch(name):  # "Fischer, Anna   0:03"
