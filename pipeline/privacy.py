@@ -155,8 +155,10 @@ PATTERNS = {
     # without the trunk zero (+44 7700 900123, +447700900123, +44 (0)20 7946 0958).
     "phone": re.compile(r"(?<![\w+])(?:(?:\+\d{1,3}[\s.-]?)?\(?0\d{1,4}\)?|\+\d{1,3}[\s.-]?(?:\(0\)[\s.-]?)?\d{1,4})"
                         r"[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?!\w)"),
-    # In any case: speech recognition writes "sw1a 1aa".
-    "postcode": re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b", re.IGNORECASE),
+    # In capitals, or in lower case as speech recognition writes it ("sw1a 1aa"), where it must
+    # end in letters a postcode can end in, not an ordinal or a unit ("ks2 2nd", "d3 5mg").
+    "postcode": re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"
+                           r"|\b[a-z]{1,2}\d[a-z\d]?\s?\d(?!st\b|nd\b|rd\b|th\b)[abd-hjlnp-uw-z]{2}\b"),
 }
 
 
@@ -204,8 +206,10 @@ def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
     name_pattern = None
     names = {unicodedata.normalize("NFC", n) for n in names if n.split()}
     if names:
-        alternatives = "|".join(sorted((_spaced(n) for n in names), key=len, reverse=True))
-        name_pattern = regex.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", regex.IGNORECASE)
+        # Whole words; a Chinese or Japanese name has none around it ("佐藤花子さん").
+        alternatives = "|".join(_spaced(n) if re.match(_CJK, n) else rf"(?<!\w){_spaced(n)}(?!\w)"
+                                for n in sorted(names, key=len, reverse=True))
+        name_pattern = regex.compile(alternatives, regex.IGNORECASE)
     findings = []
     for segment in segments:
         # The speech, and the transcriber's notes kept beside it ("[John's brother]").
@@ -231,6 +235,19 @@ def privacy_flags(findings: list[Finding]) -> dict[str, list[str]]:
 HIDDEN_LABEL = "(its keywords held identifiers, left out)"
 
 
+def _holds(token: str, words: set[str]) -> bool:
+    """Whether a keyword's word holds one of an identifier's ``words``: the same word, one run
+    into it ("sarahs", "emailjohnsmithexampleorg": four letters or more), or for Chinese and
+    Japanese, whose keywords are pairs of characters, part of it ("佐藤" of "佐藤花子")."""
+    return any(token == word or (len(word) >= 4 and word in token) or (_CJK_PAIR.fullmatch(token) and token in word)
+               for word in words)
+
+
+# Chinese and Japanese characters (kana, kanji), written without spaces between words.
+_CJK = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+_CJK_PAIR = re.compile(f"{_CJK}{{2}}")
+
+
 def without_identifiers(clustering: Clustering, findings: list[Finding]) -> tuple[Clustering, int]:
     """-> (the clustering with every keyword that holds a word of a flagged identifier left
     out, and its label made again from the rest; how many keywords were left out). Keywords
@@ -239,12 +256,16 @@ def without_identifiers(clustering: Clustering, findings: list[Finding]) -> tupl
     segments did not cover."""
     from .cluster import label_of, topic_text
 
-    words = {word.lower() for finding in findings for word in topic_text([finding.match])[0].split()}
-    if not words:
+    found: dict[str, set[str]] = {}  # segment id -> the words of its identifiers
+    for finding in findings:
+        found.setdefault(finding.segment_id, set()).update(topic_text([finding.match])[0].lower().split())
+    if not found:
         return clustering, 0
     left_out, clusters = 0, []
     for cluster in clustering.clusters:
-        kept = tuple(k for k in cluster.keywords if not words & set(k.lower().split()))
+        # A cluster's keywords are its own members' words: only their identifiers are in them.
+        words = set().union(*(found.get(sid, ()) for sid in cluster.segment_ids))
+        kept = tuple(k for k in cluster.keywords if not any(_holds(token, words) for token in k.lower().split()))
         left_out += len(cluster.keywords) - len(kept)
         clusters.append(cluster if len(kept) == len(cluster.keywords) else
                         replace(cluster, keywords=kept, label=label_of(kept) if kept else HIDDEN_LABEL))

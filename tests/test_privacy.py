@@ -126,6 +126,11 @@ def test_scan_finds_numbers_written_internationally_and_postcodes_in_any_case(te
     assert [f.kind for f in scan([seg(1, "U", "user", text)])] == [kind]
 
 
+def test_a_japanese_name_is_found_inside_a_sentence():
+    found = scan([seg(1, "U", "user", "昨日、佐藤花子さんが来ました。")], ["佐藤花子"])
+    assert [(f.kind, f.match) for f in found] == [("name", "佐藤花子")]
+
+
 def test_scan_finds_a_name_however_its_accents_and_spaces_were_typed():
     import unicodedata
 
@@ -152,6 +157,31 @@ def test_keywords_holding_a_flagged_identifier_leave_the_clusters_labels():
     assert without_identifiers(clustering, []) == (clustering, 0)
     emptied, _ = without_identifiers(clustering, scan([seg(3, "U", "user", "ward beds at SW1A 1AA")], ["ward", "beds"]))
     assert emptied.clusters[1].keywords == () and emptied.clusters[1].label == "(its keywords held identifiers, left out)"
+
+
+def test_identifiers_leave_the_keywords_they_become_and_only_in_their_own_cluster():
+    """Keywords made by the cluster stage's own word counter from flagged speech: a possessive,
+    an address run into the word before it, a Japanese name's character pairs."""
+    from pipeline.artifacts import Cluster, Clustering
+    from pipeline.cluster import _vectorizer, topic_text
+    from pipeline.config import ClusteringConfig
+    from pipeline.privacy import without_identifiers
+
+    flagged = seg(1, "U", "user", "Sarah's mum rang, email:john.smith@example.org, and 佐藤花子さん came")
+    words = _vectorizer(ClusteringConfig(), 10).build_analyzer()(topic_text([flagged.text])[0])
+    assert {"sarahs", "emailjohnsmithexampleorg", "佐藤", "花子"} <= set(words)
+    clustering = Clustering(clusters=[Cluster(0, ("a.txt#1.1",), tuple(words), (), ""),
+                                      Cluster(1, ("a.txt#2.1",), ("sarahs", "green space"), (), "")], assignments={})
+    cleaned, _ = without_identifiers(clustering, scan([flagged, seg(2, "U", "user", "the green space")],
+                                                      ["Sarah", "佐藤花子", "Mark Green"]))
+    assert not {"sarahs", "sarahs mum", "emailjohnsmithexampleorg", "佐藤", "藤花", "花子"} & set(cleaned.clusters[0].keywords)
+    assert "rang" in cleaned.clusters[0].keywords
+    assert cleaned.clusters[1].keywords == ("sarahs", "green space")  # no finding among its members
+
+
+@pytest.mark.parametrize("text", ["we did it in ks2 2nd year", "vitamin d3 5mg daily", "take b12 1mg", "at 10am 3pm"])
+def test_ordinary_speech_is_no_postcode(text):
+    assert scan([seg(1, "U", "user", text)]) == []
 
 
 def test_scan_command(tmp_path):
