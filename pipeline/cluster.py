@@ -291,6 +291,21 @@ def label_of(keywords: tuple[str, ...] | list[str]) -> str:
     return " / ".join(keywords[:3]) or NO_KEYWORDS_LABEL
 
 
+def counted_words(model, topics: list[int], n: int) -> dict[int, list[str]]:
+    """Each topic's ``n`` best words by BERTopic's c-TF-IDF count (the words a representation
+    such as KeyBERT then chooses among), best first."""
+    matrix, words = getattr(model, "c_tf_idf_", None), model.vectorizer_model.get_feature_names_out()
+    if matrix is None:
+        return {}
+    matrix = matrix.tocsr()
+    out = {}
+    for row, topic in enumerate(sorted(set(topics))):  # BERTopic's rows: its topics in order
+        scores = matrix[row].toarray().ravel()
+        order = np.lexsort((np.arange(len(scores)), -np.round(scores, 9)))
+        out[topic] = [str(words[i]) for i in order[:n] if scores[i] > 0 and EMPTY_TOPIC not in str(words[i]).split()]
+    return out
+
+
 def keywords_of_every_word(docs: list[str], topics: list[int], config: ClusteringConfig,
                            wanted: list[int]) -> dict[int, list[str]]:
     """Candidate keywords, best first, for the ``wanted`` topics from c-TF-IDF over every word,
@@ -462,6 +477,11 @@ def cluster(segments: list[Segment], embeddings: np.ndarray, config: ClusteringC
     keywords = {topic: distinct_keywords([w for w, _ in (model.get_topic(topic) or [])
                                           if w and EMPTY_TOPIC not in w.split()], config.top_n_words)
                 for topic in found}
+    if config.representation != "c-tf-idf" and any(not words for words in keywords.values()):
+        # KeyBERT or MMR may keep none of a cluster's candidates: its c-TF-IDF words stand in.
+        counted = counted_words(model, list(topics), 2 * config.top_n_words)
+        keywords.update({t: distinct_keywords(counted.get(t, []), config.top_n_words)
+                         for t in found if not keywords[t]})
     if any(not words for words in keywords.values()):
         every_word = keywords_of_every_word(docs, list(topics), config, [t for t in found if not keywords[t]])
         keywords.update({t: distinct_keywords(words, config.top_n_words) for t, words in every_word.items()})

@@ -200,6 +200,32 @@ def test_without_outlier_reduction_the_samples_own_outliers_stay_unclustered(fak
         assert (rows is None) if reduce else sorted(rows) == sorted(set(range(len(segments))) - set(sample.tolist()))
 
 
+def test_a_cluster_keybert_leaves_without_keywords_gets_its_counted_words_not_stop_words():
+    """KeyBERT may keep none of a small cluster's candidates; its c-TF-IDF words stand in
+    (the count of every word, stop words too, was for clusters of stop words alone)."""
+    rng = np.random.default_rng(0)
+    groups = [["The waiting list for therapy was very long", "I waited months on the waiting list",
+               "Long wait for the therapy referral"],
+              ["Staff on the ward were kind", "The nurses on the ward were caring", "Ward staff kind and caring"]]
+    segments, vectors = [], []
+    for g, texts in enumerate(groups):
+        centre = rng.normal(size=32) * 5
+        for i in range(15):
+            text = texts[i % 3] + ("" if i < 3 else f" {['yes', 'so', 'and'][i % 3]}")
+            segments.append(Segment(f"s{g}#{i}.1", f"f{i % 4}.txt", i, f"P{i % 5}", "user", text, 0, len(text)))
+            vectors.append(centre + rng.normal(size=32))
+
+    class Embedder:  # token-free stand-in whose candidate vectors fit no cluster
+        def encode(self, texts):
+            return np.array([np.random.default_rng(len(t)).normal(size=32) for t in texts], dtype=np.float32)
+
+    result = cluster(segments, np.array(vectors, dtype=np.float32),
+                     ClusteringConfig(representation="keybert", min_cluster_size=5), embedder=Embedder())
+    stop = {"for", "the", "and", "on", "were", "was", "very", "so", "yes"}
+    assert result.clusters and all(c.keywords for c in result.clusters)
+    assert all(not set(k.split()) <= stop and not set(k.split()) & stop for c in result.clusters for k in c.keywords)
+
+
 def test_keyword_scores_are_read_as_bertopic_reads_them():
     from scipy import sparse
 
