@@ -46,8 +46,10 @@ def turns(text):
      [("Speaker 1", "When can we meet?", "00:00:03"), ("Speaker 2", "Let me check. Okay Thursday 10:30 Does that work?",
                                                        "00:00:10"), ("Speaker 1", "Yes.", "00:00:20")]),
     # So are a list's points with a colon ("- Access" was a speaker), unless a label recurs.
-    ("P1: It helped.\n- Access: hard to get there.\n- Staff: kind.\nInterviewer: Thanks.\n",
-     [("P1", "It helped. - Access: hard to get there. - Staff: kind.", ""), ("Interviewer", "Thanks.", "")]),
+    ("P1: It helped.\n- Access: hard to get there.\n- Staff: kind.\n1. Wards: noisy.\n2) Food: cold.\n"
+     "Interviewer: Thanks.\n",
+     [("P1", "It helped. - Access: hard to get there. - Staff: kind. 1. Wards: noisy. 2) Food: cold.", ""),
+      ("Interviewer", "Thanks.", "")]),
     ("- Jane: I waited.\n- Bob: Me too.\n- Jane: Awful.\n- Bob: Yes.\n",
      [("Jane", "I waited.", ""), ("Bob", "Me too.", ""), ("Jane", "Awful.", ""), ("Bob", "Yes.", "")]),
     # An invisible mark before a label (pasted text): the turns stayed merged across speakers.

@@ -197,9 +197,10 @@ def _line_numbers(text: str) -> dict[int, int]:
 # text pasted from a web page, Teams or a right-to-left script). Not a Markdown list's marker:
 # "- **Access:** hard to get there." is a point of a list in a turn, not a speaker.
 _LEAD = regex.compile(r"[ \t\p{Cf}]*")
-# A list's bullet before a colon label: a point of a list in a turn ("- Access: hard to get
-# there."), unless the label recurs (a transcript written as a list: "- Jane: ...").
-_BULLET = regex.compile(r"[-+*•‣◦▪–][ \t]+")
+# A list's bullet or number before a colon label: a point of a list in a turn ("- Access: hard
+# to get there.", "1. Access: ..."), unless the label recurs (a transcript written as a list:
+# "- Jane: ...").
+_BULLET = regex.compile(r"(?:[-+*•‣◦▪–]|\d{1,3}[.)])[ \t]+")
 
 
 # Teams names people as they are in the address book: "Fischer, Anna" (one word, a comma,
