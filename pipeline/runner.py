@@ -19,7 +19,7 @@ import yaml
 
 from . import __version__
 from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Source, Suggestion, TokenMatch, Transcript
-from .config import Config, dump_config, resolve_taxonomy_path
+from .config import Config, EmbeddingConfig, dump_config, resolve_taxonomy_path
 from .embed import Embedder, embed, make_embedder
 from .errors import ThemesError
 from .privacy import Finding, PseudonymKey, load_names, privacy_flags, pseudonymise, scan, without_identifiers
@@ -159,7 +159,8 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
                       {"segmentation": config.segmentation, "speakers": config.speakers},
                       lambda: segment(ingested.value[0], config.segmentation, config.speakers))
     segments = segmented.value
-    for note, said in role_warnings(sources, segments, config.speakers, private):
+    for note, said in [*role_warnings(sources, segments, config.speakers, private),
+                       *((note, note) for note in language_warnings(segments, config))]:
         notes.append(note)
         progress.warn(said)
     if config.privacy.pseudonymise:
@@ -260,6 +261,26 @@ _to_json = json.JSONEncoder(ensure_ascii=False).encode
 def _suggestions_json(suggestions) -> str:
     return _to_json([{"code_id": s.code_id, "score": s.score, **({"words": list(s.words)} if s.words else {})}
                      for s in suggestions]) if suggestions else "[]"
+
+
+def language_warnings(segments: list[Segment], config: Config) -> list[str]:
+    """Chinese or Japanese segments in a run set up for another language, or embedded with the
+    English model: clustered and mapped poorly, with nothing else to say so."""
+    from .segment import CJK_LANGUAGES, cjk_share
+
+    share = cjk_share(segments)
+    if not share:
+        return []
+    found = f"{share:.0%} of the segments are in Chinese or Japanese"
+    out = []
+    if config.segmentation.language not in CJK_LANGUAGES:
+        out.append(f"{found}, but segmentation.language is '{config.segmentation.language}': set it to ja or zh "
+                   "for their sentences and keywords (docs/input.md)")
+    if config.embedding.model == EmbeddingConfig.model_fields["model"].default:
+        out.append(f"{found}, and the embedding model {config.embedding.model} knows English only: they are "
+                   "clustered and mapped poorly; set embedding.model to a multilingual model installed locally "
+                   "(docs/input.md)")
+    return out
 
 
 def scan_findings(segments: list[Segment], config: Config) -> list[Finding]:

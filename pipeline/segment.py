@@ -105,10 +105,25 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+# Chinese and Japanese characters (kana, kanji): written without spaces between words.
+_CJK_CHARS = regex.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
 def word_count(text: str, language: str) -> int:
     if language in CJK_LANGUAGES:
         return len(re.sub(r"\s", "", text)) // 2  # about two characters a word
-    return len(regex.findall(r"\w+", text))  # (a vowel sign, a combining mark, is in a word)
+    # (A vowel sign, a combining mark, is in a word; Chinese or Japanese in a run of another
+    # language counts about two characters a word too: its sentence is no one-word reply.)
+    cjk = len(_CJK_CHARS.findall(text))
+    return len(regex.findall(r"\w+", _CJK_CHARS.sub(" ", text))) + cjk // 2
+
+
+def cjk_share(segments: list[Segment]) -> float:
+    """The share of the segments written in Chinese or Japanese (half their letters or more)."""
+    def cjk(text: str) -> bool:
+        letters = sum(1 for c in text if c.isalpha())
+        return bool(letters) and 2 * len(_CJK_CHARS.findall(text)) >= letters
+    return sum(1 for s in segments if cjk(s.text)) / len(segments) if segments else 0.0
 
 
 def _place_markers(windows: list[tuple[int, int]], markers: list[Marker]) -> list[tuple[int, int, list[Marker]]]:

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.artifacts import Segment
 from pipeline.config import SegmentationConfig, SpeakersConfig, load_config
 from pipeline.ingest import parse_text
 from pipeline.segment import normalise, segment, sentence_spans
@@ -53,6 +54,8 @@ def test_roles_first_match_and_unknown():
     assert role_of("Bob", "a.txt", cfg) == "all"
     default = roles()
     assert role_of("Volunteer Worker 1", "a.txt", default) == "professional"
+    assert [role_of(label, "a.txt", default) for label in ("利用者1", "看護師", "司会")] == [
+        "user", "professional", "facilitator"]
     assert role_of("Moderator", "a.txt", default) == "facilitator"
     assert role_of("Bob", "a.txt", default) == "unknown"
     # transcription services' labels for the interviewer, and common role labels
@@ -121,14 +124,32 @@ def test_source_overrides():
     assert role_of("P2", "meeting_1.txt", cfg) == "user"
 
 
+def test_japanese_in_an_english_run_is_no_one_word_reply():
+    from pipeline.runner import language_warnings
+    from pipeline.segment import word_count
+
+    sentence = "薬の副作用で体重が増えて、外に出るのが嫌になりました。"
+    assert word_count(sentence, "en") >= 10 and word_count("はい。", "en") <= 1
+    segments = [Segment(f"j#{i}.1", "j.txt", i, "利用者1", "user", sentence, 0, len(sentence)) for i in range(3)]
+    english = load_config()
+    warned = language_warnings(segments, english)
+    assert len(warned) == 2 and warned[0].startswith("100% of the segments are in Chinese or Japanese, but "
+                                                     "segmentation.language is 'en'")
+    assert "knows English only" in warned[1]
+    japanese = load_config(overrides={"segmentation": {"language": "ja"}, "embedding": {"model": "/models/multi"}})
+    assert language_warnings(segments, japanese) == []
+    assert language_warnings([Segment("e#1.1", "e.txt", 1, "P1", "user", "I waited.", 0, 9)], english) == []
+
+
 def test_the_readmes_way_to_add_labels_keeps_the_default_roles(tmp_path):
     from pipeline.speakers import role_of
 
     config = tmp_path / "my.yaml"
-    config.write_text('speakers:\n  overrides:\n    "*": {user: ["P*", "Participant*", "R"]}\n')
+    config.write_text('speakers:\n  overrides:\n    "*": {user: ["P[0-9]*", "Participant*", "R"]}\n')
     speakers = load_config(config).speakers
-    assert [role_of(label, "site_b/meeting 1.txt", speakers) for label in ("P1", "R", "Interviewer", "Nurse 2")] == [
-        "user", "user", "facilitator", "professional"]
+    labels = ("P1", "R", "Interviewer", "Nurse 2", "Psychologist 1", "Participant 3")
+    assert [role_of(label, "site_b/meeting 1.txt", speakers) for label in labels] == [
+        "user", "user", "facilitator", "professional", "professional", "user"]
 
 
 def test_noise_markers_become_annotations_and_offsets_span_them():
