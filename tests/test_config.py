@@ -124,6 +124,17 @@ def test_excluding_a_role_that_does_not_exist_is_refused(tmp_path):
                               "the roles are user, professional, facilitator, unknown, respondent")
 
 
+def test_a_misspelt_role_that_leaves_the_excluded_one_without_labels_is_refused(tmp_path):
+    """"facilitators:" in roles: the moderator's questions were clustered and quoted."""
+    path = _write(tmp_path, "speakers:\n  roles:\n    user: ['P*']\n    facilitators: [Moderator]\n")
+    with pytest.raises(ThemesError) as err:
+        load_config(path)
+    assert str(err.value).endswith("'facilitator' (left out of clustering) is a role no pattern of speakers.roles or "
+                                   "speakers.overrides gives, but 'facilitators' is one: did you mean 'facilitator' there?")
+    # Roles of other names, and roles without a facilitator at all, are as before.
+    assert load_config(_write(tmp_path, "speakers:\n  roles:\n    patient: ['P*']\n    staff: [Dr*]\n"))
+
+
 def test_every_role_a_segment_can_get_may_be_excluded(tmp_path):
     from pipeline import speakers
 
