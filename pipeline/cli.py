@@ -335,12 +335,12 @@ def decide_command(
     definition: Optional[str] = typer.Option(None, "--definition", help="With --new: the theme's definition."),
     merge: Optional[int] = typer.Option(None, "--merge", metavar="OTHER_ID", help="Merge into another cluster of the run."),
     undo: bool = typer.Option(False, "--undo", help="Take the cluster's decision back: undecided again."),
-    memo: Optional[str] = typer.Option(None, "--memo", help="A memo with the decision; alone, added to the current decision."),
+    memo: Optional[str] = typer.Option(None, "--memo", help="A memo with the decision (it replaces the cluster's memo); alone, set on the current decision."),
     author: Optional[str] = AUTHOR_OPTION,
     config: Optional[Path] = CONFIG_OPTION,
 ) -> None:
     """Decide on one cluster: --accept [CODE_ID] | --reject | --new NAME | --merge OTHER_ID [--memo TEXT] | --undo."""
-    from .review import decide, describe
+    from .review import current_memo, decide, describe
 
     chosen = [flag for flag, given in (("--accept", accept), ("--reject", reject), ("--new", new is not None),
                                        ("--merge", merge is not None), ("--undo", undo)) if given]
@@ -358,9 +358,13 @@ def decide_command(
               "--undo": "undecided"}.get(
         chosen[0] if chosen else "")
     store = _store(config, run_dir)
+    before = current_memo(run_dir, store, cluster_id) if memo else None
     decision = decide(run_dir, store, cluster_id, status, code_id=code_id, name=new, definition=definition,
                       merge_into=merge, memo=memo, author=author)
     typer.echo(f"cluster {cluster_id}: {describe(decision)} (saved to {store})")
+    if before and before != decision.memo:  # a cluster has one memo: say which one went
+        typer.echo(f"note: this memo replaces “{' '.join(before.split())}” (still in the store's earlier lines)",
+                   err=True)
 
 
 @decisions_app.command("show")

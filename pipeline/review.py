@@ -132,6 +132,13 @@ def make_decision(folder: RunFolder, cluster_id: int, status: str | None, *, cod
     )
 
 
+def current_memo(run_dir: Path | str, store: Path | str, cluster_id: int) -> str | None:
+    """The memo of a cluster's current decision (own or carried), if any."""
+    folder = read_run(run_dir)
+    applied, _ = folder.match(read_store(store).decisions) if Path(store).is_file() else ({}, [])
+    return (applied.get(cluster_id) or {}).get("memo")
+
+
 def decide(run_dir: Path | str, store: Path | str, cluster_id: int, status: str | None, **fields) -> Decision:
     """Decide on one cluster of a run and append the decision to the store."""
     folder = read_run(run_dir)

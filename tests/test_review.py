@@ -49,6 +49,17 @@ def test_memo_goes_with_the_decision_and_is_kept_when_deciding_again(run, store)
     assert events[0]["name"] == "Day centre hours" and events[1]["status"] == "new"
 
 
+def test_a_new_memo_says_which_one_it_replaces(run, store):
+    env = {**os.environ, "THEMES_DECISIONS": str(store)}
+    first = themes("decide", run, "1", "--reject", "--memo", "small talk", env=env)
+    assert first.returncode == 0 and "replaces" not in first.stderr
+    second = themes("decide", run, "1", "--memo", "about   the weather", env=env)
+    assert second.returncode == 0, second.stderr
+    assert "note: this memo replaces “small talk” (still in the store's earlier lines)" in second.stderr
+    kept = themes("decide", run, "1", "--reject", env=env)  # no new memo: the memo stays, nothing to say
+    assert kept.returncode == 0 and "replaces" not in kept.stderr and "memo: about the weather" in kept.stdout
+
+
 def test_undo_takes_a_decision_back_and_a_carried_one_does_not_return(tmp_path, run, store):
     from pipeline.decisions import match_decisions
 
