@@ -413,6 +413,7 @@ class ReviewServer(ThreadingHTTPServer):
         from .report import served_html
 
         self.folder = read_run(run_dir)
+        self._made = self._stamp()
         report = self.folder.path / "report.html"
         if not report.is_file():
             raise ThemesError(f"{self.folder.path}: no report.html in this run folder")
@@ -432,6 +433,28 @@ class ReviewServer(ThreadingHTTPServer):
             super().__init__(("127.0.0.1", port), _Handler)
         except OSError as err:
             raise ThemesError(f"127.0.0.1:{port}: cannot listen ({err.strerror})") from None
+
+    def _stamp(self) -> tuple | None:
+        """What tells the run folder's clusters.json apart from one a rerun writes there."""
+        try:
+            stat = (self.folder.path / "clusters.json").stat()
+        except OSError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+    def check_same_run(self) -> None:
+        """Refuse to save when the run folder has been made again since the server started: its
+        clusters (and their ids) may be others than the page shows."""
+        if self._stamp() == self._made:
+            return
+        try:
+            now = read_run(self.folder.path).run
+        except ThemesError:
+            now = None
+        if now != self.folder.run:
+            raise ThemesError(f"the run folder has been made again ({'run ' + now if now else 'being written'}) since "
+                              f"this page was served (run {self.folder.run}); nothing was saved: stop `themes review` "
+                              "and start it again to decide on the clusters as they are now")
 
     def finish_saves(self, timeout: float) -> int:
         """Wait up to ``timeout`` seconds for the decisions being written; -> how many are
@@ -471,6 +494,7 @@ class ReviewServer(ThreadingHTTPServer):
                 raise ThemesError(f"({key}): must be text")
         if body.get("merge_into") is not None and type(body["merge_into"]) is not int:
             raise ThemesError("(merge_into): must be a cluster id")
+        self.check_same_run()
 
         def build(state: StoreState) -> list[Decision]:
             applied, _ = self.folder.match(state.decisions)
