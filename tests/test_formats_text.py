@@ -78,11 +78,21 @@ def turns(text):
      "Does that work for you?\n",
      [("Speaker 1", "When can we meet again?", "00:00:03"),
       ("Speaker 2", "Let me check. Okay, Thursday 10:30 Does that work for you?", "00:00:10")]),
-    ("Fischer, Anna   0:03\nWhen?\nTuesday, March 3 10:30\n\nO'Brien, Mark   0:10\nYes, Anna 10:30\n"
-     "Tuesday, March 3 10:30\n\nFischer, Anna   0:21\nYes, Anna 10:30\nHi, Sam 10:00\n\nO'Brien, Mark   0:25\nOk.\n",
-     [("Fischer, Anna", "When? Tuesday, March 3 10:30", "00:00:03"),
-      ("O'Brien, Mark", "Yes, Anna 10:30 Tuesday, March 3 10:30", "00:00:10"),
-      ("Fischer, Anna", "Yes, Anna 10:30 Hi, Sam 10:00", "00:00:21"), ("O'Brien, Mark", "Ok.", "00:00:25")]),
+    ("Fischer, Anna   0:03\nWhen?\nTuesday, March 3 10:30\n\nO'Brien, Mark   0:10\nYes, Anna 10:30\n\n"
+     "Fischer, Anna   0:21\nHi, Sam 10:00\n\nO'Brien, Mark   0:25\nOk.\n",
+     [("Fischer, Anna", "When? Tuesday, March 3 10:30", "00:00:03"), ("O'Brien, Mark", "Yes, Anna 10:30", "00:00:10"),
+      ("Fischer, Anna", "Hi, Sam 10:00", "00:00:21"), ("O'Brien, Mark", "Ok.", "00:00:25")]),
+    # One blank line added before a new topic, in a copy with none between turns: no layout.
+    ("Fischer, Anna   0:03\nHow was the ward?\nPatel, Ravi   0:10\nNoisy.\nFischer, Anna   0:20\nSay more?\n"
+     "Patel, Ravi   0:31\nKind staff.\n\nFischer, Anna   0:45\nAnd food?\nPatel, Ravi   0:52\nCold.\n",
+     [("Fischer, Anna", "How was the ward?", "00:00:03"), ("Patel, Ravi", "Noisy.", "00:00:10"),
+      ("Fischer, Anna", "Say more?", "00:00:20"), ("Patel, Ravi", "Kind staff.", "00:00:31"),
+      ("Fischer, Anna", "And food?", "00:00:45"), ("Patel, Ravi", "Cold.", "00:00:52")]),
+    # Turns numbered "1.": the numbers are a margin, so a speaker heard once is one.
+    ("1. Interviewer: How was it?\n2. P1: Noisy.\n3. Interviewer: Why?\n4. P1: Staff changes.\n"
+     "5. Nurse Adams: We were short.\n6. Interviewer: Thanks.\n",
+     [("Interviewer", "How was it?", ""), ("P1", "Noisy.", ""), ("Interviewer", "Why?", ""), ("P1", "Staff changes.", ""),
+      ("Nurse Adams", "We were short.", ""), ("Interviewer", "Thanks.", "")]),
     # Names with vowel signs (combining marks): no speaker turn was found at all.
     ("डॉक्टर: आप कैसे हैं?\nमरीज़: ठीक हूँ।\n", [("डॉक्टर", "आप कैसे हैं?", ""), ("मरीज़", "ठीक हूँ।", "")]),
     ("พยาบาล: สวัสดีค่ะ\nผู้ป่วย: ดีครับ\n", [("พยาบาล", "สวัสดีค่ะ", ""), ("ผู้ป่วย", "ดีครับ", "")]),

@@ -88,7 +88,7 @@ _ENUMERATION = re.compile(
 # How far below a heading the next turn may start (blank lines between).
 MAX_GAP = 10
 # A number down the left margin: "12   Interviewer: ..." in a numbered transcript.
-_LINE_NUMBER = re.compile(r"[ \t]*\d{1,5}(?:[ \t]+|$)")
+_LINE_NUMBER = re.compile(r"[ \t]*(\d{1,5})[.)]?(?:[ \t]+|$)")  # also "12." or "12)": numbered turns
 # Header keys that name who took part ("Interviewee: Sarah Jones"): metadata before the first
 # turn when what follows is a name (capitalised words, perhaps an age or place after commas).
 _WHO_KEYS = {"name", "interviewee", "participant", "respondent", "interviewer", "facilitator", "moderator",
@@ -186,7 +186,7 @@ def _line_numbers(text: str) -> dict[int, int]:
         match = _LINE_NUMBER.match(line.text)
         if match:
             lengths[line.number] = match.end()
-            numbers.append(int(match.group().strip()))
+            numbers.append(int(match.group(1)))
     steps = sum(1 for a, b in zip(numbers, numbers[1:]) if b == a + 1)
     if len(numbers) < 5 or len(numbers) * 5 < filled * 4 or steps * 5 < (len(numbers) - 1) * 4:
         return {}
@@ -288,18 +288,17 @@ def _names_someone(value: str) -> bool:
 
 
 def _out_of_step(found: dict[int, Label], filled: set[int]) -> set[int]:
-    """The lines of "Name  0:03" labels out of step with the file's other label lines, which a
-    line of speech ending in a time is ("Okay, Thursday 10:30"):
-    - where label lines have a blank line above (Otter's text; two or more do), one without it
-      whose name no such line gives;
+    """The lines of "Name  0:03" labels heard once that are out of step with the file's other
+    label lines, as a line of speech ending in a time is ("Okay, Thursday 10:30"):
+    - where most label lines have a blank line above (Otter's text), one without it;
     - of the others, one whose time is out of order (a transcript's times only go forward):
       after the next one's, or before the last in step, where leaving it out puts its
-      neighbours in order (so not the neighbour of such a line)."""
+      neighbours in order (so not the neighbour of such a line).
+    A label heard twice or more is a speaker's, whatever its layout or time."""
     numbers = [number for number, label in sorted(found.items()) if label.layout == "alone"]
+    heard = Counter(found[number].speaker for number in numbers)
     spaced = [number for number in numbers if number - 1 not in filled]
-    names = {found[number].speaker for number in spaced}
-    crowded = {number for number in numbers
-               if len(spaced) >= 2 and number - 1 in filled and found[number].speaker not in names}
+    crowded = {number for number in numbers if 2 * len(spaced) > len(numbers) and number - 1 in filled}
     numbers = [number for number in numbers if number not in crowded]
     times = [found[number].time for number in numbers]
     out, last = set(crowded), None  # last: the time of the last line in step
@@ -311,7 +310,7 @@ def _out_of_step(found: dict[int, Label], filled: set[int]) -> set[int]:
             out.add(numbers[i])
         else:
             last = time
-    return out
+    return {number for number in out if heard[found[number].speaker] < 2}
 
 
 def _notes_label(label: Label, counts: Counter) -> bool:
@@ -471,7 +470,9 @@ def _margin_and_labels(text: str, given: dict[int, Label | None]) -> tuple[dict[
         return {}, plain
     numbered = labels_with(margin)
     speakers = lambda found: len({label.speaker for label in found.values()})  # noqa: E731
-    if len(numbered) >= 2 and (len(numbered) > len(plain) or speakers(numbered) < speakers(plain)):
+    listed = lambda found: sum(label.recurring for label in found.values())  # noqa: E731  ("1. Jane:" read as a list's point)
+    if len(numbered) >= 2 and (len(numbered) > len(plain) or speakers(numbered) < speakers(plain)
+                               or listed(numbered) < listed(plain)):
         return margin, numbered
     return {}, plain
 
