@@ -480,8 +480,9 @@ def test_a_transcript_table_with_a_table_pasted_into_a_speech_cell_stays_a_trans
                             ("P1", "Slow. Here are my scores:"), ("Interviewer", "Thanks.")]:
         row = table.add_row().cells
         row[0].text, row[1].text = speaker, speech
-    scores = table.cell(2, 1).add_table(rows=2, cols=2)
-    for row, values in zip(scores.rows, [("Week", "Score"), ("1", "5")]):
+    # Longer than the transcript: its header row still makes the outer table the transcript.
+    scores = table.cell(2, 1).add_table(rows=6, cols=2)
+    for row, values in zip(scores.rows, [("Week", "Score"), ("1", "5"), ("2", "6"), ("3", "4"), ("4", "7"), ("5", "6")]):
         row.cells[0].text, row.cells[1].text = values
     transcript = read(document, tmp_path)
     assert turns(transcript) == [("Interviewer", "How was the clinic?"), ("P1", "Slow. Here are my scores:"),

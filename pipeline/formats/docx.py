@@ -154,11 +154,15 @@ def _is_layout_table(table) -> bool:
     """Whether a table holding tables is laid out around them: its own cells make no transcript
     table of two turns or more, or a table in it makes a longer one (a cover sheet,
     "Interviewer | Jane Smith", "Participant | P04", above the cell holding the transcript; not
-    a small table of scores pasted into a speech cell of a transcript table)."""
+    a small table of scores pasted into a speech cell of a transcript table: one whose own
+    header row names its speaker and text columns is never a layout table)."""
     inner = [t for t in table.iter(_TBL) if t is not table]
     if not inner:
         return False
-    own = _turns_in(_grid(table))
+    grid = _grid(table)
+    own = _turns_in(grid)
+    if own >= 2 and _transcript_layout(grid)[1][3]:  # a header row naming speaker and text columns
+        return False
     return own < 2 or any(_turns_in(_grid(t)) > own for t in inner)
 
 
