@@ -125,6 +125,11 @@ def test_a_redaction_placeholder_in_lower_case_starting_a_line_stays_speech():
         ("P1", "It was hard. I rang the crisis line on Monday. [support worker] came round on Tuesday and we "
                "talked it through. [doctor] said I could go back on the old dose. **nurse:** was kind too.", ""),
         ("Interviewer", "And then?", "")]
+    # A placeholder that recurs, each time running on in lower case, is still speech.
+    assert turns("P1: It was hard.\n[care coordinator] came round.\nInterviewer: Then?\nP1: Yes.\n"
+                 "[care coordinator] rang me.\n") == [
+        ("P1", "It was hard. [care coordinator] came round.", ""), ("Interviewer", "Then?", ""),
+        ("P1", "Yes. [care coordinator] rang me.", "")]
     # Such a role all in lower case labels turns where it recurs.
     assert turns("[Interviewer] How was it?\n[participant] Hard.\n[Interviewer] Why?\n[participant] Waiting.\n") == [
         ("Interviewer", "How was it?", ""), ("participant", "Hard.", ""), ("Interviewer", "Why?", ""),

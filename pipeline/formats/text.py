@@ -235,9 +235,12 @@ def parse_label(line: str) -> Label | None:
             continue
         # In brackets or bold, a name ("[Jane]") or a role starting with a capital ("[Service user
         # 2]", "**Peer support worker:**"); not a transcriber's note ("[inaudible]", "[laughs]").
-        # A role all in lower case counts where it recurs ("[participant]" on every answer), not
-        # as a redaction placeholder starting a line of speech once ("[support worker] came round").
+        # A role all in lower case counts where it recurs ("[participant] Hard."), not as a
+        # redaction placeholder starting a line of speech, which runs on in lower case ("[care
+        # coordinator] came round"), however often.
         lower_role = speaker[:1].islower() and _names_role(split_description(speaker)[0])
+        if lower_role and head[match.end():match.end() + 1].islower():
+            continue
         if pattern is not _COLON and (not (capitalised(speaker) or _names_role(split_description(speaker)[0]))
                                       or speaker.lower() in NOISE_WORDS or is_note(speaker)
                                       or speaker.lower().split()[0] in NOISE_WORDS
