@@ -155,16 +155,28 @@ PATTERNS = {
     # without the trunk zero (+44 7700 900123, +447700900123, +44 (0)20 7946 0958).
     "phone": re.compile(r"(?<![\w+])(?:(?:\+\d{1,3}[\s.-]?)?\(?0\d{1,4}\)?|\+\d{1,3}[\s.-]?(?:\(0\)[\s.-]?)?\d{1,4})"
                         r"[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?!\w)"),
-    # In capitals, or in lower case as speech recognition writes it ("sw1a 1aa"), where it must
-    # end in letters a postcode can end in, not an ordinal or a unit ("ks2 2nd", "d3 5mg").
-    "postcode": re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b"
-                           r"|\b[a-z]{1,2}\d[a-z\d]?\s?\d(?!st\b|nd\b|rd\b|th\b)[abd-hjlnp-uw-z]{2}\b"),
+    # In any case, as speech recognition writes it too ("sw1a 1aa"); in lower case not where it
+    # ends like an ordinal or a unit, which a postcode cannot ("ks2 2nd", "d3 5mg"): see _postcode.
+    "postcode": re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b", re.IGNORECASE),
 }
 
 
 # Every pattern needs a digit, an "@" or a web address: a text with none of them (most
 # segments) is not searched further, which makes the scan several times faster.
 _DIGIT_OR_AT = re.compile(r"[@\d]")
+
+
+# A postcode's last two letters are never C, I, K, M, O or V; lower-case speech ends so ("d3 5mg").
+_ORDINAL = re.compile(r"(?:1st|2nd|3rd|[04-9]th)$")
+_INWARD_LETTERS = set("abdefghjlnpqrstuwxyz")
+
+
+def _postcode(match: str) -> bool:
+    """Whether a postcode-shaped match is one: in lower case, not where it ends like an ordinal
+    or in letters no postcode ends in ("ks2 2nd", "d3 5mg", "b12 1mg")."""
+    if not match.islower():
+        return True
+    return not _ORDINAL.search(match) and set(match[-2:]) <= _INWARD_LETTERS
 
 
 def _may_hold_identifier(text: str) -> bool:
@@ -207,7 +219,8 @@ def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
     names = {unicodedata.normalize("NFC", n) for n in names if n.split()}
     if names:
         # Whole words; a Chinese or Japanese name has none around it ("佐藤花子さん").
-        alternatives = "|".join(_spaced(n) if re.match(_CJK, n) else rf"(?<!\w){_spaced(n)}(?!\w)"
+        # (Its parts may be written with a space or without: "佐藤 花子", "佐藤花子".)
+        alternatives = "|".join(_spaced(n).replace(r"\s+", r"\s*") if re.match(_CJK, n) else rf"(?<!\w){_spaced(n)}(?!\w)"
                                 for n in sorted(names, key=len, reverse=True))
         name_pattern = regex.compile(alternatives, regex.IGNORECASE)
     findings = []
@@ -217,7 +230,8 @@ def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
         for text in (unicodedata.normalize("NFC", t) for t in (segment.text, *notes)):
             for kind, pattern in PATTERNS.items() if _may_hold_identifier(text) else ():
                 for match in pattern.finditer(text):
-                    findings.append(Finding(segment.segment_id, kind, match.group(0)))
+                    if kind != "postcode" or _postcode(match.group(0)):
+                        findings.append(Finding(segment.segment_id, kind, match.group(0)))
             if name_pattern:
                 for match in name_pattern.finditer(text):
                     findings.append(Finding(segment.segment_id, "name", match.group(0)))
@@ -236,11 +250,13 @@ HIDDEN_LABEL = "(its keywords held identifiers, left out)"
 
 
 def _holds(token: str, words: set[str]) -> bool:
-    """Whether a keyword's word holds one of an identifier's ``words``: the same word, one run
-    into it ("sarahs", "emailjohnsmithexampleorg": four letters or more), or for Chinese and
-    Japanese, whose keywords are pairs of characters, part of it ("佐藤" of "佐藤花子")."""
-    return any(token == word or (len(word) >= 4 and word in token) or (_CJK_PAIR.fullmatch(token) and token in word)
-               for word in words)
+    """Whether a keyword's word is one of an identifier's ``words``: the same word, its
+    possessive ("sarahs"), a long one (an address) run into the word before it
+    ("emailjohnsmithexampleorg"), or for Chinese and Japanese, whose keywords are pairs of
+    characters, part of it ("佐藤" of "佐藤花子"). Not a longer word that starts or ends like a
+    name ("willing", "forward", "market" for Will, Ward, Mark)."""
+    return any(token in (word, word + "s") or (len(word) >= 10 and token.endswith(word))
+               or (_CJK_PAIR.fullmatch(token) and token in word) for word in words)
 
 
 # Chinese and Japanese characters (kana, kanji), written without spaces between words.

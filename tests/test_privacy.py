@@ -120,7 +120,8 @@ def test_scan_flags_identifying_details(tmp_path):
 @pytest.mark.parametrize("text, kind", [
     ("call +44 7700 900123 any time", "phone"), ("call +447700900123", "phone"),
     ("ring +44 20 7946 0958", "phone"), ("ring +44 (0)20 7946 0958", "phone"), ("ring (020) 7946 0958", "phone"),
-    ("I moved to sw1a 1aa last year", "postcode"), ("near m1 1ae", "postcode"),
+    ("I moved to sw1a 1aa last year", "postcode"), ("near m1 1ae", "postcode"), ("Ls6 2qt is home", "postcode"),
+    ("at SW1A 1aa", "postcode"), ("in b15 2th", "postcode"),
 ])
 def test_scan_finds_numbers_written_internationally_and_postcodes_in_any_case(text, kind):
     assert [f.kind for f in scan([seg(1, "U", "user", text)])] == [kind]
@@ -129,6 +130,7 @@ def test_scan_finds_numbers_written_internationally_and_postcodes_in_any_case(te
 def test_a_japanese_name_is_found_inside_a_sentence():
     found = scan([seg(1, "U", "user", "昨日、佐藤花子さんが来ました。")], ["佐藤花子"])
     assert [(f.kind, f.match) for f in found] == [("name", "佐藤花子")]
+    assert [f.match for f in scan([seg(1, "U", "user", "佐藤花子さん、佐藤 花子さん")], ["佐藤 花子"])] == ["佐藤花子", "佐藤 花子"]
 
 
 def test_scan_finds_a_name_however_its_accents_and_spaces_were_typed():
@@ -177,6 +179,12 @@ def test_identifiers_leave_the_keywords_they_become_and_only_in_their_own_cluste
     assert not {"sarahs", "sarahs mum", "emailjohnsmithexampleorg", "佐藤", "藤花", "花子"} & set(cleaned.clusters[0].keywords)
     assert "rang" in cleaned.clusters[0].keywords
     assert cleaned.clusters[1].keywords == ("sarahs", "green space")  # no finding among its members
+    # Longer words that start or end like a listed name are not the name.
+    named = Clustering(clusters=[Cluster(0, ("a.txt#1.1",), ("willing staff", "forward planning", "market", "hopeful", "wills"),
+                                         (), "")], assignments={})
+    kept, _ = without_identifiers(named, scan([seg(1, "U", "user", "Will, Ward, Mark and Hope came")],
+                                              ["Will", "Ward", "Mark", "Hope"]))
+    assert kept.clusters[0].keywords == ("willing staff", "forward planning", "market", "hopeful")
 
 
 @pytest.mark.parametrize("text", ["we did it in ks2 2nd year", "vitamin d3 5mg daily", "take b12 1mg", "at 10am 3pm"])
