@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -124,9 +123,10 @@ class SpeakersConfig(_Section):
         for role in value:
             if role not in known and role not in DEFAULT_EXCLUDED:
                 raise ValueError(f"'{role}' is not a role; the roles are {', '.join(known)}")
-            # A role misspelt in roles ("facilitators:") leaves the one excluded with no label:
+            # A role written in the plural or in capitals in roles ("facilitators:", "Facilitator:")
+            # leaves the one excluded with no label:
             # its speakers would be clustered and quoted without a word.
-            near = difflib.get_close_matches(role, [k for k in known if k not in value], n=1, cutoff=0.8)
+            near = [k for k in known if k not in value and k.lower().rstrip("s") == role.lower().rstrip("s")]
             if role not in known and near:
                 raise ValueError(f"'{role}' (left out of clustering) is a role no pattern of speakers.roles or "
                                  f"speakers.overrides gives, but '{near[0]}' is one: did you mean '{role}' there?")

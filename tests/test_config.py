@@ -133,6 +133,8 @@ def test_a_misspelt_role_that_leaves_the_excluded_one_without_labels_is_refused(
                                    "speakers.overrides gives, but 'facilitators' is one: did you mean 'facilitator' there?")
     # Roles of other names, and roles without a facilitator at all, are as before.
     assert load_config(_write(tmp_path, "speakers:\n  roles:\n    patient: ['P*']\n    staff: [Dr*]\n"))
+    for other in ("co_facilitator", "facilitator_2", "facilitation"):
+        assert load_config(_write(tmp_path, f"speakers:\n  roles:\n    user: ['P*']\n    {other}: [Moderator]\n"))
 
 
 def test_every_role_a_segment_can_get_may_be_excluded(tmp_path):
