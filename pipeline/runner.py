@@ -266,12 +266,12 @@ def _suggestions_json(suggestions) -> str:
 def language_warnings(segments: list[Segment], config: Config) -> list[str]:
     """Chinese or Japanese segments in a run set up for another language, or embedded with the
     English model: clustered and mapped poorly, with nothing else to say so."""
-    from .segment import CJK_LANGUAGES, cjk_share
+    from .segment import CJK_LANGUAGES, cjk_count
 
-    share = cjk_share(segments)
-    if not share:
+    count = cjk_count(segments)
+    if not count:
         return []
-    found = f"{share:.0%} of the segments are in Chinese or Japanese"
+    found = f"{count} of the {len(segments)} segments are in Chinese or Japanese"
     out = []
     if config.segmentation.language not in CJK_LANGUAGES:
         out.append(f"{found}, but segmentation.language is '{config.segmentation.language}': set it to ja or zh "

@@ -118,12 +118,12 @@ def word_count(text: str, language: str) -> int:
     return len(regex.findall(r"\w+", _CJK_CHARS.sub(" ", text))) + cjk // 2
 
 
-def cjk_share(segments: list[Segment]) -> float:
-    """The share of the segments written in Chinese or Japanese (half their letters or more)."""
+def cjk_count(segments: list[Segment]) -> int:
+    """How many of the segments are written in Chinese or Japanese (half their letters or more)."""
     def cjk(text: str) -> bool:
         letters = sum(1 for c in text if c.isalpha())
         return bool(letters) and 2 * len(_CJK_CHARS.findall(text)) >= letters
-    return sum(1 for s in segments if cjk(s.text)) / len(segments) if segments else 0.0
+    return sum(1 for s in segments if cjk(s.text))
 
 
 def _place_markers(windows: list[tuple[int, int]], markers: list[Marker]) -> list[tuple[int, int, list[Marker]]]:

@@ -133,7 +133,7 @@ def test_japanese_in_an_english_run_is_no_one_word_reply():
     segments = [Segment(f"j#{i}.1", "j.txt", i, "利用者1", "user", sentence, 0, len(sentence)) for i in range(3)]
     english = load_config()
     warned = language_warnings(segments, english)
-    assert len(warned) == 2 and warned[0].startswith("100% of the segments are in Chinese or Japanese, but "
+    assert len(warned) == 2 and warned[0].startswith("3 of the 3 segments are in Chinese or Japanese, but "
                                                      "segmentation.language is 'en'")
     assert "knows English only" in warned[1]
     japanese = load_config(overrides={"segmentation": {"language": "ja"}, "embedding": {"model": "/models/multi"}})
