@@ -17,7 +17,7 @@ import regex
 
 from .artifacts import UNCLUSTERED, Cluster, Clustering, Segment
 from .config import ClusteringConfig
-from .words import SPOKEN_STOP_WORDS, english_stop_words
+from .words import CJK_CHARACTER, SPOKEN_STOP_WORDS, english_stop_words
 
 # Below this many segments UMAP and HDBSCAN have nothing to work with.
 MIN_SEGMENTS_TO_CLUSTER = 12
@@ -204,7 +204,7 @@ def topic_text(documents) -> list[str]:
 
 
 # Runs of Chinese characters, kana and Japanese prolonged sound marks; hiragana alone.
-_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_RUN = re.compile(f"{CJK_CHARACTER}+")
 _HIRAGANA = re.compile(r"[\u3040-\u309f]+")
 
 

@@ -17,6 +17,7 @@ import regex
 from .artifacts import Clustering, Segment
 from .errors import ThemesError
 from .formats.turns import DESCRIPTION, ID, ROLE
+from .words import CJK_CHARACTER
 
 # A table's values kept as annotations ("id=17", "role=Nurse"): data, not a transcriber's notes.
 FIELDS = (ID, ROLE)
@@ -220,7 +221,7 @@ def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
     if names:
         # Whole words; a Chinese or Japanese name has none around it ("佐藤花子さん").
         # (Its parts may be written with a space or without: "佐藤 花子", "佐藤花子".)
-        alternatives = "|".join(_spaced(n).replace(r"\s+", r"\s*") if re.match(_CJK, n) else rf"(?<!\w){_spaced(n)}(?!\w)"
+        alternatives = "|".join(_spaced(n).replace(r"\s+", r"\s*") if re.match(CJK_CHARACTER, n) else rf"(?<!\w){_spaced(n)}(?!\w)"
                                 for n in sorted(names, key=len, reverse=True))
         name_pattern = regex.compile(alternatives, regex.IGNORECASE)
     findings = []
@@ -259,9 +260,7 @@ def _holds(token: str, words: set[str]) -> bool:
                or (_CJK_PAIR.fullmatch(token) and token in word) for word in words)
 
 
-# Chinese and Japanese characters (kana, kanji), written without spaces between words.
-_CJK = r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
-_CJK_PAIR = re.compile(f"{_CJK}{{2}}")
+_CJK_PAIR = re.compile(f"{CJK_CHARACTER}{{2}}")
 
 
 def without_identifiers(clustering: Clustering, findings: list[Finding]) -> tuple[Clustering, int]:

@@ -21,6 +21,7 @@ from .config import SPACY_LANGUAGES, SegmentationConfig, SpeakersConfig
 from .formats.noise import Marker, clean_speech, find_markers, is_end_time_mark, without_markers
 from .formats.turns import description_of, stated_role
 from .speakers import role_of
+from .words import CJK_CHARACTER
 
 # Japanese (and Chinese) sentences end on these; the spaCy blank tokenizer cannot see them.
 _CJK_SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+[」』）)]*|[^。！？!?]+$")
@@ -105,8 +106,7 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-# Chinese and Japanese characters (kana, kanji): written without spaces between words.
-_CJK_CHARS = regex.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_CHARS = regex.compile(CJK_CHARACTER)
 
 
 def word_count(text: str, language: str) -> int:

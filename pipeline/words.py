@@ -28,6 +28,9 @@ SPOKEN_STOP_WORDS = {
 # does not): "décision" typed with a combining accent is one word, not "cision".
 _WORD = regex.compile(r"[^\W\d_]{3,}")
 _APOSTROPHES = str.maketrans("", "", "'\u2019")
+# Chinese and Japanese characters (kana, kanji), written without spaces between words: a
+# character class, for keywords (two-character words), word counts and names in the scan.
+CJK_CHARACTER = "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 
 
 @functools.cache
