@@ -451,10 +451,12 @@ class ReviewServer(ThreadingHTTPServer):
             now = read_run(self.folder.path).run
         except ThemesError:
             now = None
-        if now != self.folder.run:
-            raise ThemesError(f"the run folder has been made again ({'run ' + now if now else 'being written'}) since "
-                              f"this page was served (run {self.folder.run}); nothing was saved: stop `themes review` "
-                              "and start it again to decide on the clusters as they are now")
+        if now == self.folder.run:
+            self._made = self._stamp()  # the same run, written again: no need to read it each time
+            return
+        raise ThemesError(f"the run folder has been made again ({'run ' + now if now else 'being written'}) since "
+                          f"this page was served (run {self.folder.run}); nothing was saved: stop `themes review` "
+                          "and start it again to decide on the clusters as they are now")
 
     def finish_saves(self, timeout: float) -> int:
         """Wait up to ``timeout`` seconds for the decisions being written; -> how many are
