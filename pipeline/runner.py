@@ -160,7 +160,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
                       lambda: segment(ingested.value[0], config.segmentation, config.speakers))
     segments = segmented.value
     for note, said in [*role_warnings(sources, segments, config.speakers, private),
-                       *((note, note) for note in language_warnings(segments, config))]:
+                       *((note, note) for note in [*language_warnings(segments, config), *long_segments(segments)])]:
         notes.append(note)
         progress.warn(said)
     if config.privacy.pseudonymise:
@@ -261,6 +261,25 @@ _to_json = json.JSONEncoder(ensure_ascii=False).encode
 def _suggestions_json(suggestions) -> str:
     return _to_json([{"code_id": s.code_id, "score": s.score, **({"words": list(s.words)} if s.words else {})}
                      for s in suggestions]) if suggestions else "[]"
+
+
+# About where the embedding model stops reading a text (256 word pieces, at some five
+# characters a piece in English speech).
+LONG_SEGMENT_CHARS = 1500
+
+
+def long_segments(segments: list[Segment]) -> list[str]:
+    """A sentence without punctuation (a speech-recognition transcript's whole turn) is one
+    segment however long: the model reads only its start, and its words can make most of its
+    cluster's keywords."""
+    long = [s for s in segments if len(s.text) > LONG_SEGMENT_CHARS and s.clusterable]
+    if not long:
+        return []
+    longest = max(long, key=lambda s: len(s.text))
+    return [f"{plural(len(long), 'segment')} longer than {LONG_SEGMENT_CHARS:,} characters (the longest "
+            f"{longest.segment_id}, {len(longest.text):,}): the embedding model reads only about their first "
+            f"{LONG_SEGMENT_CHARS:,}, so the rest counts for nothing in clusters and suggestions; a transcript "
+            "without full stops gives such segments (add them, or split the turns)"]
 
 
 def language_warnings(segments: list[Segment], config: Config) -> list[str]:

@@ -141,6 +141,17 @@ def test_japanese_in_an_english_run_is_no_one_word_reply():
     assert language_warnings([Segment("e#1.1", "e.txt", 1, "P1", "user", "I waited.", 0, 9)], english) == []
 
 
+def test_a_segment_longer_than_the_model_reads_is_noted():
+    from pipeline.runner import long_segments
+
+    words = " ".join(["we waited and waited and nobody called us back"] * 40)  # no full stop
+    segments = [Segment("a#1.1", "a.txt", 1, "P1", "user", words, 0, len(words)),
+                Segment("a#2.1", "a.txt", 2, "P1", "user", "Short.", 0, 6)]
+    (note,) = long_segments(segments)
+    assert note.startswith(f"1 segment longer than 1,500 characters (the longest a#1.1, {len(words):,}): ")
+    assert long_segments(segments[1:]) == []
+
+
 def test_the_readmes_way_to_add_labels_keeps_the_default_roles(tmp_path):
     from pipeline.speakers import role_of
 
