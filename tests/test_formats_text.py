@@ -88,6 +88,21 @@ def turns(text):
      [("Fischer, Anna", "How was the ward?", "00:00:03"), ("Patel, Ravi", "Noisy.", "00:00:10"),
       ("Fischer, Anna", "Say more?", "00:00:20"), ("Patel, Ravi", "Kind staff.", "00:00:31"),
       ("Fischer, Anna", "And food?", "00:00:45"), ("Patel, Ravi", "Cold.", "00:00:52")]),
+    # Labels typed in lower case, with speech in lower case too (only brackets can hide a name).
+    ("interviewer: how was the ward?\nparticipant: I found it noisy.\ninterviewer: why was that?\n"
+     "participant: staff changes mostly.\n",
+     [("interviewer", "how was the ward?", ""), ("participant", "I found it noisy.", ""),
+      ("interviewer", "why was that?", ""), ("participant", "staff changes mostly.", "")]),
+    # A numbered list in an answer is no numbered transcript: nobody in it speaks twice.
+    ("P1: Here are my thoughts.\n1. Access: hard by bus.\n2. Staff: kind.\n3. Food: cold.\n4. Wards: noisy.\n"
+     "5. Visits: short.\n",
+     [("P1", "Here are my thoughts. 1. Access: hard by bus. 2. Staff: kind. 3. Food: cold. 4. Wards: noisy. "
+             "5. Visits: short.", "")]),
+    # A line of speech ending in a time said twice is still speech.
+    ("Anna Fischer  0:03\nWhen?\n\nJoe Bloggs  0:10\nLet me check.\nThursday 10:30\nFine.\n\n"
+     "Anna Fischer  0:20\nAnd after?\n\nJoe Bloggs  0:31\nSame.\nThursday 10:30\nGood.\n",
+     [("Anna Fischer", "When?", "00:00:03"), ("Joe Bloggs", "Let me check. Thursday 10:30 Fine.", "00:00:10"),
+      ("Anna Fischer", "And after?", "00:00:20"), ("Joe Bloggs", "Same. Thursday 10:30 Good.", "00:00:31")]),
     # Turns numbered "1.": the numbers are a margin, so a speaker heard once is one.
     ("1. Interviewer: How was it?\n2. P1: Noisy.\n3. Interviewer: Why?\n4. P1: Staff changes.\n"
      "5. Nurse Adams: We were short.\n6. Interviewer: Thanks.\n",

@@ -239,7 +239,7 @@ def parse_label(line: str) -> Label | None:
         # redaction placeholder starting a line of speech, which runs on in lower case ("[care
         # coordinator] came round"), however often.
         lower_role = speaker[:1].islower() and _names_role(split_description(speaker)[0])
-        if lower_role and head[match.end():match.end() + 1].islower():
+        if pattern is _BRACKET and lower_role and head[match.end():match.end() + 1].islower():
             continue
         if pattern is not _COLON and (not (capitalised(speaker) or _names_role(split_description(speaker)[0]))
                                       or speaker.lower() in NOISE_WORDS or is_note(speaker)
@@ -297,9 +297,9 @@ def _out_of_step(found: dict[int, Label], filled: set[int]) -> set[int]:
     - of the others, one whose time is out of order (a transcript's times only go forward):
       after the next one's, or before the last in step, where leaving it out puts its
       neighbours in order (so not the neighbour of such a line).
-    A label heard twice or more is a speaker's, whatever its layout or time."""
+    A label heard twice or more in step is a speaker's, whatever its other lines' layout or time
+    (one said twice out of step, "Thursday 10:30", is not)."""
     numbers = [number for number, label in sorted(found.items()) if label.layout == "alone"]
-    heard = Counter(found[number].speaker for number in numbers)
     spaced = [number for number in numbers if number - 1 not in filled]
     crowded = {number for number in numbers if 2 * len(spaced) > len(numbers) and number - 1 in filled}
     numbers = [number for number in numbers if number not in crowded]
@@ -313,7 +313,8 @@ def _out_of_step(found: dict[int, Label], filled: set[int]) -> set[int]:
             out.add(numbers[i])
         else:
             last = time
-    return {number for number in out if heard[found[number].speaker] < 2}
+    in_step = Counter(found[number].speaker for number in numbers if number not in out)
+    return {number for number in out if in_step[found[number].speaker] < 2}
 
 
 def _notes_label(label: Label, counts: Counter) -> bool:
@@ -474,8 +475,11 @@ def _margin_and_labels(text: str, given: dict[int, Label | None]) -> tuple[dict[
     numbered = labels_with(margin)
     speakers = lambda found: len({label.speaker for label in found.values()})  # noqa: E731
     listed = lambda found: sum(label.recurring for label in found.values())  # noqa: E731  ("1. Jane:" read as a list's point)
+    # Numbered turns ("1. Interviewer:") rather than a numbered list in an answer ("1. Access:
+    # ...", "2. Staff: ..."): some speaker speaks twice.
+    repeated = max(Counter(label.speaker for label in numbered.values()).values(), default=0) >= 2
     if len(numbered) >= 2 and (len(numbered) > len(plain) or speakers(numbered) < speakers(plain)
-                               or listed(numbered) < listed(plain)):
+                               or (listed(numbered) < listed(plain) and repeated)):
         return margin, numbered
     return {}, plain
 
