@@ -173,11 +173,9 @@ _INWARD_LETTERS = set("abdefghjlnpqrstuwxyz")
 
 
 def _postcode(match: str) -> bool:
-    """Whether a postcode-shaped match is one: in lower case, not where it ends like an ordinal
-    or in letters no postcode ends in ("ks2 2nd", "d3 5mg", "b12 1mg")."""
-    if not match.islower():
-        return True
-    return not _ORDINAL.search(match) and set(match[-2:]) <= _INWARD_LETTERS
+    """Whether a postcode-shaped match is one: never where it ends in letters no postcode ends
+    in ("D3 5mg", "b12 1mg"), nor, its letters in lower case, like an ordinal ("KS2 2nd")."""
+    return set(match[-2:].lower()) <= _INWARD_LETTERS and not (match[-2:].islower() and _ORDINAL.search(match))
 
 
 def _may_hold_identifier(text: str) -> bool:
@@ -251,12 +249,12 @@ HIDDEN_LABEL = "(its keywords held identifiers, left out)"
 
 
 def _holds(token: str, words: set[str]) -> bool:
-    """Whether a keyword's word is one of an identifier's ``words``: the same word, its
-    possessive ("sarahs"), a long one (an address) run into the word before it
-    ("emailjohnsmithexampleorg"), or for Chinese and Japanese, whose keywords are pairs of
-    characters, part of it ("佐藤" of "佐藤花子"). Not a longer word that starts or ends like a
-    name ("willing", "forward", "market" for Will, Ward, Mark)."""
-    return any(token in (word, word + "s") or (len(word) >= 10 and token.endswith(word))
+    """Whether a keyword's word is one of an identifier's ``words``: the same word, a name's
+    possessive ("sarahs"), an address's or number's word (marked "@") run into the word before
+    it ("emailjogpcom"), or for Chinese and Japanese, whose keywords are pairs of characters,
+    part of it ("佐藤" of "佐藤花子"). Not a longer word that starts or ends like a name
+    ("willing", "forward", "market" for Will, Ward, Mark)."""
+    return any(token in (word, word + "s") or (word[0] == "@" and token.endswith(word[1:]))
                or (_CJK_PAIR.fullmatch(token) and token in word) for word in words)
 
 
@@ -273,7 +271,9 @@ def without_identifiers(clustering: Clustering, findings: list[Finding]) -> tupl
 
     found: dict[str, set[str]] = {}  # segment id -> the words of its identifiers
     for finding in findings:
-        found.setdefault(finding.segment_id, set()).update(topic_text([finding.match])[0].lower().split())
+        words = topic_text([finding.match])[0].lower().split()
+        # An address or number keeps its mark: run into the word before it, it is still one.
+        found.setdefault(finding.segment_id, set()).update(w if finding.kind == "name" else f"@{w}" for w in words)
     if not found:
         return clustering, 0
     left_out, clusters = 0, []
