@@ -490,13 +490,18 @@ def test_a_transcript_table_with_a_table_pasted_into_a_speech_cell_stays_a_trans
     assert transcript.metadata == ("Interview 3", "Speaker\tText")
 
 
-def test_a_cover_sheet_around_the_transcript_table_is_no_transcript(tmp_path):
+@pytest.mark.parametrize("cover", [
+    [("Interviewer", "Jane Smith"), ("Participant", "P04"), ("Transcript", "")],
+    # Its top row reads like a transcript table's header: the table inside still has the turns.
+    [("Participant", "Transcript"), ("Interviewer", "Jane Smith"), ("Site", "Leeds"), ("", "")],
+])
+def test_a_cover_sheet_around_the_transcript_table_is_no_transcript(tmp_path, cover):
     """Its own cells ("Interviewer | Jane Smith") read like two turns; the table inside has more."""
     document = docx.Document()
-    layout = document.add_table(rows=3, cols=2)
-    for r, (key, value) in enumerate([("Interviewer", "Jane Smith"), ("Participant", "P04"), ("Transcript", "")]):
+    layout = document.add_table(rows=len(cover), cols=2)
+    for r, (key, value) in enumerate(cover):
         layout.cell(r, 0).text, layout.cell(r, 1).text = key, value
-    inner = layout.cell(2, 1).add_table(rows=0, cols=2)
+    inner = layout.cell(len(cover) - 1, 1).add_table(rows=0, cols=2)
     for speaker, speech in [("Interviewer", "How was the ward?"), ("P04", "It was noisy at night."),
                             ("Interviewer", "Why?"), ("P04", "Staff changes.")]:
         row = inner.add_row().cells

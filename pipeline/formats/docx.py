@@ -161,9 +161,24 @@ def _is_layout_table(table) -> bool:
         return False
     grid = _grid(table)
     own = _turns_in(grid)
-    if own >= 2 and _transcript_layout(grid)[1][3]:  # a header row naming speaker and text columns
+    if own < 2:
+        return True
+    # A table inside with more turns is the transcript where someone in it speaks twice (not a
+    # table of scores, "Week | Score", "1 | 5"...) or where the table's own rows have no header
+    # naming speaker and text columns.
+    headed = _transcript_layout(grid)[1][3]
+    return any(_turns_in(g) > own and (not headed or _speaks_twice(g)) for g in map(_grid, inner))
+
+
+def _speaks_twice(grid: list[list[str]]) -> bool:
+    """Whether a table read as a transcript has a speaker, not a number, in two rows or more."""
+    titles, layout = _transcript_layout(grid)
+    if layout is None:
         return False
-    return own < 2 or any(_turns_in(_grid(t)) > own for t in inner)
+    column, header = layout[0], layout[3]
+    names = [cells[column].strip() for cells in grid[titles + header:] if len(cells) > column]
+    counted = Counter(name for name in names if name and not name.isdigit())
+    return bool(counted) and max(counted.values()) >= 2
 
 
 def _grid(table) -> list[list[str]]:
