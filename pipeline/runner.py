@@ -8,6 +8,7 @@ import inspect
 import io
 import json
 import os
+import re
 import platform
 import shutil
 import time
@@ -25,7 +26,7 @@ from .errors import ThemesError
 from .privacy import Finding, PseudonymKey, load_names, privacy_flags, pseudonymise, scan, without_identifiers
 from .runfolder import within
 from .taxonomy import Taxonomy, load_taxonomy
-from .words import plural
+from .words import CJK_CHARACTER, plural
 
 SEGMENT_COLUMNS = [
     "segment_id", "source", "turn_id", "speaker", "role", "start", "end", "timestamp", "text",
@@ -263,23 +264,29 @@ def _suggestions_json(suggestions) -> str:
                      for s in suggestions]) if suggestions else "[]"
 
 
-# About where the embedding model stops reading a text (256 word pieces, at some five
-# characters a piece in English speech).
-LONG_SEGMENT_CHARS = 1500
+# Where the embedding model stops reading a text: 256 word pieces, some five characters of
+# English speech a piece, a Chinese or Japanese character each (about; measured by neither).
+MODEL_PIECES = 256
+
+
+def _pieces(text: str) -> float:
+    """About how many word pieces the model reads ``text`` as."""
+    cjk = len(re.findall(CJK_CHARACTER, text))
+    return cjk + (len(text) - cjk) / 5
 
 
 def long_segments(segments: list[Segment]) -> list[str]:
     """A sentence without punctuation (a speech-recognition transcript's whole turn) is one
     segment however long: the model reads only its start, and its words can make most of its
     cluster's keywords."""
-    long = [s for s in segments if len(s.text) > LONG_SEGMENT_CHARS and s.clusterable]
+    long = [s for s in segments if s.clusterable and _pieces(s.text) > 1.2 * MODEL_PIECES]
     if not long:
         return []
     longest = max(long, key=lambda s: len(s.text))
-    return [f"{plural(len(long), 'segment')} longer than {LONG_SEGMENT_CHARS:,} characters (the longest "
-            f"{longest.segment_id}, {len(longest.text):,}): the embedding model reads only about their first "
-            f"{LONG_SEGMENT_CHARS:,}, so the rest counts for nothing in clusters and suggestions; a transcript "
-            "without full stops gives such segments (add them, or split the turns)"]
+    return [f"{plural(len(long), 'segment')} longer than the embedding model reads (about {MODEL_PIECES} word "
+            f"pieces: some 1,300 characters of English, 250 of Japanese; the longest {longest.segment_id}, "
+            f"{len(longest.text):,} characters): the rest of each counts for nothing in clusters and suggestions; "
+            "a transcript without full stops gives such segments (add them, or split the turns)"]
 
 
 def language_warnings(segments: list[Segment], config: Config) -> list[str]:
@@ -290,7 +297,7 @@ def language_warnings(segments: list[Segment], config: Config) -> list[str]:
     count = cjk_count(segments)
     if not count:
         return []
-    found = f"{count} of the {len(segments)} segments are in Chinese or Japanese"
+    found = f"{count} of the {len(segments)} segments {'is' if count == 1 else 'are'} in Chinese or Japanese"
     out = []
     if config.segmentation.language not in CJK_LANGUAGES:
         out.append(f"{found}, but segmentation.language is '{config.segmentation.language}': set it to ja or zh "

@@ -97,7 +97,7 @@ def test_quote_picking_prefers_readable_quotes_from_different_speakers(run):
     quotes = pick_quotes(coded, heard)
     assert len(quotes) == 3 and len({q.segment.speaker for q in quotes}) == 3
     # Five words or more; a Japanese sentence (no spaces) is one of about as many characters' words.
-    assert all(len(q.segment.text.split()) >= 5 or len(q.segment.text) >= 10 and not q.segment.text.isascii()
+    assert all(len(q.segment.text.split()) >= 5 or len(re.findall(r"[\u3040-\u9fff]", q.segment.text)) >= 10
                for q in quotes)
     # Representatives best first, largest cluster first: cluster 1's best is its last member.
     assert quotes[0].segment.segment_id == "会議 2.txt#4.1"
