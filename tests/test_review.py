@@ -258,13 +258,20 @@ def test_server_answers_a_bad_decision_with_its_reason(server, store):
 def test_a_run_folder_made_again_under_the_server_is_refused_not_decided_on(server, run, store):
     """A rerun into the folder may give other clusters under the same ids than the page shows."""
     before = server.folder.run
+    clusters = run / "clusters.json"  # written again, the same run: decisions still go through
+    text = clusters.read_text(encoding="utf-8")
+    clusters.unlink()
+    clusters.write_text(text, encoding="utf-8")
+    status, _ = request(server, "POST", f"/{server.token}/api/decisions", {"cluster_id": 1, "status": "rejected"},
+                        {"Origin": f"http://127.0.0.1:{server.port}"})
+    assert status == 200 and [d.cluster_id for d in load_decisions(store)] == [1]
     write_review_run(run, {0: range(0, 5), 1: range(5, 14)})  # other clusters, into the same folder
     assert read_run(run).run != before
     status, payload = request(server, "POST", f"/{server.token}/api/decisions", {"cluster_id": 0, "status": "rejected"},
                               {"Origin": f"http://127.0.0.1:{server.port}"})
     assert status == 400 and json.loads(payload)["error"].startswith("the run folder has been made again (run ")
     assert "stop `themes review` and start it again" in json.loads(payload)["error"]
-    assert not store.exists()
+    assert [d.cluster_id for d in load_decisions(store)] == [1]  # nothing more was saved
 
 
 def test_review_command_prints_url_and_stops_cleanly_on_ctrl_c(run, store):
