@@ -264,27 +264,28 @@ def _suggestions_json(suggestions) -> str:
                      for s in suggestions]) if suggestions else "[]"
 
 
-# Where the embedding model stops reading a text: 256 word pieces, some five characters of
-# English speech a piece, a Chinese or Japanese character each (about; measured by neither).
+# Where the embedding model stops reading a text: 256 word pieces, about four and a half
+# characters of English speech a piece (all-MiniLM-L6-v2's tokenizer stops at some 1,100 to
+# 1,200), a Chinese or Japanese character each.
 MODEL_PIECES = 256
 
 
 def _pieces(text: str) -> float:
     """About how many word pieces the model reads ``text`` as."""
     cjk = len(re.findall(CJK_CHARACTER, text))
-    return cjk + (len(text) - cjk) / 5
+    return cjk + (len(text) - cjk) / 4.5
 
 
 def long_segments(segments: list[Segment]) -> list[str]:
     """A sentence without punctuation (a speech-recognition transcript's whole turn) is one
     segment however long: the model reads only its start, and its words can make most of its
     cluster's keywords."""
-    long = [s for s in segments if s.clusterable and _pieces(s.text) > 1.2 * MODEL_PIECES]
+    long = [s for s in segments if s.clusterable and _pieces(s.text) > MODEL_PIECES]
     if not long:
         return []
     longest = max(long, key=lambda s: len(s.text))
     return [f"{plural(len(long), 'segment')} longer than the embedding model reads (about {MODEL_PIECES} word "
-            f"pieces: some 1,300 characters of English, 250 of Japanese; the longest {longest.segment_id}, "
+            f"pieces: some 1,150 characters of English, 250 of Japanese; the longest {longest.segment_id}, "
             f"{len(longest.text):,} characters): the rest of each counts for nothing in clusters and suggestions; "
             "a transcript without full stops gives such segments (add them, or split the turns)"]
 

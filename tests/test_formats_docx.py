@@ -510,6 +510,21 @@ def test_a_cover_sheet_around_the_transcript_table_is_no_transcript(tmp_path, co
                                                ("Interviewer", "Why?"), ("P04", "Staff changes.")]
 
 
+def test_a_longer_list_pasted_into_an_answer_leaves_the_transcript_table_as_it_is(tmp_path):
+    """A medication list with a name twice, longer than the interview: it sits in an answer."""
+    document = docx.Document()
+    table = document.add_table(rows=0, cols=2)
+    for speaker, speech in [("Speaker", "Text"), ("Interviewer", "What do you take?"), ("P1", "Here is my list:")]:
+        row = table.add_row().cells
+        row[0].text, row[1].text = speaker, speech
+    pasted = table.cell(2, 1).add_table(rows=0, cols=2)
+    for drug, dose in [("Paracetamol", "1g in the morning with food"), ("Paracetamol", "1g in the evening"),
+                       ("Sertraline", "50mg at night"), ("Omeprazole", "20mg before breakfast")]:
+        row = pasted.add_row().cells
+        row[0].text, row[1].text = drug, dose
+    assert turns(read(document, tmp_path)) == [("Interviewer", "What do you take?"), ("P1", "Here is my list:")]
+
+
 def test_a_layout_table_whose_own_cells_look_like_one_row_of_a_transcript_stays_a_layout_table(tmp_path):
     document = docx.Document()
     layout = document.add_table(rows=2, cols=2)

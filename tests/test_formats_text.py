@@ -98,6 +98,20 @@ def turns(text):
      "5. Visits: short.\n",
      [("P1", "Here are my thoughts. 1. Access: hard by bus. 2. Staff: kind. 3. Food: cold. 4. Wards: noisy. "
              "5. Visits: short.", "")]),
+    # A speaker heard twice keeps a line without the blank line above, or a time that restarts.
+    ("Anna Fischer  0:03\nHow?\n\nJoe Bloggs  0:10\nNoisy.\nRavi Patel  0:15\nSame.\n\nAnna Fischer  0:20\nWhy?\n\n"
+     "Joe Bloggs  0:31\nStaff.\n\nRavi Patel  0:45\nCold.\n",
+     [("Anna Fischer", "How?", "00:00:03"), ("Joe Bloggs", "Noisy.", "00:00:10"), ("Ravi Patel", "Same.", "00:00:15"),
+      ("Anna Fischer", "Why?", "00:00:20"), ("Joe Bloggs", "Staff.", "00:00:31"), ("Ravi Patel", "Cold.", "00:00:45")]),
+    ("Speaker 1  10:00\nFirst file done.\n\nSpeaker 2  0:02\nCarrying on.\n\nSpeaker 1  0:30\nDischarge?\n\n"
+     "Speaker 2  1:10\nRushed.\n",
+     [("Speaker 1", "First file done.", "00:10:00"), ("Speaker 2", "Carrying on.", "00:00:02"),
+      ("Speaker 1", "Discharge?", "00:00:30"), ("Speaker 2", "Rushed.", "00:01:10")]),
+    # A numbered list in an answer between two of P1's turns is still no numbered transcript.
+    ("P1: My thoughts.\n1. Access: by bus.\n2. Staff: kind.\n3. Food: cold.\n4. Parking: none.\n5. Noise: loud.\n"
+     "P1: That is all.\n",
+     [("P1", "My thoughts. 1. Access: by bus. 2. Staff: kind. 3. Food: cold. 4. Parking: none. 5. Noise: loud. "
+             "That is all.", "")]),
     # A line of speech ending in a time said twice is still speech.
     ("Anna Fischer  0:03\nWhen?\n\nJoe Bloggs  0:10\nLet me check.\nThursday 10:30\nFine.\n\n"
      "Anna Fischer  0:20\nAnd after?\n\nJoe Bloggs  0:31\nSame.\nThursday 10:30\nGood.\n",

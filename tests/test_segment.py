@@ -148,11 +148,15 @@ def test_a_segment_longer_than_the_model_reads_is_noted():
     segments = [Segment("a#1.1", "a.txt", 1, "P1", "user", words, 0, len(words)),
                 Segment("a#2.1", "a.txt", 2, "P1", "user", "Short.", 0, 6)]
     (note,) = long_segments(segments)
-    assert note.startswith("1 segment longer than the embedding model reads (about 256 word pieces: some 1,300 "
+    assert note.startswith("1 segment longer than the embedding model reads (about 256 word pieces: some 1,150 "
                            f"characters of English, 250 of Japanese; the longest a#1.1, {len(words):,} characters): ")
     assert long_segments(segments[1:]) == []
     japanese = "待っても誰も連絡してくれませんでした" * 20  # 360 characters, no full stop
     assert long_segments([Segment("j#1.1", "j.txt", 1, "P1", "user", japanese, 0, len(japanese))])
+    # Near the line: 1,300 characters of English are past it, 1,000 are not.
+    for length, noted in ((1300, True), (1000, False)):
+        text = (words * 2)[:length]
+        assert bool(long_segments([Segment("a#3.1", "a.txt", 3, "P1", "user", text, 0, length)])) is noted
 
 
 def test_the_readmes_way_to_add_labels_keeps_the_default_roles(tmp_path):

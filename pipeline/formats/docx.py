@@ -152,33 +152,28 @@ def _blocks(container) -> Iterator:
 
 def _is_layout_table(table) -> bool:
     """Whether a table holding tables is laid out around them: its own cells make no transcript
-    table of two turns or more, or a table in it makes a longer one (a cover sheet,
-    "Interviewer | Jane Smith", "Participant | P04", above the cell holding the transcript; not
-    a small table of scores pasted into a speech cell of a transcript table: one whose own
-    header row names its speaker and text columns is never a layout table)."""
-    inner = [t for t in table.iter(_TBL) if t is not table]
-    if not inner:
+    table of two turns or more, or a table in it with more turns sits in a row that is no turn
+    (a cover sheet, "Interviewer | Jane Smith", "Participant | P04", above the cell holding the
+    transcript; not a table of scores pasted into an answer of a transcript table). A row of the
+    table inside counts where two of its cells hold text."""
+    holding = [(row, inner) for row, tr in enumerate(table.iterchildren(_W + "tr")) for inner in tr.iter(_TBL)]
+    if not holding:
         return False
     grid = _grid(table)
     own = _turns_in(grid)
     if own < 2:
         return True
-    # A table inside with more turns is the transcript where someone in it speaks twice (not a
-    # table of scores, "Week | Score", "1 | 5"...) or where the table's own rows have no header
-    # naming speaker and text columns.
-    headed = _transcript_layout(grid)[1][3]
-    return any(_turns_in(g) > own and (not headed or _speaks_twice(g)) for g in map(_grid, inner))
+    titles, (speaker, _, text, header) = _transcript_layout(grid)
 
+    def a_turn(row: int) -> bool:
+        cells = grid[row]
+        return row >= titles + header and len(cells) > max(speaker, text) \
+            and bool(cells[speaker].strip()) and bool(cells[text].strip())
 
-def _speaks_twice(grid: list[list[str]]) -> bool:
-    """Whether a table read as a transcript has a speaker, not a number, in two rows or more."""
-    titles, layout = _transcript_layout(grid)
-    if layout is None:
-        return False
-    column, header = layout[0], layout[3]
-    names = [cells[column].strip() for cells in grid[titles + header:] if len(cells) > column]
-    counted = Counter(name for name in names if name and not name.isdigit())
-    return bool(counted) and max(counted.values()) >= 2
+    def rows_filled(grid: list[list[str]]) -> int:  # (however its speakers are laid out: a time under a name)
+        return sum(1 for cells in grid if sum(1 for cell in cells if cell.strip()) >= 2)
+
+    return any(not a_turn(row) and rows_filled(_grid(inner)) > own for row, inner in holding)
 
 
 def _grid(table) -> list[list[str]]:

@@ -297,8 +297,8 @@ def _out_of_step(found: dict[int, Label], filled: set[int]) -> set[int]:
     - of the others, one whose time is out of order (a transcript's times only go forward):
       after the next one's, or before the last in step, where leaving it out puts its
       neighbours in order (so not the neighbour of such a line).
-    A label heard twice or more in step is a speaker's, whatever its other lines' layout or time
-    (one said twice out of step, "Thursday 10:30", is not)."""
+    A label heard twice or more, once in step, is a speaker's, whatever its other lines' layout
+    or time (one said twice, each time out of step, "Thursday 10:30", is not)."""
     numbers = [number for number, label in sorted(found.items()) if label.layout == "alone"]
     spaced = [number for number in numbers if number - 1 not in filled]
     crowded = {number for number in numbers if 2 * len(spaced) > len(numbers) and number - 1 in filled}
@@ -313,8 +313,11 @@ def _out_of_step(found: dict[int, Label], filled: set[int]) -> set[int]:
             out.add(numbers[i])
         else:
             last = time
+    # Speech is a line heard once, or one whose every line is out of step ("Thursday 10:30"
+    # twice); a speaker heard twice keeps a line out of step (a restart of the times).
+    heard = Counter(label.speaker for label in found.values() if label.layout == "alone")
     in_step = Counter(found[number].speaker for number in numbers if number not in out)
-    return {number for number in out if in_step[found[number].speaker] < 2}
+    return {number for number in out if heard[found[number].speaker] < 2 or not in_step[found[number].speaker]}
 
 
 def _notes_label(label: Label, counts: Counter) -> bool:
@@ -477,7 +480,8 @@ def _margin_and_labels(text: str, given: dict[int, Label | None]) -> tuple[dict[
     listed = lambda found: sum(label.recurring for label in found.values())  # noqa: E731  ("1. Jane:" read as a list's point)
     # Numbered turns ("1. Interviewer:") rather than a numbered list in an answer ("1. Access:
     # ...", "2. Staff: ..."): some speaker speaks twice.
-    repeated = max(Counter(label.speaker for label in numbered.values()).values(), default=0) >= 2
+    repeated = max(Counter(label.speaker for number, label in numbered.items() if number in margin).values(),
+                   default=0) >= 2
     if len(numbered) >= 2 and (len(numbered) > len(plain) or speakers(numbered) < speakers(plain)
                                or (listed(numbered) < listed(plain) and repeated)):
         return margin, numbered
