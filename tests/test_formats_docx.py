@@ -525,6 +525,22 @@ def test_a_longer_list_pasted_into_an_answer_leaves_the_transcript_table_as_it_i
     assert turns(read(document, tmp_path)) == [("Interviewer", "What do you take?"), ("P1", "Here is my list:")]
 
 
+def test_an_answer_that_is_only_a_pasted_table_leaves_the_transcript_table_as_it_is(tmp_path):
+    document = docx.Document()
+    table = document.add_table(rows=0, cols=2)
+    for speaker, speech in [("Speaker", "Text"), ("Interviewer", "What do you take?"), ("P1", ""),
+                            ("Interviewer", "Anything else?"), ("P1", "No, that is all.")]:
+        row = table.add_row().cells
+        row[0].text, row[1].text = speaker, speech
+    pasted = table.cell(2, 1).add_table(rows=0, cols=2)
+    for drug, dose in [("Paracetamol", "1g"), ("Sertraline", "50mg"), ("Omeprazole", "20mg"), ("Zopiclone", "7.5mg"),
+                       ("Vitamin D", "daily"), ("Iron", "daily")]:
+        row = pasted.add_row().cells
+        row[0].text, row[1].text = drug, dose
+    assert turns(read(document, tmp_path)) == [("Interviewer", "What do you take?"), ("Interviewer", "Anything else?"),
+                                               ("P1", "No, that is all.")]
+
+
 def test_a_layout_table_whose_own_cells_look_like_one_row_of_a_transcript_stays_a_layout_table(tmp_path):
     document = docx.Document()
     layout = document.add_table(rows=2, cols=2)

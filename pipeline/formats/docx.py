@@ -165,10 +165,16 @@ def _is_layout_table(table) -> bool:
         return True
     titles, (speaker, _, text, header) = _transcript_layout(grid)
 
+    rows = [cells for cells in grid[titles + header:] if len(cells) > max(speaker, text)]
+    speakers = Counter(cells[speaker].strip() for cells in rows if cells[speaker].strip())
+
     def a_turn(row: int) -> bool:
+        """A row with speech, or a speaker's row elsewhere in the table (an answer that is only
+        the table pasted into it)."""
         cells = grid[row]
-        return row >= titles + header and len(cells) > max(speaker, text) \
-            and bool(cells[speaker].strip()) and bool(cells[text].strip())
+        if row < titles + header or len(cells) <= max(speaker, text) or not cells[speaker].strip():
+            return False
+        return bool(cells[text].strip()) or speakers[cells[speaker].strip()] > 1
 
     def rows_filled(grid: list[list[str]]) -> int:  # (however its speakers are laid out: a time under a name)
         return sum(1 for cells in grid if sum(1 for cell in cells if cell.strip()) >= 2)
