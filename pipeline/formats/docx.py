@@ -152,52 +152,40 @@ def _blocks(container) -> Iterator:
 
 def _is_layout_table(table) -> bool:
     """Whether a table holding tables is laid out around them: its own cells make no transcript
-    table of two turns or more, or a table in it with more turns sits in a row that is no turn
-    (a cover sheet, "Interviewer | Jane Smith", "Participant | P04", above the cell holding the
-    transcript; not a table of scores pasted into an answer of a transcript table). A row of the
-    table inside counts where two of its cells hold text."""
+    table of two turns or more (a layout table's cells, its tables left out, may look like one
+    row of a transcript: a title beside a date over the cell holding the transcript), or a
+    table in it with more turns sits in a row that is no turn (a cover sheet, "Interviewer |
+    Jane Smith", "Participant | P04", above the cell holding the transcript; not a table of
+    scores pasted into an answer of a transcript table). A row of the table inside counts where
+    two of its cells hold text."""
     holding = [(row, inner) for row, tr in enumerate(table.iterchildren(_W + "tr")) for inner in tr.iter(_TBL)]
     if not holding:
         return False
     grid = _grid(table)
-    own = _turns_in(grid)
-    if own < 2:
+    titles, layout = _transcript_layout(grid)
+    if layout is None:
         return True
-    titles, (speaker, _, text, header) = _transcript_layout(grid)
+    speaker, _, text, header = layout
+    spoken = [row for row in range(titles + header, len(grid))
+              if len(grid[row]) > max(speaker, text) and grid[row][speaker].strip()]
+    turns = {row for row in spoken if grid[row][text].strip()}
+    if len(turns) < 2:
+        return True
+    # A speaker's row elsewhere in the table is a turn's even where its answer is only the
+    # table pasted into it.
+    names = Counter(grid[row][speaker].strip() for row in spoken)
+    answers = turns | {row for row in spoken if names[grid[row][speaker].strip()] > 1}
 
-    rows = [cells for cells in grid[titles + header:] if len(cells) > max(speaker, text)]
-    speakers = Counter(cells[speaker].strip() for cells in rows if cells[speaker].strip())
+    def rows_filled(inner: list[list[str]]) -> int:  # (however its speakers are laid out: a time under a name)
+        return sum(1 for cells in inner if sum(1 for cell in cells if cell.strip()) >= 2)
 
-    def a_turn(row: int) -> bool:
-        """A row with speech, or a speaker's row elsewhere in the table (an answer that is only
-        the table pasted into it)."""
-        cells = grid[row]
-        if row < titles + header or len(cells) <= max(speaker, text) or not cells[speaker].strip():
-            return False
-        return bool(cells[text].strip()) or speakers[cells[speaker].strip()] > 1
-
-    def rows_filled(grid: list[list[str]]) -> int:  # (however its speakers are laid out: a time under a name)
-        return sum(1 for cells in grid if sum(1 for cell in cells if cell.strip()) >= 2)
-
-    return any(not a_turn(row) and rows_filled(_grid(inner)) > own for row, inner in holding)
+    return any(row not in answers and rows_filled(_grid(inner)) > len(turns) for row, inner in holding)
 
 
 def _grid(table) -> list[list[str]]:
     """The text of a table's own cells, row by row, as ``_cells`` reads them (tables inside
     left out); read from the XML, for a table met before python-docx wraps it."""
     return [[_cell_text(tc) for tc in row.iterchildren(_W + "tc")] for row in table.iterchildren(_W + "tr")]
-
-
-def _turns_in(grid: list[list[str]]) -> int:
-    """How many turns a table's own cells make, read as a transcript table (0 where they are
-    none; a layout table's cells, its tables left out, may look like one row of a transcript:
-    a title beside a date over the cell holding the transcript)."""
-    titles, layout = _transcript_layout(grid)
-    if layout is None:
-        return 0
-    speaker_col, _, text_col, header = layout
-    return sum(1 for cells in grid[titles + header:]
-               if len(cells) > max(speaker_col, text_col) and cells[speaker_col].strip() and cells[text_col].strip())
 
 
 def _cell_text(tc) -> str:
