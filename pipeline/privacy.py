@@ -204,10 +204,10 @@ def load_names(path: Path | None) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
-def _spaced(name: str) -> str:
-    """A pattern for ``name`` with any spacing between its words ("José Álvarez" written with
-    Word's no-break space, or over two spaces)."""
-    return r"\s+".join(regex.escape(word) for word in name.split())
+def _spaced(name: str, gap: str = r"\s+") -> str:
+    r"""A pattern for ``name`` with any spacing between its words ("José Álvarez" written with
+    Word's no-break space, or over two spaces); a ``gap`` of ``\s*`` lets them run together too."""
+    return gap.join(regex.escape(word) for word in name.split())
 
 
 def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
@@ -219,7 +219,7 @@ def scan(segments: list[Segment], names: list[str] = ()) -> list[Finding]:
     if names:
         # Whole words; a Chinese or Japanese name has none around it ("佐藤花子さん").
         # (Its parts may be written with a space or without: "佐藤 花子", "佐藤花子".)
-        alternatives = "|".join(_spaced(n).replace(r"\s+", r"\s*") if re.match(CJK_CHARACTER, n) else rf"(?<!\w){_spaced(n)}(?!\w)"
+        alternatives = "|".join(_spaced(n, r"\s*") if re.match(CJK_CHARACTER, n) else rf"(?<!\w){_spaced(n)}(?!\w)"
                                 for n in sorted(names, key=len, reverse=True))
         name_pattern = regex.compile(alternatives, regex.IGNORECASE)
     findings = []

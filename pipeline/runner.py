@@ -8,7 +8,6 @@ import inspect
 import io
 import json
 import os
-import re
 import platform
 import shutil
 import time
@@ -26,7 +25,7 @@ from .errors import ThemesError
 from .privacy import Finding, PseudonymKey, load_names, privacy_flags, pseudonymise, scan, without_identifiers
 from .runfolder import within
 from .taxonomy import Taxonomy, load_taxonomy
-from .words import CJK_CHARACTER, plural
+from .words import plural
 
 SEGMENT_COLUMNS = [
     "segment_id", "source", "turn_id", "speaker", "role", "start", "end", "timestamp", "text",
@@ -264,23 +263,17 @@ def _suggestions_json(suggestions) -> str:
                      for s in suggestions]) if suggestions else "[]"
 
 
-# Where the embedding model stops reading a text: 256 word pieces, about four and a half
-# characters of English speech a piece (all-MiniLM-L6-v2's tokenizer stops at some 1,100 to
-# 1,200), a Chinese or Japanese character each.
+# Where the embedding model stops reading a text (all-MiniLM-L6-v2's tokenizer).
 MODEL_PIECES = 256
-
-
-def _pieces(text: str) -> float:
-    """About how many word pieces the model reads ``text`` as."""
-    cjk = len(re.findall(CJK_CHARACTER, text))
-    return cjk + (len(text) - cjk) / 4.5
 
 
 def long_segments(segments: list[Segment]) -> list[str]:
     """A sentence without punctuation (a speech-recognition transcript's whole turn) is one
     segment however long: the model reads only its start, and its words can make most of its
     cluster's keywords."""
-    long = [s for s in segments if s.clusterable and _pieces(s.text) > MODEL_PIECES]
+    from .segment import word_pieces
+
+    long = [s for s in segments if s.clusterable and word_pieces(s.text) > MODEL_PIECES]
     if not long:
         return []
     longest = max(long, key=lambda s: len(s.text))
