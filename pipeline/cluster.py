@@ -298,12 +298,16 @@ def counted_words(model, topics: list[int], n: int) -> dict[int, list[str]]:
     if matrix is None:
         return {}
     matrix = matrix.tocsr()
-    out = {}
-    for row, topic in enumerate(sorted(set(topics))):  # BERTopic's rows: its topics in order
-        scores = matrix[row].toarray().ravel()
-        order = np.lexsort((np.arange(len(scores)), -np.round(scores, 9)))
-        out[topic] = [str(words[i]) for i in order[:n] if scores[i] > 0 and EMPTY_TOPIC not in str(words[i]).split()]
-    return out
+    return {topic: [w for w in _best_words(matrix[row], words, n) if EMPTY_TOPIC not in w.split()]
+            for row, topic in enumerate(sorted(set(topics)))}  # BERTopic's rows: its topics in order
+
+
+def _best_words(row, words, n: int) -> list[str]:
+    """The ``n`` best-scoring ``words`` of a sparse c-TF-IDF row, best first (ties in column
+    order), leaving out those that score nothing."""
+    scores = row.toarray().ravel()
+    order = np.lexsort((np.arange(len(scores)), -np.round(scores, 9)))
+    return [str(words[i]) for i in order[:n] if scores[i] > 0]
 
 
 def keywords_of_every_word(docs: list[str], topics: list[int], config: ClusteringConfig,
@@ -320,12 +324,7 @@ def keywords_of_every_word(docs: list[str], topics: list[int], config: Clusterin
     counts = counter.fit_transform(topic_text([" ".join(by_topic[t]) for t in labels]))
     scores = _ctfidf(config).fit(counts).transform(counts).tocsr()
     words = counter.get_feature_names_out()
-    out = {}
-    for topic in wanted:
-        row = scores[labels.index(topic)].toarray().ravel()
-        order = np.lexsort((np.arange(len(row)), -np.round(row, 9)))
-        out[topic] = [str(words[i]) for i in order[: 2 * config.top_n_words] if row[i] > 0]
-    return out
+    return {topic: _best_words(scores[labels.index(topic)], words, 2 * config.top_n_words) for topic in wanted}
 
 
 def distinct_keywords(words: list[str], k: int) -> tuple[str, ...]:
