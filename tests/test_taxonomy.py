@@ -175,14 +175,19 @@ def test_ids_labels_and_keywords_are_kept_as_written_not_typed_as_yaml_1_1_would
         load_taxonomy(path)
 
 
+def refusal(path, text: str) -> str:
+    """The one-line message that loading ``text``, written to ``path``, is refused with."""
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ThemesError) as err:
+        load_taxonomy(path)
+    return str(err.value)
+
+
 @pytest.mark.parametrize("first, second", [("caf\u00e9", "cafe\u0301"), ("Access", "access"), ("STRASSE", "straße")])
 def test_ids_that_differ_only_in_case_or_in_how_accents_are_encoded_are_refused(tmp_path, first, second):
     path = tmp_path / "t.yaml"
-    path.write_text(f"id: t\nlabel: T\ncodes:\n  - id: {first}\n    label: A\n  - id: {second}\n    label: B\n",
-                    encoding="utf-8")
-    with pytest.raises(ThemesError) as err:
-        load_taxonomy(path)
-    assert str(err.value) == f"{path}:6 ({second}): same id as line 4 apart from case or accents"
+    text = f"id: t\nlabel: T\ncodes:\n  - id: {first}\n    label: A\n  - id: {second}\n    label: B\n"
+    assert refusal(path, text) == f"{path}:6 ({second}): same id as line 4 apart from case or accents"
 
 
 @pytest.mark.parametrize("code, message", [
@@ -192,11 +197,7 @@ def test_ids_that_differ_only_in_case_or_in_how_accents_are_encoded_are_refused(
     ('{id: a, label: "A\\x85B"}', "t.yaml:4 (a): the label has a control character (U+0085); write it on one line"),
 ])
 def test_a_control_character_in_an_id_or_label_is_refused(tmp_path, code, message):
-    path = tmp_path / "t.yaml"
-    path.write_text(f"id: t\nlabel: T\ncodes:\n  - {code}\n", encoding="utf-8")
-    with pytest.raises(ThemesError) as err:
-        load_taxonomy(path)
-    assert str(err.value) == f"{tmp_path}/{message}"
+    assert refusal(tmp_path / "t.yaml", f"id: t\nlabel: T\ncodes:\n  - {code}\n") == f"{tmp_path}/{message}"
 
 
 @pytest.mark.parametrize("top, message", [
@@ -205,11 +206,7 @@ def test_a_control_character_in_an_id_or_label_is_refused(tmp_path, code, messag
     ("label: [T]", "t.yaml:2 (label): the taxonomy's label must be text, not a list"),
 ])
 def test_a_taxonomys_own_texts_of_the_wrong_kind_are_refused_not_stored_as_python_text(tmp_path, top, message):
-    path = tmp_path / "t.yaml"
-    path.write_text(f"id: t\n{top}\ncodes:\n  - {{id: a, label: A}}\n", encoding="utf-8")
-    with pytest.raises(ThemesError) as err:
-        load_taxonomy(path)
-    assert str(err.value) == f"{tmp_path}/{message}"
+    assert refusal(tmp_path / "t.yaml", f"id: t\n{top}\ncodes:\n  - {{id: a, label: A}}\n") == f"{tmp_path}/{message}"
 
 
 # CHIME's labels as the project's framework sheet gives them (Leamy et al. 2011, and the
@@ -255,11 +252,7 @@ def test_chime_keeps_the_framework_sheets_labels_and_ids():
      "t.yaml:6 (a): 'codes' must be a list of child codes (each an item: '- id: ...'), not a mapping"),
 ])
 def test_aliases_merge_keys_and_codes_written_as_a_mapping_are_named_where_they_are(tmp_path, body, message):
-    path = tmp_path / "t.yaml"
-    path.write_text(body, encoding="utf-8")
-    with pytest.raises(ThemesError) as err:
-        load_taxonomy(path)
-    assert str(err.value) == f"{tmp_path}/{message}"
+    assert refusal(tmp_path / "t.yaml", body) == f"{tmp_path}/{message}"
 
 
 def test_a_merge_key_still_copies_a_codes_texts(tmp_path):
