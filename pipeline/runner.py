@@ -159,8 +159,8 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
                       {"segmentation": config.segmentation, "speakers": config.speakers},
                       lambda: segment(ingested.value[0], config.segmentation, config.speakers))
     segments = segmented.value
-    for note, said in [*role_warnings(sources, segments, config.speakers, private),
-                       *((note, note) for note in [*language_warnings(segments, config), *long_segments(segments)])]:
+    plain = [*language_warnings(segments, config), *long_segments(segments, config.segmentation.max_chars)]
+    for note, said in [*role_warnings(sources, segments, config.speakers, private), *((note, note) for note in plain)]:
         notes.append(note)
         progress.warn(said)
     if config.privacy.pseudonymise:
@@ -267,10 +267,9 @@ def _suggestions_json(suggestions) -> str:
 MODEL_PIECES = 256
 
 
-def long_segments(segments: list[Segment]) -> list[str]:
-    """A sentence without punctuation (a speech-recognition transcript's whole turn) is one
-    segment however long: the model reads only its start, and its words can make most of its
-    cluster's keywords."""
+def long_segments(segments: list[Segment], max_chars: int) -> list[str]:
+    """Segments longer than the model reads: ``segmentation.max_chars`` set above it (for
+    Chinese or Japanese the default is): the model reads only each one's start."""
     from .segment import word_pieces
 
     long = [s for s in segments if s.clusterable and word_pieces(s.text) > MODEL_PIECES]
@@ -280,7 +279,7 @@ def long_segments(segments: list[Segment]) -> list[str]:
     return [f"{plural(len(long), 'segment')} longer than the embedding model reads (about {MODEL_PIECES} word "
             f"pieces: some 1,150 characters of English, 250 of Japanese; the longest {longest.segment_id}, "
             f"{len(longest.text):,} characters): the rest of each counts for nothing in clusters and suggestions; "
-            "a transcript without full stops gives such segments (add them, or split the turns)"]
+            f"a lower segmentation.max_chars (now {max_chars:,}) cuts them shorter"]
 
 
 def language_warnings(segments: list[Segment], config: Config) -> list[str]:

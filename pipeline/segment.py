@@ -87,12 +87,15 @@ def _trimmed(text: str, raw: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return spans
 
 
-def _windows(spans: list[tuple[int, int]], max_sentences: int, max_chars: int) -> list[tuple[int, int]]:
-    """Group consecutive sentence spans into windows of at most ``max_sentences`` sentences
-    and about ``max_chars`` characters (a single longer sentence stays whole)."""
+def _windows(text: str, spans: list[tuple[int, int]], max_sentences: int, max_chars: int) -> list[tuple[int, int]]:
+    """Group consecutive sentence spans of ``text`` into windows of at most ``max_sentences``
+    sentences and ``max_chars`` characters. A longer sentence (a speech-recognition
+    transcript's whole turn has no full stops) is first cut into parts of about equal length,
+    each at most ``max_chars``, at a clause break or a space: otherwise the model would read
+    only its start."""
     windows: list[tuple[int, int]] = []
     current: list[tuple[int, int]] = []
-    for span in spans:
+    for span in (part for whole in spans for part in _parts(text, *whole, max_chars)):
         if current and (len(current) >= max_sentences or span[1] - current[0][0] > max_chars):
             windows.append((current[0][0], current[-1][1]))
             current = []
@@ -100,6 +103,37 @@ def _windows(spans: list[tuple[int, int]], max_sentences: int, max_chars: int) -
     if current:
         windows.append((current[0][0], current[-1][1]))
     return windows
+
+
+# Where a sentence too long for one window is best cut: after a clause mark (, ; : and the
+# dashes; the ideographic comma), else at a space; Chinese or Japanese without either
+# anywhere between two characters.
+_CLAUSE_BREAK = regex.compile(r"(?<=[,;:\u2013\u2014\u3001\uff0c\uff1b])\s+|(?<=[\u3001\uff0c\uff1b])")
+_SPACE = regex.compile(r"\s+")
+
+
+def _parts(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    """The span ``start``-``end`` of ``text`` as is when no longer than ``max_chars``; else cut
+    into the fewest parts of at most ``max_chars`` each, every cut the clause break (else the
+    space) nearest the point that would give parts of equal length, whitespace trimmed."""
+    parts = []
+    while end - start > max_chars:
+        count = -(-(end - start) // max_chars)  # parts still needed
+        aim = start + (end - start) // count
+        lowest = start + max(1, max_chars // 3)  # no part of less than a third
+        cut = None
+        for pattern in (_CLAUSE_BREAK, _SPACE):
+            found = [m for m in pattern.finditer(text, lowest, start + max_chars + 1) if m.start() <= start + max_chars]
+            if found:
+                best = min(found, key=lambda m: (abs(m.start() - aim), m.start()))
+                cut = (best.start(), best.end())
+                break
+        if cut is None or cut[0] <= start:
+            cut = (aim, aim)  # one unbroken run of characters: cut it where the part is full
+        parts.append((start, cut[0]))
+        start = cut[1]
+    parts.append((start, end))
+    return [trimmed for part in parts for trimmed in _trimmed(text, [part])]
 
 
 def normalise(text: str) -> str:
@@ -199,7 +233,7 @@ def _one_window(text: str, segmentation: SegmentationConfig) -> list[tuple[int, 
 
 def _split(turn: Turn, markers: list[Marker], speech: str, spans: list[tuple[int, int]],
            segmentation: SegmentationConfig, carried: str = "") -> list[tuple[int, int, str, tuple[str, ...], str]]:
-    windows = _windows(spans, segmentation.max_sentences, segmentation.max_chars)
+    windows = _windows(speech, spans, segmentation.max_sentences, segmentation.max_chars)
     out = []
     for start, end, inside in _place_markers(windows, markers):
         out.append((start, end, clean_speech(turn.text, inside, start, end), tuple(m.text for m in inside),

@@ -147,16 +147,50 @@ def test_a_segment_longer_than_the_model_reads_is_noted():
     words = " ".join(["we waited and waited and nobody called us back"] * 40)  # no full stop
     segments = [Segment("a#1.1", "a.txt", 1, "P1", "user", words, 0, len(words)),
                 Segment("a#2.1", "a.txt", 2, "P1", "user", "Short.", 0, 6)]
-    (note,) = long_segments(segments)
+    (note,) = long_segments(segments, 2000)
     assert note.startswith("1 segment longer than the embedding model reads (about 256 word pieces: some 1,150 "
                            f"characters of English, 250 of Japanese; the longest a#1.1, {len(words):,} characters): ")
-    assert long_segments(segments[1:]) == []
+    assert note.endswith("a lower segmentation.max_chars (now 2,000) cuts them shorter")
+    assert long_segments(segments[1:], 2000) == []
     japanese = "待っても誰も連絡してくれませんでした" * 20  # 360 characters, no full stop
-    assert long_segments([Segment("j#1.1", "j.txt", 1, "P1", "user", japanese, 0, len(japanese))])
+    assert long_segments([Segment("j#1.1", "j.txt", 1, "P1", "user", japanese, 0, len(japanese))], 600)
     # Near the line: 1,300 characters of English are past it, 1,000 are not.
     for length, noted in ((1300, True), (1000, False)):
         text = (words * 2)[:length]
-        assert bool(long_segments([Segment("a#3.1", "a.txt", 3, "P1", "user", text, 0, length)])) is noted
+        assert bool(long_segments([Segment("a#3.1", "a.txt", 3, "P1", "user", text, 0, length)], 2000)) is noted
+
+
+def test_a_sentence_longer_than_max_chars_is_cut_at_clause_breaks():
+    """A speech-recognition turn without full stops: parts of about equal length, none over
+    max_chars, cut after a comma where there is one, with their exact source offsets."""
+    said = ("so I rang the crisis line and they said call your GP, and the GP said it was the "
+            "crisis team's job, and nobody came for three days ")
+    speech = (said * 6).strip()  # 768 characters, one sentence
+    source = f"User 1: {speech}\n"
+    t = parse_text(source, "m.txt", Path("m.txt"))
+    segs = segment([t], SegmentationConfig(), roles())
+    assert len(segs) == 2 and all(len(s.text) <= 600 for s in segs)
+    assert abs(len(segs[0].text) - len(segs[1].text)) < 120
+    assert segs[0].text.endswith(",") and segs[1].text[0].isalpha()
+    assert " ".join(s.text for s in segs) == speech
+    assert [source[s.start:s.end] for s in segs] == [s.text for s in segs]
+    assert [s.segment_id for s in segs] == ["m.txt#1.1", "m.txt#1.2"]
+
+
+def test_a_long_run_without_commas_is_cut_at_spaces_and_one_without_spaces_anywhere():
+    from pipeline.segment import _parts
+
+    words = " ".join(["waited"] * 200)  # 1,399 characters
+    parts = _parts(words, 0, len(words), 600)
+    assert len(parts) == 3 and all(b - a <= 600 for a, b in parts)
+    assert " ".join(words[a:b] for a, b in parts) == words
+    japanese = "待っても誰も連絡してくれませんでした" * 20  # 360 characters, no comma
+    parts = _parts(japanese, 0, len(japanese), 250)
+    assert [b - a for a, b in parts] == [180, 180]
+    japanese = "待っても、誰も連絡してくれませんでした" * 20  # an ideographic comma in each
+    parts = _parts(japanese, 0, len(japanese), 250)
+    assert len(parts) == 2 and japanese[parts[0][1] - 1] == "、"
+    assert _parts("short", 0, 5, 600) == [(0, 5)]
 
 
 def test_the_readmes_way_to_add_labels_keeps_the_default_roles(tmp_path):
@@ -256,7 +290,7 @@ def test_short_turns_are_one_window_exactly_as_when_split(parts, max_sentences, 
     assert len(spans) <= most_sentences(text)
     whole = _one_window(text, config)
     if whole is not None:
-        assert whole == _windows(spans, max_sentences, max_chars)
+        assert whole == _windows(text, spans, max_sentences, max_chars)
 
 
 def test_every_sentence_end_is_counted():
@@ -321,3 +355,18 @@ def test_an_unknown_role_that_patterns_also_give_warns_only_of_labels_matching_n
     cfg = SpeakersConfig(roles={"user": ["User *"], "facilitator": ["Facilitator*"]}, unknown_role="facilitator")
     source = Source("a.txt", "a.txt", "0" * 64, 3, ("Facilitator 1", "User 1", "Bob"))
     assert unknown_speakers([source], cfg) == ["Bob"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.sampled_from(["waited", "a", " ", "  ", ",", ", ", "、", "；", " — ", "\n", "待って", "x" * 30,
+                                      "."]), max_size=80),
+       max_sentences=st.integers(1, 4), max_chars=st.integers(20, 60), language=st.sampled_from(["en", "ja"]))
+def test_windows_keep_every_character_and_stay_within_max_chars(parts, max_sentences, max_chars, language):
+    from pipeline.segment import _windows
+
+    text = "".join(parts)
+    windows = _windows(text, sentence_spans(text, language), max_sentences, max_chars)
+    assert all(0 < end - start <= max_chars for start, end in windows)
+    assert all(a[1] <= b[0] for a, b in zip(windows, windows[1:]))
+    assert "".join(text[a:b] for a, b in windows).split() == [] if not text.strip() else \
+        "".join("".join(text[a:b] for a, b in windows).split()) == "".join(text.split())
