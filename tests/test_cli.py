@@ -201,3 +201,41 @@ def test_a_config_given_as_a_transcript_is_refused(tmp_path):
     (tmp_path / "my.yaml").write_text("taxonomy: none\n")
     assert_clean_error(themes("run", tmp_path / "my.yaml", "--out", tmp_path / "run"),
                        "my.yaml: a YAML file given as a transcript; pass a config with --config")
+
+
+def test_decisions_kept_from_an_earlier_run_of_a_folder_go_to_that_folders_store(tmp_path, monkeypatch):
+    """The page's "Download decisions kept from an earlier run of this folder": imported with
+    --run, into the store the folder's runs read, not refused, and not into another store."""
+    import json
+
+    from conftest import write_review_run
+    from pipeline.decisions import load_decisions, read_run
+
+    store = tmp_path / "st" / "t.jsonl"
+    store.parent.mkdir()
+    store.touch()
+    monkeypatch.setenv("THEMES_DECISIONS", str(store))
+    folder = tmp_path / "runs" / "rt"
+    write_review_run(folder, {0: range(0, 6), 1: range(6, 10)})
+    earlier = read_run(folder)
+    decision = {"cluster_key": f"{earlier.run}:0", "run": earlier.run, "cluster_id": 0, "status": "rejected",
+                "code_id": None, "name": None, "definition": None, "merge_into": None, "memo": None,
+                "segment_ids": list(earlier.cluster(0)["members"]), "author": "Ana",
+                "timestamp": "2026-01-31T12:00:00.000Z", "merge_segment_ids": [], "replaces": None}
+    file = tmp_path / "decisions-earlier.json"
+    file.write_text(json.dumps({"format": "themes-decisions", "version": 1, "run": earlier.run,
+                                "exported": "2026-01-31T12:00:00.000Z", "decisions": [decision]}))
+    write_review_run(folder, {0: range(0, 5), 1: range(5, 10)})  # made again: another run id
+    assert read_run(folder).run != earlier.run
+    env = {k: v for k, v in os.environ.items() if k != "THEMES_DECISIONS"}
+    result = themes("decisions", "import", file, "--run", folder, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"into {store.relative_to(tmp_path)}" in result.stdout or f"into {store}" in result.stdout
+    assert f"made in an earlier run of {folder}: they carry to its clusters by their segments" in result.stdout
+    assert [d.run for d in load_decisions(store)] == [earlier.run]
+    assert not (tmp_path / "decisions").exists()
+    # A file of another folder's run is still refused, and says where leaving out --run puts it.
+    other = file.read_text().replace(earlier.run, "elsewhere-0123456789")
+    file.write_text(other)
+    refused = themes("decisions", "import", file, "--run", folder, cwd=tmp_path, env=env)
+    assert refused.returncode == 2 and "leave out --run to import it on its own" in refused.stderr
