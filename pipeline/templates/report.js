@@ -280,7 +280,7 @@
     button.onclick = function () {
       earlier.forEach(function (e) { saveFile(e.run, e.events); });
       say("Downloaded " + plural(earlier.length, "file") + " of decisions made before this run was made again: " +
-          "import each with `themes decisions import FILE`; they carry to this run's clusters by their segments.");
+          "import each with `themes decisions import FILE --run` and this run's folder; they carry to its clusters by their segments.");
       offerEarlier();
     };
     if (earlier.length) {
@@ -345,8 +345,8 @@
   }
 
   function carriedNote(d) {
-    var note = el("span", "from", " \u00b7 carried from an earlier run (it shares " + Math.round(d.overlap * 100) +
-                  " % of its segments with the cluster decided then)");
+    var note = el("span", "from", " \u00b7 carried from an earlier run (" + Math.round(d.overlap * 100) +
+                  " % of the segments in this cluster or the one decided then are in both)");
     note.title = "from " + d.from;
     return note;
   }

@@ -252,7 +252,7 @@ def test_orphans_and_carried_decisions_read_plainly(browser, tmp_path, store):
                              overrides={"clustering": {"min_cluster_size": 4}})
     page = open_page(browser, (rerun / "report.html").as_uri())
     line = page.locator('[data-decision="0"]')
-    expect(line).to_contain_text("carried from an earlier run (it shares 83 % of its segments with the cluster decided then)")
+    expect(line).to_contain_text("carried from an earlier run (83 % of the segments in this cluster or the one decided then are in both)")
     expect(line).not_to_contain_text("overlap")
     expect(line.locator(".from[title]")).to_have_attribute("title", re.compile(r"^from run-\w+:0$"))
     item = page.locator("#orphaned-list li")
