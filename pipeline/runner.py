@@ -20,7 +20,7 @@ import yaml
 from . import __version__
 from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Source, Suggestion, TokenMatch, Transcript
 from .config import Config, EmbeddingConfig, dump_config, resolve_taxonomy_path
-from .embed import Embedder, embed, make_embedder
+from .embed import Embedder, embed, make_embedder, resolve_model
 from .errors import ThemesError
 from .privacy import Finding, PseudonymKey, load_names, privacy_flags, pseudonymise, scan, without_identifiers
 from .runfolder import within
@@ -80,6 +80,8 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     if not config.input.paths:
         raise ThemesError("input.paths: no input given (set input.paths or pass --input)")
     taxonomy = load_run_taxonomy(config)  # fail on a bad taxonomy before the slow stages
+    if embedder is None:  # ... and on a model that is not installed (a name or folder)
+        resolve_model(config.embedding.model)
     out_dir = Path(config.output.dir).resolve()
     if config.privacy.pseudonymise and within(config.privacy.key_path, out_dir):
         raise ThemesError(f"privacy.key_path: {config.privacy.key_path} is inside the run folder {config.output.dir}, "

@@ -239,3 +239,12 @@ def test_decisions_kept_from_an_earlier_run_of_a_folder_go_to_that_folders_store
     file.write_text(other)
     refused = themes("decisions", "import", file, "--run", folder, cwd=tmp_path, env=env)
     assert refused.returncode == 2 and "leave out --run to import it on its own" in refused.stderr
+
+
+def test_a_model_that_is_not_installed_stops_the_run_before_the_stages(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(f"embedding:\n  model: {tmp_path / 'no-such-model'}\n")
+    result = themes("run", "--input", FIXTURES / "small", "-o", tmp_path / "out", "--no-cache", "-c", config)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: embedding.model: ")
+    assert "ingest" not in result.stdout + result.stderr
