@@ -573,15 +573,16 @@ def match_decisions(run: str, clusters: list[dict], decisions: list[Decision], s
     of its clusters' members are added. ``decisions`` must be in store order.
 
     ``codes``: the run's codable codes (None: any). A decision accepting a code the run's
-    taxonomy lacks (made with another taxonomy) neither applies nor replaces anything here; it
-    is listed as orphaned, and applies again in a run with that taxonomy. A decision made on
-    this run applies to it whatever ``codes`` say.
+    taxonomy lacks (made with another taxonomy) does not apply here; it is listed as orphaned,
+    and applies again in a run with that taxonomy. What it replaced stays replaced all the same:
+    the analyst overrode that decision, whatever taxonomy this run has. A decision made on this
+    run applies to it whatever ``codes`` say.
     """
     codes = frozenset(codes) if codes is not None else None
     position = {d.cluster_key: i for i, d in enumerate(decisions)}
     replaced_at: dict[str, int] = {}
     for i, d in enumerate(decisions):
-        if d.replaces and (d.run == run or applies(d, codes)):
+        if d.replaces:
             replaced_at[d.replaces] = max(replaced_at.get(d.replaces, -1), i)
     live = [d for d in decisions if replaced_at.get(d.cluster_key, -1) < position[d.cluster_key]]
     foreign = [d for d in live if d.run != run and not applies(d, codes)]

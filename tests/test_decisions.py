@@ -292,6 +292,18 @@ def test_a_decision_over_a_carried_one_replaces_it_for_good():
     assert orphaned == []
 
 
+def test_an_override_that_does_not_apply_here_keeps_what_it_replaced_replaced():
+    """Rejected in run ta; in run tb the cluster that carried it was accepted instead: under
+    another taxonomy (or none) that accept does not apply, and the rejection does not come back."""
+    rejected = on(9, range(0, 10), run="ta", status="rejected")
+    accept = on(7, range(0, 10), run="tb", code_id="c.peers", replaces="ta:9", memo="not noise: peers")
+    for codes in ({"c.hope"}, set()):  # CHIME's codes; taxonomy: none
+        applied, orphaned = match_decisions("tc", [cluster(9, range(0, 10))], [rejected, accept], codes=codes)
+        assert applied == {} and orphaned == [accept]
+    applied, orphaned = match_decisions("td", [cluster(9, range(0, 10))], [rejected, accept], codes={"c.peers"})
+    assert applied[9]["from"] == "tb:7" and orphaned == []
+
+
 @pytest.mark.parametrize("later", [{"status": "rejected", "memo": "noise"}, {"status": "undecided"},
                                    {"status": "accepted", "code_id": "c.b"}])
 def test_a_later_decision_on_the_same_cluster_keeps_the_carried_one_replaced(tmp_path, later):
@@ -335,7 +347,7 @@ def test_run_carries_decisions_and_never_writes_the_store(tmp_path, store):
     assert decisions_for_run(rerun, store) == {0: by_id[0]}
 
 
-def test_decisions_made_with_another_taxonomy_neither_apply_nor_replace(tmp_path, store):
+def test_decisions_made_with_another_taxonomy_do_not_apply_but_what_they_replaced_stays_replaced(tmp_path, store):
     from pipeline.taxonomy import load_taxonomy
     from pipeline.config import resolve_taxonomy_path
 
@@ -358,17 +370,19 @@ def test_decisions_made_with_another_taxonomy_neither_apply_nor_replace(tmp_path
     chime_code = load_taxonomy(resolve_taxonomy_path("chime")).leaves[0].id
     decide(chime, store, 0, "accepted", code_id=chime_code)
     decide(chime, store, 1, "accepted", code_id=chime_code)  # over the carried rejection
-    # Back to the first config: the same run, with its own decisions.
+    # Back to the first config: the same run, with its own decisions, but for the rejection the
+    # CHIME accept replaced: the CHIME accept does not apply here, and the rejection stays
+    # overridden (rule 3), so cluster 1 is undecided.
     back = write_review_run(tmp_path / "run", groups)
     applied = decisions_for_run(back, store)
     assert applied[0]["code_id"] == kept.code_id and applied[0]["carried"] is False
-    assert applied[1]["status"] == "rejected"  # the CHIME accept does not replace it here
+    assert 1 not in applied
     assert {d.code_id for d in orphaned_decisions(back, store)} == {chime_code}
     # Another clustering with the first taxonomy carries the first taxonomy's decisions.
     other = write_review_run(tmp_path / "run", groups, overrides={"clustering": {"min_cluster_size": 5}})
     applied = decisions_for_run(other, store)
     assert applied[0]["code_id"] == kept.code_id and applied[0]["carried"] is True
-    assert applied[1]["status"] == "rejected" and applied[1]["memo"] == "small talk"
+    assert 1 not in applied
     # A run without a taxonomy carries no accepted code, so a memo there is a memo.
     inductive = write_review_run(tmp_path / "run", groups, taxonomy="none")
     assert 0 not in decisions_for_run(inductive, store)
