@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -193,10 +194,10 @@ _HAND_FIX = "; the store is never rewritten by themes: fix or remove this line b
 def parse_store(data: bytes, path: Path) -> StoreState:
     """Parse store bytes; raise ThemesError naming FILE:LINE for any broken complete line.
 
-    A last line without a newline that is not complete JSON is an interrupted write: it is
-    reported in ``torn_tail``, not raised, so everything written before it stays readable. A
-    last line that is complete JSON (a hand edit saved without a final newline) is read like
-    any other line, so a broken one is an error too.
+    A last line without a newline that is the start of a line as themes writes it, cut short
+    (``_is_torn``), is an interrupted write: it is reported in ``torn_tail``, not raised, so
+    everything written before it stays readable. Any other last line (a hand edit saved
+    without a final newline) is read like any other line, so a broken one is an error too.
     """
     lines = data.split(b"\n")
     tail = lines.pop()  # b"" when the file ends with a newline
@@ -218,7 +219,7 @@ def parse_store(data: bytes, path: Path) -> StoreState:
         if raw.strip():
             events.append(parse(raw, index + 1))
     if tail.strip():
-        if _is_complete(tail):
+        if not _is_torn(tail):
             events.append(parse(tail, len(lines) + 1))
         else:
             state.torn_tail = (f"{path}:{len(lines) + 1}: incomplete last line ({len(tail)} bytes) left by an "
@@ -279,15 +280,44 @@ def _last_line(fd: int) -> tuple[int, bytes]:
     return 0, tail
 
 
-def _is_complete(line: bytes) -> bool:
-    """Whether a last line without a newline was written whole. Every line themes writes is a
-    JSON object, and no part of one cut short is JSON, so a line that parses is complete (a
-    hand edit, valid or not) and one that does not is what a killed writer left."""
-    try:
-        json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+# How every line themes writes starts (``encode_decision``: "v" first, then the fields in order,
+# no spaces).
+_LINE_START = b'{"v":1,"cluster_key":"'
+# A \u escape at the very end of a text, whole or cut short (the writer escapes control
+# characters so).
+_END_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{0,4}\Z")
+
+
+def _is_torn(line: bytes) -> bool:
+    """Whether a last line without a newline is what a writer killed mid-write left: a strict
+    prefix of one line as ``encode_decision`` writes it. Such a prefix starts as every line
+    does and is JSON cut short (``_cut_short``), maybe inside a character. A line that is
+    anything else is a hand edit, read like any other line (so a broken one is an error)."""
+    if not (line.startswith(_LINE_START) or _LINE_START.startswith(line)):
         return False
-    return True
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.reason != "unexpected end of data" or err.end != len(line):
+            return False
+        text = line[:err.start].decode("utf-8")  # cut inside a character
+    return _cut_short(text)
+
+
+def _cut_short(text: str) -> bool:
+    """Whether JSON text fails to parse only because it runs out: the decoder stops at its very
+    end, in a string that is never closed, or inside a word (``nul``) or an escape the end cut
+    short. A text that parses, or fails anywhere else, is not cut short."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as err:
+        if err.msg.startswith("Invalid \\uXXXX"):
+            escape = _END_ESCAPE.search(text)
+            return escape is not None and _cut_short(text[:escape.start()])
+        rest = text[err.pos:]
+        return (err.pos >= len(text) or err.msg.startswith("Unterminated string")
+                or (err.msg == "Expecting value" and any(w.startswith(rest) for w in ("null", "true", "false", "-"))))
+    return False
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -351,7 +381,7 @@ def _append_locked(fd: int, path: Path, lines: bytes) -> None:
     """
     offset, tail = _last_line(fd)
     prefix = b""
-    if tail.strip() and not _is_complete(tail):
+    if tail.strip() and _is_torn(tail):
         _save_torn(path, tail)
         os.ftruncate(fd, offset)
     elif tail:

@@ -134,6 +134,38 @@ def test_a_broken_hand_edit_saved_without_a_final_newline_is_an_error_not_a_torn
         read_store(store)
 
 
+def test_a_hand_edit_that_breaks_a_long_last_line_is_an_error_not_a_torn_write(tmp_path, store):
+    """A closing quote deleted in the middle of a line that still ends in ``}``, saved without
+    a final newline: not what a killed writer leaves, so every command stops on it."""
+    run = write_review_run(tmp_path / "run", {0: range(0, 6)})
+    append_decision(store, decision(0))
+    append_decision(store, decision(3, status="accepted", memo="key decision, 2h of discussion",
+                                    segments=[f"a#{i}.1" for i in range(60)]))
+    edited = store.read_bytes().rstrip(b"\n").replace(b'discussion"', b"discussion", 1)
+    store.write_bytes(edited)
+    with pytest.raises(ThemesError, match=r"decisions.jsonl:2: not a JSON object .* by hand"):
+        read_store(store)
+    with pytest.raises(ThemesError, match=r"decisions.jsonl:2: not a JSON object"):
+        decide(run, store, 0, "rejected")
+    assert store.read_bytes() == edited and not store.with_name("decisions.jsonl.torn").exists()
+
+
+def test_every_cut_of_a_line_as_themes_writes_it_is_a_torn_write_and_nothing_else_is():
+    from pipeline.decisions import encode_decision, parse_store
+
+    written = decision(4, status="accepted", memo='émoji 🎉 "quoted" \\ back\x01\ttab\nline', merge_into=None,
+                       segments=("a#1.1", "ü#2.1"), replaces="r0:1")
+    first, line = encode_decision(decision(0)), encode_decision(written).rstrip(b"\n")
+    for cut in range(1, len(line)):  # a writer killed after any byte of its line
+        state = parse_store(first + line[:cut], store)
+        assert state.torn_tail and [d.cluster_id for d in state.decisions] == [0], line[:cut]
+    assert parse_store(first + line, store).decisions[-1] == written
+    for edit in (line.replace(b'"accepted"', b'"accepted', 1), line.replace(b",", b", ", 1)[:-1],
+                 line[:-1] + b"x}", b'{"v": 1, "cluster_key": "r1:4"'):
+        with pytest.raises(ThemesError, match=":2"):
+            parse_store(first + edit, store)
+
+
 def test_deciding_after_a_complete_last_line_without_newline_adds_the_newline(tmp_path, store):
     run = write_review_run(tmp_path / "run", {0: range(0, 6)})
     decide(run, store, 0, "rejected")
