@@ -343,19 +343,15 @@ class StageCache:
             return None
         entry = self._entry(stage, key)
         try:
-            listing = json.loads((entry / ENTRY).read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            hashes = _read_index(entry, key)
+            files = _read_files(entry, hashes)
+        except FileNotFoundError:  # the index: no entry (a listed file missing is damage)
             return None
-        except (OSError, ValueError):
+        except OSError:
             return self._reject(stage, entry, "its index cannot be read")
-        try:
-            files = {name: (entry / name).read_bytes() for name in listing["files"]}
-        except (OSError, KeyError, TypeError):
-            return self._reject(stage, entry, "a file is missing")
-        bad = [name for name, data in files.items() if sha256_bytes(data) != listing["files"][name]]
-        if bad or listing.get("key") != key:
-            return self._reject(stage, entry, f"{', '.join(bad) or 'its key'} does not match its hash")
-        digest = _digest_of_hashes(listing["files"])  # just checked
+        except DamagedEntry as damage:
+            return self._reject(stage, entry, str(damage))
+        digest = _digest_of_hashes(hashes)  # just checked
         if recompute is not None:
             def decode():
                 try:
@@ -408,6 +404,55 @@ class StageCache:
     def _say(self, message: str) -> None:
         self.notes.append(message)
         self.warn(message)
+
+
+class DamagedEntry(Exception):
+    """An entry that cannot be trusted; the message says why, for the warning."""
+
+
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def _read_index(entry: Path, key: str) -> dict[str, str]:
+    """The entry's ``{file name: sha256}`` from its ``entry.json``, which must be what ``save``
+    writes: JSON, an object, under ``key``, listing ``value.json`` and only plain file names
+    of the entry's own folder with a sha256 each. Anything else (edited, truncated, written by
+    another layout) raises DamagedEntry, never an error of its own; a missing index raises
+    FileNotFoundError (no entry), one that cannot be read another OSError."""
+    try:
+        listing = json.loads((entry / ENTRY).read_text(encoding="utf-8"))
+    except ValueError:  # not UTF-8, not JSON
+        raise DamagedEntry("its index cannot be read") from None
+    if not isinstance(listing, dict) or not _is_file_list(listing.get("files")):
+        raise DamagedEntry("its index is not a list of its files and their hashes")
+    if listing.get("key") != key:
+        raise DamagedEntry("its key does not match")
+    return listing["files"]
+
+
+def _is_file_list(files: Any) -> bool:
+    """``files`` of an index: a mapping of file names to hex sha256s, value.json among them."""
+    return (isinstance(files, dict) and VALUE in files and all(map(_is_file_name, files))
+            and all(isinstance(digest, str) and _HASH.fullmatch(digest) for digest in files.values()))
+
+
+def _is_file_name(name: Any) -> bool:
+    """A name of a file in the entry's own folder: a path (``..``, ``a/b``, ``/etc/x``) would
+    read outside it, and a NUL raises ValueError where an OSError is handled."""
+    return (isinstance(name, str) and name not in ("", ".", "..")
+            and not any(c in name for c in ("/", os.sep, "\0")))
+
+
+def _read_files(entry: Path, hashes: dict[str, str]) -> dict[str, bytes]:
+    """The entry's files, each checked against its hash (DamagedEntry if one is missing or differs)."""
+    try:
+        files = {name: (entry / name).read_bytes() for name in hashes}
+    except OSError:
+        raise DamagedEntry("a file is missing") from None
+    bad = [name for name, data in files.items() if sha256_bytes(data) != hashes[name]]
+    if bad:
+        raise DamagedEntry(f"{', '.join(bad)} does not match its hash")
+    return files
 
 
 def _config_json(section: Any) -> Any:

@@ -124,6 +124,32 @@ def test_corrupted_entry_is_recomputed_never_trusted(tmp_path):
     assert warnings and "damaged" in warnings[0] and not entry.exists()
 
 
+@pytest.mark.parametrize("index", [
+    '{"files": ["value.json"], "key": KEY}',  # a list, not a mapping
+    '{"files": {"value.json": 7}, "key": KEY}',  # a hash that is not a string
+    '{"files": {"value.json": null}, "key": KEY}',
+    '{"files": {"value.json": ["a"]}, "key": KEY}',
+    '{"files": "value.json", "key": KEY}',
+    '{"files": {}, "key": KEY}',  # no value.json
+    '{"files": {"../value.json": HASH}, "key": KEY}',  # outside the entry
+    '{"files": {"value.json\\u0000": HASH}, "key": KEY}',
+    '{"files": {"value.json": HASH}, "key": 3}',
+    '[]', '"entry"', 'null', '{}',
+])
+def test_an_index_of_the_wrong_shape_is_a_damaged_entry(tmp_path, index):
+    warnings = []
+    cache = StageCache(tmp_path, warnings.append)
+    cache.save("segment", "f" * 64, [])
+    [entry] = _entry_files(tmp_path, "segment")
+    value_hash = pipeline.cache.sha256_bytes((entry / "value.json").read_bytes())
+    (entry / "entry.json").write_text(index.replace("KEY", f'"{"f" * 64}"').replace("HASH", f'"{value_hash}"'))
+    assert cache.load("segment", "f" * 64, list[Segment]) is None  # no traceback
+    assert len(warnings) == 1 and "segment entry ffffffffffff is damaged" in warnings[0], warnings
+    assert not entry.exists()
+    cache.save("segment", "f" * 64, [])  # recomputed and cached again
+    assert cache.load("segment", "f" * 64, list[Segment]).value == []
+
+
 def test_half_written_entry_is_ignored(tmp_path):
     cache = StageCache(tmp_path)
     cache.save("segment", "a" * 64, [])
