@@ -16,6 +16,9 @@ import hashlib
 import json
 import os
 import re
+import sys
+import threading
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -174,6 +177,43 @@ def encode_decision(decision: Decision) -> bytes:
     return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
+# --- locking the store ------------------------------------------------------------------
+
+# How long a command waits for the store's lock before it says so: another command's
+# decision takes milliseconds; a longer wait is a command stuck, or a store on a slow share.
+LOCK_NOTICE_AFTER = 1.5
+_waiting: set[str] = set()  # stores this process has already said it waits for (a server's threads)
+_waiting_guard = threading.Lock()
+
+
+def _lock(fd, operation: int, path: Path) -> None:
+    """Take the store's flock (``operation``: LOCK_SH or LOCK_EX), waiting as long as another
+    command holds it; after LOCK_NOTICE_AFTER seconds, say once on stderr what it waits for.
+    Every lock on the store is taken here."""
+    deadline = time.monotonic() + LOCK_NOTICE_AFTER
+    while True:
+        try:
+            fcntl.flock(fd, operation | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+    with _waiting_guard:
+        first = str(path) not in _waiting
+        _waiting.add(str(path))
+    if first:
+        # The notice is printed here, not by the CLI: the wait happens inside a locked step
+        # (read, build, append) that the command cannot see from outside.
+        print(f"waiting for another themes command to finish with the decision store {path} "
+              "(Ctrl-C stops)", file=sys.stderr, flush=True)
+    try:
+        fcntl.flock(fd, operation)
+    finally:
+        with _waiting_guard:
+            _waiting.discard(str(path))
+
+
 # --- reading the store ------------------------------------------------------------------
 
 
@@ -253,7 +293,7 @@ def read_store(path: Path | str) -> StoreState:
     except OSError as err:
         raise ThemesError(f"{path}: cannot read the decision store ({err.strerror})") from None
     with handle:
-        fcntl.flock(handle, fcntl.LOCK_SH)
+        _lock(handle, fcntl.LOCK_SH, path)
         data = handle.read()
     return parse_store(data, path)
 
@@ -349,7 +389,7 @@ def _locked(path: Path) -> Iterator[int]:
     except OSError as err:
         raise ThemesError(f"{path}: cannot write the decision store ({err.strerror})") from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _lock(fd, fcntl.LOCK_EX, path)
         yield fd
     except OSError as err:
         raise ThemesError(f"{path}: the decision was not saved ({err.strerror}); everything saved before "

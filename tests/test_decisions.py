@@ -177,6 +177,53 @@ def test_deciding_after_a_complete_last_line_without_newline_adds_the_newline(tm
     assert [(d.status, d.memo) for d in read_store(store).events] == [("rejected", None), ("rejected", "noise")]
 
 
+def test_a_command_waiting_for_the_stores_lock_says_so_once_then_goes_on(tmp_path, store):
+    import fcntl
+    import select
+    import time
+
+    from conftest import THEMES
+
+    run = write_review_run(tmp_path / "run", {0: range(0, 6)})
+    append_decision(store, decision(0))
+    holder = open(store, "ab")
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another command is writing (or is stuck)
+    process = subprocess.Popen([*THEMES, "decide", str(run), "0", "--reject"], cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "THEMES_DECISIONS": str(store)})
+    try:
+        said = select.select([process.stderr], [], [], 30)[0] and process.stderr.readline()
+        time.sleep(0.5)
+        assert process.poll() is None  # it goes on waiting, as the docs say
+    finally:
+        holder.close()  # the other command finishes
+    out, err = process.communicate(timeout=60)
+    assert said == f"waiting for another themes command to finish with the decision store {store} (Ctrl-C stops)\n"
+    assert process.returncode == 0 and "cluster 0: rejected" in out and err == "", err
+
+
+def test_threads_waiting_for_the_stores_lock_say_so_once(store, monkeypatch, capsys):
+    """The review server's page polls and saves in threads: one notice for them all."""
+    import fcntl
+    import threading
+    import time
+
+    import pipeline.decisions
+
+    monkeypatch.setattr(pipeline.decisions, "LOCK_NOTICE_AFTER", 0.1)
+    append_decision(store, decision(0))
+    with open(store, "ab") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        readers = [threading.Thread(target=read_store, args=(store,)) for _ in range(3)]
+        for reader in readers:
+            reader.start()
+        time.sleep(1)
+    for reader in readers:
+        reader.join(10)
+        assert not reader.is_alive()
+    assert capsys.readouterr().err.count("waiting for another themes command") == 1
+
+
 def _writer(path, worker, count):
     for i in range(count):
         append_decision(path, decision(worker * 1000 + i, run=f"w{worker}", segments=[f"s#{i}.{k}" for k in range(50)]))
