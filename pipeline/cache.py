@@ -320,6 +320,7 @@ class StageCache:
         self.warn = warn or (lambda message: None)
         self.notes: list[str] = []
         self._writable = True
+        self._readable = True
 
     def key(self, stage: str, inputs: dict[str, str], sections: dict[str, Any], module: str | None = None) -> str:
         """sha256 over the stage name, its inputs' hashes, its config sections (as sorted
@@ -339,7 +340,7 @@ class StageCache:
         first asked for, so an output no later stage needs is never read (a rerun's
         transcripts); an entry that cannot be decoded then is removed and ``recompute()``
         gives the value."""
-        if self.root is None:
+        if self.root is None or not self._readable:
             return None
         entry = self._entry(stage, key)
         try:
@@ -347,8 +348,10 @@ class StageCache:
             files = _read_files(entry, hashes)
         except FileNotFoundError:  # the index: no entry (a listed file missing is damage)
             return None
-        except OSError:
-            return self._reject(stage, entry, "its index cannot be read")
+        except OSError as err:
+            if _within_reach(entry):  # the entry's own fault: a file where its folder should be, ...
+                return self._reject(stage, entry, "its index cannot be read")
+            return self._cannot_read(err)
         except DamagedEntry as damage:
             return self._reject(stage, entry, str(damage))
         digest = _digest_of_hashes(hashes)  # just checked
@@ -395,6 +398,13 @@ class StageCache:
             if work is not None:
                 shutil.rmtree(work, ignore_errors=True)
         return result
+
+    def _cannot_read(self, err: OSError) -> None:
+        """The cache folder itself cannot be read: no entry is damaged, so none is removed;
+        said once, and the cache is left alone for the rest of the run."""
+        self._readable = self._writable = False
+        self._say(f"cache: cannot read or write {self.root} ({err.strerror or err}); "
+                  "this run recomputes and caches nothing more")
 
     def _reject(self, stage: str, entry: Path, why: str) -> None:
         self._say(f"cache: the {stage} entry {entry.name[:12]} is damaged ({why}); recomputing it")
@@ -453,6 +463,19 @@ def _read_files(entry: Path, hashes: dict[str, str]) -> dict[str, bytes]:
     if bad:
         raise DamagedEntry(f"{', '.join(bad)} does not match its hash")
     return files
+
+
+def _within_reach(entry: Path) -> bool:
+    """Whether the folders that hold ``entry`` can be searched, so that a failure to read it is
+    the entry's own, not the cache folder's (a file where the cache folder, a stage's folder or
+    a shard should be: NotADirectoryError; a folder this user may not search: PermissionError)."""
+    try:
+        entry.lstat()
+    except FileNotFoundError:  # gone meanwhile (another run removed it): the folders are fine
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _config_json(section: Any) -> Any:

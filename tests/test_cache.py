@@ -179,6 +179,35 @@ def test_unwritable_cache_warns_once_and_still_returns(tmp_path, monkeypatch):
     assert not list((tmp_path / "full").rglob("*.npy"))  # nothing half-written left behind
 
 
+def test_a_file_where_the_cache_folder_should_be_is_said_once_not_as_damaged_entries(tmp_path, monkeypatch):
+    import pipeline.cluster
+    from pipeline.runner import execute
+
+    monkeypatch.delenv("THEMES_CACHE_DIR")
+    monkeypatch.setattr(pipeline.cluster, "cluster", quick_cluster)
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    config = _config(tmp_path)
+    config.cache.dir = str(blocker)
+    warned = []
+    progress = type("Warned", (pipeline.runner.Progress,), {"warn": lambda self, message: warned.append(message)})()
+    outputs = execute(config, embedder=NamedFakeEmbedder(), progress=progress)
+    cache_lines = [w for w in warned if w.startswith("cache:")]
+    assert len(cache_lines) == 1 and "damaged" not in cache_lines[0], cache_lines
+    assert "Not a directory" in cache_lines[0] and set(outputs.cached.values()) == {False}
+    assert blocker.read_text() == "x"
+
+    # A file where a stage's folder should be is the cache folder's problem too, said once.
+    warnings = []
+    cache = StageCache(tmp_path / "cache", warnings.append)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "segment").write_text("x")
+    for key in "abc":
+        assert cache.load("segment", key * 64, list[Segment]) is None
+        cache.save("segment", key * 64, [])
+    assert len(warnings) == 1 and "damaged" not in warnings[0], warnings
+
+
 def _config(tmp_path, **clustering):
     return load_config(overrides={
         "input": {"paths": [str(FIXTURES / "small" / "short_meeting.txt")]}, "taxonomy": "none",
