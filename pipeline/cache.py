@@ -110,17 +110,36 @@ def _module_files(path: Path, seen: set[Path]) -> None:
             _module_files(base.joinpath(*name.split(".")) / "__init__.py", seen)
 
 
+# Modules in every stage's code: the cache (how an output is written and read back) and the
+# runner, which decides what each stage is given (its arguments, the ``sources`` lambda,
+# ``embed_stage``'s choice of fused or plain embedding), though no stage imports it.
+EVERY_STAGE = ("cache.py", "runner.py")
+# Modules a stage's output comes from that its own module does not import: runner.py hands
+# them to the stage.
+WIRED_IN = {
+    "embed": ("mapping",),  # with a taxonomy, embed_stage embeds through mapping.embed_and_match_tokens
+    "cluster": ("embed",),  # keywords embedded with the run's embedder (clustering.representation)
+}
+
+
+def stage_files(stage: str) -> set[Path]:
+    """The files whose code makes ``stage``'s output (a module's name, as ``StageCache.key``
+    takes it): its module and those runner.py wires into it, every module of the package they
+    import, and EVERY_STAGE. A stage without a module of its own: the whole package."""
+    seen: set[Path] = set()
+    for module in (stage, *WIRED_IN.get(stage, ())):
+        _module_files(PACKAGE / f"{module}.py", seen)
+    if not seen:
+        return set(PACKAGE.rglob("*.py"))
+    return seen | {PACKAGE / name for name in EVERY_STAGE}
+
+
 @lru_cache(maxsize=None)
 def code_version(stage: str) -> str:
-    """The pipeline version plus a hash of the stage's module and of every module of the
-    package it imports: a code change invalidates the entries it could affect, so a cached
-    output always comes from the code that runs now."""
-    seen: set[Path] = set()
-    _module_files(PACKAGE / f"{stage}.py", seen)
-    if not seen:  # not a module of its own: the whole package counts
-        seen = set(PACKAGE.rglob("*.py"))
+    """The pipeline version plus a hash of ``stage_files(stage)``: a code change invalidates
+    the entries it could affect, so a cached output always comes from the code that runs now."""
     digest = hashlib.sha256(f"{__version__}:{FORMAT}".encode())
-    for path in sorted(seen | {Path(__file__).resolve()}):
+    for path in sorted(stage_files(stage)):
         digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 

@@ -66,6 +66,40 @@ def test_key_depends_on_stage_inputs_and_config():
     assert len(code_version("cluster")) == 64 and code_version("cluster") != code_version("ingest")
 
 
+# The modules runner.py gives to StageCache.key for its stages (a stage's name or ``module=``).
+STAGE_MODULES = ("ingest", "segment", "embed", "cluster", "mapping")
+
+
+@pytest.fixture
+def package_copy(tmp_path, monkeypatch):
+    """A copy of the package's code, which code_version hashes instead of the real one: a test
+    edits it as a developer would the real code."""
+    import shutil
+
+    copy = tmp_path / "pipeline"
+    shutil.copytree(pipeline.cache.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "templates"))
+    monkeypatch.setattr(pipeline.cache, "PACKAGE", copy)
+    monkeypatch.setattr(pipeline.cache, "__file__", str(copy / "cache.py"))
+    code_version.cache_clear()
+    yield copy
+    code_version.cache_clear()  # versions of the copy must not outlive it
+
+
+def _code_versions_after_edit(package: Path, module: str) -> tuple[dict, dict]:
+    """Every stage's code version before and after a comment is added to ``module``."""
+    before = {stage: code_version(stage) for stage in STAGE_MODULES}
+    with open(package / module, "a", encoding="utf-8") as handle:
+        handle.write("# a comment\n")
+    code_version.cache_clear()
+    return before, {stage: code_version(stage) for stage in STAGE_MODULES}
+
+
+def test_an_edit_to_the_runner_changes_every_stage_code(package_copy):
+    """runner.py decides what each stage is given: an entry made by its old code is not reused."""
+    before, after = _code_versions_after_edit(package_copy, "runner.py")
+    assert [stage for stage in STAGE_MODULES if before[stage] == after[stage]] == []
+
+
 def test_key_depends_on_the_versions_of_the_stage_libraries(monkeypatch):
     import scipy
     import sklearn
