@@ -22,6 +22,7 @@ import numpy as np
 
 from .doctor import set_offline as offline
 from .errors import ThemesError
+from .files import write_atomic
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = PROJECT_ROOT / "models"
@@ -278,8 +279,6 @@ def _remember_weights_stat(target: Path, folder: Path) -> None:
     source = json.loads(path.read_text(encoding="utf-8"))
     stats = _weights_stat(folder)
     if source.get("weights_stat") != stats:
-        from .export import write_atomic
-
         write_atomic(path, (json.dumps(source | {"weights_stat": stats}, indent=2) + "\n").encode("utf-8"))
 
 

@@ -100,6 +100,17 @@ def test_an_edit_to_the_runner_changes_every_stage_code(package_copy):
     assert [stage for stage in STAGE_MODULES if before[stage] == after[stage]] == []
 
 
+def test_an_edit_to_a_module_no_stage_runs_keeps_every_stage_cached(package_copy):
+    """A comment in the report (or the export, the decisions) recomputed embeddings, UMAP and
+    clusters: embed.py imported a file helper from export/, and so all of it."""
+    for module in ("report.py", "export/__init__.py", "decisions.py", "review.py"):
+        before, after = _code_versions_after_edit(package_copy, module)
+        assert [stage for stage in STAGE_MODULES if before[stage] != after[stage]] == [], module
+    # ... while the mapping, which the embed stage runs with a taxonomy, still counts for it.
+    before, after = _code_versions_after_edit(package_copy, "mapping.py")
+    assert before["embed"] != after["embed"] and before["segment"] == after["segment"]
+
+
 def test_key_depends_on_the_versions_of_the_stage_libraries(monkeypatch):
     import scipy
     import sklearn
