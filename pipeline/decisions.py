@@ -82,6 +82,26 @@ def writable(text: str) -> bool:
     return True
 
 
+# A name or an author is one line of text: tabs and line breaks in one are evened out to
+# spaces, but any other control character (C0, DEL, C1, and U+FFFE/U+FFFF, which XML refuses
+# too) is what a stray key or a paste left, and no project or document an export writes can
+# hold it.
+_NOT_IN_NAME = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def name_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a name or an author (a new theme's name, who decided, the analyst
+    an export names), or None when it can. Memos and definitions keep their line breaks and
+    tabs and need only be ``writable``."""
+    if not writable(text):
+        return BROKEN_TEXT
+    control = _NOT_IN_NAME.search(text)
+    if control:
+        return (f"holds a control character (U+{ord(control.group()):04X}), which a project or document "
+                "cannot hold; type it again")
+    return None
+
+
 class _Event(BaseModel):
     """One line of the store, validated strictly: a hand edit that breaks it is named."""
 
@@ -109,6 +129,14 @@ class _Event(BaseModel):
         for text in value if isinstance(value, list) else [value]:
             if isinstance(text, str) and not writable(text):
                 raise ValueError(BROKEN_TEXT)
+        return value
+
+    @field_validator("name", "author")
+    @classmethod
+    def _one_line_name(cls, value: object) -> object:
+        problem = name_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("timestamp")

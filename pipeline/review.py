@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .decisions import (FORMAT_VERSION, STATUSES, UNDECIDED, Decision, InvalidDecision, RunFolder, StoreState,
                         append_decided, decision_from_dict, decision_to_dict, load_decisions,
-                        moment, orphan_view, read_run, read_store)
+                        moment, name_problem, orphan_view, read_run, read_store)
 from .errors import ThemesError
 
 # --- making decisions ----------------------------------------------------------------------
@@ -39,6 +39,22 @@ def default_author() -> str:
         return os.environ.get("THEMES_AUTHOR", "").strip() or getpass.getuser() or "analyst"
     except (KeyError, OSError):
         return "analyst"
+
+
+def analyst_name(author: str | None) -> str:
+    """Who decides (or is named in an export): ``author`` (``--author``) when it holds a name,
+    else $THEMES_AUTHOR or the login name; spaces evened out. A name no file can hold (a
+    control character, half of an emoji, a byte that is not UTF-8) is refused in one line
+    naming where it came from."""
+    if author and (name_problem(author) or _line(author)):
+        name, where = author, "--author"
+    else:
+        name = default_author()
+        where = "THEMES_AUTHOR" if os.environ.get("THEMES_AUTHOR", "").strip() else "the login name"
+    problem = name_problem(name)
+    if problem:
+        raise ThemesError(f"{where}: {problem}")
+    return _line(name) or "analyst"
 
 
 def leaf_codes(folder: RunFolder) -> dict[str, tuple[str, str]] | None:
@@ -112,6 +128,9 @@ def make_decision(folder: RunFolder, cluster_id: int, status: str | None, *, cod
             raise ThemesError(f"{here} ({code_id}): not a code of the run's taxonomy")
         name = definition = merge_into = None
     elif status == "new":
+        problem = name_problem(name or "")
+        if problem:
+            raise ThemesError(f"{here} (name): {problem}")
         name, definition = _line(name), _block(definition)
         if not name:
             raise ThemesError(f"{here}: a new theme needs a name")
@@ -126,7 +145,7 @@ def make_decision(folder: RunFolder, cluster_id: int, status: str | None, *, cod
     return Decision(
         cluster_key=f"{folder.run}:{cluster_id}", run=folder.run, cluster_id=cluster_id, status=status,
         code_id=code_id, name=name, definition=definition, merge_into=merge_into, memo=memo,
-        segment_ids=tuple(cluster["members"]), author=_line(author) or default_author(), timestamp=now_utc(),
+        segment_ids=tuple(cluster["members"]), author=analyst_name(author), timestamp=now_utc(),
         merge_segment_ids=merge_segment_ids,
         replaces=current["from"] if current and current.get("carried") else None,
     )
@@ -423,7 +442,7 @@ class ReviewServer(ThreadingHTTPServer):
         except ValueError as err:
             raise ThemesError(f"{report}: {err}") from None
         self.store = Path(store)
-        self.author = _line(author) or default_author()
+        self.author = analyst_name(author)
         self.codes = leaf_codes(self.folder)
         self.token = secrets.token_urlsafe(24)
         self._saving = 0  # decisions being written now (Ctrl-C waits for them)
@@ -496,6 +515,9 @@ class ReviewServer(ThreadingHTTPServer):
                 raise ThemesError(f"({key}): must be text")
         if body.get("merge_into") is not None and type(body["merge_into"]) is not int:
             raise ThemesError("(merge_into): must be a cluster id")
+        problem = name_problem(body["author"]) if body.get("author") else None
+        if problem:  # the page's "Your name", named as the page names it (not --author)
+            raise ThemesError(f"(author): {problem}")
         self.check_same_run()
 
         def build(state: StoreState) -> list[Decision]:

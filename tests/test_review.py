@@ -497,6 +497,42 @@ def test_broken_text_is_refused_in_one_line_everywhere(run, store, tmp_path):
     assert load_decisions(store) == []
 
 
+def test_a_control_character_in_a_name_or_an_author_is_refused_in_one_line_everywhere(run, store, tmp_path):
+    env = {**os.environ, "THEMES_DECISIONS": str(store)}
+    control = "holds a control character (U+0001), which a project or document cannot hold; type it again"
+    result = themes("decide", run, "0", "--reject", "--author", "Ana\x01B", env=env)
+    assert result.returncode == 2 and result.stderr == f"error: --author: {control}\n"
+    result = themes("decide", run, "0", "--reject", env={**env, "THEMES_AUTHOR": "Ana\x01B"})
+    assert result.returncode == 2 and result.stderr == f"error: THEMES_AUTHOR: {control}\n"
+    result = themes("decide", run, "0", "--new", "Wait\x85ing", env=env)  # C1 too
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "(name): holds a control character (U+0085)" in result.stderr
+    assert not store.exists()
+    with pytest.raises(ThemesError, match=r"^--author: holds a control character \(U\+007F\)"):
+        ReviewServer(run, store, "Ana\x7f")
+    file = download_file(tmp_path, run, [page_decision(run, 0, status="new", name="Wait\x1bing")])
+    with pytest.raises(ThemesError, match=r"\(decisions\[0\]\.name\): holds a control character \(U\+001B\)"):
+        import_decisions(file, store, run)
+    # Memos and definitions keep their line breaks and tabs; a name's are evened out to spaces.
+    made = decide(run, store, 0, "new", name="Waiting\ttimes", definition="a\tb\nc", memo="x\ty\nz",
+                  author="Ana\n B")
+    assert (made.name, made.definition, made.memo, made.author) == ("Waiting times", "a\tb\nc", "x\ty\nz", "Ana B")
+    # A store line written by hand is checked the same way.
+    line = json.loads(store.read_text())
+    store.write_text(json.dumps({**line, "author": "Ana\u0001B"}) + "\n")
+    with pytest.raises(ThemesError, match=r"decisions.jsonl:1 \(author\): holds a control character"):
+        load_decisions(store)
+
+
+def test_the_server_refuses_a_control_character_in_a_name_or_the_pages_author(server, store):
+    api = f"/{server.token}/api/decisions"
+    status, payload = request(server, "POST", api, {"cluster_id": 0, "status": "rejected", "author": "Ana\x01"})
+    assert status == 400 and json.loads(payload)["error"].startswith("(author): holds a control character (U+0001)")
+    status, payload = request(server, "POST", api, {"cluster_id": 0, "status": "new", "name": "Wait\x9bing"})
+    assert status == 400 and "(name): holds a control character (U+009B)" in json.loads(payload)["error"]
+    assert load_decisions(store) == []
+
+
 def test_server_answers_broken_text_and_huge_numbers_and_goes_on(server, store):
     api = f"/{server.token}/api/decisions"
     status, payload = request(server, "POST", api, {"cluster_id": 0, "status": "rejected", "memo": "a\ud800b"})

@@ -110,23 +110,10 @@ def analyst(author: str | None) -> str:
     """The analyst's name for the project and the draft: ``author`` (``--author``), else
     $THEMES_AUTHOR or the login name, as for decisions. A name no file can hold (half of an
     emoji, a byte that is not UTF-8, a control character) is refused in one line naming where
-    it came from, with ``themes decide``'s own check and words."""
-    from ..decisions import BROKEN_TEXT, writable
-    from ..review import default_author
-    from .qdpx import NOT_XML
+    it came from, by ``themes decide``'s own check and words."""
+    from ..review import analyst_name
 
-    if " ".join((author or "").split()):
-        name, where = author, "--author"
-    else:
-        name = default_author()
-        where = "THEMES_AUTHOR" if os.environ.get("THEMES_AUTHOR", "").strip() else "the login name"
-    if not writable(name):  # the store's check on a decision's author
-        raise ThemesError(f"{where}: {BROKEN_TEXT}")
-    control = NOT_XML.search(name)
-    if control:
-        raise ThemesError(f"{where}: holds a control character (U+{ord(control.group()):04X}), which a project "
-                          "or document cannot hold; type it again")
-    return " ".join(name.split())
+    return analyst_name(author)
 
 
 def export(run_dir: Path, fmt: str, out: Path, include_suggestions: bool = False,
