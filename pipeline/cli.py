@@ -31,6 +31,14 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def given_path(value: str) -> Path:
+    """A path given on the command line. An empty one (an unset shell variable: `--input "$DIR"`)
+    is refused: as Path it would be the current folder, and a run would read every file in it."""
+    if not value.strip():
+        raise typer.BadParameter("an empty path (is a shell variable unset?)")
+    return Path(value)
+
+
 def friendly(fn):
     """Turn ThemesError into one line on stderr and exit code 2; Ctrl-C into exit code 130. An
     OSError no stage explained (a full disk, a folder that cannot be read) also becomes one line
@@ -102,7 +110,9 @@ def _load(config: Optional[Path], inputs: Optional[List[Path]] = None, taxonomy:
     overrides: dict = {}
     if inputs:
         overrides["input"] = {"paths": [str(p) for p in inputs]}
-    if taxonomy:
+    if taxonomy is not None:
+        if not taxonomy.strip():  # refused as `taxonomy: ""` is, not dropped for the config's
+            raise ThemesError("--taxonomy: must be a taxonomy name, a file path or 'none'")
         overrides["taxonomy"] = taxonomy
     if out:
         overrides["output"] = {"dir": str(out)}
@@ -120,11 +130,11 @@ TEXT_COLUMN_OPTION = typer.Option(None, "--text-column", help="Column holding th
 @app.command()
 @friendly
 def run(
-    paths: Optional[List[Path]] = typer.Argument(None, help="Transcript files or folders, as --input gives them (a shell glob: interviews/*.docx)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml."),
-    input: Optional[List[Path]] = typer.Option(None, "--input", "-i", help="Transcript file or folder (repeatable); replaces input.paths."),
+    paths: Optional[List[Path]] = typer.Argument(None, help="Transcript files or folders, as --input gives them (a shell glob: interviews/*.docx).", parser=given_path),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml.", parser=given_path),
+    input: Optional[List[Path]] = typer.Option(None, "--input", "-i", help="Transcript file or folder (repeatable); replaces input.paths.", parser=given_path),
     taxonomy: Optional[str] = typer.Option(None, "--taxonomy", "-t", help="Shipped taxonomy name; a YAML, Excel, CSV/TSV or REFI-QDA .qdc codebook; or 'none'."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder to write (replaces output.dir)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder to write (replaces output.dir).", parser=given_path),
     text_column: Optional[str] = TEXT_COLUMN_OPTION,
     no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every stage; neither read nor write the stage cache."),
 ) -> None:
@@ -169,8 +179,8 @@ def _check_taxonomy_of(config: Path, value: str) -> None:
 @app.command()
 @friendly
 def speakers(
-    paths: Optional[List[Path]] = typer.Argument(None, help="Transcript files or folders (default: input.paths)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml."),
+    paths: Optional[List[Path]] = typer.Argument(None, help="Transcript files or folders (default: input.paths).", parser=given_path),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml.", parser=given_path),
     text_column: Optional[str] = TEXT_COLUMN_OPTION,
 ) -> None:
     """List every speaker label found, its turn count and the role it will get."""
@@ -190,15 +200,15 @@ def speakers(
 @app.command()
 @friendly
 def export(
-    run_dir: Path = typer.Argument(..., help="A run folder written by `themes run`."),
+    run_dir: Path = typer.Argument(..., help="A run folder written by `themes run`.", parser=given_path),
     format: str = typer.Option(..., "--format", "-f",
                                help="qdpx | qdc | csv | xlsx | codebook-csv | codebook-md | md | docx"),
-    out: Path = typer.Option(..., "--out", "-o", help="File to write (replaced atomically if it exists)."),
+    out: Path = typer.Option(..., "--out", "-o", help="File to write (replaced atomically if it exists).", parser=given_path),
     include_suggestions: bool = typer.Option(False, "--include-suggestions",
                                              help="Also code undecided clusters with their top suggestion, "
                                                   "marked 'suggested, not reviewed'."),
     author: Optional[str] = typer.Option(None, "--author", help="The analyst's name in the project (default: $THEMES_AUTHOR or login name)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml (for decisions.path)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml (for decisions.path).", parser=given_path),
 ) -> None:
     """Export accepted themes: a REFI-QDA project, a codebook, coded segments or a results draft."""
     from .export import export as export_run
@@ -212,7 +222,7 @@ def export(
 
 @cache_app.command("clear")
 @friendly
-def cache_clear(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml.")) -> None:
+def cache_clear(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml.", parser=given_path)) -> None:
     """Remove every cached stage output; the next run recomputes everything."""
     from .cache import cache_dir, clear
 
@@ -240,9 +250,9 @@ def taxonomy_check(path: str = typer.Argument(..., help="A taxonomy (YAML), a co
 @app.command()
 @friendly
 def scan(
-    paths: Optional[List[Path]] = typer.Argument(None, help="Transcript files or folders (default: input.paths)."),
-    names: Optional[Path] = typer.Option(None, "--names", help="Text file of names to flag, one a line (default: privacy.names_file)."),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml."),
+    paths: Optional[List[Path]] = typer.Argument(None, help="Transcript files or folders (default: input.paths).", parser=given_path),
+    names: Optional[Path] = typer.Option(None, "--names", help="Text file of names to flag, one a line (default: privacy.names_file).", parser=given_path),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml.", parser=given_path),
     text_column: Optional[str] = TEXT_COLUMN_OPTION,
 ) -> None:
     """Flag segments that may identify someone: e-mails, phone numbers, postcodes, URLs, names."""
@@ -255,7 +265,7 @@ def scan(
                             cfg.input.max_file_mb)
     segments = segment(transcripts, cfg.segmentation, cfg.speakers)
     names_path = names or (Path(cfg.privacy.names_file) if cfg.privacy.names_file else None)
-    findings = scan_segments(segments, load_names(names_path))
+    findings = scan_segments(segments, load_names(names_path, "--names" if names else "privacy.names_file"))
     by_id = {s.segment_id: s for s in segments}
     for finding in findings:
         typer.echo(f"{finding.segment_id}\t{finding.kind}\t{finding.match}\t{by_id[finding.segment_id].text}")
@@ -264,7 +274,7 @@ def scan(
 
 @app.command()
 @friendly
-def doctor(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml.")) -> None:
+def doctor(config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml.", parser=given_path)) -> None:
     """Print versions, where the embedding model is loaded from, and the offline switches."""
     from .doctor import diagnose
 
@@ -275,7 +285,7 @@ def doctor(config: Optional[Path] = typer.Option(None, "--config", "-c", help="Y
         typer.echo(f"{item.ljust(width)}  {value}")
 
 
-CONFIG_OPTION = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml (for decisions.path).")
+CONFIG_OPTION = typer.Option(None, "--config", "-c", help="YAML config merged over configs/default.yaml (for decisions.path).", parser=given_path)
 AUTHOR_OPTION = typer.Option(None, "--author", help="Your name on each decision (default: $THEMES_AUTHOR or login name).")
 
 
@@ -297,7 +307,7 @@ def _store(config: Optional[Path], run_dir: Optional[Path] = None) -> Path:
 @app.command()
 @friendly
 def review(
-    run_dir: Path = typer.Argument(..., help="A run folder written by `themes run`."),
+    run_dir: Path = typer.Argument(..., help="A run folder written by `themes run`.", parser=given_path),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 (default: any free one)."),
     author: Optional[str] = AUTHOR_OPTION,
     open_browser: bool = typer.Option(False, "--open", help="Also open the page in your web browser."),
@@ -326,7 +336,7 @@ def review(
 @app.command("decide")
 @friendly
 def decide_command(
-    run_dir: Path = typer.Argument(..., help="A run folder written by `themes run`."),
+    run_dir: Path = typer.Argument(..., help="A run folder written by `themes run`.", parser=given_path),
     cluster_id: int = typer.Argument(..., help="The cluster to decide on."),
     code_id: Optional[str] = typer.Argument(None, metavar="[CODE_ID]", help="With --accept: the code (default: the top suggestion)."),
     accept: bool = typer.Option(False, "--accept", help="Accept the top suggestion, or CODE_ID."),
@@ -370,7 +380,7 @@ def decide_command(
 @decisions_app.command("show")
 @friendly
 def decisions_show(
-    run_dir: Optional[Path] = typer.Option(None, "--run", help="Show how the decisions apply to this run folder, and which are orphaned."),
+    run_dir: Optional[Path] = typer.Option(None, "--run", help="Show how the decisions apply to this run folder, and which are orphaned.", parser=given_path),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     config: Optional[Path] = CONFIG_OPTION,
 ) -> None:
@@ -386,8 +396,8 @@ def decisions_show(
 @decisions_app.command("import")
 @friendly
 def decisions_import(
-    file: Path = typer.Argument(..., help="A decisions file downloaded from a report opened as a file."),
-    run_dir: Optional[Path] = typer.Option(None, "--run", help="The run folder it came from (checked); default: output.dir when it holds that run."),
+    file: Path = typer.Argument(..., help="A decisions file downloaded from a report opened as a file.", parser=given_path),
+    run_dir: Optional[Path] = typer.Option(None, "--run", help="The run folder it came from (checked); default: output.dir when it holds that run.", parser=given_path),
     config: Optional[Path] = CONFIG_OPTION,
 ) -> None:
     """Add the decisions downloaded from a static report to the decision store."""
@@ -433,7 +443,7 @@ def _earlier_run_of(file: Path, folder: Path) -> bool:
 @app.command()
 @friendly
 def codebook(
-    run_dir: Path = typer.Argument(..., help="A run folder written by `themes run`."),
+    run_dir: Path = typer.Argument(..., help="A run folder written by `themes run`.", parser=given_path),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     config: Optional[Path] = CONFIG_OPTION,
 ) -> None:

@@ -157,7 +157,7 @@ class SegmentationConfig(_Section):
 
 
 class EmbeddingConfig(_Section):
-    model: str = "all-MiniLM-L6-v2"
+    model: Annotated[str, _not_blank("a model: the packaged one, a folder or a cached name")] = "all-MiniLM-L6-v2"
     backend: Literal["onnx-int8", "torch"] = "onnx-int8"
     batch_size: int = Field(64, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -217,18 +217,18 @@ class MappingConfig(_Section):
 
 
 class OutputConfig(_Section):
-    dir: str = "runs/default"
+    dir: Annotated[str, _not_blank("a folder")] = "runs/default"
 
 
 class DecisionsConfig(_Section):
     # One store for the project, outside run folders; $THEMES_DECISIONS overrides it.
-    path: str = "decisions/decisions.jsonl"
+    path: Annotated[str, _not_blank("a file")] = "decisions/decisions.jsonl"
 
 
 class PrivacyConfig(_Section):
     pseudonymise: bool = False
-    key_path: str = "private/pseudonym_key.json"
-    names_file: str | None = None
+    key_path: Annotated[str, _not_blank("a file")] = "private/pseudonym_key.json"
+    names_file: Annotated[str, _not_blank("a file (or leave the key out)")] | None = None
 
 
 class Config(_Section):

@@ -190,17 +190,20 @@ class Finding:
     match: str
 
 
-def load_names(path: Path | None) -> list[str]:
-    """Names to look for, one a line (blank lines and # comments ignored)."""
+def load_names(path: Path | None, key: str = "privacy.names_file") -> list[str]:
+    """Names to look for, one a line (blank lines and # comments ignored); ``key``: the setting
+    or option that named the file, for the messages."""
     if path is None:
         return []
     path = Path(path)
+    if path.is_dir():
+        raise ThemesError(f"{key}: {path} is a folder; name a text file of names, one a line")
     if not path.is_file():
-        raise ThemesError(f"{path}: names file not found")
+        raise ThemesError(f"{key}: {path}: names file not found")
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
-        raise ThemesError(f"{path}: names file is not UTF-8 text") from None
+        raise ThemesError(f"{key}: {path}: names file is not UTF-8 text") from None
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 

@@ -60,6 +60,18 @@ class RunOutputs:
     flags: dict[str, list[str]] | None = None  # segment_id -> kinds of identifier; None: not scanned yet
 
 
+def _check_cache_outside(config: Config, out_dir: Path) -> None:
+    """A stage cache inside the run folder would make it no run folder (a rerun refuses it),
+    and its copies of the transcripts would go wherever the folder is sent."""
+    from .cache import CACHE_ENV, cache_dir
+
+    folder = cache_dir(config.cache.dir)
+    if config.cache.enabled and within(folder, out_dir):
+        key = CACHE_ENV if os.environ.get(CACHE_ENV) else "cache.dir"
+        raise ThemesError(f"{key}: {folder} is inside the run folder {config.output.dir}, which a rerun replaces "
+                          "and people receive; keep the cache outside run folders")
+
+
 def load_run_taxonomy(config: Config) -> Taxonomy | None:
     path = resolve_taxonomy_path(config.taxonomy)
     return load_taxonomy(path) if path is not None else None
@@ -82,10 +94,13 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
     taxonomy = load_run_taxonomy(config)  # fail on a bad taxonomy before the slow stages
     if embedder is None:  # ... and on a model that is not installed (a name or folder)
         resolve_model(config.embedding.model)
+    if config.privacy.names_file:  # ... and on a names file that cannot be read
+        load_names(Path(config.privacy.names_file))
     out_dir = Path(config.output.dir).resolve()
     if config.privacy.pseudonymise and within(config.privacy.key_path, out_dir):
         raise ThemesError(f"privacy.key_path: {config.privacy.key_path} is inside the run folder {config.output.dir}, "
                           "which a rerun replaces and people receive; keep the key outside run folders")
+    _check_cache_outside(config, out_dir)
     from .decisions import check_outside, read_store, store_path
 
     check_outside(store_path(config), out_dir)

@@ -148,6 +148,8 @@ def read_yaml(path: Path, typed: bool = True) -> tuple[Any, dict[tuple, int]]:
     """Read a YAML file; return its data and a map from key path to 1-based line number.
     ``typed=False``: scalars other than null are kept as the text written (see _TextLoader)."""
     path = Path(path)
+    if path.is_dir():
+        raise ThemesError(f"{path}: a folder, not a YAML file")
     if not path.is_file():
         raise ThemesError(f"{path}: file not found")
     raw = path.read_bytes()

@@ -248,3 +248,46 @@ def test_a_model_that_is_not_installed_stops_the_run_before_the_stages(tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: embedding.model: ")
     assert "ingest" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("args, named", [
+    (["run", "--input", ""], "'--input' / '-i': an empty path"),
+    (["run", ""], "'paths': an empty path"),
+    (["run", "-o", " "], "'--out' / '-o': an empty path"),
+    (["decide", "", "1", "--reject"], "'run_dir': an empty path"),
+])
+def test_an_empty_path_on_the_command_line_is_refused_not_taken_for_the_current_folder(tmp_path, args, named):
+    """`--input "$DIR"` with DIR unset read every file under the current folder."""
+    result = themes(*args, cwd=tmp_path)
+    assert result.returncode == 2 and named in " ".join(result.stderr.split()), result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_empty_taxonomy_option_is_refused_not_dropped_for_the_configs(tmp_path):
+    assert_clean_error(themes("run", "-t", "", "--input", FIXTURES / "small", "-o", tmp_path / "out"),
+                       "--taxonomy: must be a taxonomy name")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp: tmp.mkdir(exist_ok=True) or tmp, "is a folder; name a text file of names"),
+    (lambda tmp: tmp / "nobody.txt", "names file not found"),
+])
+def test_a_names_file_that_cannot_be_read_stops_the_run_before_the_stages(tmp_path, make, message):
+    config = tmp_path / "c.yaml"
+    config.write_text(f"privacy:\n  names_file: {make(tmp_path / 'names')}\n")
+    result = themes("run", "--input", FIXTURES / "small", "-o", tmp_path / "out", "--no-cache", "-c", config)
+    assert_clean_error(result, "privacy.names_file: ", message)
+    assert "ingest" not in result.stdout + result.stderr
+
+
+def test_a_cache_inside_the_run_folder_is_refused_before_the_stages(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(f"cache:\n  dir: {tmp_path / 'out' / 'cache'}\n")
+    env = {k: v for k, v in os.environ.items() if k != "THEMES_CACHE_DIR"}
+    result = themes("run", "--input", FIXTURES / "small", "-o", tmp_path / "out", "-c", config, env=env)
+    assert_clean_error(result, f"cache.dir: {tmp_path / 'out' / 'cache'} is inside the run folder",
+                       "keep the cache outside run folders")
+    assert "ingest" not in result.stdout + result.stderr and not (tmp_path / "out").exists()
+    env["THEMES_CACHE_DIR"] = str(tmp_path / "out")
+    assert_clean_error(themes("run", "--input", FIXTURES / "small", "-o", tmp_path / "out", env=env),
+                       f"THEMES_CACHE_DIR: {tmp_path / 'out'} is inside the run folder")

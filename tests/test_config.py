@@ -46,6 +46,12 @@ def test_unknown_key_names_file_line_and_key(tmp_path):
     ("cache:\n  dir: ''\n", r"c.yaml:2 \(cache.dir\): must name a folder"),
     ("cache:\n  dir: ' '\n", r"c.yaml:2 \(cache.dir\): must name a folder"),
     ("speakers:\n  unknown_role: ''\n", r"c.yaml:2 \(speakers.unknown_role\)"),
+    # An empty name is the current folder as a path: a traceback, or a store or key in "."
+    ("privacy:\n  pseudonymise: true\n  key_path: ''\n", r"c.yaml:3 \(privacy.key_path\): must name a file"),
+    ("privacy:\n  names_file: ' '\n", r"c.yaml:2 \(privacy.names_file\): must name a file"),
+    ("decisions:\n  path: ''\n", r"c.yaml:2 \(decisions.path\): must name a file"),
+    ("embedding:\n  model: ''\n", r"c.yaml:2 \(embedding.model\): must name a model"),
+    ("output:\n  dir: ''\n", r"c.yaml:2 \(output.dir\): must name a folder"),
 ])
 def test_bad_value_names_key(tmp_path, body, message):
     path = tmp_path / "c.yaml"
@@ -264,3 +270,8 @@ def test_half_of_a_character_escaped_in_a_config_is_refused_at_its_line(tmp_path
     assert str(err.value).startswith(f"{path}:2 (output.dir): '\\udc80' is half of a character")
     path.write_text('output:\n  dir: "runs/\\ud83d\\ude00"\n')  # a whole pair is its character
     assert load_config(path).output.dir == "runs/\U0001F600"
+
+
+def test_a_config_that_is_a_folder_is_called_one(tmp_path):
+    with pytest.raises(ThemesError, match=r": a folder, not a YAML file$"):
+        load_config(tmp_path)
