@@ -14,13 +14,13 @@ atomically. Formats:
 from __future__ import annotations
 
 import io
-import os
 import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ThemesError
+from ..files import write_atomic
 from ..words import plural
 from .model import CodedRun, code_run, current_decisions, read_run
 from .place import check_out, check_out_for_run
@@ -89,21 +89,6 @@ def steady_office_file(data: bytes) -> bytes:
                 body = _STAMP.sub(lambda m: m.group(1) + stamp + m.group(3), body)
             target.writestr(zipfile.ZipInfo(info.filename, FIXED_TIME), body, zipfile.ZIP_DEFLATED)
     return out.getvalue()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write into a temporary file beside ``path`` and rename it over ``path``: readers see the
-    old file or the new one, never half of one."""
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def analyst(author: str | None) -> str:
