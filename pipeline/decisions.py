@@ -579,6 +579,29 @@ class RunFolder:
         raise ThemesError(f"{self.path} (cluster {cluster_id}): no such cluster in this run (clusters: {known})")
 
 
+def _texts(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def clusters_problem(document: object) -> str | None:
+    """What makes a clusters.json document unusable, or None: it needs a list of clusters, each
+    with an integer cluster_id, its members (and representatives, segment_ids) as segment ids
+    and suggestions each with a code_id. A hand edit can leave valid JSON of another shape;
+    every command on a run folder refuses it with the same words."""
+    if not isinstance(document, dict) or not isinstance(document.get("clusters"), list):
+        return "no list of clusters"
+    for index, cluster in enumerate(document["clusters"]):
+        if not isinstance(cluster, dict) or type(cluster.get("cluster_id")) is not int:
+            return f"clusters[{index}] has no integer cluster_id"
+        if not _texts(cluster.get("members")) or not _texts(cluster.get("segment_ids", [])):
+            return f"cluster {cluster['cluster_id']}: members and segment_ids must be lists of segment ids"
+        suggestions = cluster.get("suggestions", [])
+        if not isinstance(suggestions, list) or not all(
+                isinstance(s, dict) and isinstance(s.get("code_id"), str) for s in suggestions):
+            return f"cluster {cluster['cluster_id']}: every suggestion needs a code_id"
+    return None
+
+
 def read_run(run_dir: Path | str) -> RunFolder:
     run_dir = Path(run_dir)
     clusters_file = run_dir / "clusters.json"
@@ -589,11 +612,12 @@ def read_run(run_dir: Path | str) -> RunFolder:
         raise ThemesError(f"{run_dir}: not a run folder (no clusters.json); give the folder `themes run` wrote{hint}")
     try:
         document = json.loads(clusters_file.read_text(encoding="utf-8"))
-        clusters = document["clusters"]
-        if not all(isinstance(c.get("cluster_id"), int) and isinstance(c.get("members"), list) for c in clusters):
-            raise TypeError("every cluster needs cluster_id and members")
-    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ThemesError(f"{clusters_file}: not a clusters.json written by themes ({err})") from None
+    problem = clusters_problem(document)
+    if problem:
+        raise ThemesError(f"{clusters_file}: not a clusters.json written by themes ({problem})")
+    clusters = document["clusters"]
     taxonomy_path, sources, codes = None, frozenset(), None
     manifest_file = run_dir / "manifest.json"
     if manifest_file.is_file():

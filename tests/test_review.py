@@ -533,6 +533,21 @@ def test_the_server_refuses_a_control_character_in_a_name_or_the_pages_author(se
     assert load_decisions(store) == []
 
 
+@pytest.mark.parametrize("suggestion", [{"label": "no code"}, {"code_id": 7}])
+def test_a_suggestion_without_a_code_is_one_line_from_every_command(run, store, suggestion):
+    clusters = run / "clusters.json"
+    document = json.loads(clusters.read_text())
+    document["clusters"][0]["suggestions"] = [suggestion]
+    clusters.write_text(json.dumps(document))
+    said = f"error: {clusters}: not a clusters.json written by themes (cluster 0: every suggestion needs a code_id)\n"
+    env = {**os.environ, "THEMES_DECISIONS": str(store)}
+    for command in (["decide", run, "1", "--reject"], ["codebook", run], ["review", run],
+                    ["decisions", "show", "--run", run], ["export", run, "-f", "csv", "-o", run.parent / "x.csv"]):
+        result = themes(*command, env=env, timeout=60)
+        assert (result.returncode, result.stderr) == (2, said), command
+    assert not store.exists()
+
+
 def test_server_answers_broken_text_and_huge_numbers_and_goes_on(server, store):
     api = f"/{server.token}/api/decisions"
     status, payload = request(server, "POST", api, {"cluster_id": 0, "status": "rejected", "memo": "a\ud800b"})

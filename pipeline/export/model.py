@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..artifacts import Segment, Transcript
 from ..config import Config, load_config, resolve_taxonomy_path
-from ..decisions import moment
+from ..decisions import clusters_problem, moment
 from ..errors import ThemesError
 from ..segment import normalise
 from ..taxonomy import Taxonomy, load_taxonomy
@@ -107,31 +107,14 @@ def read_run(run_dir: Path) -> RunFolder:
     return RunFolder(run_dir, config, taxonomy, segments, clusters, _inputs(run_dir / "manifest.json"))
 
 
-def _texts(value) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
 def _clusters(path: Path) -> dict[int, dict]:
-    """clusters.json's clusters by id, refused in one line unless each has what exports read:
-    an integer cluster_id, its members (and representatives) as segment ids, suggestions with
-    a code_id. A hand edit can leave valid JSON of another shape."""
+    """clusters.json's clusters by id, refused in one line unless each has what exports read
+    (``decisions.clusters_problem``, the check every command on a run folder makes)."""
     document = _read_json(path)
-    if not isinstance(document, dict) or not isinstance(document.get("clusters"), list):
-        raise ThemesError(f"{path}: not a clusters.json written by themes (no list of clusters)")
-    clusters: dict[int, dict] = {}
-    for index, cluster in enumerate(document["clusters"]):
-        if not isinstance(cluster, dict) or type(cluster.get("cluster_id")) is not int:
-            problem = f"clusters[{index}] has no integer cluster_id"
-        elif not _texts(cluster.get("members")) or not _texts(cluster.get("segment_ids", [])):
-            problem = f"cluster {cluster['cluster_id']}: members and segment_ids must be lists of segment ids"
-        elif not isinstance(cluster.get("suggestions", []), list) or not all(
-                isinstance(s, dict) and isinstance(s.get("code_id"), str) for s in cluster.get("suggestions", [])):
-            problem = f"cluster {cluster['cluster_id']}: every suggestion needs a code_id"
-        else:
-            clusters[cluster["cluster_id"]] = cluster
-            continue
+    problem = clusters_problem(document)
+    if problem:
         raise ThemesError(f"{path}: not a clusters.json written by themes ({problem})")
-    return clusters
+    return {cluster["cluster_id"]: cluster for cluster in document["clusters"]}
 
 
 def _inputs(path: Path) -> list[dict]:
