@@ -49,7 +49,10 @@ class Decision:
     ``cluster_key`` is ``"{run}:{cluster_id}"`` of the run where it was made; ``segment_ids``
     are that cluster's members then, used to carry the decision to later runs.
     ``merge_segment_ids`` are the merge target's members (same purpose); ``replaces`` names the
-    carried decision this one overrode.
+    carried decision this one overrode. ``taxonomy``: for an accept, the id of the taxonomy
+    of the run where it was made (None when not recorded: made before themes recorded it, or
+    in a static page), which tells a code since removed from that taxonomy from a code of
+    another taxonomy.
     """
 
     cluster_key: str
@@ -66,6 +69,7 @@ class Decision:
     timestamp: str = ""
     merge_segment_ids: tuple[str, ...] = ()
     replaces: str | None = None
+    taxonomy: str | None = None
 
 
 BROKEN_TEXT = "holds a broken character (half of an emoji, or a byte that is not UTF-8 text); type or paste it again"
@@ -122,6 +126,7 @@ class _Event(BaseModel):
     timestamp: str
     merge_segment_ids: list[str] = Field(default_factory=list)
     replaces: str | None = None
+    taxonomy: str | None = None
 
     @field_validator("*")
     @classmethod
@@ -566,10 +571,15 @@ class RunFolder:
     taxonomy_path: str | None
     sources: frozenset[str] = frozenset()
     codes: tuple[str, ...] | None = None
+    taxonomy_id: str | None = None  # its taxonomy's id (clusters.json's ``taxonomy``)
 
     def match(self, decisions: list[Decision]) -> tuple[dict[int, dict], list[Decision]]:
         """``match_decisions`` for this run."""
         return match_decisions(self.run, self.clusters, decisions, self.sources, self.codes)
+
+    def orphan_view(self, d: Decision) -> dict:
+        """``orphan_view`` for this run."""
+        return orphan_view(d, self.clusters, self.codes, self.taxonomy_id)
 
     def cluster(self, cluster_id: int) -> dict:
         for cluster in self.clusters:
@@ -633,7 +643,8 @@ def read_run(run_dir: Path | str) -> RunFolder:
         if isinstance(listed, list) and all(isinstance(code, str) for code in listed):
             codes = tuple(listed)
     run = document.get("run") or run_id(run_dir.resolve().name, clusters)
-    return RunFolder(run_dir, run, clusters, taxonomy_path, sources, codes)
+    taxonomy_id = document.get("taxonomy") if isinstance(document.get("taxonomy"), str) else None
+    return RunFolder(run_dir, run, clusters, taxonomy_path, sources, codes, taxonomy_id)
 
 
 def run_sources(manifest: dict) -> frozenset[str]:
@@ -779,15 +790,22 @@ def decision_times(decisions: list[Decision], run: str) -> dict[int, str]:
     return {d.cluster_id: d.timestamp for d in decisions if d.run == run}
 
 
-def orphan_view(d: Decision, clusters: list[dict] | None = None, codes: Collection[str] | None = None) -> dict:
+def orphan_view(d: Decision, clusters: list[dict] | None = None, codes: Collection[str] | None = None,
+                taxonomy_id: str | None = None) -> dict:
     """An orphaned decision as plain data for the report, the manifest and the CLI; with the
     run's ``clusters``, ``now_in`` says where its segments are now: [cluster id, how many of
     them], largest first (so the analyst knows which clusters to decide on again).
-    ``other_taxonomy``: its code is not among the run's ``codes`` (made with another taxonomy)."""
+
+    When its code is not among the run's ``codes``: ``code_removed`` if it was made with the
+    run's own taxonomy (``taxonomy_id``), whose code has since been renamed or removed, so it
+    never applies again; else ``other_taxonomy`` (made with another taxonomy, or one not
+    recorded), and it applies again in a run with that taxonomy."""
+    missing = not applies(d, codes)
+    removed = missing and d.taxonomy is not None and d.taxonomy == taxonomy_id
     view = {"from": d.cluster_key, "run": d.run, "cluster_id": d.cluster_id, "status": d.status,
             "code_id": d.code_id, "name": d.name, "definition": d.definition, "memo": d.memo,
             "size": len(d.segment_ids), "author": d.author, "timestamp": d.timestamp,
-            "other_taxonomy": not applies(d, codes)}
+            "other_taxonomy": missing and not removed, "code_removed": removed}
     if clusters is not None:
         mine = set(d.segment_ids)
         held = [(c["cluster_id"], len(mine.intersection(c["members"]))) for c in clusters]

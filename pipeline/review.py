@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .decisions import (FORMAT_VERSION, STATUSES, UNDECIDED, Decision, InvalidDecision, RunFolder, StoreState,
                         append_decided, decision_from_dict, decision_to_dict, load_decisions,
-                        moment, name_problem, orphan_view, read_run, read_store)
+                        moment, name_problem, read_run, read_store)
 from .errors import ThemesError
 
 # --- making decisions ----------------------------------------------------------------------
@@ -148,6 +148,7 @@ def make_decision(folder: RunFolder, cluster_id: int, status: str | None, *, cod
         segment_ids=tuple(cluster["members"]), author=analyst_name(author), timestamp=now_utc(),
         merge_segment_ids=merge_segment_ids,
         replaces=current["from"] if current and current.get("carried") else None,
+        taxonomy=folder.taxonomy_id if status == "accepted" else None,
     )
 
 
@@ -319,18 +320,28 @@ def decisions_report(store: Path | str, run_dir: Path | str | None = None) -> De
         origin = f"  [carried from {d['from']}, overlap {d['overlap']:.2f}]" if d and d["carried"] else ""
         rows.append(f"  {c['cluster_id']:>3}  {c.get('label', '')[:40]:<40}  {describe(d) if d else 'undecided'}{origin}")
     rows.append(f"orphaned decisions (no cluster of this run overlaps them by half, shared segments over all in "
-                f"either, or made with another taxonomy): {len(orphaned)}")
-    views = [orphan_view(d, folder.clusters, folder.codes) for d in orphaned]
+                f"either, or their code is not in this run's taxonomy): {len(orphaned)}")
+    views = [folder.orphan_view(d) for d in orphaned]
     for d, view in zip(orphaned, views):
         now = ", ".join(f"cluster {cid} ({n})" for cid, n in view["now_in"][:3])
         rows.append(f"  {d.cluster_key}  {describe(d)}  {len(d.segment_ids)} segments  ({d.author}, {d.timestamp})"
-                    + ("; made with another taxonomy (its code is not in this run's)" if view["other_taxonomy"]
-                       else f"; now mostly in {now}" if now else "; none of them in a cluster now"))
+                    + _orphan_note(view, folder.taxonomy_id, now))
     data = {"run": folder.run,
             "clusters": [{"cluster_id": c["cluster_id"], "label": c.get("label", ""), "size": len(c["members"]),
                           "decision": applied.get(c["cluster_id"])} for c in folder.clusters],
             "orphaned": views}
     return DecisionsReport("\n".join(rows), data)
+
+
+def _orphan_note(view: dict, taxonomy_id: str | None, now: str) -> str:
+    """Why an orphaned decision no longer applies, and what to do about it."""
+    where = f"; now mostly in {now}" if now else "; none of them in a cluster now"
+    if view["other_taxonomy"]:
+        return "; made with another taxonomy (its code is not in this run's): it applies again in a run with that taxonomy"
+    if view["code_removed"]:
+        return (f"; its code is no longer in taxonomy {taxonomy_id} (renamed or removed since), so it will not "
+                f"apply again: decide the cluster again{where}")
+    return where
 
 
 # --- the codebook -------------------------------------------------------------------------
@@ -385,7 +396,7 @@ def codebook(run_dir: Path | str, store: Path | str) -> dict:
         entries.append(theme)
     entries.sort(key=lambda t: (t["kind"] != "code", -t["members"], t["code_id"] or t["name"] or ""))
     return {"run": folder.run, "themes": entries, "rejected": rejected, "undecided": undecided,
-            "memos": memos, "orphaned": [orphan_view(d, folder.clusters, folder.codes) for d in orphaned]}
+            "memos": memos, "orphaned": [folder.orphan_view(d) for d in orphaned]}
 
 
 def format_codebook(book: dict) -> str:
@@ -504,7 +515,7 @@ class ReviewServer(ThreadingHTTPServer):
         applied, orphaned = self.folder.match(decisions)
         return {"run": self.folder.run, "author": self.author,
                 "decisions": {str(k): v for k, v in applied.items()},
-                "orphaned": [orphan_view(d, self.folder.clusters, self.folder.codes) for d in orphaned]}
+                "orphaned": [self.folder.orphan_view(d) for d in orphaned]}
 
     def decide(self, body: object) -> dict:
         """Validate a posted decision, append it to the store, return the new state."""

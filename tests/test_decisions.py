@@ -491,6 +491,37 @@ def test_a_runs_codes_are_those_it_ran_with_whatever_happens_to_the_codebook_fil
     assert decisions_for_run(run, store)[0]["code_id"] == "waiting_time"
 
 
+def test_a_code_renamed_in_the_runs_own_taxonomy_is_not_taken_for_another_taxonomy(tmp_path, store):
+    from pipeline.review import decisions_report
+
+    book, other_book = tmp_path / "book.csv", tmp_path / "other.csv"
+    book.write_text("code,definition\nWaiting time,Long waits\nStaff attitude,Kindness\n", encoding="utf-8")
+    other_book.write_text("code,definition\nHope,Optimism\n", encoding="utf-8")
+    groups = {0: range(0, 10), 1: range(10, 16)}
+    first = write_review_run(tmp_path / "run", groups, taxonomy=str(book))
+    kept = decide(first, store, 0, "accepted", code_id="waiting_time")
+    assert kept.taxonomy == "book" and json.loads(store.read_text())["taxonomy"] == "book"
+    legacy = dataclasses.replace(decide(first, store, 1, "accepted", code_id="staff_attitude"), taxonomy=None)
+    append_decision(store, legacy)  # as saved before decisions recorded their taxonomy
+    # The codebook is revised: one code renamed, the other removed; the run is made again.
+    book.write_text("code,definition\nWaiting times,Long waits\n", encoding="utf-8")
+    again = write_review_run(tmp_path / "run", groups, taxonomy=str(book))
+    report = decisions_report(store, again)
+    removed, unknown = report.data["orphaned"]
+    assert (removed["from"], removed["code_removed"], removed["other_taxonomy"]) == (kept.cluster_key, True, False)
+    assert (unknown["code_removed"], unknown["other_taxonomy"]) == (False, True)  # nothing says which
+    assert ("accepted waiting_time  10 segments" in report.text and "its code is no longer in taxonomy book (renamed "
+            "or removed since), so it will not apply again: decide the cluster again; now mostly in cluster 0 (10)"
+            in report.text)
+    assert "applies again when" not in report.text.split(kept.cluster_key)[1].split("\n")[0]
+    # With another codebook it was made with another taxonomy, and applies again with its own.
+    other = write_review_run(tmp_path / "other", groups, taxonomy=str(other_book))
+    view = decisions_report(store, other).data["orphaned"][0]
+    assert (view["from"], view["code_removed"], view["other_taxonomy"]) == (kept.cluster_key, False, True)
+    assert "made with another taxonomy (its code is not in this run's): it applies again" in decisions_report(
+        store, other).text
+
+
 def test_a_manifest_with_a_strange_taxonomy_value_is_read_without_a_traceback(tmp_path, store):
     run = write_review_run(tmp_path / "run", {0: range(0, 10)})
     manifest = json.loads((run / "manifest.json").read_text())
