@@ -463,7 +463,8 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
         # Commands on this run folder find its decisions here, relative to the run folder (so from
         # any folder, and a copied project finds its own store).
         run_manifest["decision_store"] = os.path.relpath(store.resolve(), out_dir.resolve())
-        run_manifest["orphaned_decisions"] = [orphan_view(d, document["clusters"], codes) for d in orphaned]
+        run_manifest["orphaned_decisions"] = [orphan_view(d, document["clusters"], codes, document.get("taxonomy"))
+                                            for d in orphaned]
         put("clusters.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         put("config.yaml", yaml.safe_dump(saved_config(outputs.config), sort_keys=False, allow_unicode=True))
         if report_html is None:

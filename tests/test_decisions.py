@@ -514,6 +514,12 @@ def test_a_code_renamed_in_the_runs_own_taxonomy_is_not_taken_for_another_taxono
             "or removed since), so it will not apply again: decide the cluster again; now mostly in cluster 0 (10)"
             in report.text)
     assert "applies again when" not in report.text.split(kept.cluster_key)[1].split("\n")[0]
+    # The run itself says the same in its manifest, which the report page shows.
+    listed = json.loads((again / "manifest.json").read_text())["orphaned_decisions"]
+    assert [(v["from"], v["code_removed"], v["other_taxonomy"]) for v in listed] == [
+        (kept.cluster_key, True, False), (legacy.cluster_key, False, True)]
+    page = (again / "report.html").read_text()
+    assert page.count('<div class="now-in">Its code is no longer in this taxonomy (renamed or removed since)') == 1
     # With another codebook it was made with another taxonomy, and applies again with its own.
     other = write_review_run(tmp_path / "other", groups, taxonomy=str(other_book))
     view = decisions_report(store, other).data["orphaned"][0]

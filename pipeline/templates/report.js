@@ -432,6 +432,7 @@
 
   // "Its segments are now mostly in cluster 4 (30 of 42), cluster 7 (8)."
   var OTHER_TAXONOMY = "Made with another taxonomy: its code is not in this run\u2019s. It applies again in a run with that taxonomy.";
+  var CODE_REMOVED = "Its code is no longer in this taxonomy (renamed or removed since): it will not apply again; decide the cluster again.";
 
   function nowIn(d) {
     var line = el("div", "now-in");
@@ -453,6 +454,7 @@
            (d.memo ? " \u00b7 memo: " + d.memo : "") + " ",
            append(el("span", "muted small"), "(decided on ", el("code", "", d.from), ")"));
     if (d.other_taxonomy) { item.appendChild(el("div", "now-in", OTHER_TAXONOMY)); }
+    if (d.code_removed) { item.appendChild(el("div", "now-in", CODE_REMOVED)); }
     if (Array.isArray(d.now_in)) { item.appendChild(nowIn(d)); }
     return item;
   }
