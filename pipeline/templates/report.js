@@ -79,9 +79,49 @@
 
   function oneLine(text) { return (text || "").split(/\s+/).join(" ").trim(); }
 
+  // Mirror pipeline.decisions.writable and name_problem, which `themes decisions import` and
+  // the review server apply: half of an emoji (a lone surrogate) in any text, or a control
+  // character in a name or an author (C0 but tab and line breaks, DEL, C1, U+FFFE/U+FFFF).
+  var BROKEN_CHARACTER = /[\ud800-\udfff]/u;  // with the u flag only a lone half matches
+  var NOT_IN_NAME = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]/;
+  var BROKEN_TEXT = "holds a broken character (half of an emoji, or a byte that is not UTF-8 text); type or paste it again";
+  function textProblem(text) { return BROKEN_CHARACTER.test(text) ? BROKEN_TEXT : null; }
+  function nameProblem(text) {
+    var control = NOT_IN_NAME.exec(text);
+    return textProblem(text) || (control ? "holds a control character (U+" +
+      ("000" + control[0].charCodeAt(0).toString(16).toUpperCase()).slice(-4) +
+      "), which a project or document cannot hold; type it again" : null);
+  }
+  // Why the import would refuse this field's text, "(field): why", or null.
+  function fieldProblem(field, text) {
+    if (typeof text !== "string") { return null; }
+    var problem = field === "name" || field === "author" ? nameProblem(text) : textProblem(text);
+    return problem ? "(" + field + "): " + problem : null;
+  }
+  function firstProblem(fields, values) {
+    for (var i = 0; i < fields.length; i += 1) {
+      var problem = fieldProblem(fields[i], values[fields[i]]);
+      if (problem) { return problem; }
+    }
+    return null;
+  }
+  // Events the import takes, and a line for each it would refuse (pages before this check
+  // kept them, and one such event made the whole download unimportable).
+  function importable(events, ofRun) {
+    var left = [];
+    var kept = events.filter(function (event) {
+      var problem = event && firstProblem(["author", "name", "definition", "memo"], event);
+      if (problem) { left.push("cluster " + event.cluster_id + (ofRun || "") + " " + problem); }
+      return !problem;
+    });
+    return {events: kept, left: left};
+  }
+
   // Mirrors pipeline.review.make_decision, for the static file.
   function buildEvent(cid, status, values) {
     var cluster = clusters.get(cid);
+    var problem = firstProblem(Object.keys(values), values);
+    if (problem) { throw new Error("Not kept: cluster " + cid + " " + problem); }
     var current = decisions[cid] || null;
     var codeId = values.code_id || null, name = null, definition = null, mergeInto = null, mergeIds = [];
     if (status === "undecided" && !current) { throw new Error("The cluster is undecided already."); }
@@ -207,6 +247,11 @@
   // --- deciding -------------------------------------------------------------------------------
 
   function decide(cid, status, values) {
+    var refused = fieldProblem("author", $("#author").value);  // as the review server and the import refuse it
+    if (refused) {
+      say((served ? "Not saved: " : "Not kept: ") + refused, true);
+      return Promise.resolve();
+    }
     if (served) {
       var body = {cluster_id: cid, status: status, author: oneLine($("#author").value)};
       Object.keys(values).forEach(function (key) { body[key] = values[key]; });
@@ -266,14 +311,20 @@
         if (window.localStorage.getItem(PAGE + run) !== location.pathname) { continue; }
         var events = JSON.parse(window.localStorage.getItem(key) || "[]");
         var downloaded = Number(window.localStorage.getItem(DOWNLOADED + run) || 0);
-        if (Array.isArray(events) && events.length > downloaded) { found.push({run: run, events: events}); }
+        if (Array.isArray(events) && events.length > downloaded) {
+          var checked = importable(events, " of the earlier run " + run);
+          found.push({run: run, events: checked.events, left: checked.left});
+        }
       }
     } catch (err) { return []; }  // storage refused, or an entry this page cannot read
     return found;
   }
 
+  // -> a line for each decision left out, as the import would refuse it.
   function offerEarlier() {
-    var earlier = earlierDecisions(), button = $("#download-earlier");
+    var found = earlierDecisions(), button = $("#download-earlier");
+    var left = found.reduce(function (lines, e) { return lines.concat(e.left); }, []);
+    var earlier = found.filter(function (e) { return e.events.length > 0; });
     var count = earlier.reduce(function (n, e) { return n + e.events.length; }, 0);
     button.hidden = earlier.length === 0;
     button.textContent = "Download " + plural(count, "decision") + " kept from an earlier run of this folder";
@@ -287,6 +338,7 @@
       say("This browser keeps " + plural(count, "decision") + " made in an earlier report of this run folder, " +
           "not downloaded: download them (button above) and import them.");
     }
+    return left;
   }
 
   // --- memo drafts: typed, not saved yet ------------------------------------------------------
@@ -604,7 +656,10 @@
   $("#download").addEventListener("click", download);
   var author = $("#author");
   author.value = storage("get", "themes-author") || "";
-  author.addEventListener("change", function () { storage("set", "themes-author", author.value); });
+  author.addEventListener("change", function () {
+    var refused = fieldProblem("author", author.value);
+    if (refused) { say("Not kept: " + refused, true); } else { storage("set", "themes-author", author.value); }
+  });
 
   drawMap();
   if (served) {
@@ -626,8 +681,15 @@
         return e && e.run === data.run && clusters.has(e.cluster_id) && !(since && since >= e.timestamp);
       }) : [];
     } catch (err) { local = []; }
+    var checked = importable(local);
+    local = checked.events;
     deriveStatic();
     render();
-    offerEarlier();
+    var left = checked.left.concat(offerEarlier());
+    if (left.length) {  // after the offer of earlier decisions, if any, in the same message
+      say(($("#message").textContent ? $("#message").textContent + " " : "") + "Left out of the download: " +
+          plural(left.length, "decision") + " this browser kept that `themes decisions import` would refuse; " +
+          "decide again: " + left.join("; ") + ".", true);
+    }
   }
 }());

@@ -454,3 +454,67 @@ def test_another_projects_report_of_the_same_name_offers_nothing(browser, tmp_pa
     expect(page.locator("#decided-count")).to_contain_text("clusters decided")
     expect(page.locator("#download-earlier")).to_be_hidden()
     assert page.problems == []
+
+
+def test_a_name_or_author_the_import_refuses_is_never_kept(browser, run, store, tmp_path):
+    """The page opened from disk refuses what `themes decisions import` would refuse (a control
+    character in a name or "Your name", half of an emoji), in the words the import uses; a
+    decision an earlier page kept with one is left out of the download, saying which and why."""
+    from pipeline.decisions import name_problem
+
+    page = open_page(browser, (run / "report.html").as_uri())
+    # Every character the rule is about, and its neighbours, told apart as the import tells them.
+    codes = [*range(0x00, 0x21), *range(0x7e, 0xa1), 0x2028, 0xfeff, 0xfffd, 0xfffe, 0xffff, 0xd800, 0xdc00]
+    said = page.evaluate("""(codes) => codes.map((code) => {
+        const author = document.querySelector('#author');
+        author.value = 'Ana ' + String.fromCharCode(code) + ' B';
+        author.dispatchEvent(new Event('change'));
+        const message = document.querySelector('#message').textContent;
+        document.querySelector('#message').textContent = author.value = '';
+        return message; })""", codes)
+    problems = [name_problem("Ana " + chr(code) + " B") for code in codes]
+    assert said == [f"Not kept: (author): {problem}" if problem else "" for problem in problems]
+    assert "U+0085" in said[codes.index(0x85)] and said[codes.index(0x09)] == said[codes.index(0x0a)] == ""
+    # A name with U+0085 (a Windows "…" decoded wrongly): refused, nothing kept.
+    page.click('#cluster-2 summary:has-text("New theme")')
+    page.fill('#cluster-2 [data-field="name"]', "Jobs \u0085 theme")
+    page.click('#cluster-2 button[data-action="new"]')
+    expect(page.locator("#message")).to_have_text("Not kept: cluster 2 (name): " + name_problem("\u0085"))
+    expect(page.locator("#cluster-2 .badge")).to_have_text("undecided")
+    expect(page.locator("#download")).to_be_hidden()
+    page.evaluate("document.querySelector('#cluster-2 [data-field=\"definition\"]').value = 'half \\ud83d'")
+    page.fill('#cluster-2 [data-field="name"]', "Jobs theme")
+    page.click('#cluster-2 button[data-action="new"]')
+    expect(page.locator("#message")).to_have_text("Not kept: cluster 2 (definition): " + name_problem("\ud83d"))
+    page.fill('#cluster-2 [data-field="definition"]', "")
+    page.fill("#author", "Ana \u0007")
+    page.click('#cluster-1 button[data-action="reject"]')
+    expect(page.locator("#message")).to_have_text("Not kept: (author): " + name_problem("\u0007"))
+    expect(page.locator("#download")).to_be_hidden()
+    page.fill("#author", "Ana")
+    page.click('#cluster-2 button[data-action="new"]')
+    expect(page.locator("#cluster-2 .badge")).to_have_text("new")
+
+    # Decisions an earlier page kept with such a name: left out, named, and the rest imports.
+    kept = page.evaluate("JSON.parse(localStorage.getItem('themes-decisions:' + %s))" % json.dumps(read_run(run).run))
+    bad = [{**kept[0], "cluster_id": 1, "cluster_key": kept[0]["cluster_key"][:-1] + "1", "name": "Jobs \u0085 theme",
+            "segment_ids": read_run(run).cluster(1)["members"]},
+           {**kept[0], "status": "rejected", "name": None, "author": "Bo\u0007"}]
+    page.evaluate("(events) => localStorage.setItem('themes-decisions:' + %s, JSON.stringify(events))"
+                  % json.dumps(read_run(run).run), [bad[0], kept[0], bad[1]])
+    page.reload()
+    message = page.locator("#message")
+    expect(message).to_contain_text("Left out of the download: 2 decisions this browser kept that "
+                                    "`themes decisions import` would refuse; decide again: ")
+    expect(message).to_contain_text("cluster 1 (name): " + name_problem("\u0085"))
+    expect(message).to_contain_text("cluster 2 (author): " + name_problem("\u0007"))
+    expect(page.locator("#cluster-1 .badge")).to_have_text("undecided")
+    expect(page.locator("#cluster-2 .badge")).to_have_text("new")
+    with page.expect_download() as download:
+        page.click("#download")
+    file = tmp_path / download.value.suggested_filename
+    download.value.save_as(file)
+    assert [(e["cluster_id"], e["name"]) for e in json.loads(file.read_text())["decisions"]] == [(2, "Jobs theme")]
+    result = themes("decisions", "import", file, "--run", run, env={**os.environ, "THEMES_DECISIONS": str(store)})
+    assert result.returncode == 0, result.stderr
+    assert page.problems == []
