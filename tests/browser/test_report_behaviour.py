@@ -518,3 +518,22 @@ def test_a_name_or_author_the_import_refuses_is_never_kept(browser, run, store, 
     result = themes("decisions", "import", file, "--run", run, env={**os.environ, "THEMES_DECISIONS": str(store)})
     assert result.returncode == 0, result.stderr
     assert page.problems == []
+
+
+@pytest.mark.parametrize("taxonomy", ["nakanishi2021", "none"])
+def test_a_phone_wide_window_fits_with_every_control_open(browser, tmp_path, store, taxonomy):
+    """At 420 px nothing widens the page, "New theme…" and "Memo…" open included (a report
+    without a taxonomy opens "New theme…" on every card from the start)."""
+    run = write_review_run(tmp_path / "run", GROUPS, taxonomy=taxonomy)
+    page = open_page(browser, (run / "report.html").as_uri(), width=420)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 420
+    page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 420
+    # Every control and text of the card inside the card, not cut off at its edge.
+    outside = page.evaluate("""() => [...document.querySelectorAll('article.card *')].filter((node) => {
+        if (node.closest('.sugg-wrap') || !node.getClientRects().length) { return false; }
+        const card = node.closest('article.card').getBoundingClientRect(), box = node.getBoundingClientRect();
+        return box.right > card.right + 0.5 || box.left < card.left - 0.5;
+    }).map((node) => node.outerHTML.slice(0, 80))""")
+    assert outside == []
+    assert page.problems == []
