@@ -146,7 +146,7 @@ def test_orphaned_decisions_are_listed(tmp_path, store):
                              overrides={"clustering": {"min_cluster_size": 4}})
     html = (rerun / "report.html").read_text()
     section = html.split('<section id="orphaned"', 1)[1].split("</section>", 1)[0]
-    assert not section.startswith(" hidden") and "<li><b>rejected</b> · 4 segments" in section and "memo: noise" in section
+    assert not section.startswith(" hidden") and "<li><b>rejected</b> · 4 segments" in section and "memo: <bdi>noise</bdi>" in section
     assert ":2</code>)" in section  # the run it was decided on, kept small
     assert re.search(r", \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC", section)  # no raw ISO timestamp
     assert not re.search(r"\d{4}-\d\d-\d\dT", section)
@@ -279,7 +279,7 @@ def test_orphans_name_their_code_and_need_no_now_in(store):
               "timestamp": "2026-11-29T05:03:05.497Z"}
     section = small_report([(4, 0.3)], orphaned=[orphan]).split('<section id="orphaned"', 1)[1].split("</section>", 1)[0]
     assert f"<b>accepted</b>: {leaf.label} <span class=\"muted code-id\">{leaf.id}</span>" in section
-    assert "Ana, 29 Nov 2026, 05:03 UTC" in section and "now-in" not in section
+    assert "<bdi>Ana</bdi>, 29 Nov 2026, 05:03 UTC" in section and "now-in" not in section
 
 
 def test_long_quotes_are_cut_with_the_whole_text_one_click_away(store):
@@ -338,3 +338,19 @@ def test_names_are_isolated_from_the_text_around_them():
     segment = Segment("x#1.1", "interview_07\u202e.txt", 1, "Dr Smith \u202e", "professional", "Fine.", 0, 5)
     html = str(quotes_html([segment], {}))
     assert "<bdi>Dr Smith \u202e</bdi> (<bdi>professional</bdi>) · <bdi>interview_07\u202e.txt</bdi>, turn 1" in html
+
+
+def test_analysts_words_are_isolated_from_the_text_around_them(store):
+    """A right-to-left override (U+202E) in a theme's name, an author or a memo must not turn
+    the count, date and run written after it, in the decision line and the orphaned list."""
+    rtl = "\u202e"
+    orphan = {"from": "old-1:4", "run": "old-1", "cluster_id": 4, "status": "new", "code_id": None,
+              "name": f"Night {rtl}shift", "definition": f"{rtl}defined", "memo": f"{rtl}noted", "size": 42,
+              "author": f"Ana {rtl}", "timestamp": "2026-11-29T05:03:05.497Z"}
+    decision = {**orphan, "carried": False, "overlap": 1.0, "merge_into": None}
+    html = small_report([(4, 0.3)], orphaned=[orphan], decisions={0: decision})
+    section = html.split('<section id="orphaned"', 1)[1].split("</section>", 1)[0]
+    assert (f"<b>new theme</b> “<bdi>Night {rtl}shift</bdi>” · 42 segments · <bdi>Ana {rtl}</bdi>, "
+            f"29 Nov 2026, 05:03 UTC · memo: <bdi>{rtl}noted</bdi> <span") in section
+    line = re.search(r'<div class="decision" data-decision="0">(.*?)</div>', html).group(1)
+    assert line == f"new “<bdi>Night {rtl}shift</bdi>”"

@@ -35,9 +35,10 @@
     } catch (err) { return null; }  // storage refused (private mode): keep going in memory
     return null;
   }
-  function say(text, isError) {
+  function say(text, isError) {  // text: a string, or a list of strings and nodes
     var box = $("#message");
-    box.textContent = text;
+    box.textContent = "";
+    append.apply(null, [box].concat(text));
     box.className = "message" + (isError ? " error" : "");
   }
   function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
@@ -49,6 +50,9 @@
     return t.getUTCDate() + " " + MONTHS[t.getUTCMonth()] + " " + t.getUTCFullYear() + ", " +
       two(t.getUTCHours()) + ":" + two(t.getUTCMinutes()) + " UTC";
   }
+  // An analyst's words (a theme's name, a memo, who decided), isolated: a right-to-left
+  // override left open in them cannot turn the text after them.
+  function bdi(text) { return el("bdi", "", text); }
   function clusterLink(cid) {
     var link = el("a", "", "cluster " + cid);
     link.href = "#cluster-" + cid;
@@ -212,7 +216,7 @@
     return api("api/decisions", body).then(function (state) {
       applyState(state);
       render();
-      say("Saved: cluster " + cid + " " + describe(decisions[cid]) + ".");
+      say(["Saved: cluster " + cid + " "].concat(describe(decisions[cid]), "."));
     }).catch(function (err) {
       if (err.stopped) { connection(false); }
       say("Not saved: " + err.message, true);
@@ -267,7 +271,7 @@
     storage("set", PAGE + data.run, location.pathname);  // which report.html file kept them
     deriveStatic();
     render();
-    say("Kept in this page: cluster " + cid + " " + describe(decisions[cid]) + ". Download the decisions when you are done.");
+    say(["Kept in this page: cluster " + cid + " "].concat(describe(decisions[cid]), ". Download the decisions when you are done."));
     return Promise.resolve();
   }
 
@@ -384,16 +388,17 @@
 
   function codeName(id) { return codes.has(id) ? codes.get(id).label : id; }
 
+  // -> the line's parts, text and nodes, starting with text.
   function headline(d) {
-    if (d.status === "accepted") { return "accepted: " + codeName(d.code_id); }
-    if (d.status === "rejected") { return "rejected: not a theme"; }
-    if (d.status === "new") { return "new theme: \u201c" + d.name + "\u201d"; }
-    return d.merge_into === null ? "merged into a cluster that is not in this run" : "merged into cluster " + d.merge_into;
+    if (d.status === "accepted") { return ["accepted: " + codeName(d.code_id)]; }
+    if (d.status === "rejected") { return ["rejected: not a theme"]; }
+    if (d.status === "new") { return ["new theme: \u201c", bdi(d.name), "\u201d"]; }
+    return [d.merge_into === null ? "merged into a cluster that is not in this run" : "merged into cluster " + d.merge_into];
   }
 
   function describe(d) {
-    if (!d) { return "back to undecided"; }
-    return headline(d) + (d.status === "accepted" && codes.has(d.code_id) ? " (" + d.code_id + ")" : "");
+    if (!d) { return ["back to undecided"]; }
+    return headline(d).concat(d.status === "accepted" && codes.has(d.code_id) ? [" (" + d.code_id + ")"] : []);
   }
 
   function carriedNote(d) {
@@ -408,12 +413,14 @@
     var d = decisions[cid];
     box.textContent = "";
     if (!d) { return; }
-    box.appendChild(el("span", "", headline(d).replace(/^./, function (c) { return c.toUpperCase(); })));
+    var parts = headline(d);
+    parts[0] = parts[0].replace(/^./, function (c) { return c.toUpperCase(); });
+    box.appendChild(append.apply(null, [el("span")].concat(parts)));
     if (d.status === "accepted" && codes.has(d.code_id)) { append(box, " ", el("span", "muted code-id", d.code_id)); }
     if (d.carried) { box.appendChild(carriedNote(d)); }
-    box.appendChild(el("span", "from", " \u00b7 " + (d.author || "?") + ", " + when(d.timestamp)));
-    if (d.status === "new" && d.definition) { box.appendChild(el("div", "memo", "Definition: " + d.definition)); }
-    if (d.memo) { box.appendChild(el("div", "memo", "Memo: " + d.memo)); }
+    box.appendChild(append(el("span", "from"), " \u00b7 ", bdi(d.author || "?"), ", " + when(d.timestamp)));
+    if (d.status === "new" && d.definition) { box.appendChild(append(el("div", "memo"), "Definition: ", bdi(d.definition))); }
+    if (d.memo) { box.appendChild(append(el("div", "memo"), "Memo: ", bdi(d.memo))); }
   }
 
   function renderCluster(cid) {
@@ -476,7 +483,9 @@
       var list = el("ul");
       named.forEach(function (item) {
         var d = item[1];
-        list.appendChild(el("li", "", "\u201c" + d.name + "\u201d (cluster " + item[0] + ")" + (d.definition ? ": " + d.definition : "")));
+        var entry = append(el("li"), "\u201c", bdi(d.name), "\u201d (cluster " + item[0] + ")");
+        if (d.definition) { append(entry, ": ", bdi(d.definition)); }
+        list.appendChild(entry);
       });
       box.appendChild(list);
     }
@@ -501,10 +510,10 @@
   function orphanItem(d) {
     var item = append(el("li"), el("b", "", d.status === "new" ? "new theme" : d.status));
     if (d.code_id) { append(item, ": " + (codes.has(d.code_id) ? codeName(d.code_id) + " " : ""), el("span", "muted code-id", d.code_id)); }
-    if (d.name) { append(item, " \u201c" + d.name + "\u201d"); }
-    append(item, " \u00b7 " + d.size + " segments \u00b7 " + d.author + ", " + when(d.timestamp) +
-           (d.memo ? " \u00b7 memo: " + d.memo : "") + " ",
-           append(el("span", "muted small"), "(decided on ", el("code", "", d.from), ")"));
+    if (d.name) { append(item, " \u201c", bdi(d.name), "\u201d"); }
+    append(item, " \u00b7 " + d.size + " segments \u00b7 ", bdi(d.author), ", " + when(d.timestamp));
+    if (d.memo) { append(item, " \u00b7 memo: ", bdi(d.memo)); }
+    append(item, " ", append(el("span", "muted small"), "(decided on ", el("code", "", d.from), ")"));
     if (d.other_taxonomy) { item.appendChild(el("div", "now-in", OTHER_TAXONOMY)); }
     if (d.code_removed) { item.appendChild(el("div", "now-in", CODE_REMOVED)); }
     if (Array.isArray(d.now_in)) { item.appendChild(nowIn(d)); }

@@ -537,3 +537,42 @@ def test_a_phone_wide_window_fits_with_every_control_open(browser, tmp_path, sto
     }).map((node) => node.outerHTML.slice(0, 80))""")
     assert outside == []
     assert page.problems == []
+
+
+# Whether "UTC" in a node's text reads left to right, where the page shows it.
+UTC_READS_LEFT_TO_RIGHT = """(node) => {
+    const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+    let text;
+    while ((text = walker.nextNode()) && !text.nodeValue.includes("UTC")) {}
+    const at = (i) => { const r = document.createRange(); r.setStart(text, i); r.setEnd(text, i + 1);
+                        return r.getBoundingClientRect().left; };
+    const u = text.nodeValue.indexOf("UTC");
+    return at(u) < at(u + 2);
+}"""
+
+
+def test_a_right_to_left_override_in_an_analysts_words_turns_nothing_after_them(browser, tmp_path, store):
+    """A theme's name, definition, memo and author are isolated (<bdi>) in the decision line,
+    the new themes, the message and the orphaned list: U+202E in them turns nothing after them."""
+    rtl = "\u202e"
+    texts = [f"Segment {i} is about the day centre." for i in range(15)]
+    run = write_review_run(tmp_path / "run", GROUPS, texts)
+    decide(run, store, 2, "new", name=f"Old {rtl}name", memo=f"{rtl}old memo", author=f"Bo {rtl}")
+    run = write_review_run(tmp_path / "run", {0: range(0, 5), 1: range(6, 13), 2: [13]}, texts,
+                           overrides={"clustering": {"min_cluster_size": 4}})  # cluster 2's decision: orphaned
+    page = open_page(browser, (run / "report.html").as_uri())
+    page.fill("#author", f"Ana {rtl}")
+    page.click('#cluster-1 summary:has-text("New theme")')
+    page.fill('#cluster-1 [data-field="name"]', f"Night {rtl}shift")
+    page.fill('#cluster-1 [data-field="definition"]', f"{rtl}defined")
+    open_memo(page, 1).fill(f"{rtl}noted")
+    page.click('#cluster-1 button[data-action="new"]')
+    line = page.locator('[data-decision="1"]')
+    expect(line.locator("bdi")).to_have_text([f"Night {rtl}shift", f"Ana {rtl}", f"{rtl}defined", f"{rtl}noted"])
+    assert line.evaluate(UTC_READS_LEFT_TO_RIGHT)
+    expect(page.locator("#message bdi")).to_have_text([f"Night {rtl}shift"])
+    expect(page.locator("#new-themes li bdi")).to_have_text([f"Night {rtl}shift", f"{rtl}defined"])
+    orphan = page.locator("#orphaned-list li")
+    expect(orphan.locator("bdi")).to_have_text([f"Old {rtl}name", f"Bo {rtl}", f"{rtl}old memo"])
+    assert orphan.evaluate(UTC_READS_LEFT_TO_RIGHT)
+    assert page.problems == []
