@@ -354,3 +354,12 @@ def test_analysts_words_are_isolated_from_the_text_around_them(store):
             f"29 Nov 2026, 05:03 UTC · memo: <bdi>{rtl}noted</bdi> <span") in section
     line = re.search(r'<div class="decision" data-decision="0">(.*?)</div>', html).group(1)
     assert line == f"new “<bdi>Night {rtl}shift</bdi>”"
+
+
+def test_a_cards_codes_are_a_list_whatever_their_ids_hold(store):
+    """The code filter reads a card's codes as a JSON list: an id with a space or a quote stays one."""
+    from html import unescape
+
+    leaves = shipped_taxonomy().leaves
+    card = card_of(small_report([(4, 0.3), (1, 0.25)]), 0)
+    assert json.loads(unescape(re.search(r"data-codes='([^']*)'", card).group(1))) == [leaves[4].id, leaves[1].id]

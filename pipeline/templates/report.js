@@ -565,7 +565,7 @@
       var text = searchText.get(cid) || "";
       var ok = (!role || JSON.parse(card.dataset.roles).indexOf(role) >= 0) &&
         (!source || JSON.parse(card.dataset.sources).indexOf(source) >= 0) &&
-        (!code || card.dataset.codes.split(" ").indexOf(code) >= 0 || Boolean(d && d.code_id === code)) &&
+        (!code || JSON.parse(card.dataset.codes).indexOf(code) >= 0 || Boolean(d && d.code_id === code)) &&
         statusMatches(status, d) &&
         words.every(function (w) { return text.indexOf(w) >= 0; });
       card.classList.toggle("hidden", !ok);

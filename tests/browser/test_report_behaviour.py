@@ -576,3 +576,22 @@ def test_a_right_to_left_override_in_an_analysts_words_turns_nothing_after_them(
     expect(orphan.locator("bdi")).to_have_text([f"Old {rtl}name", f"Bo {rtl}", f"{rtl}old memo"])
     assert orphan.evaluate(UTC_READS_LEFT_TO_RIGHT)
     assert page.problems == []
+
+
+def test_the_code_filter_finds_a_code_whose_id_holds_spaces(browser, tmp_path, store):
+    """Code ids may hold spaces (a codebook's leaf "lack of compassion"): the filter still
+    finds every cluster suggested that code."""
+    from pipeline.config import resolve_taxonomy_path
+
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text(resolve_taxonomy_path("nakanishi2021").read_text()
+                        .replace("lack_of_compassion", "lack of compassion")
+                        .replace("life_security_threatened", "life security threatened"))
+    run = write_review_run(tmp_path / "run", GROUPS, taxonomy=str(codebook))
+    page = open_page(browser, (run / "report.html").as_uri())
+    page.select_option("#filter-code", "barrier.safety.life security threatened")  # suggested for clusters 0 and 1
+    expect(shown(page)).to_have_count(2)
+    expect(shown(page).nth(1)).to_have_id("cluster-1")
+    page.select_option("#filter-code", "barrier.safety.lack of compassion")
+    expect(shown(page)).to_have_id("cluster-0")
+    assert page.problems == []
