@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import unicodedata
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
@@ -34,7 +35,7 @@ def discover(paths: list[str | Path]) -> list[tuple[Path, str]]:
     files and folders, Word's ``~$`` lock files, ``README.md`` and run folders (a run written
     into the transcripts' folder: its ``segments.csv`` is not a transcript) are passed over. A
     broken link or a pipe named like a transcript is kept, for reading it to say what it is. A
-    file is named by its file name. A path given twice is read once.
+    file is named by its file name, in Unicode's composed form. A path given twice is read once.
     """
     found: list[tuple[Path, str]] = []
     seen: set[Path] = set()
@@ -50,9 +51,9 @@ def discover(paths: list[str | Path]) -> list[tuple[Path, str]]:
             )
             if not files:
                 raise ThemesError(f"{path}: folder has no transcripts ({', '.join(sorted(SUPPORTED_SUFFIXES))})")
-            pairs = [(p, p.relative_to(path).as_posix()) for p in files]
+            pairs = [(p, _source_name(p.relative_to(path).as_posix())) for p in files]
         elif path.is_file():
-            pairs = [(path, path.name)]
+            pairs = [(path, _source_name(path.name))]
         else:
             raise ThemesError(_not_a_file(path))
         for file, name in pairs:
@@ -68,6 +69,13 @@ def discover(paths: list[str | Path]) -> list[tuple[Path, str]]:
         raise ThemesError(f"{duplicated[0]}: two input files have the same source name, {first} and {second}; "
                           "rename one")
     return sorted(found, key=lambda pair: PurePosixPath(pair[1]).parts)
+
+
+def _source_name(name: str) -> str:
+    """A file's source name in Unicode's composed form (NFC): macOS and the zip archives made
+    there store `école.txt` decomposed, and the same transcripts must get the same segment ids,
+    order and clusters wherever they were copied from."""
+    return unicodedata.normalize("NFC", name)
 
 
 def _real(path: Path) -> Path:

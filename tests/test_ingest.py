@@ -119,3 +119,22 @@ def test_a_source_keeps_what_a_rerun_needs_of_its_transcript():
     described = Transcript("b.txt", "/in/b.txt", "...", (Turn(1, "Jane", "Hello.", 0, 6, 1, annotations=("description=nurse",)),))
     assert Source.of(described).descriptions == ("nurse",)
     assert unknown_speakers([Source.of(described)], load_config().speakers) == []  # a nurse by her description
+
+
+def test_file_names_written_decomposed_give_the_same_sources_and_order_as_composed(tmp_path):
+    """macOS and its zip archives store `école.txt` as e + a combining accent: the same
+    transcripts must get the same source names (segment ids) and order as anywhere else."""
+    import unicodedata
+
+    from pipeline.ingest import discover
+
+    for form in ("NFC", "NFD"):
+        folder = tmp_path / form
+        folder.mkdir()
+        for name in ("école.txt", "focus.txt"):
+            (folder / unicodedata.normalize(form, name)).write_text("User 1: Hello there.\n")
+    composed = [name for _, name in discover([tmp_path / "NFC"])]
+    decomposed = [name for _, name in discover([tmp_path / "NFD"])]
+    assert decomposed == composed == ["focus.txt", "école.txt"]
+    assert [name for _, name in discover([tmp_path / "NFD" / unicodedata.normalize("NFD", "école.txt")])] == [
+        "école.txt"]
