@@ -670,6 +670,17 @@
     if (refused) { say("Not kept: " + refused, true); } else { storage("set", "themes-author", author.value); }
   });
 
+  // Focus moved by Tab scrolls clear of the sticky header: by its height as it is now (it grows
+  // as the window narrows or a message wraps), not the stylesheet's guess.
+  function clearHeader() {
+    var root = document.documentElement;
+    root.style.scrollPaddingTop = Math.ceil($("header.top").getBoundingClientRect().height) + 4 + "px";
+    root.classList.add("header-measured");
+  }
+  clearHeader();
+  window.addEventListener("resize", clearHeader);
+  if (window.ResizeObserver) { new window.ResizeObserver(clearHeader).observe($("header.top")); }
+
   drawMap();
   if (served) {
     connection(true);

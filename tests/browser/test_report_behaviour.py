@@ -595,3 +595,33 @@ def test_the_code_filter_finds_a_code_whose_id_holds_spaces(browser, tmp_path, s
     page.select_option("#filter-code", "barrier.safety.lack of compassion")
     expect(shown(page)).to_have_id("cluster-0")
     assert page.problems == []
+
+
+def test_keyboard_focus_is_never_left_under_the_sticky_header(browser, run):
+    """Shift+Tab onto a control hidden under the sticky header scrolls it clear, however tall
+    the header is (taller in a narrow window, or as a message wraps). (One only partly under
+    it Chromium leaves where it is.)"""
+    page = open_page(browser, (run / "report.html").as_uri())
+    reject = page.locator('#cluster-1 button[data-action="reject"]')
+    for width in (1280, 420, 1280):  # resized, not reloaded
+        page.set_viewport_size({"width": width, "height": 800})
+        page.evaluate("(n) => { document.querySelector('#message').textContent = 'a long message '.repeat(n); }",
+                      20 if width > 800 else 1)  # wraps at 1280 px: a taller header
+        header = page.evaluate("document.querySelector('header.top').getBoundingClientRect().height")
+        for above in (2, 30):  # the button's bottom this far above the header's
+            page.evaluate("""(y) => {
+                const button = document.querySelector('#cluster-1 button[data-action="reject"]');
+                const all = [...document.querySelectorAll('a[href], button:not([hidden]), input, select, textarea, summary')]
+                    .filter((node) => node.offsetParent !== null);
+                window.scrollBy(0, button.getBoundingClientRect().bottom - y);
+                all[all.indexOf(button) + 1].focus({preventScroll: true});
+            }""", header - above)
+            page.keyboard.press("Shift+Tab")
+            expect(reject).to_be_focused()
+            top = reject.evaluate("(node) => node.getBoundingClientRect().top")
+            assert top >= header, (width, header, above, top)
+        # A link to a cluster puts its card just below the header, not a guess's height lower.
+        page.evaluate("() => { location.hash = ''; location.hash = 'cluster-2'; }")
+        card = page.evaluate("document.querySelector('#cluster-2').getBoundingClientRect().top")
+        assert header <= card <= header + 20, (width, header, card)
+    assert page.problems == []
