@@ -56,6 +56,42 @@ LIBRARIES = {
 }
 
 
+# Stages whose floating-point results depend on the processor: the BLAS kernel, NumPy's SIMD
+# loops and numba's compiled code are chosen for it, and UMAP magnifies a difference in the
+# last bit into other clusters. Their entries are kept per kind of machine (``machine``), so a
+# cache copied with a project to another computer is not taken for what that one computes.
+MACHINE_STAGES = frozenset({"embed", "reduce", "tree", "cluster", "match"})
+
+
+@lru_cache(maxsize=1)
+def machine() -> dict[str, str]:
+    """What a run's numbers depend on beyond the code and library versions: the processor
+    architecture, the CPU numba compiles for, NumPy's enabled SIMD extensions and the BLAS
+    kernel. Also in every run's manifest.json."""
+    import platform
+
+    found = {"arch": platform.machine()}
+    try:
+        import llvmlite.binding as llvm
+
+        found["numba_cpu"] = os.environ.get("NUMBA_CPU_NAME") or llvm.get_host_cpu_name()
+    except Exception:  # numba absent or broken: no compiled code to differ
+        found["numba_cpu"] = ""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:
+        features = {}
+    found["numpy_simd"] = " ".join(sorted(name for name, on in features.items() if on))
+    try:
+        from threadpoolctl import threadpool_info
+
+        found["blas"] = " ".join(sorted(f"{pool.get('internal_api')}:{pool.get('architecture')}"
+                                        for pool in threadpool_info() if pool.get("user_api") == "blas"))
+    except Exception:
+        found["blas"] = ""
+    return found
+
+
 def _normalised_name(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
@@ -343,11 +379,14 @@ class StageCache:
 
     def key(self, stage: str, inputs: dict[str, str], sections: dict[str, Any], module: str | None = None) -> str:
         """sha256 over the stage name, its inputs' hashes, its config sections (as sorted
-        JSON), the version of its code (``module``, default: the module named as the stage) and
-        the versions of the libraries it uses."""
+        JSON), the version of its code (``module``, default: the module named as the stage),
+        the versions of the libraries it uses and, for a stage whose numbers depend on the
+        processor, the kind of machine."""
         document = {"stage": stage, "inputs": inputs, "code": code_version(module or stage),
                     "libraries": library_versions(stage),
                     "config": {name: _config_json(section) for name, section in sections.items()}}
+        if stage in MACHINE_STAGES:
+            document["machine"] = machine()
         return sha256_bytes(json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8"))
 
     def _entry(self, stage: str, key: str) -> Path:

@@ -160,7 +160,7 @@ class EmbeddingConfig(_Section):
     model: Annotated[str, _not_blank("a model: the packaged one, a folder or a cached name")] = "all-MiniLM-L6-v2"
     backend: Literal["onnx-int8", "torch"] = "onnx-int8"
     batch_size: int = Field(64, ge=1)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "cpu"
     normalize: bool = True
 
 

@@ -561,6 +561,19 @@ def embedder_fingerprint(embedder: Embedder) -> str:
     return str(getattr(embedder, "fingerprint", None) or embedder.name)
 
 
+def embedder_record(embedder: Embedder) -> dict[str, str]:
+    """What made a run's vectors, for its manifest: the backend and device that ran (a GPU runs
+    the fp32 model whatever ``embedding.backend`` says) and the model files' fingerprint."""
+    if isinstance(embedder, OnnxEmbedder):
+        backend, device = "onnx-int8", "cpu"
+    elif isinstance(embedder, SentenceTransformerEmbedder):
+        backend, device = "torch", embedder.device
+    else:  # a stand-in given to the runner
+        backend, device = type(embedder).__name__, ""
+    return {"model": embedder.name, "backend": backend, "device": device,
+            "fingerprint": embedder_fingerprint(embedder)}
+
+
 def once_each(texts: list[str], compute: Callable[[list[str]], np.ndarray],
               progress: Callable[[int], None] | None = None) -> np.ndarray:
     """``compute`` run on the distinct texts (one row each) -> a row for every text of

@@ -20,7 +20,7 @@ import yaml
 from . import __version__
 from .artifacts import UNCLUSTERED, Clustering, Mapping, Segment, Source, Suggestion, TokenMatch, Transcript
 from .config import Config, EmbeddingConfig, dump_config, resolve_taxonomy_path
-from .embed import Embedder, embed, make_embedder, resolve_model
+from .embed import Embedder, embed, embedder_record, make_embedder, resolve_model
 from .errors import ThemesError
 from .privacy import Finding, PseudonymKey, load_names, privacy_flags, pseudonymise, scan, without_identifiers
 from .runfolder import within
@@ -58,6 +58,7 @@ class RunOutputs:
     timings: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
     flags: dict[str, list[str]] | None = None  # segment_id -> kinds of identifier; None: not scanned yet
+    embedder: dict[str, str] = field(default_factory=dict)  # what made the vectors (embed.embedder_record)
 
 
 def _check_cache_outside(config: Config, out_dir: Path) -> None:
@@ -268,7 +269,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         progress.done("mapping", f"{taxonomy.id}, {with_one} of {len(mappable)} segments with a suggestion; {clusters}")
     notes.extend(cache.notes)
     return RunOutputs(config, sources, segments, embeddings, clustering, mapping, taxonomy,
-                      notes, skipped, timings, cached, flags)
+                      notes, skipped, timings, cached, flags, embedder_record(embedder))
 
 
 # One encoder for every row: json.dumps with options builds a new one on each call.
@@ -400,15 +401,19 @@ def saved_config(config: Config) -> dict:
 
 
 def manifest(outputs: RunOutputs) -> dict:
-    from .cache import installed_version  # importlib.metadata took 0.06 s for these
+    from .cache import installed_version, machine  # importlib.metadata took 0.06 s for these
 
     versions = {"pipeline": __version__, "python": platform.python_version()}
-    for package in ("sentence-transformers", "bertopic", "hdbscan", "umap-learn", "spacy", "torch",
-                    "scikit-learn", "scipy", "numpy"):
+    for package in ("sentence-transformers", "onnxruntime", "bertopic", "hdbscan", "umap-learn", "pynndescent",
+                    "numba", "spacy", "torch", "transformers", "tokenizers", "scikit-learn", "scipy", "numpy"):
         if version := installed_version(package):
             versions[package] = version
     return {
         "versions": versions,
+        # What else the clusters depend on: the same versions give other clusters on another
+        # kind of processor, or with the fp32 model on a GPU (docs/performance.md, Determinism).
+        "embedder": outputs.embedder,
+        "machine": machine(),
         "inputs": [{"source": s.source, "path": s.path, "sha256": s.sha256, "turns": s.turns}
                    for s in outputs.sources],
         "skipped": outputs.skipped,

@@ -126,6 +126,20 @@ def test_key_depends_on_the_versions_of_the_stage_libraries(monkeypatch):
     assert cache.key("ingest", inputs, sections) == ingest  # reading files does not use it
 
 
+def test_a_cache_copied_to_another_kind_of_machine_is_not_taken_for_its_own(monkeypatch):
+    """The same versions draw other clusters on another processor (BLAS kernel, NumPy's SIMD
+    loops, numba's target): those stages' entries are kept per kind of machine."""
+    cache = StageCache(None)
+    inputs, sections = {"segments": "a"}, {"clustering": load_config().clustering}
+    stages = ("embed", "reduce", "tree", "cluster", "match", "segment", "ingest")
+    here = {stage: cache.key(stage, inputs, sections) for stage in stages}
+    assert pipeline.cache.machine()["arch"] and pipeline.cache.machine()["blas"]
+    other = dict(pipeline.cache.machine(), numba_cpu="haswell")
+    monkeypatch.setattr(pipeline.cache, "machine", lambda: other)
+    there = {stage: cache.key(stage, inputs, sections) for stage in stages}
+    assert [stage for stage in stages if here[stage] != there[stage]] == ["embed", "reduce", "tree", "cluster", "match"]
+
+
 def test_installed_versions_agree_with_package_metadata():
     import importlib.metadata as md
 

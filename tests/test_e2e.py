@@ -67,6 +67,8 @@ def test_run_folder_contract(sample_run):
     manifest = json.loads((sample_run / "manifest.json").read_text())
     assert len(manifest["inputs"]) == 5 and all(len(i["sha256"]) == 64 for i in manifest["inputs"])
     assert set(manifest["stage_seconds"]) >= {"ingest", "segment", "embed", "cluster", "mapping"}
+    assert manifest["embedder"]["backend"] == "onnx-int8" and manifest["embedder"]["device"] == "cpu"
+    assert manifest["machine"]["arch"] and "onnxruntime" in manifest["versions"] and "numba" in manifest["versions"]
 
 
 def test_report_is_self_contained(sample_run):

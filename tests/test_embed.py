@@ -65,6 +65,23 @@ def test_auto_device_without_a_gpu_stays_on_the_cpu(monkeypatch):
     assert isinstance(chosen, SentenceTransformerEmbedder) and chosen.device == "cuda"
 
 
+def test_the_default_device_gives_the_same_embedder_with_or_without_a_gpu(monkeypatch):
+    """On a GPU the fp32 model runs and the clusters differ: the default stays on the CPU."""
+    for present in (False, True):
+        monkeypatch.setattr(embed_module, "gpu_present", lambda: present)
+        assert isinstance(make_embedder(load_config().embedding), OnnxEmbedder)
+
+
+def test_a_run_records_what_made_its_vectors():
+    from pipeline.embed import embedder_record
+
+    record = embedder_record(OnnxEmbedder("all-MiniLM-L6-v2"))
+    assert (record["backend"], record["device"]) == ("onnx-int8", "cpu") and "all-MiniLM-L6-v2" in record["model"]
+    assert record["fingerprint"].startswith("all-MiniLM-L6-v2 ")
+    torch = embedder_record(SentenceTransformerEmbedder("all-MiniLM-L6-v2", device="cuda"))
+    assert (torch["backend"], torch["device"]) == ("torch", "cuda")
+
+
 def test_cuda_without_a_gpu_names_the_device_key():
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
