@@ -625,3 +625,22 @@ def test_keyboard_focus_is_never_left_under_the_sticky_header(browser, run):
         card = page.evaluate("document.querySelector('#cluster-2').getBoundingClientRect().top")
         assert header <= card <= header + 20, (width, header, card)
     assert page.problems == []
+
+
+def test_the_report_prints_whole(browser, tmp_path, store):
+    """Printed, the cluster sizes list (a scroll box on screen) and the tables show every row,
+    and the sticky header is printed once, not over each page."""
+    groups = {cid: range(2 * cid, 2 * cid + 2) for cid in range(40)}
+    run = write_review_run(tmp_path / "run", groups)
+    page = open_page(browser, (run / "report.html").as_uri(), width=718)  # A4's printable width
+    assert page.evaluate("document.querySelector('.sizes').scrollHeight > document.querySelector('.sizes').clientHeight")
+    page.emulate_media(media="print")
+    cut = page.evaluate("""() => [...document.querySelectorAll('.sizes, .coverage-codes, .sugg-wrap')]
+        .filter((box) => box.scrollHeight > box.clientHeight + 1 || box.scrollWidth > box.clientWidth + 1)
+        .map((box) => box.className)""")
+    assert cut == [] and page.evaluate("document.documentElement.scrollWidth") <= 718
+    assert page.evaluate("document.querySelectorAll('.sizes .size-row').length") == 41
+    assert page.evaluate("getComputedStyle(document.querySelector('header.top')).position") == "static"
+    labels = page.evaluate("[...document.querySelectorAll('.size-label')].filter((l) => l.scrollWidth > l.clientWidth).length")
+    assert labels == 0
+    assert page.problems == []
