@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .errors import ThemesError
 from .runfolder import set_aside, within
@@ -138,7 +138,9 @@ class _Event(BaseModel):
 
     @field_validator("name", "author")
     @classmethod
-    def _one_line_name(cls, value: object) -> object:
+    def _one_line_name(cls, value: object, info: ValidationInfo) -> object:
+        if info.context and info.context.get("stored"):
+            return value  # saved before names were checked: read, never written again
         problem = name_problem(value) if isinstance(value, str) else None
         if problem:
             raise ValueError(problem)
@@ -174,12 +176,14 @@ class InvalidDecision(ValueError):
         self.key, self.message = key, message
 
 
-def decision_from_dict(value: object) -> Decision:
-    """Validate one store event (a JSON object) and return it as a Decision."""
+def decision_from_dict(value: object, stored: bool = False) -> Decision:
+    """Validate one store event (a JSON object) and return it as a Decision. ``stored``: a line
+    already in the store, whose name or author may hold a control character that earlier
+    versions let through (a store must stay readable; nothing new is written with one)."""
     if not isinstance(value, dict):
         raise InvalidDecision("", "not a JSON object")
     try:
-        event = _Event.model_validate(value)
+        event = _Event.model_validate(value, context={"stored": stored})
     except ValidationError as err:
         first = err.errors()[0]
         key = ".".join(str(part) for part in first["loc"])
@@ -279,7 +283,7 @@ def parse_store(data: bytes, path: Path) -> StoreState:
 
     def parse(raw: bytes, lineno: int) -> Decision:
         try:
-            return decision_from_dict(json.loads(raw.decode("utf-8")))
+            return decision_from_dict(json.loads(raw.decode("utf-8")), stored=True)
         except UnicodeDecodeError:
             raise ThemesError(f"{path}:{lineno}: not UTF-8 text{_HAND_FIX}") from None
         except json.JSONDecodeError as err:
