@@ -114,26 +114,43 @@ _SPACE = regex.compile(r"\s+")
 
 def _parts(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
     """The span ``start``-``end`` of ``text`` as is when no longer than ``max_chars``; else cut
-    into the fewest parts of at most ``max_chars`` each, every cut the clause break (else the
-    space) nearest the point that would give parts of equal length, whitespace trimmed."""
+    into the fewest parts of at most ``max_chars`` each, whitespace trimmed. Each cut is at the
+    space nearest the point that would give parts of equal length, or at a clause break not much
+    further from it, and leaves a third of ``max_chars`` at least on either side (a cut at a
+    comma near the end left "ok yes", a reply too short to cluster); an unbroken run of
+    characters is cut between two characters as written (never before a combining mark)."""
     parts = []
+    third = max(1, max_chars // 3)
     while end - start > max_chars:
-        count = -(-(end - start) // max_chars)  # parts still needed
-        aim = start + (end - start) // count
-        lowest = start + max(1, max_chars // 3)  # no part of less than a third
-        cut = None
-        for pattern in (_CLAUSE_BREAK, _SPACE):
-            found = [m for m in pattern.finditer(text, lowest, start + max_chars + 1) if m.start() <= start + max_chars]
-            if found:
-                best = min(found, key=lambda m: (abs(m.start() - aim), m.start()))
-                cut = (best.start(), best.end())
-                break
-        if cut is None or cut[0] <= start:
-            cut = (aim, aim)  # one unbroken run of characters: cut it where the part is full
+        aim = start + (end - start) // -(-(end - start) // max_chars)  # equal parts of the fewest
+        lowest, highest = start + third, min(start + max_chars, end - third)
+        cut = _best_cut(text, lowest, highest, aim, slack=max_chars // 6) or _between_characters(text, aim)
         parts.append((start, cut[0]))
         start = cut[1]
     parts.append((start, end))
     return [trimmed for part in parts for trimmed in _trimmed(text, [part])]
+
+
+def _best_cut(text: str, lowest: int, highest: int, aim: int, slack: int) -> tuple[int, int] | None:
+    """The (end of one part, start of the next) of the best break from ``lowest`` to
+    ``highest``: the space nearest ``aim``, or a clause break up to ``slack`` further; None
+    when there is neither."""
+    def nearest(pattern):
+        found = [m for m in pattern.finditer(text, lowest, highest + 1) if m.start() <= highest]
+        return min(found, key=lambda m: (abs(m.start() - aim), m.start())) if found else None
+
+    clause, space = nearest(_CLAUSE_BREAK), nearest(_SPACE)
+    if clause and (not space or abs(clause.start() - aim) <= abs(space.start() - aim) + slack):
+        return clause.start(), clause.end()
+    return (space.start(), space.end()) if space else None
+
+
+def _between_characters(text: str, at: int) -> tuple[int, int]:
+    """A cut at ``at`` moved back before any combining marks there (a Thai tone mark, an
+    accent) and the letter they belong to, so no part starts with one."""
+    while at > 1 and unicodedata.category(text[at]).startswith("M"):
+        at -= 1
+    return at, at
 
 
 def normalise(text: str) -> str:

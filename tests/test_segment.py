@@ -1,3 +1,4 @@
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -370,3 +371,17 @@ def test_windows_keep_every_character_and_stay_within_max_chars(parts, max_sente
     assert all(a[1] <= b[0] for a, b in zip(windows, windows[1:]))
     assert "".join(text[a:b] for a, b in windows).split() == [] if not text.strip() else \
         "".join("".join(text[a:b] for a, b in windows).split()) == "".join(text.split())
+
+
+def test_a_cut_leaves_no_reply_too_short_to_cluster_and_never_splits_a_letter_from_its_mark():
+    from pipeline.segment import _parts
+
+    # A comma near the end used to win over every space: 594 characters and "ok yes".
+    speech = (" ".join(["we waited and waited"] * 30))[:576].rstrip() + ", ok yes"
+    assert 580 < len(speech) < 590 and speech.index(",") <= 580
+    parts = _parts(speech, 0, len(speech), 580)
+    assert len(parts) == 2 and min(b - a for a, b in parts) >= 580 // 3
+    for extra in range(4):  # no spaces: cut between two letters, wherever the middle falls
+        thai = "ก่" * 300 + "ก" * extra
+        for a, b in _parts(thai, 0, len(thai), 250):
+            assert not unicodedata.category(thai[a]).startswith("M") and b - a <= 250
