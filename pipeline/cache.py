@@ -85,8 +85,10 @@ def machine() -> dict[str, str]:
     try:
         from threadpoolctl import threadpool_info
 
-        found["blas"] = " ".join(sorted(f"{pool.get('internal_api')}:{pool.get('architecture')}"
-                                        for pool in threadpool_info() if pool.get("user_api") == "blas"))
+        # The kernels chosen, not the libraries loaded so far (SciPy brings a second OpenBLAS
+        # once imported, choosing the same kernel): the same on every run of one machine.
+        found["blas"] = " ".join(sorted({f"{pool.get('internal_api')}:{pool.get('architecture')}"
+                                         for pool in threadpool_info() if pool.get("user_api") == "blas"}))
     except Exception:
         found["blas"] = ""
     return found

@@ -140,6 +140,17 @@ def test_a_cache_copied_to_another_kind_of_machine_is_not_taken_for_its_own(monk
     assert [stage for stage in stages if here[stage] != there[stage]] == ["embed", "reduce", "tree", "cluster", "match"]
 
 
+def test_the_kind_of_machine_does_not_depend_on_what_was_imported_first():
+    import subprocess
+    import sys
+
+    probe = "import {first}\nfrom pipeline.cache import machine\nprint(machine())"
+    seen = {subprocess.run([sys.executable, "-c", probe.format(first=first)], capture_output=True, text=True,
+                           check=True, cwd=Path(__file__).resolve().parent.parent).stdout
+            for first in ("numpy", "scipy.linalg")}
+    assert len(seen) == 1, seen
+
+
 def test_installed_versions_agree_with_package_metadata():
     import importlib.metadata as md
 
