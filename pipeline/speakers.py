@@ -3,6 +3,7 @@ per-source overrides."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from fnmatch import fnmatchcase
 
@@ -32,7 +33,9 @@ def matched_role(speaker: str, source: str, config: SpeakersConfig, description:
                  stated: str = "") -> str | None:
     """``role_of``'s role, None where no pattern matched (``unknown_role`` then, which may also
     be a role that patterns give: "match no role" is told by this, not by the role)."""
-    tables = [roles for pattern, roles in config.overrides.items() if fnmatchcase(source, pattern)]
+    # Source names are in composed form (ingest): so is a pattern typed or pasted from a Mac.
+    tables = [roles for pattern, roles in config.overrides.items()
+              if fnmatchcase(source, unicodedata.normalize("NFC", pattern))]
     tables.append(config.roles)
     label = speaker.strip().lower()
     stated = stated.strip().lower()

@@ -138,3 +138,13 @@ def test_file_names_written_decomposed_give_the_same_sources_and_order_as_compos
     assert decomposed == composed == ["focus.txt", "école.txt"]
     assert [name for _, name in discover([tmp_path / "NFD" / unicodedata.normalize("NFD", "école.txt")])] == [
         "école.txt"]
+
+
+def test_a_speaker_override_typed_decomposed_matches_the_composed_source_name():
+    import unicodedata
+
+    from pipeline.config import SpeakersConfig
+    from pipeline.speakers import role_of
+
+    config = SpeakersConfig(overrides={unicodedata.normalize("NFD", "école*.txt"): {"user": ["marie"]}})
+    assert role_of("Marie", "école_1.txt", config) == "user"
