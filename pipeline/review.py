@@ -234,7 +234,8 @@ def import_decisions(file: Path | str, store: Path | str, run_dir: Path | str | 
             _check_against_run(file, decisions, folder)
         elif must_match:
             raise ThemesError(f"{file} (run): downloaded from run {run}, but {folder.path} holds run "
-                              f"{folder.run}; leave out --run to import it on its own")
+                              f"{folder.run}; leave out --run to import it on its own, into the store --config or "
+                              "THEMES_DECISIONS names (not the one that folder's runs read)")
 
     superseded: list[Decision] = []
 

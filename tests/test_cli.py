@@ -238,7 +238,8 @@ def test_decisions_kept_from_an_earlier_run_of_a_folder_go_to_that_folders_store
     other = file.read_text().replace(earlier.run, "elsewhere-0123456789")
     file.write_text(other)
     refused = themes("decisions", "import", file, "--run", folder, cwd=tmp_path, env=env)
-    assert refused.returncode == 2 and "leave out --run to import it on its own" in refused.stderr
+    assert refused.returncode == 2 and ("leave out --run to import it on its own, into the store --config or "
+                                        "THEMES_DECISIONS names (not the one that folder's runs read)") in refused.stderr
 
 
 def test_a_model_that_is_not_installed_stops_the_run_before_the_stages(tmp_path):
