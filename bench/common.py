@@ -108,6 +108,22 @@ def load_counsel(min_questions: int = 10):
     return frame[frame["topic"].isin(keep)].reset_index(drop=True)
 
 
+def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval (95 % by default) of the share ``hits`` / ``n``."""
+    if n == 0:
+        return 0.0, 1.0
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def share(hits: int, n: int) -> str:
+    """``hits``/``n`` as a percentage with its Wilson 95 % interval: '33/62 = 53.2% (41.0-64.9)'."""
+    low, high = wilson(hits, n)
+    return f"{hits}/{n} = {100 * hits / max(1, n):.1f}% ({100 * low:.1f}-{100 * high:.1f})"
+
+
 def segments_of(docs: list[str]):
     """Each text as one clusterable segment of its own turn (document ``d``)."""
     from pipeline.artifacts import Segment
