@@ -20,7 +20,8 @@ Printed side by side, all on the same embeddings:
   ``mapping.threshold``); and "as suggested", what a user sees, a comment with no suggestion
   counted as a miss (as the BERTopic row and the held-out "through themes run" figures count it).
 Figures: top-1, top-3, category (group) first, macro-F1 of the first suggestion, and how often
-the mapping abstained. Abstaining is then tested where it should happen: (a) codes held out of
+the mapping abstained. A category is the codebook's: the data also files "Nothing to improve"
+under "Miscellaneous" (36 rows, 9 in the sample), which category first counts as a miss. Abstaining is then tested where it should happen: (a) codes held out of
 the codebook (every fourth subcategory removed; their comments have no right answer), and
 (b) off-topic text (counsel-chat questions about private life, mapped to the NHS codebook;
 the half of them not used to fit the calibration).
