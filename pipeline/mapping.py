@@ -121,7 +121,7 @@ TOP_TEXTS = 3
 # among 0.5 to 1.25 and 1 to 3 (docs/taxonomy.md); an embedder without token vectors (a
 # stand-in) is scored on sentence vectors alone, at weight 1, with a calibration of its own.
 SENTENCE_WEIGHT, TOKEN_WEIGHT = 0.75, 2.5
-TOP_LEAVES = 5  # 3, 4, 7, 10 and all measured; 5 ranked best on both benchmarks
+TOP_LEAVES = 5  # 3, 4, 7, 10 and all measured; 5 ranked best on the development set and the NHS evaluation sample (docs/taxonomy.md)
 ANCESTOR_SUPPORT = 0.75
 # The share of a group's or theme's support that comes from its own texts (description,
 # examples), when it has them; the rest is the mean lift of its best leaves.
@@ -470,7 +470,8 @@ def map_to_taxonomy(segments: list[Segment], embeddings: np.ndarray, clustering:
     lifts, meaning, which = lift(vectors, profiles, words, settings.shared_words, tokens)
     # Whether any code fits at all is read from meaning alone: off-topic talk shares everyday
     # words with codes ("feel", "time"), and with them counted, counsel-chat questions about
-    # private life got no suggestion 29 % of the time instead of 71 % (bench/bench_mapping.py).
+    # private life (the evaluation half, bench/bench_mapping.py) got no suggestion 29 % of the time
+    # instead of 71 %.
     p_code, p_fit = calibrate(lifts, meaning, *curves(tokens is not None))
     index = {s.segment_id: i for i, s in enumerate(segments)}
 
