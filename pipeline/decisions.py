@@ -16,9 +16,6 @@ import hashlib
 import json
 import os
 import re
-import sys
-import threading
-import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .errors import ThemesError
-from .runfolder import set_aside, within
+from .runfolder import set_aside, wait_for_lock, within
 
 Status = Literal["accepted", "rejected", "new", "merged", "undecided"]
 STATUSES = ("accepted", "rejected", "new", "merged", "undecided")
@@ -219,36 +216,15 @@ def encode_decision(decision: Decision) -> bytes:
 # How long a command waits for the store's lock before it says so: another command's
 # decision takes milliseconds; a longer wait is a command stuck, or a store on a slow share.
 LOCK_NOTICE_AFTER = 1.5
-_waiting: set[str] = set()  # stores this process has already said it waits for (a server's threads)
-_waiting_guard = threading.Lock()
 
 
 def _lock(fd, operation: int, path: Path) -> None:
     """Take the store's flock (``operation``: LOCK_SH or LOCK_EX), waiting as long as another
-    command holds it; after LOCK_NOTICE_AFTER seconds, say once on stderr what it waits for.
-    Every lock on the store is taken here."""
-    deadline = time.monotonic() + LOCK_NOTICE_AFTER
-    while True:
-        try:
-            fcntl.flock(fd, operation | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(0.05)
-    with _waiting_guard:
-        first = str(path) not in _waiting
-        _waiting.add(str(path))
-    if first:
-        # The notice is printed here, not by the CLI: the wait happens inside a locked step
-        # (read, build, append) that the command cannot see from outside.
-        print(f"waiting for another themes command to finish with the decision store {path} "
-              "(Ctrl-C stops)", file=sys.stderr, flush=True)
-    try:
-        fcntl.flock(fd, operation)
-    finally:
-        with _waiting_guard:
-            _waiting.discard(str(path))
+    command holds it and saying so once after LOCK_NOTICE_AFTER seconds. Every lock on the
+    store is taken here."""
+    # The notice is printed there, not by the CLI: the wait happens inside a locked step (read,
+    # build, append) that the command cannot see from outside.
+    wait_for_lock(fd, operation, f"the decision store {path}", LOCK_NOTICE_AFTER)
 
 
 # --- reading the store ------------------------------------------------------------------

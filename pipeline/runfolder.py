@@ -10,9 +10,15 @@ folders of dead processes, which hold transcript text.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ThemesError
@@ -78,6 +84,57 @@ def swap_in(tmp: Path, out_dir: Path) -> None:
             raise cannot_write(out_dir, err) from None
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+_waiting: set[str] = set()  # what this process has already said it waits for (a server's threads)
+_waiting_guard = threading.Lock()
+
+
+def wait_for_lock(fd, operation: int, what: str, notice_after: float = 1.5) -> None:
+    """Take the flock on ``fd`` (``operation``: LOCK_SH or LOCK_EX), waiting as long as another
+    command holds it; after ``notice_after`` seconds, say once on stderr what it waits for
+    (``what``: "the decision store FILE")."""
+    deadline = time.monotonic() + notice_after
+    while True:
+        try:
+            fcntl.flock(fd, operation | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+    with _waiting_guard:
+        first = what not in _waiting
+        _waiting.add(what)
+    if first:
+        print(f"waiting for another themes command to finish with {what} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    try:
+        fcntl.flock(fd, operation)
+    finally:
+        with _waiting_guard:
+            _waiting.discard(what)
+
+
+@contextmanager
+def writing(out_dir: Path) -> Iterator[None]:
+    """Hold the folder ``out_dir`` is written into (the nearest that exists above it) while a
+    run checks, writes and swaps in ``out_dir``: two runs into one folder take turns, and the
+    second replaces the first's whole run, instead of finding it half swapped and being refused
+    for a reason that is not so (a folder "that also holds clusters.json")."""
+    target = _absolute(out_dir)
+    place = next((p for p in target.parents if p.is_dir()), None)
+    try:
+        fd = os.open(place, os.O_RDONLY) if place is not None else None
+    except OSError:  # a folder that cannot be read: the checks that follow say so
+        fd = None
+    if fd is None:
+        yield
+        return
+    try:
+        wait_for_lock(fd, fcntl.LOCK_EX, f"the folder {place}")
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def prepare_out_dir(out_dir: Path) -> list[str]:

@@ -430,11 +430,18 @@ def write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None = None
     """Write the run folder into a temporary sibling, then swap it in with renames, so a failed
     or interrupted run leaves any earlier folder at ``out_dir`` as it was. A folder that is not
     an earlier run (``runfolder.prepare_out_dir``) is refused, never replaced."""
+    from .runfolder import writing
+
+    out_dir = Path(out_dir)
+    with writing(out_dir):  # another run writing the same folder finishes first
+        return _write_run(outputs, out_dir, report_html)
+
+
+def _write_run(outputs: RunOutputs, out_dir: Path, report_html: str | None) -> Path:
     from .decisions import attach_decisions, decision_times, load_decisions, orphan_view, store_path
     from .report import ReportData, render_report
     from .runfolder import cannot_write, prepare_out_dir, swap_in, temp_folder
 
-    out_dir = Path(out_dir)
     prepare_out_dir(out_dir)  # again: the folder may have changed while the stages ran
     tmp = temp_folder(out_dir)
 

@@ -4,6 +4,7 @@ removed by the next run; a folder that cannot be written is one line, the earlie
 
 import errno
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -286,3 +287,27 @@ def test_the_hint_about_a_set_aside_run_finds_names_with_brackets(tmp_path):
     (tmp_path / ".study[1].old-999999").mkdir()
     with pytest.raises(ThemesError, match=r"left the earlier one in \.study\[1\]\.old-999999"):
         read_run(tmp_path / "study[1]")
+
+
+def test_two_runs_writing_one_folder_take_turns(tmp_path, monkeypatch, capsys):
+    """A run writing into a folder that another run is writing waits for it, then replaces its
+    whole run; it was refused for a reason that was not so ("also holds clusters.json")."""
+    import fcntl
+    import threading
+    import time
+
+    from conftest import write_review_run
+
+    monkeypatch.setenv("THEMES_DECISIONS", str(tmp_path / "decisions.jsonl"))
+    out = tmp_path / "runs" / "r"
+    write_review_run(out, {0: range(0, 6)})
+    holder = os.open(out.parent, os.O_RDONLY)  # as a run in the middle of its swap holds it
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    second = threading.Thread(target=write_review_run, args=(out, {0: range(0, 5), 1: range(5, 10)}))
+    second.start()
+    time.sleep(2)
+    assert second.is_alive() and len(json.loads((out / "clusters.json").read_text())["clusters"]) == 1
+    os.close(holder)
+    second.join(30)
+    assert not second.is_alive() and len(json.loads((out / "clusters.json").read_text())["clusters"]) == 2
+    assert capsys.readouterr().err.count(f"waiting for another themes command to finish with the folder {out.parent}") == 1
