@@ -131,21 +131,35 @@ def pseudonymise(segments: list[Segment], key: PseudonymKey) -> list[Segment]:
     taken = {s.speaker.strip().lower() for s in segments}
     # A row without a speaker (a survey answer) names no one: it stays without one, apart from the others.
     codes = {s.speaker: key.code(s.speaker, s.role, taken) if s.speaker.strip() else "" for s in segments}
-    named = sorted((label for label in codes if label.strip()), key=len, reverse=True)
+    # Each label as written and, for Teams' "Fischer, Anna", as its notes may write it too:
+    # "Anna Fischer stopped transcription".
+    by_words = {}
+    for label in (label for label in codes if label.strip()):
+        for spelling in _spellings(label):
+            by_words.setdefault(" ".join(spelling.split()).casefold(), label)
     # Whole words (``regex``: a vowel sign after a name is part of a longer word, not its end),
-    # however spaced (a label's spacing is evened out, a note's is as typed).
-    spelled = {label: _spaced(label) for label in named}
-    labels = regex.compile("|".join(rf"(?<!\w){spelled[label]}(?!\w)" for label in named)) if named else None
-    by_words = {" ".join(label.split()): label for label in named}
+    # in any case and however spaced (a label's spacing is evened out, a note's is as typed).
+    spellings = sorted(by_words, key=len, reverse=True)
+    labels = (regex.compile("|".join(rf"(?<!\w){_spaced(spelling)}(?!\w)" for spelling in spellings),
+                            regex.IGNORECASE | regex.FULLCASE)
+              if spellings else None)
 
     def annotations(segment: Segment) -> tuple[str, ...]:
         kept = (a for a in segment.annotations if not a.startswith(DESCRIPTION))
         # Notes, not a table's values (id=..., role=...), name speakers.
-        return tuple(labels.sub(lambda m: codes[by_words[" ".join(m.group(0).split())]], a)
+        return tuple(labels.sub(lambda m: codes[by_words[" ".join(m.group(0).split()).casefold()]], a)
                      if labels and not a.startswith(FIELDS) else a for a in kept)
 
     return [replace(s, speaker=codes[s.speaker], annotations=annotations(s))
             for s in segments]
+
+
+def _spellings(label: str) -> list[str]:
+    """A label as written and, when it is "Surname, First names", as "First names Surname"."""
+    surname, comma, given = label.partition(",")
+    if comma and surname.strip() and given.strip() and "," not in given:
+        return [label, f"{given.strip()} {surname.strip()}"]
+    return [label]
 
 
 # Patterns for details that may identify someone. Deliberately broad: the analyst reviews them.

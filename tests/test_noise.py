@@ -109,6 +109,7 @@ def test_a_placeholder_leaves_the_embedded_text_and_stays_in_the_source_span():
 @pytest.mark.parametrize("line", [
     "Transcribed by https://otter.ai",
     "Anna Fischer stopped transcription",
+    "Fischer, Anna stopped transcription",  # Teams' surname-first layout
     "Mark O'Brien started transcription",
     "Özlem Yılmaz started transcription",
     "Page 2 of 2",
@@ -129,6 +130,8 @@ def test_service_lines_are_markers_when_a_whole_line(line):
 @pytest.mark.parametrize("line", [
     "I stopped transcription work years ago",
     "I stopped transcription",
+    "So, I stopped transcription",
+    "Well, Anna stopped transcription",
     "She started transcription",
     "Anna went and stopped transcription",
     "Page two of the leaflet said",

@@ -75,6 +75,21 @@ def test_a_speakers_label_inside_a_note_becomes_the_pseudonym_and_notes_are_scan
     assert [(f.kind, f.match) for f in found] == [("name", "John Smith")]  # a row id is not a phone number
 
 
+def test_a_surname_first_label_in_a_note_is_replaced_in_either_order_and_any_case(tmp_path):
+    """Teams labels "Fischer, Anna" and writes "Anna Fischer stopped transcription"; a note
+    may type a name in capitals or in lower case."""
+    from dataclasses import replace
+
+    teams = replace(seg(1, "Fischer, Anna", "facilitator"),
+                    annotations=("Fischer, Anna stopped transcription", "Anna Fischer stopped transcription",
+                                 "[FISCHER, ANNA laughs]", "[crosstalk with anna fischer]"))
+    jane = replace(seg(2, "Jane Doe", "user"), annotations=("[JANE DOE cries]",))
+    out = pseudonymise([teams, jane], PseudonymKey(tmp_path / "key.json"))
+    assert out[0].annotations == ("F1 stopped transcription", "F1 stopped transcription", "[F1 laughs]",
+                                  "[crosstalk with F1]")
+    assert out[1].annotations == ("[U1 cries]",)
+
+
 def test_a_speakers_label_in_a_note_is_replaced_however_it_is_spaced(tmp_path):
     from dataclasses import replace
 

@@ -106,7 +106,10 @@ _PAGE_OF = rf"{_PAGE}[ \t]*(?:of|/)[ \t]*\d{{1,4}}"
 _LAID_OUT = r"(?:\t|[ ]{3,})"  # a header's parts, spaced apart as Word or a PDF lays them out
 # A display name, every word capitalised, but not a sentence's subject: "I stopped transcription".
 _CAPITALISED = r"(?-i:(?![a-z])[^\W\d_])[\w'’.-]*"
-_NAME = rf"(?!(?:I|We|They|He|She|You|It|My|Our|The|Then|So|And|But){_SP}){_CAPITALISED}(?:{_SP}{_CAPITALISED}){{0,4}}"
+_NOT_A_NAME = r"(?:I|We|They|He|She|You|It|My|Our|The|Then|So|And|But|Well|Yes|Okay|Now)"  # not Oh, No: surnames too
+# Teams writes a name surname first where the organisation does: "Fischer, Anna" (not "So, I").
+_NAME = (rf"(?!{_NOT_A_NAME}[, \t])(?:{_CAPITALISED},{_SP}(?!{_NOT_A_NAME}{_SP}))?"
+         rf"{_CAPITALISED}(?:{_SP}{_CAPITALISED}){{0,4}}")
 _SERVICE_LINE = (
     rf"{_AFTER_BREAK}(?:"
     rf"transcribed{_SP}by{_SP}(?:https?://\S+|(?:www\.)?otter\.ai\S*)"  # Otter's footer
