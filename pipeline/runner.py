@@ -169,7 +169,7 @@ def execute(config: Config, embedder: Embedder | None = None, progress: Progress
         skipped = [private_problem(problem) for problem in skipped]
     notes.extend(f"skipped: {problem}" for problem in skipped)
     for notice in dict.fromkeys(n for s in sources for n in s.notices):  # a table split by source: once
-        notes.append(notice)
+        notes.append(private_notice(notice) if private else notice)  # it may quote the file, as a reason may
         progress.warn(notice)
     progress.done("ingest", f"{plural(len(sources), 'transcript')}, {plural(sum(s.turns for s in sources), 'turn')}"
                             f"{tag('ingest')}")
@@ -384,6 +384,14 @@ def private_problem(problem: str) -> str:
     line), not the reason, which may quote the file."""
     where = problem.split(": ", 1)[0]
     return f"{where}: could not be read (the reason, which may quote the file, was shown on the console only)"
+
+
+def private_notice(notice: str) -> str:
+    """What a run folder keeps of a notice on how a file was read, with pseudonyms on: the
+    file, not the notice, which may quote it (a title above a table's columns, "Interview with
+    Kwame Mensah"; a sheet's name)."""
+    where = notice.split(": ", 1)[0]
+    return f"{where}: read with a notice (which may quote the file, so it was shown on the console only)"
 
 
 def saved_config(config: Config) -> dict:

@@ -281,6 +281,9 @@ def test_a_pseudonymised_run_folder_holds_no_real_label(tmp_path, fake_embedder)
         ("Keith Moss", "The night staff were kind though, they sat with me when I could not sleep.")] * 3]
     (data / "interview.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (data / "broken.vtt").write_text("WEBVTT\n\n00:00:01 -> 2\nSarah Jones: hello\n", encoding="utf-8")
+    # A title above a table's columns is left out with a notice that quotes it.
+    (data / "survey.csv").write_text("Interview with Keith Moss\nspeaker,comment\nKeith Moss,The tablets made me "
+                                     "sleep all day and nobody asked how I was.\n", encoding="utf-8")
     config = load_config(overrides={
         "input": {"paths": [str(data)], "on_error": "skip"}, "taxonomy": "none",
         "speakers": {"roles": {"user": ["Sarah*"], "facilitator": ["Interviewer*"]}},
@@ -297,6 +300,8 @@ def test_a_pseudonymised_run_folder_holds_no_real_label(tmp_path, fake_embedder)
     assert any("match no role" in note and "themes speakers" in note for note in manifest["notes"])
     assert manifest["skipped"] == [f"{data / 'broken.vtt'}:3: could not be read (the reason, which may quote "
                                    "the file, was shown on the console only)"]
+    assert f"{data / 'survey.csv'}: read with a notice (which may quote the file, so it was shown on the console only)" \
+        in manifest["notes"]
 
 
 def test_a_key_inside_the_run_folder_is_refused_before_anything_runs(tmp_path, fake_embedder):
