@@ -589,3 +589,16 @@ def test_a_tables_speakers_are_one_person_however_spaced(tmp_path):
     path = tmp_path / "quotes.csv"
     path.write_text("speaker,text\nJane  Doe,One thing.\nBob,Two.\nJane\u00a0Doe,Three.\n", encoding="utf-8")
     assert [t.speaker for t in read_one_path(path).turns] == ["Jane Doe", "Bob", "Jane Doe"]
+
+
+@pytest.mark.parametrize("name, text", [
+    ("doubled.txt", "Jane Doe: Jane Doe: I said it twice because the transcriber did.\nBob: Yes, we heard.\n"),
+    ("doubled.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Jane Doe>Jane Doe: I said it twice because the "
+                    "transcriber did.</v>\n\n00:00:05.000 --> 00:00:06.000\n<v Bob>Yes, we heard.</v>\n"),
+])
+def test_a_label_typed_again_before_the_speech_is_not_speech(tmp_path, name, text):
+    """With pseudonyms on, the label left in the speech was the real name in every output."""
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    (transcript,), _ = ingest([tmp_path / name])
+    said = [normalise(s.text) for s in segment([transcript], SegmentationConfig(), load_config().speakers)]
+    assert said == ["I said it twice because the transcriber did.", "Yes, we heard."]

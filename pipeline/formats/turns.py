@@ -152,6 +152,17 @@ class _Open:
     times: list[tuple[int, str]] = field(default_factory=list)        # (absolute offset, time)
 
 
+def _label_again(chunk: str, label: str) -> int:
+    """How much of the start of a turn's first speech is its own label again, with its colon
+    (a transcriber who typed the label twice; a subtitle cue whose voice tag is followed by the
+    same name): the length to skip, or 0."""
+    words = label.split()
+    if not words:
+        return 0
+    again = re.match(r"\s*" + r"\s+".join(re.escape(word) for word in words) + r"\s*[:：]", chunk)
+    return again.end() if again else 0
+
+
 class TurnBuilder:
     """Collects speech pieces into turns.
 
@@ -211,6 +222,9 @@ class TurnBuilder:
         chunk = self.text[start:end] if view is None else view
         if len(chunk) != end - start:
             raise ValueError("a view must be as long as the text it stands for")
+        if not self._open.pieces:  # "Jane Doe: Jane Doe: ...": the label again is not speech
+            again = _label_again(chunk, self._open.label)
+            chunk, start = chunk[again:], start + again
         stripped = chunk.strip()
         if not stripped:
             return
