@@ -406,11 +406,10 @@ def decisions_import(
     store = _store(config, run_dir)
     default = Path(_load(config).output.dir)
     folder = run_dir or (default if (default / "clusters.json").is_file() else None)
-    earlier = folder is not None and _earlier_run_of(file, folder)
-    result = import_decisions(file, store, None if earlier else folder, must_match=run_dir is not None)
+    result = import_decisions(file, store, folder, must_match=run_dir is not None)
     if result.checked_against:
         where = f"checked against {result.checked_against}"
-    elif earlier:
+    elif result.earlier:
         where = f"made in an earlier run of {folder}: they carry to its clusters by their segments"
     else:
         where = "no run folder holds that run: the decisions carry forward by their segments"
@@ -418,26 +417,6 @@ def decisions_import(
              if result.superseded else "")
     typer.echo(f"imported {result.imported} decision(s) of run {result.run} into {store} "
                f"({result.unchanged} already there{older}; {where})")
-
-
-def _earlier_run_of(file: Path, folder: Path) -> bool:
-    """Whether a downloaded decisions file comes from an earlier run of ``folder``, as the
-    page's "kept from an earlier run of this folder" gives: a run id of the folder's name
-    (``NAME-<digest>``) other than the run it holds now. Such a file goes to the store of the
-    folder's runs, without checking its clusters against the new ones."""
-    import json
-    import re
-
-    from .decisions import read_run
-
-    try:
-        run = json.loads(file.read_text(encoding="utf-8")).get("run")
-        current = read_run(folder)
-    except (OSError, ValueError, AttributeError, ThemesError):
-        return False  # the import itself says what is wrong
-    names = {Path(current.path).name, Path(current.path).resolve().name}
-    return (isinstance(run, str) and run != current.run
-            and any(re.fullmatch(re.escape(name) + r"-[0-9a-f]{10}", run) for name in names))
 
 
 @app.command()

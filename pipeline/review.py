@@ -184,6 +184,7 @@ class ImportResult:
     unchanged: int
     checked_against: Path | None
     superseded: int = 0  # older than a decision the store already holds on their cluster: left out
+    earlier: bool = False  # made in an earlier run of the run folder given (not checked against it)
 
 
 def import_decisions(file: Path | str, store: Path | str, run_dir: Path | str | None = None,
@@ -226,12 +227,14 @@ def import_decisions(file: Path | str, store: Path | str, run_dir: Path | str | 
             raise ThemesError(f"{file} (decisions[{i}].run): '{decision.run}' is not the file's run '{run}'")
         decisions.append(decision)
 
-    checked = None
+    checked, earlier = None, False
     if run_dir is not None:
         folder = read_run(run_dir)
         if folder.run == run:
             checked = folder.path
             _check_against_run(file, decisions, folder)
+        elif _earlier_run_of(run, folder):
+            earlier = True  # the page's "kept from an earlier run of this folder": carried by segments
         elif must_match:
             raise ThemesError(f"{file} (run): downloaded from run {run}, but {folder.path} holds run "
                               f"{folder.run}; leave out --run to import it on its own, into the store --config or "
@@ -252,7 +255,15 @@ def import_decisions(file: Path | str, store: Path | str, run_dir: Path | str | 
         return [d for d in new if d not in superseded]
 
     fresh = append_decided(store, build)[1]
-    return ImportResult(run, len(fresh), len(decisions) - len(fresh) - len(superseded), checked, len(superseded))
+    return ImportResult(run, len(fresh), len(decisions) - len(fresh) - len(superseded), checked, len(superseded),
+                        earlier)
+
+
+def _earlier_run_of(run: str, folder: RunFolder) -> bool:
+    """Whether ``run`` is an earlier run of ``folder``: a run id of the folder's name
+    (``NAME-<digest>``) other than the run it holds now."""
+    names = {Path(folder.path).name, Path(folder.path).resolve().name}
+    return run != folder.run and any(re.fullmatch(re.escape(name) + r"-[0-9a-f]{10}", run) for name in names)
 
 
 def _check_against_run(file: Path, decisions: list[Decision], folder: RunFolder) -> None:
