@@ -105,9 +105,9 @@ def _windows(text: str, spans: list[tuple[int, int]], max_sentences: int, max_ch
     return windows
 
 
-# Where a sentence too long for one window is best cut: after a clause mark (, ; : and the
-# dashes; the ideographic comma), else at a space; Chinese or Japanese without either
-# anywhere between two characters.
+# Where a sentence too long for one window may be cut (``_best_cut`` weighs the two): after a
+# clause mark (, ; : and the dashes; the ideographic comma), or at a space; Chinese or Japanese
+# without either anywhere between two characters.
 _CLAUSE_BREAK = regex.compile(r"(?<=[,;:\u2013\u2014\u3001\uff0c\uff1b])\s+|(?<=[\u3001\uff0c\uff1b])")
 _SPACE = regex.compile(r"\s+")
 
